@@ -1,0 +1,38 @@
+"""softgrad: a small, fast deep-learning framework on NumPy with PyTorch's API.
+
+Example:
+    >>> import softgrad as sg
+    >>> x = sg.randn(4, 3, requires_grad=True)
+    >>> (x.softmax(dim=1)[:, 0].sum()).backward()
+"""
+from softgrad import dtypes as _dtypes
+from softgrad import graph_namespace as _graph_namespace
+from softgrad.autograd import engine as _engine
+from softgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from softgrad.backend import cuda_available as _cuda_available
+from softgrad.backend import get_rng_state, manual_seed, set_rng_state
+from softgrad.creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy,
+                               full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
+                               randn, randn_like, randperm, tensor, zeros, zeros_like)
+from softgrad.dtypes import (DType, bool, double, float, float16, float32, float64, half, int,
+                             int8, int16, int32, int64, long, short, uint8)
+from softgrad.functions import *  # noqa: F401,F403
+from softgrad.functions import MinMaxResult, cat, stack, where
+from softgrad.tensor import Tensor
+
+from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
+
+_engine.TENSOR_HOOKS["namespace"] = _graph_namespace
+dtype = DType
+__version__ = "0.1.0"
+
+
+class _Cuda:
+    """``sg.cuda.is_available()``, as in PyTorch."""
+
+    @staticmethod
+    def is_available() -> bool:
+        return _cuda_available()
+
+
+cuda = _Cuda()

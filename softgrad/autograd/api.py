@@ -1,0 +1,68 @@
+"""``softgrad.autograd.grad``: gradients of outputs with respect to chosen inputs."""
+from __future__ import annotations
+
+from typing import Any, Sequence
+
+from softgrad.autograd import engine
+
+
+def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool | None = None,
+         materialize_grads: bool = False) -> tuple:
+    """Return d(outputs)/d(inputs) as a tuple, without touching ``.grad``.
+
+    Args:
+        outputs: a Tensor or a sequence of Tensors.
+        inputs: a Tensor or a sequence of Tensors that require grad.
+        grad_outputs: the vectors of the vector-Jacobian product (default: ones for
+            one-element outputs).
+        retain_graph: keep the graph (default: ``create_graph``).
+        create_graph: record the computation so the result can be differentiated again.
+        allow_unused: return None for inputs the outputs do not depend on, instead of raising.
+        materialize_grads: return zeros instead of None for unused inputs.
+    Example:
+        >>> (gx,) = sg.autograd.grad((x ** 3).sum(), x, create_graph=True)
+        >>> (gxx,) = sg.autograd.grad(gx.sum(), x)     # 6 x
+    """
+    from softgrad.tensor import Tensor, _seed_for
+
+    outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        gos: Sequence[Any] = [None] * len(outs)
+    elif isinstance(grad_outputs, Tensor):
+        gos = [grad_outputs]
+    else:
+        gos = list(grad_outputs)
+    if len(gos) != len(outs):
+        raise RuntimeError(f"grad_outputs has {len(gos)} entries but there are {len(outs)} "
+                           "outputs")
+    for i, t in enumerate(ins):
+        if not t.requires_grad:
+            raise RuntimeError(f"input {i} of autograd.grad does not require grad")
+    for i, o in enumerate(outs):
+        if not o.requires_grad:
+            raise RuntimeError(f"output {i} of autograd.grad does not require grad and does not "
+                               "have a grad_fn")
+    seeds = [_seed_for(o, g, create_graph) for o, g in zip(outs, gos)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    captured = engine.run_backward(outs, seeds, retain_graph, create_graph, capture=ins,
+                                   accumulate=False)
+    result = []
+    for i, t in enumerate(ins):
+        g = captured.get(id(t))
+        if g is None:
+            if materialize_grads:
+                result.append(Tensor._wrap(t.data * 0))
+                continue
+            if not allow_unused:
+                raise RuntimeError(
+                    f"One of the differentiated Tensors (input {i}, shape {tuple(t.shape)}) "
+                    "appears to not have been used in the graph. Set allow_unused=True if "
+                    "this is the desired behavior.")
+            result.append(None)
+        else:
+            result.append(g if isinstance(g, Tensor) else Tensor._wrap(
+                g.copy() if g.base is not None else g))
+    return tuple(result)

@@ -1,0 +1,151 @@
+"""Reverse-mode engine: iterative topological sort, a gradient dict, one unbroadcast per edge.
+
+Gradients flow as raw arrays (fast path) or, with ``create_graph=True``, as Tensors whose
+own graph can be differentiated again. The first gradient reaching a node is kept as is;
+later ones are added to it (in place once the engine owns the buffer).
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
+from softgrad.autograd import grad_mode
+from softgrad.backend import unbroadcast
+
+# Filled in by softgrad.tensor: wraps arrays as Tensors and provides the Tensor namespace
+# that Function.backward uses as ``xp`` while building a higher-order graph.
+TENSOR_HOOKS: dict[str, Any] = {}
+
+
+def toposort(roots: Sequence[Any]) -> list:
+    """Nodes reachable from ``roots`` through ``_ctx``, inputs before the nodes that use them."""
+    order: list = []
+    seen: set[int] = set()
+    stack = [(r, False) for r in roots]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        ctx = node._ctx
+        if ctx is not None:
+            stack.extend((p, False) for p in ctx.parents if p.requires_grad)
+    return order
+
+
+def run_backward(
+    roots: Sequence[Any],
+    seeds: Sequence[Any],
+    retain_graph: bool = False,
+    create_graph: bool = False,
+    capture: Iterable[Any] | None = None,
+    accumulate: bool = True,
+) -> dict[int, Any]:
+    """Backpropagate ``seeds`` from ``roots``.
+
+    Args:
+        roots: output Tensors.
+        seeds: their gradients (arrays, or Tensors when ``create_graph``).
+        retain_graph: keep saved values so the graph can be walked again.
+        create_graph: record the backward pass itself (higher-order gradients).
+        capture: Tensors whose gradient should be returned rather than accumulated.
+        accumulate: add into ``.grad`` of leaves (``backward``) or not (``autograd.grad``).
+    Returns:
+        ``{id(tensor): gradient}`` for the tensors in ``capture``.
+    """
+    capture_ids = {id(t) for t in capture} if capture is not None else set()
+    captured: dict[int, Any] = {}
+    grads: dict[int, Any] = {}
+    fresh: dict[int, bool] = {}  # node id -> its gradient buffer is owned by the engine alone
+    for r, s in zip(roots, seeds):
+        _add(grads, fresh, r, s, False, create_graph)
+
+    wrap = TENSOR_HOOKS.get("wrap")
+    with grad_mode.set_grad_enabled(create_graph):
+        for node in reversed(toposort(roots)):
+            nid = id(node)
+            g = grads.pop(nid, None)
+            if g is None:
+                continue
+            own = fresh.pop(nid, False)
+            if nid in capture_ids:
+                captured[nid] = g
+                own = False
+            ctx = node._ctx
+            if ctx is None or node._retains_grad:
+                if accumulate and node.requires_grad:
+                    _accumulate_leaf(node, g, own and ctx is None, create_graph, wrap)
+                if ctx is None:
+                    continue
+            if ctx._freed:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access "
+                    "saved tensors after they have already been freed). Saved intermediate "
+                    "values of the graph are freed when you call .backward() or "
+                    "autograd.grad(). Specify retain_graph=True if you need to backward a "
+                    "second time."
+                )
+            ctx.check_versions()
+            if create_graph:
+                ctx._graph = True
+                ctx.xp = TENSOR_HOOKS["namespace"]
+                try:
+                    pgs = ctx.backward(g if hasattr(g, "_ctx") else wrap(g))
+                finally:
+                    ctx._graph = False
+                    ctx.xp = TENSOR_HOOKS["xp_of"](node.data)
+            else:
+                pgs = ctx.backward(g)
+            if type(pgs) is not tuple:
+                pgs = (pgs,)
+            returned: set[int] = set()
+            for parent, need, pg in zip(ctx.parents, ctx.needs_input_grad, pgs):
+                if pg is None or not need:
+                    continue
+                pshape = parent.data.shape
+                if pg.shape != pshape:
+                    pg = unbroadcast(pg, pshape)
+                if create_graph:
+                    _add(grads, fresh, parent, pg, False, True)
+                    continue
+                if pg.dtype != parent.data.dtype:
+                    pg = pg.astype(parent.data.dtype)
+                is_fresh = pg is not g and pg.base is None and id(pg) not in returned
+                returned.add(id(pg))
+                _add(grads, fresh, parent, pg, is_fresh, False)
+            if not retain_graph:
+                ctx.release()
+    return captured
+
+
+def _add(grads: dict, fresh: dict, node: Any, g: Any, is_fresh: bool, create_graph: bool) -> None:
+    """Sum ``g`` into the gradient slot of ``node``."""
+    k = id(node)
+    cur = grads.get(k)
+    if cur is None:
+        grads[k] = g
+        fresh[k] = is_fresh
+    elif create_graph:
+        grads[k] = cur + g
+    elif fresh[k]:
+        cur += g
+    else:
+        grads[k] = cur + g
+        fresh[k] = True
+
+
+def _accumulate_leaf(node: Any, g: Any, own: bool, create_graph: bool, wrap: Callable) -> None:
+    """Add ``g`` into ``node.grad``, stealing the buffer when nothing else can see it."""
+    if create_graph:
+        gt = g if hasattr(g, "_ctx") else wrap(g)
+        node.grad = gt if node.grad is None else node.grad + gt
+        return
+    if hasattr(g, "_ctx"):
+        g = g.data
+    if node.grad is None:
+        node.grad = wrap(g if own else g.copy())
+    else:
+        node.grad.data += g

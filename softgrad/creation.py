@@ -1,0 +1,185 @@
+"""Tensor factories: ``tensor``, ``zeros``, ``randn``, ... (float32 unless told otherwise)."""
+from __future__ import annotations
+
+from typing import Any
+
+from softgrad import backend, dtypes
+from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor_shape import _shape_arg
+
+np = backend.np
+
+
+def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
+    npd = dtypes.to_np(dtype)
+    if npd is not None and arr.dtype != npd:
+        arr = arr.astype(npd)
+    if device is not None and str(device) != "cpu":
+        arr = backend.to_device(arr, str(device))
+    return Tensor(arr, requires_grad=requires_grad)
+
+
+def tensor(data: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data``.
+
+    Python floats become float32, ints int64, bools bool; NumPy arrays keep their dtype.
+    Example:
+        >>> sg.tensor([[1.0, 2.0]], requires_grad=True)
+    """
+    if isinstance(data, Tensor):
+        arr = data.data.copy()
+    else:
+        arr = _array_from(data, dtype)
+        if arr is data or (hasattr(data, "__array_interface__") and np.shares_memory(arr, data)):
+            arr = arr.copy()
+    return _finish(arr, dtype, device, requires_grad)
+
+
+as_tensor = tensor
+
+
+def from_numpy(array: Any) -> Tensor:
+    """A tensor sharing memory with a NumPy array (dtype kept)."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
+    return Tensor._wrap(_array_from(array, array.dtype))
+
+
+def _float_dtype(dtype: Any) -> Any:
+    return backend.DEFAULT_DTYPE if dtype is None else dtypes.to_np(dtype)
+
+
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.zeros(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.ones(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _finish(np.empty(_shape_arg(size), _float_dtype(dtype)), None, device, requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = (dtypes.bool if isinstance(fill_value, bool) else dtypes.int64
+                 if isinstance(fill_value, int) else dtypes.float32)
+    return _finish(np.full(_shape_arg((size,)), fill_value, dtypes.to_np(dtype)), None, device,
+                   requires_grad)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    return _finish(np.eye(n, m, dtype=_float_dtype(dtype)), None, device, requires_grad)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values in [start, end) with ``step``; int64 for integer arguments, else float32."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_int = all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end, step))
+        dtype = np.int64 if is_int else backend.DEFAULT_DTYPE
+    return _finish(np.arange(start, end, step).astype(dtypes.to_np(dtype)), None, device,
+                   requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
+    return _finish(np.linspace(start, end, steps, dtype=_float_dtype(dtype)), None, device,
+                   requires_grad)
+
+
+def rand(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    """Uniform [0, 1) from the global generator (see ``manual_seed``)."""
+    g = _gen(generator)
+    return _finish(g.random(_shape_arg(size), dtype=np.float64).astype(_float_dtype(dtype)), None,
+                   device, requires_grad)
+
+
+def randn(*size: Any, generator: Any = None, dtype: Any = None, device: Any = None,
+          requires_grad: bool = False) -> Tensor:
+    """Standard normal from the global generator (see ``manual_seed``)."""
+    g = _gen(generator)
+    return _finish(g.standard_normal(_shape_arg(size)).astype(_float_dtype(dtype)), None,
+                   device, requires_grad)
+
+
+def randint(low: int, high: Any = None, size: Any = None, generator: Any = None,
+            dtype: Any = None, device: Any = None) -> Tensor:
+    """Integers in [low, high) (int64)."""
+    if size is None:
+        low, high, size = 0, low, high
+    g = _gen(generator)
+    arr = g.integers(low, high, size=tuple(size)).astype(dtypes.to_np(dtype or dtypes.int64))
+    return _finish(arr, None, device, False)
+
+
+def randperm(n: int, generator: Any = None, dtype: Any = None, device: Any = None) -> Tensor:
+    return _finish(_gen(generator).permutation(n).astype(dtypes.to_np(dtype or dtypes.int64)),
+                   None, device, False)
+
+
+def _like(fn: Any, t: Tensor, dtype: Any, requires_grad: bool, device: Any, **kw: Any) -> Tensor:
+    return fn(t.shape, dtype=dtype if dtype is not None else t.dtype,
+              device=device if device is not None else t.device,
+              requires_grad=requires_grad, **kw)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(zeros, t, dtype, requires_grad, device)
+
+
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(ones, t, dtype, requires_grad, device)
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(empty, t, dtype, requires_grad, device)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return full(t.shape, fill_value, dtype=dtype if dtype is not None else t.dtype,
+                device=device if device is not None else t.device, requires_grad=requires_grad)
+
+
+def rand_like(t: Tensor, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
+    return _like(rand, t, dtype, requires_grad, device)
+
+
+def randn_like(t: Tensor, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
+    return _like(randn, t, dtype, requires_grad, device)
+
+
+class Generator:
+    """A seeded generator object, as accepted by ``generator=`` arguments."""
+
+    def __init__(self, device: str = "cpu") -> None:
+        self.rng = np.random.default_rng()
+
+    def manual_seed(self, seed: int) -> "Generator":
+        self.rng = np.random.default_rng(int(seed))
+        return self
+
+    def get_state(self) -> dict:
+        return self.rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        self.rng.bit_generator.state = state
+
+
+def _gen(generator: Any) -> Any:
+    if generator is None:
+        return backend.generator()
+    return generator.rng if isinstance(generator, Generator) else generator

@@ -1,0 +1,158 @@
+"""The ``sg.*`` function forms of Tensor methods, and functions with no method form."""
+from __future__ import annotations
+
+import builtins
+from typing import Any, NamedTuple, Sequence
+
+from softgrad import backend
+from softgrad.ops import shape as S
+from softgrad.ops.elementwise import Where
+from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor_math import norm_dim
+
+np = backend.np
+
+
+class MinMaxResult(NamedTuple):
+    """``(values, indices)`` returned by ``max``/``min`` with a dim, as in PyTorch."""
+
+    values: Tensor
+    indices: Tensor
+
+
+def _t(x: Any, like: Tensor | None = None) -> Tensor:
+    if isinstance(x, Tensor):
+        return x
+    if like is not None:
+        return like._operand(x)
+    return Tensor._wrap(_array_from(x, None))
+
+
+def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Concatenate along ``dim``. Shapes must agree except in ``dim``."""
+    tensors = [_t(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("cat(): expected a non-empty list of Tensors")
+    tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
+    ref = tensors[0]
+    d = norm_dim(dim, ref.ndim)
+    for i, t in enumerate(tensors):
+        if t.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape))
+                                     if k != d):
+            raise RuntimeError(
+                f"cat(): Sizes of tensors must match except in dimension {d}. Expected shape "
+                f"compatible with {tuple(ref.shape)} but got {tuple(t.shape)} for tensor {i} "
+                "in the list.")
+    dt = np.result_type(*[t.data.dtype for t in tensors])
+    tensors = [t._cast(dt) for t in tensors]
+    if len(tensors) == 1:
+        return tensors[0]
+    return Tensor._apply(S.Cat, *tensors, axis=d)
+
+
+concat = concatenate = cat
+
+
+def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+    """Stack equally shaped tensors along a new dim."""
+    tensors = [_t(t) for t in tensors]
+    if not tensors:
+        raise RuntimeError("stack expects a non-empty TensorList")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack expects each tensor to be equal size, but got "
+                               f"{tuple(tensors[0].shape)} at entry 0 and {tuple(t.shape)} at "
+                               f"entry {i}")
+    d = norm_dim(dim, tensors[0].ndim + 1)
+    return cat([t.unsqueeze(d) for t in tensors], d)
+
+
+def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
+    """Elements of ``input`` where ``condition`` else ``other`` (all broadcast together)."""
+    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    if input is None and other is None:
+        return tuple(Tensor._wrap(i.astype(np.int64)) for i in backend.xp_of(cond).nonzero(cond))
+    if cond.dtype != np.bool_:
+        raise RuntimeError(f"where expected condition to be a boolean tensor, but got a "
+                           f"tensor with dtype {cond.dtype}")
+    like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
+    a, b = _t(input, like), _t(other, like)
+    if a.data.dtype != b.data.dtype:
+        dt = a.data.dtype if a.data.dtype.kind == "f" and b.data.dtype.kind != "f" else \
+            b.data.dtype if b.data.dtype.kind == "f" and a.data.dtype.kind != "f" else \
+            np.result_type(a.data.dtype, b.data.dtype)
+        a, b = a._cast(dt), b._cast(dt)
+    return Tensor._apply(Where, Tensor._wrap(cond), a, b)
+
+
+def index_add_zeros(g: Tensor, shape: tuple, index: Any) -> Tensor:
+    """Differentiable zeros(shape)[index] += g (the backward of indexing)."""
+    return Tensor._apply(S.IndexAddZeros, g, shape=shape, index=index)
+
+
+def _method(name: str) -> Any:
+    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
+        return getattr(_t(input), name)(*args, **kwargs)
+
+    fn.__name__ = name
+    fn.__doc__ = f"Function form of ``Tensor.{name}``."
+    return fn
+
+
+_METHODS = (
+    "add sub mul div pow matmul neg exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu abs "
+    "square reciprocal sign floor ceil round clamp clip maximum minimum sum mean prod amax amin "
+    "max min argmax argmin logsumexp var std norm cumsum all any reshape flatten unflatten "
+    "squeeze unsqueeze transpose swapaxes swapdims permute movedim moveaxis t flip roll narrow "
+    "split chunk unbind select gather scatter_add index_select masked_fill isnan isfinite isinf "
+    "equal allclose tile detach clone numel eq ne lt le gt ge"
+).split()
+for _name in _METHODS:
+    globals()[_name] = _method(_name)
+
+true_divide = divide = globals()["div"]
+multiply = globals()["mul"]
+subtract = globals()["sub"]
+negative = globals()["neg"]
+absolute = globals()["abs"]
+
+
+def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:  # noqa: A002
+    return _t(input).expand(tuple(shape))
+
+
+def mm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 2 or b.ndim != 2:
+        raise RuntimeError(f"mm(): both arguments must be 2-D, got {tuple(a.shape)} and "
+                           f"{tuple(b.shape)}")
+    return a @ b
+
+
+def bmm(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
+        raise RuntimeError(f"bmm(): expected two 3-D tensors with the same batch size, got "
+                           f"{tuple(a.shape)} and {tuple(b.shape)}")
+    return a @ b
+
+
+def dot(a: Tensor, b: Tensor) -> Tensor:
+    if a.ndim != 1 or b.ndim != 1:
+        raise RuntimeError("1D tensors expected, but got "
+                           f"{a.ndim}D and {b.ndim}D tensors")
+    return a @ b
+
+
+def outer(a: Tensor, b: Tensor) -> Tensor:
+    return a.reshape(-1, 1) * b.reshape(1, -1)
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)
+
+
+def numel(input: Tensor) -> int:  # noqa: A002
+    return input.numel()
+
+
+def _builtin_max(*a: Any) -> Any:
+    return builtins.max(*a)

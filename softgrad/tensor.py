@@ -1,0 +1,394 @@
+"""``Tensor``: an array plus the autograd bookkeeping. The one place graph nodes are made.
+
+Methods are grouped by concept in mixins (``tensor_math``, ``tensor_shape``); every
+differentiable method routes through :meth:`Tensor._apply`.
+"""
+from __future__ import annotations
+
+import builtins
+from typing import Any, Sequence
+
+from softgrad import backend, dtypes
+from softgrad.autograd import engine, grad_mode
+from softgrad.autograd.function import Function
+from softgrad.tensor_math import MathMixin
+from softgrad.tensor_shape import ShapeMixin
+
+np = backend.np
+_cupy = backend._cupy
+_NUMBER = (builtins.int, builtins.float, builtins.bool)
+
+
+class Tensor(MathMixin, ShapeMixin):
+    """An n-dimensional array with reverse-mode autograd.
+
+    Attributes:
+        data: the underlying array (NumPy, or CuPy on ``cuda``).
+        grad: accumulated gradient (a Tensor) or None.
+        requires_grad: whether operations on this tensor are recorded.
+    """
+
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad",
+                 "__weakref__")
+    __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
+
+    def __init__(self, data: Any, requires_grad: bool = False) -> None:
+        if isinstance(data, Tensor):
+            data = data.data
+        elif not hasattr(data, "__array_interface__") and not _is_device_array(data):
+            data = _array_from(data, None)
+        self.data = data
+        self.grad: Tensor | None = None
+        self.requires_grad = builtins.bool(requires_grad)
+        self._ctx: Function | None = None
+        self._version = 0
+        self._retains_grad = False
+        if requires_grad and not self.data.dtype.kind in "fc":
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, got dtype {self.dtype}")
+
+    @staticmethod
+    def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
+        """Wrap an array without checks or copies."""
+        t = Tensor.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t._ctx = None
+        t._version = 0
+        t._retains_grad = False
+        return t
+
+    @staticmethod
+    def _apply(fn_cls: type, *inputs: "Tensor", **params: Any) -> "Tensor":
+        """Run primitive ``fn_cls`` on ``inputs``; record it when a gradient is needed."""
+        fn = fn_cls()
+        fn.parents = inputs
+        first = inputs[0].data
+        if type(first) is not np.ndarray and _cupy is not None:
+            fn.xp = backend.xp_of(first)
+            _check_same_device(inputs)
+        elif _cupy is not None:
+            _check_same_device(inputs)
+        out = fn.forward(*[t.data for t in inputs], **params)
+        need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
+        res = Tensor._wrap(out, need)
+        if need:
+            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            fn._out = _weakref(res)
+            res._ctx = fn
+        return res
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> dtypes.DType:
+        return dtypes.from_np(self.data.dtype)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return backend.device_of(self.data)
+
+    @property
+    def is_leaf(self) -> bool:
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Function | None:
+        return self._ctx
+
+    @property
+    def is_cuda(self) -> bool:
+        return self.device != "cpu"
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def size(self, dim: int | None = None) -> Any:
+        """Shape as a tuple, or the size of one dim."""
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def nelement(self) -> int:
+        return int(self.data.size)
+
+    def element_size(self) -> int:
+        return self.data.itemsize
+
+    def is_floating_point(self) -> bool:
+        return self.data.dtype.kind == "f"
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # ------------------------------------------------------------------ conversion
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.reshape(()).item()
+
+    def numpy(self) -> Any:
+        """The data as a NumPy array (shares memory on the CPU)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()")
+        return backend.to_numpy(self.data)
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self.data).tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return builtins.int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return builtins.bool(self.data.reshape(()).item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def __hash__(self) -> int:
+        return id(self)
+
+    def detach(self) -> "Tensor":
+        """A tensor sharing data, cut from the graph."""
+        return Tensor._wrap(self.data)
+
+    def detach_(self) -> "Tensor":
+        self._ctx = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("you can only change requires_grad flags of leaf variables")
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise RuntimeError(
+                f"only floating point tensors can require gradients, got dtype {self.dtype}")
+        self.requires_grad = builtins.bool(requires_grad)
+        return self
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` for this non-leaf tensor after backward."""
+        self._retains_grad = self._ctx is not None
+
+    def clone(self) -> "Tensor":
+        """A copy that stays in the graph (grad flows back to self)."""
+        from softgrad.ops.elementwise import Cast
+
+        return Tensor._apply(Cast, self, dtype=self.data.dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+                device = a
+            elif a is not None:
+                dtype = a
+        out = self
+        if device is not None and backend.device_of(self.data) != _device_kind(device):
+            out = _to_device(out, device)
+        if dtype is not None and dtypes.to_np(dtype) != out.data.dtype:
+            out = out._cast(dtypes.to_np(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def _cast(self, np_dtype: Any) -> "Tensor":
+        from softgrad.ops.elementwise import Cast
+
+        if np_dtype == self.data.dtype:
+            return self
+        if self.requires_grad and np.dtype(np_dtype).kind in "fc":
+            return Tensor._apply(Cast, self, dtype=np_dtype)
+        return Tensor._wrap(self.data.astype(np_dtype))
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return f"softgrad.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self) -> "Tensor":
+        return self._cast(np.float32)
+
+    def double(self) -> "Tensor":
+        return self._cast(np.float64)
+
+    def half(self) -> "Tensor":
+        return self._cast(np.float16)
+
+    def long(self) -> "Tensor":
+        return self._cast(np.int64)
+
+    def int(self) -> "Tensor":
+        return self._cast(np.int32)
+
+    def bool(self) -> "Tensor":
+        return self._cast(np.bool_)
+
+    def cpu(self) -> "Tensor":
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> "Tensor":
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
+            device, builtins.int) else device)
+
+    # ------------------------------------------------------------------ autograd
+    def backward(self, gradient: Any = None, retain_graph: bool | None = None,
+                 create_graph: bool = False, inputs: Sequence["Tensor"] | None = None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
+
+        Args:
+            gradient: the vector in the vector-Jacobian product; required unless self has
+                one element.
+            retain_graph: keep the graph for another backward (default: ``create_graph``).
+            create_graph: record the backward pass so gradients can be differentiated again.
+            inputs: accumulate only into these tensors.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "element 0 of tensors does not require grad and does not have a grad_fn")
+        seed = _seed_for(self, gradient, create_graph)
+        if retain_graph is None:
+            retain_graph = create_graph
+        if inputs is not None:
+            from softgrad.autograd.api import grad as _grad
+
+            inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+            gs = _grad([self], inputs, [seed], retain_graph=retain_graph,
+                       create_graph=create_graph, allow_unused=True)
+            for t, g in zip(inputs, gs):
+                if g is not None:
+                    t.grad = g if t.grad is None else t.grad + g
+            return
+        engine.run_backward([self], [seed], retain_graph, create_graph)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        arr = backend.to_numpy(self.data)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+                               threshold=1000)
+        extras = []
+        if arr.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype!r}")
+        if arr.size == 0:
+            extras.append(f"size={tuple(arr.shape)}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn={self._ctx!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+
+# ---------------------------------------------------------------------- helpers
+from weakref import ref as _weakref  # noqa: E402
+
+
+def _is_device_array(data: Any) -> bool:
+    return _cupy is not None and isinstance(data, _cupy.ndarray)
+
+
+def _device_kind(device: str) -> str:
+    return "cpu" if str(device) == "cpu" else "cuda"
+
+
+def _check_same_device(inputs: Sequence[Tensor]) -> None:
+    dev = backend.device_of(inputs[0].data)
+    for t in inputs[1:]:
+        if backend.device_of(t.data) != dev:
+            raise RuntimeError(
+                f"Expected all tensors to be on the same device, but found at least two "
+                f"devices, {dev} and {t.device}!")
+
+
+def _to_device(t: Tensor, device: str) -> Tensor:
+    from softgrad.ops.device import ToDevice
+
+    if t.requires_grad:
+        return Tensor._apply(ToDevice, t, device=str(device))
+    return Tensor._wrap(backend.to_device(t.data, str(device)))
+
+
+def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
+    """Array from Python data with softgrad's dtype rules (floats -> float32)."""
+    xp = backend.xp_for_device(device) if device != "cpu" else np
+    np_dtype = dtypes.to_np(dtype)
+    if isinstance(data, Tensor):
+        arr = data.data
+    elif np_dtype is not None:
+        arr = xp.asarray(_unwrap_nested(data), dtype=np_dtype)
+    else:
+        is_array = hasattr(data, "__array_interface__") or _is_device_array(data)
+        arr = xp.asarray(_unwrap_nested(data))
+        if not is_array and arr.dtype == np.float64:
+            arr = arr.astype(backend.DEFAULT_DTYPE)
+        elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not is_array:
+            arr = arr.astype(np.int64)
+    if arr.dtype.kind not in "fiub":
+        raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
+    if np_dtype is not None and arr.dtype != np_dtype:
+        arr = arr.astype(np_dtype)
+    dtypes.from_np(arr.dtype)  # raises a clear error for unsupported dtypes
+    return arr
+
+
+def _unwrap_nested(data: Any) -> Any:
+    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
+        return [_unwrap_nested(d.data if isinstance(d, Tensor) else d) for d in data]
+    return data
+
+
+def _seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"grad can be implicitly created only for scalar outputs; backward() was "
+                f"called on a tensor of shape {tuple(t.shape)}: pass gradient= of that shape")
+        seed = backend.xp_of(t.data).ones_like(t.data)
+        return Tensor._wrap(seed) if create_graph else seed
+    g = gradient if isinstance(gradient, Tensor) else Tensor(_array_from(gradient, None))
+    if tuple(g.shape) != tuple(t.shape):
+        raise RuntimeError(
+            f"gradient has shape {tuple(g.shape)} but the tensor has shape {tuple(t.shape)}")
+    if create_graph:
+        return g
+    return g.data.astype(t.data.dtype, copy=False)
+
+
+engine.TENSOR_HOOKS["wrap"] = Tensor._wrap
+engine.TENSOR_HOOKS["xp_of"] = backend.xp_of

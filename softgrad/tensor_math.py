@@ -1,0 +1,522 @@
+"""Tensor arithmetic, element-wise functions, comparisons and reductions (a mixin)."""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from softgrad import backend
+from softgrad.ops import elementwise as E
+from softgrad.ops import reduce as R
+from softgrad.ops.matmul import MatMul
+
+np = backend.np
+_NUMBER = (builtins.int, builtins.float, builtins.bool)
+
+
+def norm_dims(dim: Any, ndim: int, name: str = "dim") -> Any:
+    """Normalise a dim argument (None, int or sequence) to None, int or sorted tuple."""
+    if dim is None:
+        return None
+    if isinstance(dim, (tuple, list)):
+        if len(dim) == 0:
+            return None
+        return tuple(sorted(norm_dim(d, ndim) for d in dim))
+    return norm_dim(dim, ndim)
+
+
+def norm_dim(d: Any, ndim: int) -> int:
+    d = builtins.int(d)
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(
+            f"Dimension out of range (expected to be in range of [{-n}, {n - 1}], but got {d})")
+    return d % n if ndim else 0
+
+
+def _reduce_args(dim: Any, keepdim: bool, kwargs: dict) -> tuple:
+    """Accept PyTorch's dim/keepdim and NumPy's axis/keepdims spellings."""
+    if "axis" in kwargs:
+        dim = kwargs.pop("axis")
+    if "keepdims" in kwargs:
+        keepdim = kwargs.pop("keepdims")
+    if kwargs:
+        raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
+    return dim, builtins.bool(keepdim)
+
+
+class MathMixin:
+    """Operators and math methods of Tensor."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------------ operands
+    def _operand(self, other: Any) -> Any:
+        """Turn ``other`` into a Tensor of a dtype compatible with self (PyTorch rules)."""
+        T = type(self)
+        if isinstance(other, T):
+            return other
+        if isinstance(other, _NUMBER):
+            dt = self.data.dtype
+            if dt.kind == "f":
+                return T._wrap(backend.xp_of(self.data).asarray(other, dtype=dt))
+            if isinstance(other, builtins.float):
+                return T._wrap(backend.xp_of(self.data).asarray(other, dtype=backend.DEFAULT_DTYPE))
+            if isinstance(other, builtins.bool) and dt.kind == "b":
+                return T._wrap(backend.xp_of(self.data).asarray(other))
+            return T._wrap(backend.xp_of(self.data).asarray(other, dtype=dt if dt.kind != "b"
+                                                            else np.int64))
+        from softgrad.tensor import _array_from
+
+        return T._wrap(_array_from(other, None, self.device))
+
+    def _binary(self, other: Any, fn: type, reverse: bool = False) -> Any:
+        other = self._operand(other)
+        a, b = (other, self) if reverse else (self, other)
+        da, db = a.data.dtype, b.data.dtype
+        if da != db:
+            fa, fb = da.kind == "f", db.kind == "f"
+            if fa and not fb:
+                b = b._cast(da)
+            elif fb and not fa:
+                a = a._cast(db)
+        return type(self)._apply(fn, a, b)
+
+    def __add__(self, o: Any) -> Any:
+        return self._binary(o, E.Add)
+
+    def __radd__(self, o: Any) -> Any:
+        return self._binary(o, E.Add, True)
+
+    def __sub__(self, o: Any) -> Any:
+        return self._binary(o, E.Sub)
+
+    def __rsub__(self, o: Any) -> Any:
+        return self._binary(o, E.Sub, True)
+
+    def __mul__(self, o: Any) -> Any:
+        return self._binary(o, E.Mul)
+
+    def __rmul__(self, o: Any) -> Any:
+        return self._binary(o, E.Mul, True)
+
+    def __truediv__(self, o: Any) -> Any:
+        return self._true_div(o, False)
+
+    def __rtruediv__(self, o: Any) -> Any:
+        return self._true_div(o, True)
+
+    def _true_div(self, o: Any, reverse: bool) -> Any:
+        o = self._operand(o)
+        a = self
+        if a.data.dtype.kind != "f" and o.data.dtype.kind != "f":
+            a, o = a._cast(backend.DEFAULT_DTYPE), o._cast(backend.DEFAULT_DTYPE)
+        return a._binary(o, E.Div, reverse)
+
+    def __floordiv__(self, o: Any) -> Any:
+        o = self._operand(o)
+        return type(self)._wrap(self.data // o.data)
+
+    def __rfloordiv__(self, o: Any) -> Any:
+        o = self._operand(o)
+        return type(self)._wrap(o.data // self.data)
+
+    def __mod__(self, o: Any) -> Any:
+        o = self._operand(o)
+        return type(self)._wrap(self.data % o.data)
+
+    def __pow__(self, o: Any) -> Any:
+        if isinstance(o, _NUMBER) and not isinstance(o, builtins.bool):
+            base = self if self.data.dtype.kind == "f" or isinstance(o, builtins.int) \
+                else self._cast(backend.DEFAULT_DTYPE)
+            if isinstance(o, builtins.int) and o < 0 and base.data.dtype.kind != "f":
+                raise RuntimeError("Integers to negative integer powers are not allowed.")
+            return type(self)._apply(E.PowScalar, base, p=o)
+        return self._binary(o, E.Pow)
+
+    def __rpow__(self, o: Any) -> Any:
+        if isinstance(o, _NUMBER):
+            base = self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
+            return type(self)._apply(E.RPowScalar, base, c=builtins.float(o))
+        return self._binary(o, E.Pow, True)
+
+    def __matmul__(self, o: Any) -> Any:
+        o = self._operand(o)
+        if self.ndim == 0 or o.ndim == 0:
+            raise RuntimeError("both arguments to matmul need to be at least 1D, got "
+                               f"{tuple(self.shape)} and {tuple(o.shape)}")
+        k1 = self.shape[-1]
+        k2 = o.shape[-2] if o.ndim > 1 else o.shape[0]
+        if k1 != k2:
+            raise RuntimeError(
+                f"mat1 and mat2 shapes cannot be multiplied ({_mshape(self.shape)} and "
+                f"{_mshape(o.shape)}): inner dimensions {k1} and {k2} differ")
+        return self._binary(o, MatMul)
+
+    def __rmatmul__(self, o: Any) -> Any:
+        return self._operand(o).__matmul__(self)
+
+    def __neg__(self) -> Any:
+        return type(self)._apply(E.Neg, self)
+
+    def __pos__(self) -> Any:
+        return self
+
+    def __abs__(self) -> Any:
+        return self.abs()
+
+    def __invert__(self) -> Any:
+        return type(self)._wrap(~self.data)
+
+    def __and__(self, o: Any) -> Any:
+        return type(self)._wrap(self.data & self._operand(o).data)
+
+    def __or__(self, o: Any) -> Any:
+        return type(self)._wrap(self.data | self._operand(o).data)
+
+    def __xor__(self, o: Any) -> Any:
+        return type(self)._wrap(self.data ^ self._operand(o).data)
+
+    # comparisons give bool tensors and are not differentiable
+    def _compare(self, o: Any, op: Any) -> Any:
+        return type(self)._wrap(op(self.data, self._operand(o).data))
+
+    def __eq__(self, o: Any) -> Any:  # type: ignore[override]
+        return self._compare(o, np.equal)
+
+    def __ne__(self, o: Any) -> Any:  # type: ignore[override]
+        return self._compare(o, np.not_equal)
+
+    def __lt__(self, o: Any) -> Any:
+        return self._compare(o, np.less)
+
+    def __le__(self, o: Any) -> Any:
+        return self._compare(o, np.less_equal)
+
+    def __gt__(self, o: Any) -> Any:
+        return self._compare(o, np.greater)
+
+    def __ge__(self, o: Any) -> Any:
+        return self._compare(o, np.greater_equal)
+
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    def equal(self, o: Any) -> bool:
+        o = self._operand(o)
+        return self.shape == o.shape and builtins.bool((self.data == o.data).all())
+
+    def allclose(self, o: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+        return builtins.bool(np.allclose(backend.to_numpy(self.data),
+                                         backend.to_numpy(self._operand(o).data), rtol, atol))
+
+    def isnan(self) -> Any:
+        return type(self)._wrap(backend.xp_of(self.data).isnan(self.data))
+
+    def isfinite(self) -> Any:
+        return type(self)._wrap(backend.xp_of(self.data).isfinite(self.data))
+
+    def isinf(self) -> Any:
+        return type(self)._wrap(backend.xp_of(self.data).isinf(self.data))
+
+    # in-place operators: only on tensors that need no grad
+    def _inplace(self, o: Any, ufunc: Any, name: str) -> Any:
+        self._check_inplace(name)
+        o = self._operand(o)
+        ufunc(self.data, o.data, out=self.data, casting="same_kind")
+        self._version += 1
+        return self
+
+    def _check_inplace(self, name: str) -> None:
+        if self.requires_grad and self._is_recording():
+            kind = "a leaf Variable that requires grad" if self._ctx is None else \
+                "a tensor that is part of the autograd graph"
+            raise RuntimeError(f"{name}: {kind} is being used in an in-place operation; "
+                               "wrap it in softgrad.no_grad() or use the out-of-place form")
+
+    @staticmethod
+    def _is_recording() -> bool:
+        from softgrad.autograd import grad_mode
+
+        return grad_mode.state.enabled
+
+    def __iadd__(self, o: Any) -> Any:
+        return self._inplace(o, np.add, "add_")
+
+    def __isub__(self, o: Any) -> Any:
+        return self._inplace(o, np.subtract, "sub_")
+
+    def __imul__(self, o: Any) -> Any:
+        return self._inplace(o, np.multiply, "mul_")
+
+    def __itruediv__(self, o: Any) -> Any:
+        return self._inplace(o, np.true_divide, "div_")
+
+    def add_(self, o: Any, alpha: float = 1) -> Any:
+        return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
+
+    def sub_(self, o: Any, alpha: float = 1) -> Any:
+        return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.subtract, "sub_")
+
+    def mul_(self, o: Any) -> Any:
+        return self._inplace(o, np.multiply, "mul_")
+
+    def div_(self, o: Any) -> Any:
+        return self._inplace(o, np.true_divide, "div_")
+
+    def zero_(self) -> Any:
+        return self.fill_(0)
+
+    def fill_(self, value: Any) -> Any:
+        self._check_inplace("fill_")
+        self.data[...] = value.item() if hasattr(value, "item") else value
+        self._version += 1
+        return self
+
+    def copy_(self, src: Any) -> Any:
+        self._check_inplace("copy_")
+        src = self._operand(src)
+        self.data[...] = backend.to_device(src.data, self.device)
+        self._version += 1
+        return self
+
+    def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+        self._check_inplace("clamp_")
+        backend.xp_of(self.data).clip(self.data, min, max, out=self.data)
+        self._version += 1
+        return self
+
+    # ------------------------------------------------------------------ element-wise
+    def _float_input(self) -> Any:
+        return self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
+
+    def _unary(self, fn: type, **params: Any) -> Any:
+        return type(self)._apply(fn, self._float_input(), **params)
+
+    def add(self, o: Any, alpha: float = 1) -> Any:
+        return self + (o if alpha == 1 else self._operand(o) * alpha)
+
+    def sub(self, o: Any, alpha: float = 1) -> Any:
+        return self - (o if alpha == 1 else self._operand(o) * alpha)
+
+    def mul(self, o: Any) -> Any:
+        return self * o
+
+    def div(self, o: Any) -> Any:
+        return self / o
+
+    def pow(self, o: Any) -> Any:
+        return self**o
+
+    def matmul(self, o: Any) -> Any:
+        return self @ o
+
+    def neg(self) -> Any:
+        return -self
+
+    def exp(self) -> Any:
+        return self._unary(E.Exp)
+
+    def log(self) -> Any:
+        return self._unary(E.Log)
+
+    def log1p(self) -> Any:
+        return self._unary(E.Log1p)
+
+    def expm1(self) -> Any:
+        return self._unary(E.Expm1)
+
+    def sqrt(self) -> Any:
+        return self._unary(E.Sqrt)
+
+    def rsqrt(self) -> Any:
+        return self._unary(E.Rsqrt)
+
+    def sin(self) -> Any:
+        return self._unary(E.Sin)
+
+    def cos(self) -> Any:
+        return self._unary(E.Cos)
+
+    def tanh(self) -> Any:
+        return self._unary(E.Tanh)
+
+    def sigmoid(self) -> Any:
+        return self._unary(E.Sigmoid)
+
+    def relu(self) -> Any:
+        return type(self)._apply(E.Relu, self)
+
+    def abs(self) -> Any:
+        return type(self)._apply(E.Abs, self)
+
+    def square(self) -> Any:
+        return self * self
+
+    def reciprocal(self) -> Any:
+        return 1.0 / self._float_input()
+
+    def sign(self) -> Any:
+        return type(self)._apply(E.ZeroGrad, self, fn="sign")
+
+    def floor(self) -> Any:
+        return type(self)._apply(E.ZeroGrad, self, fn="floor")
+
+    def ceil(self) -> Any:
+        return type(self)._apply(E.ZeroGrad, self, fn="ceil")
+
+    def round(self, decimals: int = 0) -> Any:
+        return type(self)._apply(E.ZeroGrad, self, fn="round", decimals=decimals)
+
+    def clamp(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+        if min is None and max is None:
+            raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
+        if isinstance(min, MathMixin) or isinstance(max, MathMixin):
+            out = self
+            if min is not None:
+                out = out.maximum(self._operand(min))
+            if max is not None:
+                out = out.minimum(self._operand(max))
+            return out
+        return type(self)._apply(E.Clamp, self, lo=min, hi=max)
+
+    clip = clamp
+
+    def maximum(self, o: Any) -> Any:
+        return self._binary(o, E.Maximum)
+
+    def minimum(self, o: Any) -> Any:
+        return self._binary(o, E.Minimum)
+
+    def where(self, condition: Any, other: Any) -> Any:
+        from softgrad.functions import where
+
+        return where(condition, self, other)
+
+    # ------------------------------------------------------------------ reductions
+    def _reduce(self, fn: type, dim: Any, keepdim: bool, kwargs: dict, dtype: Any = None) -> Any:
+        dim, keepdim = _reduce_args(dim, keepdim, kwargs)
+        x = self if dtype is None else self.to(dtype)
+        return type(self)._apply(fn, x, axis=norm_dims(dim, self.ndim), keepdims=keepdim)
+
+    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
+        x = self if self.data.dtype.kind in "fc" or dtype is not None else self.long()
+        return x._reduce(R.Sum, dim, keepdim, kw, dtype)
+
+    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
+        if self.data.dtype.kind not in "fc" and dtype is None:
+            raise RuntimeError(
+                f"mean(): could not infer output dtype. Input dtype must be either a floating "
+                f"point or complex dtype. Got: {self.dtype.name.capitalize()}")
+        return self._reduce(R.Mean, dim, keepdim, kw, dtype)
+
+    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
+        return self._reduce(R.Prod, dim, keepdim, kw, dtype)
+
+    def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
+        dim, keepdim = _reduce_args(dim, keepdim, kw)
+        return type(self)._apply(R.Amax, self, axis=norm_dims(dim, self.ndim),
+                                 keepdims=keepdim, mode="max")
+
+    def amin(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
+        dim, keepdim = _reduce_args(dim, keepdim, kw)
+        return type(self)._apply(R.Amax, self, axis=norm_dims(dim, self.ndim),
+                                 keepdims=keepdim, mode="min")
+
+    def _max_min(self, dim: Any, keepdim: bool, kw: dict, mode: str) -> Any:
+        dim, keepdim = _reduce_args(dim, keepdim, kw)
+        if isinstance(dim, MathMixin):  # torch.max(a, b) form
+            return self.maximum(dim) if mode == "max" else self.minimum(dim)
+        if dim is None:
+            if self.data.size == 0:
+                raise RuntimeError(f"{mode}(): Expected reduction dim to be specified for "
+                                   "input.numel() == 0")
+            return type(self)._apply(R.Amax, self, axis=None, keepdims=False, mode=mode) \
+                if self.data.dtype.kind == "f" else type(self)._wrap(
+                    self.data.max() if mode == "max" else self.data.min())
+        from softgrad.functions import MinMaxResult
+
+        axis = norm_dim(dim, self.ndim)
+        fn_out = type(self)._apply(R.MaxDim, self, axis=axis, keepdims=keepdim, mode=mode) \
+            if self.data.dtype.kind == "f" else None
+        if fn_out is not None:
+            idx = fn_out._ctx.indices if fn_out._ctx is not None else None
+            if idx is None:
+                xp = backend.xp_of(self.data)
+                idx = (xp.argmax if mode == "max" else xp.argmin)(self.data, axis=axis)
+                if keepdim:
+                    idx = xp.expand_dims(idx, axis)
+            return MinMaxResult(fn_out, type(self)._wrap(idx.astype(np.int64, copy=False)))
+        xp = backend.xp_of(self.data)
+        idx = (xp.argmax if mode == "max" else xp.argmin)(self.data, axis=axis)
+        vals = (self.data.max if mode == "max" else self.data.min)(axis=axis, keepdims=keepdim)
+        if keepdim:
+            idx = xp.expand_dims(idx, axis)
+        return MinMaxResult(type(self)._wrap(vals), type(self)._wrap(idx.astype(np.int64)))
+
+    def max(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
+        return self._max_min(dim, keepdim, kw, "max")
+
+    def min(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
+        return self._max_min(dim, keepdim, kw, "min")
+
+    def argmax(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._arg(dim, keepdim, "argmax")
+
+    def argmin(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return self._arg(dim, keepdim, "argmin")
+
+    def _arg(self, dim: Any, keepdim: bool, name: str) -> Any:
+        xp = backend.xp_of(self.data)
+        if dim is None:
+            out = getattr(xp, name)(self.data)
+            if keepdim:
+                out = xp.asarray(out).reshape((1,) * self.ndim)
+            return type(self)._wrap(xp.asarray(out, dtype=np.int64))
+        axis = norm_dim(dim, self.ndim)
+        out = getattr(xp, name)(self.data, axis=axis)
+        if keepdim:
+            out = xp.expand_dims(out, axis)
+        return type(self)._wrap(out.astype(np.int64, copy=False))
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
+        return type(self)._apply(R.LogSumExp, self._float_input(),
+                                 axis=norm_dims(dim, self.ndim), keepdims=keepdim)
+
+    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None, **kw: Any) -> Any:
+        dim, keepdim = _reduce_args(dim, keepdim, kw)
+        if correction is None:
+            correction = 1 if unbiased is None or unbiased else 0
+        axis = norm_dims(dim, self.ndim)
+        n = self.numel() if axis is None else int(np.prod(
+            [self.shape[a] for a in ((axis,) if isinstance(axis, builtins.int) else axis)]))
+        centered = self - self.mean(dim=axis, keepdim=True)
+        return (centered * centered).sum(dim=axis, keepdim=keepdim) / builtins.max(
+            n - correction, 0)
+
+    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
+            correction: Any = None, **kw: Any) -> Any:
+        return self.var(dim, unbiased, keepdim, correction=correction, **kw).sqrt()
+
+    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Any:
+        axis = norm_dims(dim, self.ndim)
+        if p in ("fro", 2, 2.0):
+            return type(self)._apply(R.Norm2, self._float_input(), axis=axis, keepdims=keepdim)
+        if p in (float("inf"), "inf"):
+            return self.abs().amax(dim=axis if axis is not None else (), keepdim=keepdim)
+        if p == 1:
+            return self.abs().sum(dim=axis, keepdim=keepdim)
+        return (self.abs() ** p).sum(dim=axis, keepdim=keepdim) ** (1.0 / p)
+
+    def cumsum(self, dim: int, dtype: Any = None) -> Any:
+        x = self if dtype is None else self.to(dtype)
+        return type(self)._apply(R.Cumsum, x, axis=norm_dim(dim, self.ndim))
+
+    def all(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return type(self)._wrap(self.data.all(axis=norm_dims(dim, self.ndim), keepdims=keepdim))
+
+    def any(self, dim: Any = None, keepdim: bool = False) -> Any:
+        return type(self)._wrap(self.data.any(axis=norm_dims(dim, self.ndim), keepdims=keepdim))
+
+
+def _mshape(shape: tuple) -> str:
+    return "x".join(str(s) for s in shape)
