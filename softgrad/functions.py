@@ -37,7 +37,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
     ref = tensors[0]
     d = norm_dim(dim, ref.ndim)
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape))
+        if t.ndim != ref.ndim or builtins.any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape))
                                      if k != d):
             raise RuntimeError(
                 f"cat(): Sizes of tensors must match except in dimension {d}. Expected shape "
@@ -153,6 +153,3 @@ def is_tensor(obj: Any) -> bool:
 def numel(input: Tensor) -> int:  # noqa: A002
     return input.numel()
 
-
-def _builtin_max(*a: Any) -> Any:
-    return builtins.max(*a)
