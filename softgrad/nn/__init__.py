@@ -1,0 +1,2 @@
+"""``softgrad.nn``: modules, parameters, functional and init."""
+from softgrad.nn import functional  # noqa: F401

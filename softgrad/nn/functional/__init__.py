@@ -1,0 +1,7 @@
+"""``softgrad.nn.functional``: stateless layers, activations and losses (PyTorch names).
+
+One file per concept; this module only re-exports.
+"""
+from softgrad.nn.functional.activation import *  # noqa: F401,F403
+from softgrad.nn.functional.linear import *  # noqa: F401,F403
+from softgrad.nn.functional.loss import *  # noqa: F401,F403
