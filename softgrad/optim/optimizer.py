@@ -41,6 +41,9 @@ class Optimizer:
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
         self._scratch_bufs: dict = {}
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets changes between runs; use a list")
         groups = list(params)
         if not groups:
             raise ValueError("optimizer got an empty parameter list")
