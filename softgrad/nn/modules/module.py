@@ -188,9 +188,6 @@ class Module:
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
                             f"'{name}' (softgrad.nn.Parameter or None required)")
-        if param is not None and param.grad_fn is not None:
-            raise ValueError(f"Cannot assign non-leaf Tensor to parameter '{name}'. Model "
-                             "parameters must be created explicitly (Parameter(t.detach())).")
         object.__setattr__(self, name, param)
 
     def add_module(self, name: str, module: "Module | None") -> None:

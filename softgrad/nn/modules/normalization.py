@@ -28,16 +28,15 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats
         if affine:
             self.weight = Parameter(_empty((num_features,), device, dtype))
-            self.bias = Parameter(_empty((num_features,), device, dtype))
+            self.bias = Parameter(_empty((num_features,), device, dtype)) if bias else None
         else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+            self.weight = self.bias = None
         if track_running_stats:
             self.register_buffer("running_mean", _empty((num_features,), device, dtype))
             self.register_buffer("running_var", _empty((num_features,), device, dtype))
@@ -56,8 +55,9 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
@@ -84,7 +84,8 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, track_running_stats={self.track_running_stats}")
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -99,6 +100,7 @@ class BatchNorm1d(_BatchNorm):
         momentum: running-average factor; None for a cumulative average. Default: 0.1.
         affine: learnable ``weight`` (ones) and ``bias`` (zeros). Default: True.
         track_running_stats: keep running statistics. Default: True.
+        bias: learn the bias too (when affine). Default: True.
 
     Example:
         >>> bn = nn.BatchNorm1d(16)
@@ -161,7 +163,7 @@ class LayerNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.normalized_shape}, eps={self.eps}, "
-                f"elementwise_affine={self.elementwise_affine}")
+                f"elementwise_affine={self.elementwise_affine}, bias={self.bias is not None}")
 
 
 class GroupNorm(Module):
@@ -172,10 +174,12 @@ class GroupNorm(Module):
         num_channels: C.
         eps: added to the variance. Default: 1e-5.
         affine: learnable per-channel ``weight`` and ``bias``. Default: True.
+        bias: learn the bias too (when affine). Default: True.
     """
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
-                 affine: bool = True, device: Any = None, dtype: Any = None) -> None:
+                 affine: bool = True, device: Any = None, dtype: Any = None, *,
+                 bias: bool = True) -> None:
         super().__init__()
         if num_channels % num_groups != 0:
             raise ValueError("num_channels must be divisible by num_groups")
@@ -183,9 +187,10 @@ class GroupNorm(Module):
             num_groups, num_channels, eps, affine
         if affine:
             self.weight = Parameter(_empty((num_channels,), device, dtype))
-            self.bias = Parameter(_empty((num_channels,), device, dtype))
+            self.bias = Parameter(_empty((num_channels,), device, dtype)) if bias else None
             init.ones_(self.weight)
-            init.zeros_(self.bias)
+            if self.bias is not None:
+                init.zeros_(self.bias)
         else:
             self.weight = self.bias = None
 
@@ -193,4 +198,5 @@ class GroupNorm(Module):
         return FN.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}"
+        return (f"{self.num_groups}, {self.num_channels}, eps={self.eps}, affine={self.affine}, "
+                f"bias={self.bias is not None}")
