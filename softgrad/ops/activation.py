@@ -54,6 +54,8 @@ def _erfc_nonneg(z: Any, xp: Any, f64: bool, graph: bool) -> Any:
 
 def ndtr(x: Any, xp: Any, f64: bool, graph: bool = False) -> Any:
     """Standard normal CDF Phi(x) = (1 + erf(x / sqrt 2)) / 2, without cancellation."""
+    if not graph and x.ndim == 0:  # NumPy turns 0-d results into scalars: work in 1-D
+        return ndtr(x.reshape(1), xp, f64).reshape(())
     tail = _erfc_nonneg(xp.abs(x) * _SQRT1_2, xp, f64, graph) * 0.5  # Phi(-|x|)
     return xp.where(x < 0, tail, 1 - tail)
 
