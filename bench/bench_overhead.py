@@ -54,11 +54,18 @@ def child(framework: str, args: argparse.Namespace) -> None:
         x = mod.Tensor(a, requires_grad=True, dtype=np.float32)
         w = mod.Tensor(a * 0.5, requires_grad=True, dtype=np.float32)
 
+    def reset():
+        if framework == "pydynet":  # its engine needs zeroed (not None) gradients
+            x.zero_grad()
+            w.zero_grad()
+        else:
+            x.grad = None
+            w.grad = None
+
     def run():
         for _ in range(args.iters):
             chain(mod, x, w).backward()
-            x.grad = None
-            w.grad = None
+            reset()
 
     times = common.time_repeats(run, args.repeats, warmup=1)
     common.emit(common.summarize(times))
