@@ -47,6 +47,9 @@ def test_parameter_is_a_leaf_tensor() -> None:
     assert type(p * 2) is sg.Tensor
     y.backward()
     np.testing.assert_array_equal(p.grad.numpy(), np.full((2, 3), 2.0, np.float32))
+    x = sg.ones(2, 3, requires_grad=True)            # a Tensor operand of a Parameter
+    (p * x + x).sum().backward()                     # stays in the graph
+    np.testing.assert_allclose(x.grad.numpy(), p.data + 1)
 
 
 def test_parameters_found_by_walking_attributes() -> None:

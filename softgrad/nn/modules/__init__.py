@@ -1,8 +1,16 @@
 """Layers (``softgrad.nn.modules``); this module only re-exports."""
+from softgrad.nn.modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigmoid, Hardswish,
+                                            Hardtanh, LeakyReLU, LogSigmoid, LogSoftmax, Mish,
+                                            PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d,
+                                            Softmin, Softplus, Softsign, Tanh, Tanhshrink,
+                                            Threshold)
 from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,
                                            Sequential)
+from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from softgrad.nn.modules.flatten import Flatten, Unflatten
 from softgrad.nn.modules.linear import Bilinear, Identity, Linear
+from softgrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss,
+                                      KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
 from softgrad.nn.modules.module import Module
 from softgrad.nn.modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
                                                LayerNorm)
@@ -10,4 +18,10 @@ from softgrad.nn.modules.sparse import Embedding
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
            "Identity", "Linear", "Bilinear", "Flatten", "Unflatten", "BatchNorm1d", "BatchNorm2d",
-           "BatchNorm3d", "LayerNorm", "GroupNorm", "Embedding"]
+           "BatchNorm3d", "LayerNorm", "GroupNorm", "Embedding", "ReLU", "ReLU6", "Sigmoid", "Tanh",
+           "LeakyReLU", "GELU", "ELU", "CELU", "SELU", "SiLU", "Mish", "Softplus", "Softsign",
+           "Hardtanh", "Hardsigmoid", "Hardswish", "Tanhshrink", "LogSigmoid", "Softmax",
+           "LogSoftmax", "Softmin", "Softmax2d", "Threshold", "GLU", "PReLU", "Dropout",
+           "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "CrossEntropyLoss", "NLLLoss",
+           "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
+           "KLDivLoss"]

@@ -112,8 +112,7 @@ class Bilinear(Module):
         if input1.shape[:-1] != input2.shape[:-1]:
             raise ValueError(f"Bilinear: inputs must share leading dims, got "
                              f"{tuple(input1.shape)} and {tuple(input2.shape)}")
-        bilinear = getattr(F, "bilinear", None) or _bilinear
-        return bilinear(input1, input2, self.weight, self.bias)
+        return _bilinear(input1, input2, self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "
