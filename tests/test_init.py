@@ -67,7 +67,8 @@ def test_xavier_bounds_and_std() -> None:
     _check_moments(v, 0.0, math.sqrt(2.0 / (fan_in + fan_out)))
 
 
-@pytest.mark.parametrize("mode,nonlinearity,a", [("fan_in", "leaky_relu", 0), ("fan_out", "relu", 0),
+@pytest.mark.parametrize("mode,nonlinearity,a", [("fan_in", "leaky_relu", 0),
+                                                 ("fan_out", "relu", 0),
                                                  ("fan_in", "leaky_relu", math.sqrt(5))])
 def test_kaiming_bounds_and_std(mode: str, nonlinearity: str, a: float) -> None:
     shape = (60, 40, 3, 3)

@@ -132,8 +132,8 @@ def test_batchnorm1d_module_train_eval_matches_torch(kwargs: dict) -> None:
     t.eval()
     x = _rand(5, 4, 3, seed=9)
     before = {k: v.numpy().copy() for k, v in s.state_dict().items()}
-    np.testing.assert_allclose(s(sg.tensor(x)).detach().numpy(), t(torch.tensor(x)).detach().numpy(),
-                               atol=1e-10)
+    np.testing.assert_allclose(s(sg.tensor(x)).detach().numpy(),
+                               t(torch.tensor(x)).detach().numpy(), atol=1e-10)
     for k, v in s.state_dict().items():                # eval does not touch running stats
         np.testing.assert_array_equal(v.numpy(), before[k])
 
