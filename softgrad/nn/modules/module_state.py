@@ -51,17 +51,7 @@ class StateMixin:
 
         Only floating-point parameters and buffers change dtype (like PyTorch).
         """
-        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
-        kwargs.pop("non_blocking", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            elif a is not None and not isinstance(a, bool):
-                dtype = a
+        device, dtype = _to_target(args, kwargs)
         np_dtype = dtypes.to_np(dtype) if dtype is not None else None
         if np_dtype is not None and np_dtype.kind not in "fc":
             raise TypeError(f"nn.Module.to only accepts floating point dtypes, got {dtype}")
@@ -162,6 +152,23 @@ class StateMixin:
                     target.data[...] = arr
                 target._version += 1
         return _IncompatibleKeys(missing, unexpected)
+
+
+def _to_target(args: tuple, kwargs: dict) -> tuple[Any, Any]:
+    """(device, dtype) named by ``Module.to``'s positional and keyword arguments."""
+    found = {"device": kwargs.pop("device", None), "dtype": kwargs.pop("dtype", None)}
+    for ignored in ("non_blocking", "memory_format", "copy"):
+        kwargs.pop(ignored, None)
+    if kwargs:
+        raise TypeError(f"Module.to() got unexpected keyword arguments {sorted(kwargs)}")
+    for a in args:
+        if isinstance(a, Tensor):
+            found.update(device=a.device, dtype=a.dtype)
+        elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+            found["device"] = a
+        elif a is not None and not isinstance(a, bool):
+            found["dtype"] = a
+    return found["device"], found["dtype"]
 
 
 def _as_array(value: Any, key: str) -> Any:
