@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import softgrad as sg
 import softgrad.nn.functional as F
@@ -75,6 +77,19 @@ def test_norm_double_backward_matches_torch(which: str) -> None:
         tfn = lambda x, w, b: TF.batch_norm(x, None, None, w, b, True)  # noqa: E731
     torch_parity(make(sg, sfn), make(torch, tfn), _rand(4, 5), _rand(5, seed=1),
                  _rand(5, seed=2), atol=1e-8)
+
+
+@needs_torch
+@settings(max_examples=25, deadline=None)
+@given(shape=st.lists(st.integers(1, 4), min_size=2, max_size=4), k=st.integers(1, 2),
+       seed=st.integers(0, 1000))
+def test_norms_match_torch_over_shapes(shape: list, k: int, seed: int) -> None:
+    shape[0] = max(shape[0], 2)                          # batch norm needs >1 value/channel
+    x = _rand(*shape, seed=seed) * 3 + 1
+    nshape = tuple(shape[-min(k, len(shape)):])
+    torch_parity(lambda a: F.layer_norm(a, nshape), lambda a: TF.layer_norm(a, nshape), x)
+    torch_parity(lambda a: F.batch_norm(a, None, None, training=True),
+                 lambda a: TF.batch_norm(a, None, None, training=True), x)
 
 
 def test_norm_gradcheck() -> None:

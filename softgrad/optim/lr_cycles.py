@@ -121,7 +121,8 @@ class OneCycleLR(LRScheduler):
             phases.append((n - 1, "initial_lr", "min_lr", "max_momentum", "max_momentum"))
         else:
             phases.append((n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"))
-        self._schedule_phases = phases
+        keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
+        self._schedule_phases = [dict(zip(keys, phase)) for phase in phases]  # PyTorch's layout
         self._anneal_func_type = anneal_strategy
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, _per_group("max_lr", optimizer, max_lr)):
@@ -161,12 +162,14 @@ class OneCycleLR(LRScheduler):
         lrs = []
         for group in self.optimizer.param_groups:
             start = 0.0
-            for i, (end, lr0, lr1, m0, m1) in enumerate(self._schedule_phases):
+            for i, phase in enumerate(self._schedule_phases):
+                end = phase["end_step"]
                 if t <= end or i == len(self._schedule_phases) - 1:
                     pct = (t - start) / (end - start)
-                    lrs.append(self._anneal(group[lr0], group[lr1], pct))
+                    lrs.append(self._anneal(group[phase["start_lr"]], group[phase["end_lr"]], pct))
                     if self.cycle_momentum:
-                        self._set_momentum(group, self._anneal(group[m0], group[m1], pct))
+                        self._set_momentum(group, self._anneal(group[phase["start_momentum"]],
+                                                               group[phase["end_momentum"]], pct))
                     break
                 start = end
         return lrs
