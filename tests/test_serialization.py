@@ -177,12 +177,14 @@ def test_flat_state_dict_is_a_plain_safetensors_file(tmp_path):
 @needs_safetensors
 def test_loads_pytorch_written_safetensors(tmp_path):
     path = tmp_path / "torch.safetensors"
-    g = torch.Generator().manual_seed(0)
-    sd = {"w32": torch.randn(4, 3, generator=g), "w64": torch.randn(2, dtype=torch.float64),
-          "h": torch.randn(5, generator=g).half(), "b": torch.randn(3, 2, generator=g).bfloat16(),
-          "i": torch.arange(5), "m": torch.tensor([True, False]), "u": torch.tensor([255],
-                                                                                    dtype=torch.uint8),
-          "i32": torch.tensor([-1, 2], dtype=torch.int32), "scalar": torch.tensor(2.0)}
+    g, f32 = torch.Generator().manual_seed(0), torch.float32  # explicit: tests may change
+    sd = {"w32": torch.randn(4, 3, generator=g, dtype=f32),  # torch's default dtype
+          "w64": torch.randn(2, dtype=torch.float64),
+          "h": torch.randn(5, generator=g, dtype=f32).half(),
+          "b": torch.randn(3, 2, generator=g, dtype=f32).bfloat16(),
+          "i": torch.arange(5), "m": torch.tensor([True, False]),
+          "u": torch.tensor([255], dtype=torch.uint8),
+          "i32": torch.tensor([-1, 2], dtype=torch.int32), "scalar": torch.tensor(2.0, dtype=f32)}
     st_torch.save_file(sd, str(path), metadata={"format": "pt"})
     back = sg.load(path)
     assert set(back) == set(sd)
