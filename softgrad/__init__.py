@@ -21,7 +21,7 @@ from softgrad.functions import MinMaxResult, cat, stack, where
 from softgrad.tensor import Tensor
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
-from softgrad import utils  # noqa: E402
+from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
