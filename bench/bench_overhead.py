@@ -1,0 +1,94 @@
+"""Per-op overhead: 10,000 iterations of a tiny op chain with backward on 1x10 tensors.
+
+The chain is 10 element-wise ops (mul, add, tanh, ...) then sum and backward, so the time
+is dominated by framework bookkeeping rather than arithmetic.
+
+Usage:  python bench/bench_overhead.py [--iters 10000]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+
+def chain(mod, x, w):
+    y = x * w
+    y = y + 1.0
+    y = mod.tanh(y)
+    y = y * y
+    y = y - x
+    y = mod.exp(y)
+    y = y * 0.5
+    y = y + w
+    y = mod.sigmoid(y)
+    y = y * x
+    return y.sum()
+
+
+def child(framework: str, args: argparse.Namespace) -> None:
+    import numpy as np
+
+    a = np.random.default_rng(0).standard_normal((1, 10)).astype(np.float32)
+    if framework == "softgrad":
+        import softgrad as mod
+
+        x = mod.tensor(a, requires_grad=True)
+        w = mod.tensor(a * 0.5, requires_grad=True)
+    elif framework == "torch":
+        import torch as mod
+
+        torch_threads = args.threads
+        mod.set_num_threads(torch_threads)
+        x = mod.tensor(a, requires_grad=True)
+        w = mod.tensor(a * 0.5, requires_grad=True)
+    else:
+        import warnings
+
+        warnings.filterwarnings("ignore")
+        import pydynet as mod
+
+        x = mod.Tensor(a, requires_grad=True, dtype=np.float32)
+        w = mod.Tensor(a * 0.5, requires_grad=True, dtype=np.float32)
+
+    def reset():
+        if framework == "pydynet":  # its engine needs zeroed (not None) gradients
+            x.zero_grad()
+            w.zero_grad()
+        else:
+            x.grad = None
+            w.grad = None
+
+    def run():
+        for _ in range(args.iters):
+            chain(mod, x, w).backward()
+            reset()
+
+    times = common.time_repeats(run, args.repeats, warmup=1)
+    common.emit(common.summarize(times))
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--iters", type=int, default=10000)
+    p.add_argument("--repeats", type=int, default=5)
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--frameworks", default=",".join(common.FRAMEWORKS))
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        common.pin_threads(args.threads)
+        child(args.child, args)
+        return
+    rows = {fw: common.run_child(__file__, fw, ["--iters", str(args.iters), "--repeats",
+                                                str(args.repeats)], args.threads)
+            for fw in args.frameworks.split(",")}
+    print(common.table(f"Per-op overhead: {args.iters} x (10 ops + sum + backward) on 1x10",
+                       rows))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Shared benchmark plumbing: thread pinning, timing, RSS, subprocess fan-out, tables.
+
+Each framework runs in its own subprocess (same thread count, same warm-up and repeats) so
+that peak memory (ru_maxrss) is measured cleanly; the parent prints the comparison.
+"""
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from typing import Any, Callable
+
+FRAMEWORKS = ("softgrad", "torch", "pydynet")
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO not in sys.path:  # run from a checkout without installing
+    sys.path.insert(0, REPO)
+
+
+def pin_threads(n: int) -> None:
+    """Set BLAS/OpenMP thread counts before NumPy/torch are imported."""
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(n)
+
+
+def rss_mib() -> float:
+    """Current resident set size in MiB (Linux)."""
+    with open("/proc/self/statm") as f:
+        pages = int(f.read().split()[1])
+    return pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def peak_rss_mib() -> float:
+    """Peak resident set size of this process in MiB."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def minor_faults() -> int:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_minflt
+
+
+def time_repeats(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[float]:
+    """Wall times of ``repeats`` calls after ``warmup`` untimed calls."""
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def run_child(script: str, framework: str, args: list[str], threads: int) -> dict | None:
+    """Run ``script --framework X`` in a subprocess; return its JSON result (or None)."""
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(threads)
+    env["PYTHONWARNINGS"] = "ignore"
+    cmd = [sys.executable, script, "--child", framework, "--threads", str(threads), *args]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+        print(f"  [{framework}] failed: {' | '.join(tail)}", file=sys.stderr)
+        return None
+    for line in reversed(proc.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    return None
+
+
+def emit(result: dict) -> None:
+    """Child side: print the result as one JSON line."""
+    result.setdefault("peak_rss_mib", round(peak_rss_mib(), 1))
+    print(json.dumps(result))
+
+
+def table(title: str, rows: dict[str, dict], ref: str = "torch", key: str = "median_s") -> str:
+    """Format medians, the ratio to ``ref`` and peak RSS as a text table."""
+    lines = [title, f"{'framework':<10} {'median':>10} {'min':>10} {'x ' + ref:>9} "
+                    f"{'peak RSS':>10}"]
+    base = rows.get(ref, {}).get(key)
+    for name, r in rows.items():
+        if r is None:
+            lines.append(f"{name:<10} {'n/a':>10}")
+            continue
+        ratio = f"{r[key] / base:.2f}" if base else "n/a"
+        lines.append(f"{name:<10} {_fmt(r[key]):>10} {_fmt(min(r['times'])):>10} {ratio:>9} "
+                     f"{r.get('peak_rss_mib', 0):>7.0f} MiB")
+    return "\n".join(lines)
+
+
+def _fmt(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.3f} s"
+
+
+def summarize(times: list[float]) -> dict:
+    return {"times": times, "median_s": statistics.median(times)}
