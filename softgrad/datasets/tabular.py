@@ -5,7 +5,7 @@ loader is called.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from softgrad.datasets.split import Split, train_test_split
 
@@ -28,7 +28,7 @@ def _load(fn_name: str, name: str, test_size: float, seed: int, standardize: boo
     return split.standardized() if standardize else split
 
 
-_DOC = """{title} ({shape}), split into train and test parts with a fixed seed.
+_DOC = """{title}, split into train and test parts with a fixed seed.
 
     Args:
         test_size: fraction (or count) of samples held out for testing. Default: 0.25.
@@ -44,30 +44,20 @@ _DOC = """{title} ({shape}), split into train and test parts with a fixed seed.
     """
 
 
-def load_iris(test_size: float = 0.25, seed: int = 0, standardize: bool = True,
-              stratify: bool = True) -> Split:
-    return _load("load_iris", "iris", test_size, seed, standardize, stratify)
+def _loader(fn_name: str, name: str, title: str) -> Callable[..., Split]:
+    def load(test_size: float = 0.25, seed: int = 0, standardize: bool = True,
+             stratify: bool = True) -> Split:
+        return _load(fn_name, name, test_size, seed, standardize, stratify)
+
+    load.__name__ = load.__qualname__ = fn_name
+    load.__module__ = __name__
+    load.__doc__ = _DOC.format(title=title, fn=fn_name)
+    return load
 
 
-def load_wine(test_size: float = 0.25, seed: int = 0, standardize: bool = True,
-              stratify: bool = True) -> Split:
-    return _load("load_wine", "wine", test_size, seed, standardize, stratify)
-
-
-def load_breast_cancer(test_size: float = 0.25, seed: int = 0, standardize: bool = True,
-                       stratify: bool = True) -> Split:
-    return _load("load_breast_cancer", "breast_cancer", test_size, seed, standardize, stratify)
-
-
-def load_digits(test_size: float = 0.25, seed: int = 0, standardize: bool = True,
-                stratify: bool = True) -> Split:
-    return _load("load_digits", "digits", test_size, seed, standardize, stratify)
-
-
-load_iris.__doc__ = _DOC.format(title="Iris flowers", shape="150 x 4, 3 classes", fn="load_iris")
-load_wine.__doc__ = _DOC.format(title="Wine recognition", shape="178 x 13, 3 classes",
-                                fn="load_wine")
-load_breast_cancer.__doc__ = _DOC.format(title="Breast cancer Wisconsin",
-                                         shape="569 x 30, 2 classes", fn="load_breast_cancer")
-load_digits.__doc__ = _DOC.format(title="8x8 handwritten digits, flattened",
-                                  shape="1797 x 64, 10 classes", fn="load_digits")
+load_iris = _loader("load_iris", "iris", "Iris flowers (150 x 4, 3 classes)")
+load_wine = _loader("load_wine", "wine", "Wine recognition (178 x 13, 3 classes)")
+load_breast_cancer = _loader("load_breast_cancer", "breast_cancer",
+                             "Breast cancer Wisconsin (569 x 30, 2 classes)")
+load_digits = _loader("load_digits", "digits",
+                      "8x8 handwritten digits, flattened (1797 x 64, 10 classes)")
