@@ -18,15 +18,15 @@ import os
 import tempfile
 import zipfile
 import zlib
-from collections.abc import Mapping
-from typing import Any, Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from softgrad import backend
 from softgrad.tensor import Tensor
 
 np = backend.np
 
-__all__ = ["CheckpointError", "save", "load", "atomic_write"]
+__all__ = ["CheckpointError", "atomic_write", "load", "save"]
 
 _FORMAT, _VERSION = "softgrad", "1"
 _MAX_HEADER = 100_000_000

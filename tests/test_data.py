@@ -9,10 +9,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import softgrad as sg
-from softgrad.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset,
-                                 IterableDataset, RandomSampler, Sampler, SequentialSampler,
-                                 Subset, SubsetRandomSampler, TensorDataset,
-                                 WeightedRandomSampler, default_collate, random_split)
+from softgrad.utils.data import (BatchSampler, ConcatDataset, DataLoader, Dataset, IterableDataset,
+                                 RandomSampler, Sampler, SequentialSampler, Subset,
+                                 SubsetRandomSampler, TensorDataset, WeightedRandomSampler,
+                                 default_collate, random_split)
 
 try:
     import torch

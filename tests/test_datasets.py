@@ -19,8 +19,9 @@ from softgrad.utils.data import DataLoader, TensorDataset
 
 
 def _split(**kw) -> Split:
-    base = dict(x_train=np.zeros((4, 2)), y_train=np.array([0, 1, 2, 1]),
-                x_test=np.ones((2, 2)), y_test=np.array([2, 0]), num_classes=3, name="toy")
+    base = {"x_train": np.zeros((4, 2)), "y_train": np.array([0, 1, 2, 1]),
+            "x_test": np.ones((2, 2)), "y_test": np.array([2, 0]), "num_classes": 3,
+            "name": "toy"}
     base.update(kw)
     return Split(**base)
 

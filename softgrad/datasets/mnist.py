@@ -10,7 +10,8 @@ from __future__ import annotations
 import hashlib
 import os
 import urllib.request
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.datasets.idx import IDXError, read_idx
@@ -34,8 +35,8 @@ SOURCES = {
     },
     "FashionMNIST": {
         "mirrors": ["http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
-                    "https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
-                    "data/fashion/"],
+                    ("https://raw.githubusercontent.com/zalandoresearch/fashion-mnist/master/"
+                     "data/fashion/")],
         "md5": {"train-images-idx3-ubyte.gz": "8d4fb7e6c68d591d4c3dfef9ec88bf0d",
                 "train-labels-idx1-ubyte.gz": "25c81989df183df01b3e8a0aad5dffbe",
                 "t10k-images-idx3-ubyte.gz": "bef4ecab320f06d8554ea6380940ec79",
@@ -129,8 +130,8 @@ class MNIST(Dataset):
     """
 
     name = "MNIST"
-    classes = ["0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
-               "6 - six", "7 - seven", "8 - eight", "9 - nine"]
+    classes = ("0 - zero", "1 - one", "2 - two", "3 - three", "4 - four", "5 - five",
+               "6 - six", "7 - seven", "8 - eight", "9 - nine")
 
     def __init__(self, root: Any, train: bool = True, transform: Callable | None = None,
                  target_transform: Callable | None = None, download: bool = False) -> None:
@@ -156,8 +157,8 @@ class FashionMNIST(MNIST):
     """Fashion-MNIST: Zalando article images in MNIST's format (same API as :class:`MNIST`)."""
 
     name = "FashionMNIST"
-    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
-               "Sneaker", "Bag", "Ankle boot"]
+    classes = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+               "Sneaker", "Bag", "Ankle boot")
 
 
 def _load(name: str, root: Any, download: bool, flatten: bool, standardize: bool) -> Split:

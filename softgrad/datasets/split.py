@@ -77,13 +77,13 @@ class Split:
         xtr, ytr, xte, yte = self.tensors()
         return TensorDataset(xtr, ytr), TensorDataset(xte, yte)
 
-    def standardized(self, per_feature: bool = True) -> "Split":
+    def standardized(self, per_feature: bool = True) -> Split:
         """Features standardised with mean and std fitted on the training part only."""
         scaler = Standardizer(per_feature=per_feature).fit(self.x_train)
         return replace(self, x_train=scaler.transform(self.x_train),
                        x_test=scaler.transform(self.x_test))
 
-    def take(self, n_train: int | None = None, n_test: int | None = None) -> "Split":
+    def take(self, n_train: int | None = None, n_test: int | None = None) -> Split:
         """The first ``n_train`` training and ``n_test`` test samples (for quick runs)."""
         return replace(self, x_train=self.x_train[:n_train], y_train=self.y_train[:n_train],
                        x_test=self.x_test[:n_test], y_test=self.y_test[:n_test])
@@ -108,7 +108,7 @@ class Standardizer:
         self.mean: Any = None
         self.std: Any = None
 
-    def fit(self, x: Any) -> "Standardizer":
+    def fit(self, x: Any) -> Standardizer:
         x = np.asarray(x, dtype=np.float64)
         if len(x) == 0:
             raise ValueError("cannot fit a Standardizer on zero samples")

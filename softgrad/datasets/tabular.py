@@ -5,7 +5,8 @@ loader is called.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad.datasets.split import Split, train_test_split
 

@@ -7,7 +7,8 @@ sample. Other datasets go through ``dataset[i]`` and ``collate_fn``, as in PyTor
 from __future__ import annotations
 
 import collections.abc as cabc
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import stack

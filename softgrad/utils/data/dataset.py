@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import bisect
 import math
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.creation import _gen
@@ -22,7 +23,7 @@ class Dataset:
     def __getitem__(self, index: int) -> Any:
         raise NotImplementedError(f"{type(self).__name__} must implement __getitem__")
 
-    def __add__(self, other: "Dataset") -> "ConcatDataset":
+    def __add__(self, other: Dataset) -> ConcatDataset:
         return ConcatDataset([self, other])
 
 
@@ -128,7 +129,7 @@ def _split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     if any(f < 0 or f > 1 for f in fracs) or not math.isclose(sum(fracs), 1.0, abs_tol=1e-9):
         raise ValueError(
             f"fractions must each lie in [0, 1] and sum to 1, got {list(lengths)}")
-    out = [int(math.floor(n * f)) for f in fracs]
+    out = [math.floor(n * f) for f in fracs]
     for i in range(n - sum(out)):
         out[i % len(out)] += 1
     return out

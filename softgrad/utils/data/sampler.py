@@ -6,7 +6,8 @@ that array without a per-index Python loop. Any other ``Sampler`` works through 
 """
 from __future__ import annotations
 
-from typing import Any, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.creation import _gen
@@ -150,7 +151,7 @@ class BatchSampler(Sampler):
             raise ValueError(
                 f"batch_size should be a positive integer value, but got batch_size={batch_size!r}")
         if not isinstance(drop_last, bool):
-            raise ValueError(
+            raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError here
                 f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
