@@ -370,13 +370,15 @@ def _load_npz(fh: Any, device: str | None) -> dict:
     return out
 
 
-def load(f: Any, map_location: Any = None, weights_only: bool | None = None) -> Any:
+def load(f: Any, map_location: Any = None, *, weights_only: bool | None = None,
+         mmap: bool | None = None) -> Any:
     """Load an object written by :func:`save`, a safetensors file or an ``.npz`` archive.
 
     Args:
         f: a path or a binary file object.
         map_location: device for the loaded tensors ('cpu' or 'cuda'); default 'cpu'.
-        weights_only: accepted for PyTorch compatibility; loading is always data-only.
+        weights_only, mmap: accepted for PyTorch compatibility; loading is always data-only
+            and reads the file into memory.
     Returns:
         The saved object for softgrad checkpoints; ``{name: Tensor}`` for other safetensors
         files (bfloat16 becomes float32, float16 stays float16) and for ``.npz`` archives.

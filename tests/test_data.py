@@ -320,3 +320,11 @@ def test_default_collate_matches_torch_layout():
     for a, b in [(ours[0], ref[0]), (ours[1], ref[1]), (ours[2]["m"], ref[2]["m"])]:
         assert str(a.dtype).split(".")[-1] == str(b.dtype).split(".")[-1]
         np.testing.assert_array_equal(a.numpy(), b.numpy())
+
+
+@pytest.mark.skipif(torch is None, reason="torch is not installed")
+def test_dataloader_signature_matches_torch():
+    import inspect
+
+    ours = list(inspect.signature(DataLoader.__init__).parameters)
+    assert ours == list(inspect.signature(torch.utils.data.DataLoader.__init__).parameters)

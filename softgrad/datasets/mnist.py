@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import urllib.request
 from collections.abc import Callable
 from typing import Any
 
@@ -60,6 +59,8 @@ def _find(root: Any, name: str, base: str) -> str | None:
 
 
 def _fetch(url: str, dest: str, md5: str) -> None:
+    import urllib.request  # only needed for downloads; slow to import
+
     digest = hashlib.md5(usedforsecurity=False)
 
     def write(fh: Any) -> None:

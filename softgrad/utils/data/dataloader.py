@@ -120,8 +120,9 @@ class DataLoader:
         sampler: a ``Sampler`` (or iterable of indices) choosing the order; excludes shuffle.
         batch_sampler: yields lists of indices; excludes batch_size, shuffle, sampler and
             drop_last.
-        num_workers, pin_memory, timeout, worker_init_fn, prefetch_factor, persistent_workers:
-            accepted for PyTorch compatibility; loading always runs in the calling process.
+        num_workers, pin_memory, timeout, worker_init_fn, multiprocessing_context,
+            prefetch_factor, persistent_workers, pin_memory_device, in_order: accepted for
+            PyTorch compatibility; loading always runs in the calling process, in order.
         collate_fn: merges a list of samples into a batch. Default: ``default_collate``.
         drop_last: drop the last incomplete batch. Default: False.
         generator: ``sg.Generator`` or NumPy Generator for shuffling; default softgrad's global
@@ -136,8 +137,9 @@ class DataLoader:
                  sampler: Any = None, batch_sampler: Any = None, num_workers: int = 0,
                  collate_fn: Callable | None = None, pin_memory: bool = False,
                  drop_last: bool = False, timeout: float = 0, worker_init_fn: Any = None,
-                 generator: Any = None, *, prefetch_factor: int | None = None,
-                 persistent_workers: bool = False) -> None:
+                 multiprocessing_context: Any = None, generator: Any = None, *,
+                 prefetch_factor: int | None = None, persistent_workers: bool = False,
+                 pin_memory_device: str = "", in_order: bool = True) -> None:
         if not isinstance(num_workers, int) or num_workers < 0:
             raise ValueError("num_workers option should be non-negative; use num_workers=0 to "
                              "disable multiprocessing.")
