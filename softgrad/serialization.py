@@ -214,9 +214,9 @@ def _looks_like_pickle(head: bytes) -> bool:
 
 def _read_header(fh: Any, size: int) -> tuple[dict, int]:
     head = fh.read(8)
-    if size == 0:
-        raise CheckpointError("not a checkpoint: the file is empty")
-    n = int.from_bytes(head, "little") if len(head) == 8 else -1
+    if len(head) < 8 and not _looks_like_pickle(head):
+        raise CheckpointError(f"not a checkpoint: the file has only {size} bytes")
+    n = int.from_bytes(head, "little")
     raw = fh.read(n) if 2 <= n <= min(_MAX_HEADER, size - 8) else b""
     if raw[:1] != b"{":
         if _looks_like_pickle(head) or head[:1] in (b"(", b"}", b"]", b"c"):
@@ -284,8 +284,8 @@ def _read_arrays(fh: Any, entries: list, start: int, crc: int, expect_crc: str |
                 arr = arr.astype(arr.dtype.newbyteorder("="))
         arrays[name] = arr.reshape(shape)
     if expect_crc is not None and f"{crc:08x}" != expect_crc:
-        raise CheckpointError("checkpoint is corrupt: the CRC-32 of its tensor data does not "
-                              "match the header")
+        raise CheckpointError("checkpoint is corrupt: the CRC-32 of its tensor table, structure "
+                              "and data does not match the one stored in the header")
     return arrays
 
 
