@@ -138,7 +138,8 @@ def _add(grads: dict, fresh: dict, node: Any, g: Any, is_fresh: bool, create_gra
     elif fresh[k]:
         cur += g
     else:
-        grads[k] = cur + g
+        new = cur + g
+        grads[k] = _np_asarray(new) if isinstance(new, _np_generic) else new
         fresh[k] = True
 
 
