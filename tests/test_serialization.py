@@ -92,6 +92,38 @@ def test_roundtrip_is_exact_for_state_dicts(tmp_path):
     assert back["model"]["mask"].dtype == sg.bool
 
 
+def test_training_resumes_bit_for_bit_from_a_checkpoint(tmp_path):
+    def build():
+        model = sg.nn.Sequential(sg.nn.Linear(3, 5), sg.nn.Linear(5, 2))
+        opt = sg.optim.Adam(model.parameters(), lr=1e-2, amsgrad=True)
+        return model, opt, sg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+    def train_step(model, opt, sched, x):
+        opt.zero_grad()
+        (model(x) ** 2).sum().backward()
+        opt.step()
+        sched.step()
+
+    x = sg.randn(8, 3)
+    sg.manual_seed(1)
+    model, opt, sched = build()
+    train_step(model, opt, sched, x)
+    path = tmp_path / "resume.safetensors"
+    sg.save({"model": model.state_dict(), "opt": opt.state_dict(),
+             "sched": sched.state_dict()}, path)
+    ck = sg.load(path)
+    sg.manual_seed(2)  # different initial weights: everything must come from the checkpoint
+    model2, opt2, sched2 = build()
+    model2.load_state_dict(ck["model"])
+    opt2.load_state_dict(ck["opt"])
+    sched2.load_state_dict(ck["sched"])
+    for m, o, s in ((model, opt, sched), (model2, opt2, sched2)):
+        train_step(m, o, s, x)
+    for a, b in zip(model.parameters(), model2.parameters()):
+        assert a.detach().numpy().tobytes() == b.detach().numpy().tobytes()
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 2.5e-3
+
+
 def test_special_float_bits_survive(tmp_path):
     bits = np.array([0x7FC00001, 0xFF800000, 0x80000000, 0x00000001], dtype=np.uint32)
     t = sg.from_numpy(bits.view(np.float32).copy())
