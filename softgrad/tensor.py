@@ -71,6 +71,8 @@ class Tensor(MathMixin, ShapeMixin):
         elif _cupy is not None:
             _check_same_device(inputs)
         out = fn.forward(*[t.data for t in inputs], **params)
+        if isinstance(out, np.generic):  # NumPy returns scalars from 0-d results
+            out = np.asarray(out)
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
         if need:
