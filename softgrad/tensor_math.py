@@ -54,7 +54,7 @@ class MathMixin:
     def _operand(self, other: Any) -> Any:
         """Turn ``other`` into a Tensor of a dtype compatible with self (PyTorch rules)."""
         T = type(self)
-        if isinstance(other, T):
+        if isinstance(other, MathMixin):
             return other
         if isinstance(other, _NUMBER):
             dt = self.data.dtype

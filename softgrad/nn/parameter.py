@@ -34,13 +34,6 @@ class Parameter(Tensor):
             data = _array_from(data, None)
         super().__init__(data, requires_grad=requires_grad)
 
-    def _operand(self, other: Any) -> Any:
-        # Tensor._operand tests isinstance(other, type(self)); a plain Tensor operand of a
-        # Parameter must be kept as is (not re-wrapped, which would cut it from the graph).
-        if isinstance(other, Tensor):
-            return other
-        return super()._operand(other)
-
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
 
