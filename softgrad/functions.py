@@ -2,22 +2,16 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
 from softgrad import backend
 from softgrad.ops import shape as S
 from softgrad.ops.elementwise import Where
 from softgrad.tensor import Tensor, _array_from
 from softgrad.tensor_math import norm_dim
+from softgrad.tensor_reduce import MinMaxResult  # noqa: F401  (re-exported as sg.MinMaxResult)
 
 np = backend.np
-
-
-class MinMaxResult(NamedTuple):
-    """``(values, indices)`` returned by ``max``/``min`` with a dim, as in PyTorch."""
-
-    values: Tensor
-    indices: Tensor
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:

@@ -12,6 +12,7 @@ from softgrad import backend, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
 from softgrad.tensor_math import MathMixin
+from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_shape import ShapeMixin
 
 np = backend.np
@@ -19,7 +20,7 @@ _cupy = backend._cupy
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
-class Tensor(MathMixin, ShapeMixin):
+class Tensor(MathMixin, ReduceMixin, ShapeMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:

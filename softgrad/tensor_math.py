@@ -6,7 +6,6 @@ from typing import Any
 
 from softgrad import backend
 from softgrad.ops import elementwise as E
-from softgrad.ops import reduce as R
 from softgrad.ops.matmul import MatMul
 
 np = backend.np
@@ -14,14 +13,21 @@ _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
 def norm_dims(dim: Any, ndim: int, name: str = "dim") -> Any:
-    """Normalise a dim argument (None, int or sequence) to None, int or sorted tuple."""
+    """Normalise a dim argument (None, int or sequence) to None, int or sorted tuple.
+
+    A 0-d tensor accepts dim 0 or -1, which reduces nothing (returned as None).
+    """
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
         if len(dim) == 0:
             return None
-        return tuple(sorted(norm_dim(d, ndim) for d in dim))
-    return norm_dim(dim, ndim)
+        dims = tuple(sorted(norm_dim(d, ndim) for d in dim))
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+        return dims if ndim else None
+    d = norm_dim(dim, ndim)
+    return d if ndim else None
 
 
 def norm_dim(d: Any, ndim: int) -> int:
@@ -391,131 +397,6 @@ class MathMixin:
 
         return where(condition, self, other)
 
-    # ------------------------------------------------------------------ reductions
-    def _reduce(self, fn: type, dim: Any, keepdim: bool, kwargs: dict, dtype: Any = None) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kwargs)
-        x = self if dtype is None else self.to(dtype)
-        return type(self)._apply(fn, x, axis=norm_dims(dim, self.ndim), keepdims=keepdim)
-
-    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
-        x = self if self.data.dtype.kind in "fc" or dtype is not None else self.long()
-        return x._reduce(R.Sum, dim, keepdim, kw, dtype)
-
-    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
-        if self.data.dtype.kind not in "fc" and dtype is None:
-            raise RuntimeError(
-                f"mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {self.dtype.name.capitalize()}")
-        return self._reduce(R.Mean, dim, keepdim, kw, dtype)
-
-    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
-        return self._reduce(R.Prod, dim, keepdim, kw, dtype)
-
-    def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        return type(self)._apply(R.Amax, self, axis=norm_dims(dim, self.ndim),
-                                 keepdims=keepdim, mode="max")
-
-    def amin(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        return type(self)._apply(R.Amax, self, axis=norm_dims(dim, self.ndim),
-                                 keepdims=keepdim, mode="min")
-
-    def _max_min(self, dim: Any, keepdim: bool, kw: dict, mode: str) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        if isinstance(dim, MathMixin):  # torch.max(a, b) form
-            return self.maximum(dim) if mode == "max" else self.minimum(dim)
-        if dim is None:
-            if self.data.size == 0:
-                raise RuntimeError(f"{mode}(): Expected reduction dim to be specified for "
-                                   "input.numel() == 0")
-            return type(self)._apply(R.Amax, self, axis=None, keepdims=False, mode=mode) \
-                if self.data.dtype.kind == "f" else type(self)._wrap(
-                    self.data.max() if mode == "max" else self.data.min())
-        from softgrad.functions import MinMaxResult
-
-        axis = norm_dim(dim, self.ndim)
-        fn_out = type(self)._apply(R.MaxDim, self, axis=axis, keepdims=keepdim, mode=mode) \
-            if self.data.dtype.kind == "f" else None
-        if fn_out is not None:
-            idx = fn_out._ctx.indices if fn_out._ctx is not None else None
-            if idx is None:
-                xp = backend.xp_of(self.data)
-                idx = (xp.argmax if mode == "max" else xp.argmin)(self.data, axis=axis)
-                if keepdim:
-                    idx = xp.expand_dims(idx, axis)
-            return MinMaxResult(fn_out, type(self)._wrap(idx.astype(np.int64, copy=False)))
-        xp = backend.xp_of(self.data)
-        idx = (xp.argmax if mode == "max" else xp.argmin)(self.data, axis=axis)
-        vals = (self.data.max if mode == "max" else self.data.min)(axis=axis, keepdims=keepdim)
-        if keepdim:
-            idx = xp.expand_dims(idx, axis)
-        return MinMaxResult(type(self)._wrap(vals), type(self)._wrap(idx.astype(np.int64)))
-
-    def max(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
-        return self._max_min(dim, keepdim, kw, "max")
-
-    def min(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
-        return self._max_min(dim, keepdim, kw, "min")
-
-    def argmax(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return self._arg(dim, keepdim, "argmax")
-
-    def argmin(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return self._arg(dim, keepdim, "argmin")
-
-    def _arg(self, dim: Any, keepdim: bool, name: str) -> Any:
-        xp = backend.xp_of(self.data)
-        if dim is None:
-            out = getattr(xp, name)(self.data)
-            if keepdim:
-                out = xp.asarray(out).reshape((1,) * self.ndim)
-            return type(self)._wrap(xp.asarray(out, dtype=np.int64))
-        axis = norm_dim(dim, self.ndim)
-        out = getattr(xp, name)(self.data, axis=axis)
-        if keepdim:
-            out = xp.expand_dims(out, axis)
-        return type(self)._wrap(out.astype(np.int64, copy=False))
-
-    def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
-        return type(self)._apply(R.LogSumExp, self._float_input(),
-                                 axis=norm_dims(dim, self.ndim), keepdims=keepdim)
-
-    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None, **kw: Any) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        axis = norm_dims(dim, self.ndim)
-        n = self.numel() if axis is None else int(np.prod(
-            [self.shape[a] for a in ((axis,) if isinstance(axis, builtins.int) else axis)]))
-        centered = self - self.mean(dim=axis, keepdim=True)
-        return (centered * centered).sum(dim=axis, keepdim=keepdim) / builtins.max(
-            n - correction, 0)
-
-    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None, **kw: Any) -> Any:
-        return self.var(dim, unbiased, keepdim, correction=correction, **kw).sqrt()
-
-    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Any:
-        axis = norm_dims(dim, self.ndim)
-        if p in ("fro", 2, 2.0):
-            return type(self)._apply(R.Norm2, self._float_input(), axis=axis, keepdims=keepdim)
-        if p in (float("inf"), "inf"):
-            return self.abs().amax(dim=axis if axis is not None else (), keepdim=keepdim)
-        if p == 1:
-            return self.abs().sum(dim=axis, keepdim=keepdim)
-        return (self.abs() ** p).sum(dim=axis, keepdim=keepdim) ** (1.0 / p)
-
-    def cumsum(self, dim: int, dtype: Any = None) -> Any:
-        x = self if dtype is None else self.to(dtype)
-        return type(self)._apply(R.Cumsum, x, axis=norm_dim(dim, self.ndim))
-
-    def all(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return type(self)._wrap(self.data.all(axis=norm_dims(dim, self.ndim), keepdims=keepdim))
-
-    def any(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return type(self)._wrap(self.data.any(axis=norm_dims(dim, self.ndim), keepdims=keepdim))
 
 
 def _mshape(shape: tuple) -> str:
