@@ -8,7 +8,7 @@ from softgrad import backend
 from softgrad.ops import shape as S
 from softgrad.ops.elementwise import Where
 from softgrad.tensor import Tensor, _array_from
-from softgrad.tensor_math import norm_dim
+from softgrad.tensor_math import broadcast_error, norm_dim
 from softgrad.tensor_reduce import MinMaxResult  # noqa: F401  (re-exported as sg.MinMaxResult)
 
 np = backend.np
@@ -29,6 +29,10 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     ref = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     d = norm_dim(dim, ref.ndim)
     for i, t in enumerate(tensors):
         if t.ndim != ref.ndim or builtins.any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape))
@@ -76,7 +80,10 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
             b.data.dtype if b.data.dtype.kind == "f" and a.data.dtype.kind != "f" else \
             np.result_type(a.data.dtype, b.data.dtype)
         a, b = a._cast(dt), b._cast(dt)
-    return Tensor._apply(Where, Tensor._wrap(cond), a, b)
+    try:
+        return Tensor._apply(Where, Tensor._wrap(cond), a, b)
+    except ValueError:
+        raise broadcast_error(cond.shape, a.shape, b.shape) from None
 
 
 def index_add_zeros(g: Tensor, shape: tuple, index: Any) -> Tensor:

@@ -114,7 +114,11 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
 
     def size(self, dim: int | None = None) -> Any:
         """Shape as a tuple, or the size of one dim."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.data.shape
+        from softgrad.tensor_math import norm_dim
+
+        return self.data.shape[norm_dim(dim, self.data.ndim)]
 
     def numel(self) -> int:
         return int(self.data.size)

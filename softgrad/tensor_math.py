@@ -85,7 +85,10 @@ class MathMixin:
                 b = b._cast(da)
             elif fb and not fa:
                 a = a._cast(db)
-        return type(self)._apply(fn, a, b)
+        try:
+            return type(self)._apply(fn, a, b)
+        except ValueError:
+            raise broadcast_error(a.shape, b.shape) from None
 
     def __add__(self, o: Any) -> Any:
         return self._binary(o, E.Add)
@@ -119,16 +122,16 @@ class MathMixin:
         return a._binary(o, E.Div, reverse)
 
     def __floordiv__(self, o: Any) -> Any:
-        o = self._operand(o)
-        return type(self)._wrap(self.data // o.data)
+        return self._binary(o, E.FloorDiv)
 
     def __rfloordiv__(self, o: Any) -> Any:
-        o = self._operand(o)
-        return type(self)._wrap(o.data // self.data)
+        return self._binary(o, E.FloorDiv, True)
 
     def __mod__(self, o: Any) -> Any:
-        o = self._operand(o)
-        return type(self)._wrap(self.data % o.data)
+        return self._binary(o, E.Remainder)
+
+    def __rmod__(self, o: Any) -> Any:
+        return self._binary(o, E.Remainder, True)
 
     def __pow__(self, o: Any) -> Any:
         if isinstance(o, _NUMBER) and not isinstance(o, builtins.bool):
@@ -140,6 +143,8 @@ class MathMixin:
         return self._binary(o, E.Pow)
 
     def __rpow__(self, o: Any) -> Any:
+        if isinstance(o, builtins.int) and self.data.dtype.kind in "iub":
+            return type(self)._wrap(backend.xp_of(self.data).asarray(o) ** self.data)
         if isinstance(o, _NUMBER):
             base = self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
             return type(self)._apply(E.RPowScalar, base, c=builtins.float(o))
@@ -156,7 +161,12 @@ class MathMixin:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({_mshape(self.shape)} and "
                 f"{_mshape(o.shape)}): inner dimensions {k1} and {k2} differ")
-        return self._binary(o, MatMul)
+        try:
+            return self._binary(o, MatMul)
+        except RuntimeError:
+            raise RuntimeError(
+                f"matmul: the batch dimensions of {tuple(self.shape)} and {tuple(o.shape)} "
+                f"cannot be broadcast: {tuple(self.shape[:-2])} vs {tuple(o.shape[:-2])}") from None
 
     def __rmatmul__(self, o: Any) -> Any:
         return self._operand(o).__matmul__(self)
@@ -174,17 +184,23 @@ class MathMixin:
         return type(self)._wrap(~self.data)
 
     def __and__(self, o: Any) -> Any:
-        return type(self)._wrap(self.data & self._operand(o).data)
+        return self._compare(o, np.bitwise_and)
 
     def __or__(self, o: Any) -> Any:
-        return type(self)._wrap(self.data | self._operand(o).data)
+        return self._compare(o, np.bitwise_or)
 
     def __xor__(self, o: Any) -> Any:
-        return type(self)._wrap(self.data ^ self._operand(o).data)
+        return self._compare(o, np.bitwise_xor)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     # comparisons give bool tensors and are not differentiable
     def _compare(self, o: Any, op: Any) -> Any:
-        return type(self)._wrap(op(self.data, self._operand(o).data))
+        o = self._operand(o)
+        try:
+            return type(self)._wrap(op(self.data, o.data))
+        except ValueError:
+            raise broadcast_error(self.shape, o.shape) from None
 
     def __eq__(self, o: Any) -> Any:  # type: ignore[override]
         return self._compare(o, np.equal)
@@ -227,7 +243,15 @@ class MathMixin:
     def _inplace(self, o: Any, ufunc: Any, name: str) -> Any:
         self._check_inplace(name)
         o = self._operand(o)
-        ufunc(self.data, o.data, out=self.data, casting="same_kind")
+        try:
+            ufunc(self.data, o.data, out=self.data, casting="same_kind")
+        except ValueError:
+            raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
+                               f"the broadcast shape of {tuple(self.shape)} and "
+                               f"{tuple(o.shape)}") from None
+        except TypeError:
+            raise RuntimeError(f"{name}: result type {o.dtype.name} can't be cast to the "
+                               f"desired output type {self.dtype.name}") from None
         self._version += 1
         return self
 
@@ -256,6 +280,15 @@ class MathMixin:
     def __itruediv__(self, o: Any) -> Any:
         return self._inplace(o, np.true_divide, "div_")
 
+    def __ifloordiv__(self, o: Any) -> Any:
+        return self._inplace(o, np.floor_divide, "floor_divide_")
+
+    def __imod__(self, o: Any) -> Any:
+        return self._inplace(o, np.remainder, "remainder_")
+
+    def __ipow__(self, o: Any) -> Any:
+        return self._inplace(o, np.power, "pow_")
+
     def add_(self, o: Any, alpha: float = 1) -> Any:
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
 
@@ -267,6 +300,9 @@ class MathMixin:
 
     def div_(self, o: Any) -> Any:
         return self._inplace(o, np.true_divide, "div_")
+
+    def pow_(self, o: Any) -> Any:
+        return self._inplace(o, np.power, "pow_")
 
     def zero_(self) -> Any:
         return self.fill_(0)
@@ -306,8 +342,25 @@ class MathMixin:
     def mul(self, o: Any) -> Any:
         return self * o
 
-    def div(self, o: Any) -> Any:
-        return self / o
+    def div(self, o: Any, rounding_mode: str | None = None) -> Any:
+        if rounding_mode is None:
+            return self / o
+        if rounding_mode == "floor":
+            return self // o
+        if rounding_mode == "trunc":
+            o = self._operand(o)
+            if self.data.dtype.kind in "iub" and o.data.dtype.kind in "iub":
+                out_dtype = np.result_type(self.data.dtype, o.data.dtype)
+                return (self.double() / o).trunc()._cast(out_dtype)
+            return (self / o).trunc()
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+
+    def floor_divide(self, o: Any) -> Any:
+        return self // o
+
+    def remainder(self, o: Any) -> Any:
+        return self % o
 
     def pow(self, o: Any) -> Any:
         return self**o
@@ -369,6 +422,9 @@ class MathMixin:
     def ceil(self) -> Any:
         return type(self)._apply(E.ZeroGrad, self, fn="ceil")
 
+    def trunc(self) -> Any:
+        return type(self)._apply(E.ZeroGrad, self, fn="trunc")
+
     def round(self, decimals: int = 0) -> Any:
         return type(self)._apply(E.ZeroGrad, self, fn="round", decimals=decimals)
 
@@ -397,6 +453,23 @@ class MathMixin:
 
         return where(condition, self, other)
 
+
+
+def broadcast_error(*shapes: tuple) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast, naming every shape."""
+    nd = builtins.max(len(s) for s in shapes)
+    padded = [(1,) * (nd - len(s)) + tuple(s) for s in shapes]
+    names = "abcdefgh"
+    for i in range(nd - 1, -1, -1):
+        sizes = [(k, p[i]) for k, p in enumerate(padded) if p[i] != 1]
+        for k, size in sizes[1:]:
+            if size != sizes[0][1]:
+                listed = " and ".join(str(tuple(s)) for s in shapes)
+                return RuntimeError(
+                    f"The size of tensor {names[sizes[0][0]]} ({sizes[0][1]}) must match the "
+                    f"size of tensor {names[k]} ({size}) at non-singleton dimension {i}: shapes "
+                    f"{listed} cannot be broadcast together")
+    return RuntimeError(f"shapes {shapes} cannot be broadcast together")
 
 
 def _mshape(shape: tuple) -> str:
