@@ -6,6 +6,7 @@ from typing import Any, Sequence
 
 from softgrad import backend
 from softgrad.ops import shape as S
+from softgrad.ops.einsum import Einsum, parse_einsum
 from softgrad.ops.elementwise import Where
 from softgrad.tensor import Tensor, _array_from
 from softgrad.tensor_math import broadcast_error, norm_dim
@@ -84,6 +85,33 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
         return Tensor._apply(Where, Tensor._wrap(cond), a, b)
     except ValueError:
         raise broadcast_error(cond.shape, a.shape, b.shape) from None
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation over the operands' subscripts, as ``torch.einsum``.
+
+    Supports implicit output (letters used once, sorted), explicit ``->`` output, ``...``
+    with broadcasting, and repeated subscripts within one operand (diagonals). Operands
+    may also be given as one list.
+
+    Example:
+        >>> sg.einsum("bij,bjk->bik", a, b)      # batched matmul
+        >>> sg.einsum("ii", m)                    # trace
+    """
+    if not isinstance(equation, str):
+        raise NotImplementedError("einsum(): only the string equation form is supported, not "
+                                  "the sublist form einsum(op1, sublist1, ...)")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ts = [_t(o) for o in operands]
+    if not ts:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    try:
+        subs, output = parse_einsum(equation, tuple(tuple(t.shape) for t in ts))
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    dt = np.result_type(*[t.data.dtype for t in ts])
+    return Tensor._apply(Einsum, *[t._cast(dt) for t in ts], subscripts=subs, output=output)
 
 
 def index_add_zeros(g: Tensor, shape: tuple, index: Any) -> Tensor:

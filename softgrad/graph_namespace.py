@@ -98,3 +98,7 @@ def ones_like(x: Any) -> Any:
 
 def index_add_zeros(g: Any, shape: tuple, index: Any) -> Any:
     return F.index_add_zeros(_t(g), shape, index)
+
+
+def einsum(equation: str, *operands: Any) -> Any:
+    return F.einsum(equation, *[_t(o) for o in operands])
