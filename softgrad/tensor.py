@@ -17,6 +17,8 @@ from softgrad.tensor_shape import ShapeMixin
 
 np = backend.np
 _cupy = backend._cupy
+_ndarray = np.ndarray
+_np_scalar = np.generic
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
@@ -36,7 +38,8 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        elif not hasattr(data, "__array_interface__") and not _is_device_array(data):
+        elif isinstance(data, _np_scalar) or (not hasattr(data, "__array_interface__")
+                                              and not _is_device_array(data)):
             data = _array_from(data, None)
         self.data = data
         self.grad: Tensor | None = None
@@ -50,7 +53,9 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
 
     @staticmethod
     def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
-        """Wrap an array without checks or copies."""
+        """Wrap an array without copies (a NumPy scalar becomes a 0-d array)."""
+        if data.__class__ is not _ndarray and isinstance(data, _np_scalar):
+            data = np.asarray(data)  # ufuncs on 0-d arrays return scalars, which are immutable
         t = Tensor.__new__(Tensor)
         t.data = data
         t.grad = None

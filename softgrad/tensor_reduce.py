@@ -163,7 +163,7 @@ class ReduceMixin:
         if p in (-_INF, "-inf"):
             return x.abs().amin(dim=axis if axis is not None else (), keepdim=keepdim)
         if p == 0:
-            return (x != 0)._cast(x.data.dtype).sum(dim=axis, keepdim=keepdim)
+            return x.abs().sign().sum(dim=axis, keepdim=keepdim)  # count of nonzeros, grad 0
         if p == 1:
             return x.abs().sum(dim=axis, keepdim=keepdim)
         return (x.abs() ** p).sum(dim=axis, keepdim=keepdim) ** (1.0 / p)

@@ -132,6 +132,7 @@ def _add(grads: dict, fresh: dict, node: Any, g: Any, is_fresh: bool, create_gra
         grads[k] = cur + g
     elif fresh[k]:
         cur += g
+        grads[k] = cur  # the same buffer, except for NumPy scalars (0-d results)
     else:
         grads[k] = cur + g
         fresh[k] = True
