@@ -4,7 +4,7 @@ from __future__ import annotations
 import builtins
 from typing import Any, Sequence
 
-from softgrad import backend
+from softgrad import backend, dtypes
 from softgrad.ops import shape as S
 from softgrad.ops.einsum import Einsum, parse_einsum
 from softgrad.ops.elementwise import Where
@@ -42,7 +42,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"cat(): Sizes of tensors must match except in dimension {d}. Expected shape "
                 f"compatible with {tuple(ref.shape)} but got {tuple(t.shape)} for tensor {i} "
                 "in the list.")
-    dt = np.result_type(*[t.data.dtype for t in tensors])
+    dt = dtypes.promote(*[t.data.dtype for t in tensors])
     tensors = [t._cast(dt) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
@@ -77,9 +77,7 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     a, b = _t(input, like), _t(other, like)
     if a.data.dtype != b.data.dtype:
-        dt = a.data.dtype if a.data.dtype.kind == "f" and b.data.dtype.kind != "f" else \
-            b.data.dtype if b.data.dtype.kind == "f" and a.data.dtype.kind != "f" else \
-            np.result_type(a.data.dtype, b.data.dtype)
+        dt = dtypes.promote(a.data.dtype, b.data.dtype)
         a, b = a._cast(dt), b._cast(dt)
     try:
         return Tensor._apply(Where, Tensor._wrap(cond), a, b)
@@ -110,7 +108,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         subs, output = parse_einsum(equation, tuple(tuple(t.shape) for t in ts))
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
-    dt = np.result_type(*[t.data.dtype for t in ts])
+    dt = dtypes.promote(*[t.data.dtype for t in ts])
     return Tensor._apply(Einsum, *[t._cast(dt) for t in ts], subscripts=subs, output=output)
 
 

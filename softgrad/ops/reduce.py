@@ -132,8 +132,12 @@ class LogSumExp(Function):
         xp = self.xp
         m = a.max(axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True)) + m
-        self.axis, self.keepdims, self.lse = axis, keepdims, out
+        e = xp.exp(a - m)
+        total = e.sum(axis=axis, keepdims=True)
+        out = xp.log(total) + m
+        # softmax = e / total, formed in backward from the shifted exponentials: accurate
+        # also where x is large, unlike exp(x - out)
+        self.axis, self.keepdims, self.e, self.total = axis, keepdims, e, total
         self.save_for_backward(a)
         if not keepdims:
             out = out.reshape(_drop(out.shape, axis))
@@ -142,10 +146,10 @@ class LogSumExp(Function):
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
         xp = self.xp
-        # the kept-dims value is an intermediate: recompute it when building a graph
-        out = _logsumexp_tensor(a, self.axis, xp) if self._graph else self.lse
         gb = _expand_back(g, a.shape, self.axis, self.keepdims, xp)
-        return gb * xp.exp(a - out)
+        if self._graph:  # e and total are intermediates: recompute them on Tensors
+            return gb * xp.exp(a - _logsumexp_tensor(a, self.axis, xp))
+        return gb * (self.e / self.total)
 
 
 def _logsumexp_tensor(a: Any, axis: Any, xp: Any) -> Any:
