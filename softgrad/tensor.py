@@ -77,6 +77,8 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
         elif _cupy is not None:
             _check_same_device(inputs)
         out = fn.forward(*[t.data for t in inputs], **params)
+        if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
+            out = _scalar_output(fn, out)
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
         if need:
@@ -327,6 +329,14 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
 
 # ---------------------------------------------------------------------- helpers
 from weakref import ref as _weakref  # noqa: E402
+
+
+def _scalar_output(fn: Function, out: Any) -> Any:
+    """A NumPy scalar result as a 0-d array, also where ``fn`` saved it for backward."""
+    arr = np.asarray(out)
+    if fn._saved:
+        fn._saved = tuple(arr if s is out else s for s in fn._saved)
+    return arr
 
 
 def _is_device_array(data: Any) -> bool:

@@ -84,9 +84,8 @@ class Pow(Function):
         gb = None
         if need[1]:
             # log(x) for x > 0; at x == 0 the term is 0 for y >= 0 (else -inf); nan for x < 0
-            pos = a > 0
-            log_a = xp.where(pos, xp.log(xp.where(pos, a, 1)),
-                             xp.where(a == 0, -_INF, _NAN))
+            # (each where pairs an array with a Python float, so float32 stays float32)
+            log_a = xp.where(a < 0, _NAN, xp.where(a == 0, -_INF, xp.log(xp.where(a > 0, a, 1))))
             gb = g * xp.where((a == 0) & (b >= 0), 0, out * log_a)
         return ga, gb
 
