@@ -36,8 +36,8 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                                "concatenated")
     d = norm_dim(dim, ref.ndim)
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or builtins.any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape))
-                                     if k != d):
+        if t.ndim != ref.ndim or builtins.any(
+                a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape)) if k != d):
             raise RuntimeError(
                 f"cat(): Sizes of tensors must match except in dimension {d}. Expected shape "
                 f"compatible with {tuple(ref.shape)} but got {tuple(t.shape)} for tensor {i} "

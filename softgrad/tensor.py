@@ -11,6 +11,8 @@ from typing import Any, Sequence
 from softgrad import backend, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
+from softgrad.tensor_convert import ConvertMixin
+from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_math import MathMixin
 from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_shape import ShapeMixin
@@ -22,7 +24,7 @@ _np_scalar = np.generic
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
-class Tensor(MathMixin, ReduceMixin, ShapeMixin):
+class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:
@@ -144,45 +146,6 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
 
-    # ------------------------------------------------------------------ conversion
-    def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.reshape(()).item()
-
-    def numpy(self) -> Any:
-        """The data as a NumPy array (shares memory on the CPU)."""
-        if self.requires_grad:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()")
-        return backend.to_numpy(self.data)
-
-    def tolist(self) -> Any:
-        return backend.to_numpy(self.data).tolist()
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        arr = backend.to_numpy(self.data)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
-    def __float__(self) -> float:
-        return builtins.float(self.item())
-
-    def __int__(self) -> int:
-        return builtins.int(self.item())
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return builtins.bool(self.data.reshape(()).item())
-
-    def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return builtins.int(self.item())
-
     def __hash__(self) -> int:
         return id(self)
 
@@ -207,74 +170,6 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         self._retains_grad = self._ctx is not None
-
-    def clone(self) -> "Tensor":
-        """A copy that stays in the graph (grad flows back to self)."""
-        from softgrad.ops.elementwise import Cast
-
-        return Tensor._apply(Cast, self, dtype=self.data.dtype)
-
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            elif a is not None:
-                dtype = a
-        out = self
-        if device is not None and backend.device_of(self.data) != _device_kind(device):
-            out = _to_device(out, device)
-        if dtype is not None and dtypes.to_np(dtype) != out.data.dtype:
-            out = out._cast(dtypes.to_np(dtype))
-        if copy and out is self:
-            out = self.clone()
-        return out
-
-    def _cast(self, np_dtype: Any) -> "Tensor":
-        from softgrad.ops.elementwise import Cast
-
-        if np_dtype == self.data.dtype:
-            return self
-        if self.requires_grad and np.dtype(np_dtype).kind in "fc":
-            return Tensor._apply(Cast, self, dtype=np_dtype)
-        return Tensor._wrap(self.data.astype(np_dtype))
-
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return f"softgrad.{self.dtype.name}"
-        return self.to(dtype)
-
-    def float(self) -> "Tensor":
-        return self._cast(np.float32)
-
-    def double(self) -> "Tensor":
-        return self._cast(np.float64)
-
-    def half(self) -> "Tensor":
-        return self._cast(np.float16)
-
-    def long(self) -> "Tensor":
-        return self._cast(np.int64)
-
-    def int(self) -> "Tensor":
-        return self._cast(np.int32)
-
-    def bool(self) -> "Tensor":
-        return self._cast(np.bool_)
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self, device: Any = None) -> "Tensor":
-        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
-            device, builtins.int) else device)
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -306,27 +201,6 @@ class Tensor(MathMixin, ReduceMixin, ShapeMixin):
             return
         engine.run_backward([self], [seed], retain_graph, create_graph)
 
-    # ------------------------------------------------------------------ display
-    def __repr__(self) -> str:
-        arr = backend.to_numpy(self.data)
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
-                               threshold=1000)
-        extras = []
-        if arr.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self.dtype!r}")
-        if arr.size == 0:
-            extras.append(f"size={tuple(arr.shape)}")
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
-    __str__ = __repr__
-
-
 # ---------------------------------------------------------------------- helpers
 from weakref import ref as _weakref  # noqa: E402
 
@@ -343,10 +217,6 @@ def _is_device_array(data: Any) -> bool:
     return _cupy is not None and isinstance(data, _cupy.ndarray)
 
 
-def _device_kind(device: str) -> str:
-    return "cpu" if str(device) == "cpu" else "cuda"
-
-
 def _check_same_device(inputs: Sequence[Tensor]) -> None:
     dev = backend.device_of(inputs[0].data)
     for t in inputs[1:]:
@@ -354,14 +224,6 @@ def _check_same_device(inputs: Sequence[Tensor]) -> None:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two "
                 f"devices, {dev} and {t.device}!")
-
-
-def _to_device(t: Tensor, device: str) -> Tensor:
-    from softgrad.ops.device import ToDevice
-
-    if t.requires_grad:
-        return Tensor._apply(ToDevice, t, device=str(device))
-    return Tensor._wrap(backend.to_device(t.data, str(device)))
 
 
 def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:

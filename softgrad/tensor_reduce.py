@@ -149,8 +149,17 @@ class ReduceMixin:
 
     def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
             correction: Any = None, **kw: Any) -> Any:
-        """Standard deviation: ``sqrt(var(...))`` with the same arguments."""
-        return self.var(dim, unbiased, keepdim, correction=correction, **kw).sqrt()
+        """Standard deviation: ``sqrt(var(...))`` with the same arguments.
+
+        Where the deviation is 0 its gradient is 0 (as PyTorch), not the inf * 0 of sqrt.
+        """
+        v = self.var(dim, unbiased, keepdim, correction=correction, **kw)
+        if not (v.data == 0).any():
+            return v.sqrt()
+        from softgrad.functions import where
+
+        positive = v > 0
+        return where(positive, where(positive, v, 1).sqrt(), 0)
 
     def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Any:
         """Vector p-norm over ``dim`` (all elements when None): 'fro'/2, 1, inf, -inf, 0, p."""

@@ -290,8 +290,13 @@ EINSUM_EQUATIONS = [
     (" i j , j k -> i k ", [(2, 3), (3, 4)]),
 ]
 
-EINSUM = [Case(f"einsum[{eq.replace(' ', '')}]",
-               (lambda eq: lambda m, *xs: m.einsum(eq, *xs))(eq), [tuple(shapes)])
+
+
+def _einsum(equation: str) -> Callable:
+    return lambda m, *xs: m.einsum(equation, *xs)
+
+
+EINSUM = [Case(f"einsum[{eq.replace(' ', '')}]", _einsum(eq), [tuple(shapes)])
           for eq, shapes in EINSUM_EQUATIONS]
 
 ALL = ELEMENTWISE + REDUCE + SHAPE + INDEX + MATMUL + EINSUM

@@ -46,6 +46,13 @@ def test_ties_share_gradient_as_torch(op: str) -> None:
 
 
 @needs_torch
+def test_std_of_constant_rows_has_zero_gradient_as_torch() -> None:
+    x = np.array([[1.0, 1.0, 1.0], [0.0, 1.0, 2.0]])
+    torch_parity(lambda a: a.std(1), lambda a: a.std(1), x)
+    torch_parity(lambda a: a.std(), lambda a: a.std(), x[:1])
+
+
+@needs_torch
 def test_prod_gradient_with_zeros_matches_torch() -> None:
     x = np.array([[0.0, 2.0, 3.0], [0.0, 0.0, 4.0], [1.0, 2.0, 3.0]])
     torch_parity(lambda a: a.prod(1), lambda a: a.prod(1), x)
