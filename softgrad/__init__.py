@@ -21,6 +21,8 @@ from softgrad.functions import MinMaxResult, cat, stack, where
 from softgrad.tensor import Tensor
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
+from softgrad import nn  # noqa: E402
+from softgrad import optim  # noqa: E402
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType

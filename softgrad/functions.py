@@ -132,7 +132,8 @@ _METHODS = (
     "max min argmax argmin logsumexp var std norm cumsum all any reshape flatten unflatten "
     "squeeze unsqueeze transpose swapaxes swapdims permute movedim moveaxis t flip roll narrow "
     "split chunk unbind select gather scatter_add index_select masked_fill isnan isfinite isinf "
-    "equal allclose tile detach clone numel eq ne lt le gt ge remainder floor_divide trunc"
+    "equal allclose tile detach clone numel eq ne lt le gt ge remainder floor_divide trunc "
+    "softmax log_softmax"
 ).split()
 for _name in _METHODS:
     globals()[_name] = _method(_name)

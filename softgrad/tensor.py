@@ -80,7 +80,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             _check_same_device(inputs)
         out = fn.forward(*[t.data for t in inputs], **params)
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
-            out = _scalar_output(fn, out)
+            out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
         if need:

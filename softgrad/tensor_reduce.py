@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 
 from softgrad import backend
 from softgrad.ops import reduce as R
+from softgrad.ops.softmax import LogSoftmax, Softmax
 from softgrad.tensor_math import _reduce_args, norm_dim, norm_dims
 
 np = backend.np
@@ -131,6 +132,20 @@ class ReduceMixin:
         """log(sum(exp(x))) over ``dim``, computed stably (max subtracted)."""
         return type(self)._apply(R.LogSumExp, self._float_input(),
                                  axis=norm_dims(dim, self.ndim), keepdims=keepdim)
+
+    def softmax(self, dim: int, dtype: Any = None) -> Any:
+        """exp(x) / exp(x).sum(dim), shifted by the max along ``dim``."""
+        return self._softmax(Softmax, dim, dtype)
+
+    def log_softmax(self, dim: int, dtype: Any = None) -> Any:
+        """x - logsumexp(x, dim), computed without forming softmax."""
+        return self._softmax(LogSoftmax, dim, dtype)
+
+    def _softmax(self, fn: type, dim: int, dtype: Any) -> Any:
+        x = self._float_input() if dtype is None else self.to(dtype)
+        if x.ndim == 0:
+            return x.reshape(1)._softmax(fn, 0, None).reshape(())
+        return type(self)._apply(fn, x, axis=norm_dim(dim, x.ndim))
 
     def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
             correction: Any = None, **kw: Any) -> Any:

@@ -173,3 +173,12 @@ def test_gradcheck_reports_a_wrong_gradient() -> None:
     x = sg.tensor([1.0, 2.0], dtype=sg.float64, requires_grad=True)
     with pytest.raises(sg.autograd.GradcheckError, match="input 0"):
         sg.autograd.gradcheck(lambda t: sg.Tensor._apply(BadSquare, t), [x])
+
+
+def test_zero_dim_gradients_accumulate() -> None:
+    x = sg.tensor(0.5, requires_grad=True)
+    (x * x).backward()
+    assert x.grad.item() == 1.0 and isinstance(x.grad.data, np.ndarray)
+    loss = (x * 3).sum()
+    (loss + loss + loss).backward()
+    assert x.grad.item() == 10.0

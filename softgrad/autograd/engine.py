@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any, Callable, Iterable, Sequence
 
 from softgrad.autograd import grad_mode
+from softgrad.backend import np as _np
 from softgrad.backend import unbroadcast
+
+_np_generic, _np_asarray, _ndarray = _np.generic, _np.asarray, _np.ndarray
 
 # Filled in by softgrad.tensor: wraps arrays as Tensors and provides the Tensor namespace
 # that Function.backward uses as ``xp`` while building a higher-order graph.
@@ -111,6 +114,9 @@ def run_backward(
                 if create_graph:
                     _add(grads, fresh, parent, pg, False, True)
                     continue
+                if pg.__class__ is not _ndarray and isinstance(pg, _np_generic):
+                    # a NumPy scalar (from 0-d arithmetic): make it an array we own
+                    pg = _np_asarray(pg)
                 if pg.dtype != parent.data.dtype:
                     pg = pg.astype(parent.data.dtype)
                 is_fresh = pg is not g and pg.base is None and id(pg) not in returned
@@ -132,9 +138,9 @@ def _add(grads: dict, fresh: dict, node: Any, g: Any, is_fresh: bool, create_gra
         grads[k] = cur + g
     elif fresh[k]:
         cur += g
-        grads[k] = cur  # the same buffer, except for NumPy scalars (0-d results)
     else:
-        grads[k] = cur + g
+        new = cur + g
+        grads[k] = _np_asarray(new) if isinstance(new, _np_generic) else new
         fresh[k] = True
 
 
@@ -146,6 +152,8 @@ def _accumulate_leaf(node: Any, g: Any, own: bool, create_graph: bool, wrap: Cal
         return
     if hasattr(g, "_ctx"):
         g = g.data
+    if isinstance(g, _np_generic):
+        g, own = _np_asarray(g), True
     if node.grad is None:
         node.grad = wrap(g if own else g.copy())
     else:

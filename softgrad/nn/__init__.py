@@ -1,2 +1,9 @@
-"""``softgrad.nn``: modules, parameters, functional and init."""
+"""``softgrad.nn``: modules, parameters, functional, init and utils (PyTorch names)."""
 from softgrad.nn import functional  # noqa: F401
+from softgrad.nn import init  # noqa: F401
+from softgrad.nn import utils  # noqa: F401
+from softgrad.nn.modules import *  # noqa: F401,F403
+from softgrad.nn.modules.module import Module
+from softgrad.nn.parameter import Buffer, Parameter
+
+__all__ = ["Module", "Parameter", "Buffer", "functional", "init", "utils"]

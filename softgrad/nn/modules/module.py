@@ -1,0 +1,492 @@
+"""``Module``: the base class of layers, with PyTorch's API.
+
+Parameters, buffers and submodules are found by walking the instance's attributes when
+asked (no snapshot at assignment), so a parameter added to a child later is still seen.
+Dotted attribute paths double as ``state_dict`` keys, in PyTorch's order: a module's own
+parameters, then its persistent buffers, then each child in attribute order.
+"""
+from __future__ import annotations
+
+import itertools
+from collections import OrderedDict
+from types import MappingProxyType
+from typing import Any, Callable, Iterator, Mapping, NamedTuple
+
+from softgrad import backend, dtypes
+from softgrad.autograd import grad_mode
+from softgrad.nn.parameter import Buffer, Parameter
+from softgrad.tensor import Tensor
+
+_NO_HOOKS: Mapping = MappingProxyType({})
+_hook_ids = itertools.count()
+
+
+class _IncompatibleKeys(NamedTuple):
+    missing_keys: list
+    unexpected_keys: list
+
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys}, "
+                f"unexpected_keys={self.unexpected_keys})")
+
+
+class RemovableHandle:
+    """Returned by ``register_*_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: dict, key: int) -> None:
+        self._hooks, self._key = hooks, key
+
+    def remove(self) -> None:
+        self._hooks.pop(self._key, None)
+
+    def __enter__(self) -> "RemovableHandle":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.remove()
+
+
+class Module:
+    """Base class for all layers; subclass it and define ``forward``.
+
+    Assign Parameters, Modules and (via :meth:`register_buffer`) buffers as attributes; they
+    are discovered by walking attributes, including lists/tuples of Modules or Parameters.
+
+    Example:
+        >>> class MLP(nn.Module):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.fc1, self.fc2 = nn.Linear(4, 8), nn.Linear(8, 2)
+        ...     def forward(self, x):
+        ...         return self.fc2(F.relu(self.fc1(x)))
+    """
+
+    training: bool = True
+    _forward_hooks: Mapping = _NO_HOOKS
+    _forward_pre_hooks: Mapping = _NO_HOOKS
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args or kwargs:
+            raise TypeError(f"{type(self).__name__}.__init__() got unexpected arguments "
+                            f"{args or ''}{sorted(kwargs) or ''}")
+        self.training = True
+        self._buffer_names: dict[str, bool] = {}
+
+    # ------------------------------------------------------------------ calling
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(
+            f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        if self._forward_pre_hooks or self._forward_hooks:
+            return self._call_with_hooks(args, kwargs)
+        return self.forward(*args, **kwargs)
+
+    def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
+        for hook in list(self._forward_pre_hooks.values()):
+            res = hook(self, args)
+            if res is not None:
+                args = res if isinstance(res, tuple) else (res,)
+        out = self.forward(*args, **kwargs)
+        for hook in list(self._forward_hooks.values()):
+            res = hook(self, args, out)
+            if res is not None:
+                out = res
+        return out
+
+    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, args)`` runs before forward; a non-None result replaces args."""
+        if self._forward_pre_hooks is _NO_HOOKS:
+            self._forward_pre_hooks = {}
+        key = next(_hook_ids)
+        self._forward_pre_hooks[key] = hook
+        return RemovableHandle(self._forward_pre_hooks, key)
+
+    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after forward; non-None replaces output."""
+        if self._forward_hooks is _NO_HOOKS:
+            self._forward_hooks = {}
+        key = next(_hook_ids)
+        self._forward_hooks[key] = hook
+        return RemovableHandle(self._forward_hooks, key)
+
+    # ------------------------------------------------------------------ direct members
+    def _local_params(self) -> Iterator[tuple[str, Parameter]]:
+        """This module's own parameters (not its children's), in attribute order."""
+        for name, v in self.__dict__.items():
+            if isinstance(v, Parameter):
+                yield name, v
+            elif _is_member_seq(name, v, Parameter):
+                for i, item in enumerate(v):
+                    if isinstance(item, Parameter):
+                        yield f"{name}.{i}", item
+
+    def _local_children(self) -> Iterator[tuple[str, "Module"]]:
+        """This module's direct submodules, in attribute order."""
+        for name, v in self.__dict__.items():
+            if isinstance(v, Module):
+                yield name, v
+            elif _is_member_seq(name, v, Module):
+                for i, item in enumerate(v):
+                    if isinstance(item, Module):
+                        yield f"{name}.{i}", item
+
+    def _local_buffers(self) -> Iterator[tuple[str, Tensor, bool]]:
+        """This module's own buffers as (name, tensor, persistent); None buffers skipped."""
+        reg = self.__dict__.get("_buffer_names") or _NO_HOOKS
+        for name, v in self.__dict__.items():
+            if name in reg:
+                if isinstance(v, Tensor):
+                    yield name, v, reg[name]
+            elif isinstance(v, Buffer):
+                yield name, v, v.persistent
+
+    @property
+    def _parameters(self) -> "OrderedDict[str, Parameter]":
+        return OrderedDict(self._local_params())
+
+    @property
+    def _buffers(self) -> "OrderedDict[str, Tensor]":
+        return OrderedDict((n, b) for n, b, _ in self._local_buffers())
+
+    @property
+    def _modules(self) -> "OrderedDict[str, Module]":
+        return OrderedDict(self._local_children())
+
+    # ------------------------------------------------------------------ registration
+    def _check_name(self, name: Any, kind: str) -> None:
+        if not isinstance(name, str):
+            raise TypeError(f"{kind} name should be a string, got {type(name).__name__}")
+        if not name or "." in name:
+            raise KeyError(f"{kind} name can't be empty or contain \".\", got {name!r}")
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Add a tensor that is state but not a parameter (e.g. BatchNorm's running mean).
+
+        Args:
+            name: attribute name.
+            tensor: the buffer (or None: registered but absent from state_dict).
+            persistent: whether it is part of ``state_dict``. Default: True.
+        """
+        self._check_name(name, "buffer")
+        if tensor is not None and not isinstance(tensor, Tensor):
+            raise TypeError(f"cannot assign '{type(tensor).__name__}' object to buffer "
+                            f"'{name}' (softgrad Tensor or None required)")
+        reg = self.__dict__.get("_buffer_names")
+        if reg is None:
+            raise AttributeError("cannot assign buffer before Module.__init__() call")
+        if name in self.__dict__ and name not in reg:
+            raise KeyError(f"attribute '{name}' already exists")
+        reg[name] = bool(persistent)
+        object.__setattr__(self, name, tensor)
+
+    def register_parameter(self, name: str, param: Parameter | None) -> None:
+        """Add a parameter (or None, which is skipped by ``parameters()``)."""
+        self._check_name(name, "parameter")
+        if param is not None and not isinstance(param, Parameter):
+            raise TypeError(f"cannot assign '{type(param).__name__}' object to parameter "
+                            f"'{name}' (softgrad.nn.Parameter or None required)")
+        object.__setattr__(self, name, param)
+
+    def add_module(self, name: str, module: "Module | None") -> None:
+        """Add a child module as attribute ``name``."""
+        self._check_name(name, "module")
+        if module is not None and not isinstance(module, Module):
+            raise TypeError(f"{type(module).__name__} is not a Module subclass")
+        object.__setattr__(self, name, module)
+
+    register_module = add_module
+
+    def get_submodule(self, target: str) -> "Module":
+        """The submodule at dotted path ``target`` ('' is self)."""
+        if target == "":
+            return self
+        mods = dict(self.named_modules(remove_duplicate=False))
+        if target not in mods:
+            raise AttributeError(f"{type(self).__name__} has no submodule `{target}`")
+        return mods[target]
+
+    def get_parameter(self, target: str) -> Parameter:
+        params = dict(self.named_parameters(remove_duplicate=False))
+        if target not in params:
+            raise AttributeError(f"{type(self).__name__} has no parameter `{target}`")
+        return params[target]
+
+    def get_buffer(self, target: str) -> Tensor:
+        bufs = dict(self.named_buffers(remove_duplicate=False))
+        if target not in bufs:
+            raise AttributeError(f"{type(self).__name__} has no buffer `{target}`")
+        return bufs[target]
+
+    # ------------------------------------------------------------------ traversal
+    def named_modules(self, memo: set | None = None, prefix: str = "",
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+        """(dotted name, module) for self and every submodule, depth first."""
+        if memo is None:
+            memo = set()
+        if remove_duplicate:
+            if id(self) in memo:
+                return
+            memo.add(id(self))
+        yield prefix, self
+        for name, m in self._local_children():
+            yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name,
+                                       remove_duplicate)
+
+    def modules(self) -> Iterator["Module"]:
+        for _, m in self.named_modules():
+            yield m
+
+    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+        seen: set[int] = set()
+        for name, m in self._local_children():
+            if id(m) not in seen:
+                seen.add(id(m))
+                yield name, m
+
+    def children(self) -> Iterator["Module"]:
+        for _, m in self.named_children():
+            yield m
+
+    def _named_members(self, local: str, prefix: str, recurse: bool,
+                       remove_duplicate: bool) -> Iterator[tuple[str, Any]]:
+        mods = (self.named_modules(prefix=prefix, remove_duplicate=remove_duplicate)
+                if recurse else [(prefix, self)])
+        seen: set[int] = set()
+        for mprefix, m in mods:
+            for item in getattr(m, local)():
+                name, value = item[0], item[1]
+                if remove_duplicate:
+                    if id(value) in seen:
+                        continue
+                    seen.add(id(value))
+                yield (f"{mprefix}.{name}" if mprefix else name), value
+
+    def named_parameters(self, prefix: str = "", recurse: bool = True,
+                         remove_duplicate: bool = True) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; shared parameters are listed once."""
+        return self._named_members("_local_params", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, p in self.named_parameters(recurse=recurse):
+            yield p
+
+    def named_buffers(self, prefix: str = "", recurse: bool = True,
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Tensor]]:
+        return self._named_members("_local_buffers", prefix, recurse, remove_duplicate)
+
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, b in self.named_buffers(recurse=recurse):
+            yield b
+
+    # ------------------------------------------------------------------ modes
+    def train(self, mode: bool = True) -> "Module":
+        """Set training mode (only Dropout/BatchNorm-like layers read it); returns self."""
+        if not isinstance(mode, bool):
+            raise ValueError("training mode is expected to be boolean")
+        self.training = mode
+        for m in self.children():
+            m.train(mode)
+        return self
+
+    def eval(self) -> "Module":
+        """``train(False)``. Does not stop gradient recording: use ``sg.no_grad()``."""
+        return self.train(False)
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+        for p in self.parameters():
+            p.requires_grad_(requires_grad)
+        return self
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset parameter gradients to None (default) or to zeros."""
+        for p in self.parameters():
+            if p.grad is None:
+                continue
+            if set_to_none:
+                p.grad = None
+            else:
+                p.grad.data[...] = 0
+
+    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+        """Call ``fn`` on every submodule (children first) and then on self."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
+    # ------------------------------------------------------------------ dtype / device
+    def _convert(self, fn: Callable[[Any], Any]) -> "Module":
+        """Replace ``.data`` (and ``.grad.data``) of every parameter and buffer in place."""
+        seen: set[int] = set()
+        for m in self.modules():
+            tensors = itertools.chain((p for _, p in m._local_params()),
+                                      (b for _, b, _ in m._local_buffers()))
+            for t in tensors:
+                if id(t) in seen:
+                    continue
+                seen.add(id(t))
+                t.data = fn(t.data)
+                if t.grad is not None:
+                    t.grad.data = fn(t.grad.data)
+        return self
+
+    def to(self, *args: Any, **kwargs: Any) -> "Module":
+        """``to(device)``, ``to(dtype)``, ``to(device, dtype)`` or ``to(tensor)``, in place.
+
+        Only floating-point parameters and buffers change dtype (like PyTorch).
+        """
+        dtype, device = kwargs.pop("dtype", None), kwargs.pop("device", None)
+        kwargs.pop("non_blocking", None)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+                device = a
+            elif a is not None and not isinstance(a, bool):
+                dtype = a
+        np_dtype = dtypes.to_np(dtype) if dtype is not None else None
+        if np_dtype is not None and np_dtype.kind not in "fc":
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, got {dtype}")
+
+        def fn(arr: Any) -> Any:
+            if device is not None:
+                arr = backend.to_device(arr, str(device))
+            if np_dtype is not None and arr.dtype.kind in "fc" and arr.dtype != np_dtype:
+                arr = arr.astype(np_dtype)
+            return arr
+
+        return self._convert(fn)
+
+    def float(self) -> "Module":
+        return self.to(dtypes.float32)
+
+    def double(self) -> "Module":
+        return self.to(dtypes.float64)
+
+    def half(self) -> "Module":
+        return self.to(dtypes.float16)
+
+    def type(self, dst_type: Any) -> "Module":
+        return self.to(dst_type)
+
+    def cpu(self) -> "Module":
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> "Module":
+        return self.to("cuda" if device is None else f"cuda:{device}"
+                       if isinstance(device, int) else str(device))
+
+    # ------------------------------------------------------------------ state dict
+    def _state_items(self, prefix: str = "") -> Iterator[tuple[str, Tensor]]:
+        """(key, tensor) of every state_dict entry, in PyTorch's order (no dedupe)."""
+        for name, p in self._local_params():
+            yield prefix + name, p
+        for name, b, persistent in self._local_buffers():
+            if persistent:
+                yield prefix + name, b
+        for name, m in self._local_children():
+            yield from m._state_items(f"{prefix}{name}.")
+
+    def state_dict(self, *, destination: dict | None = None, prefix: str = "",
+                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+        """Parameters and persistent buffers by dotted name (detached, sharing memory)."""
+        out = OrderedDict() if destination is None else destination
+        for key, t in self._state_items(prefix):
+            out[key] = t if keep_vars else Tensor._wrap(t.data)
+        return out
+
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
+        """Copy parameters and buffers from ``state_dict`` into this module.
+
+        Values may be softgrad Tensors, NumPy arrays or PyTorch tensors. Nothing is copied
+        when an error is raised.
+
+        Args:
+            state_dict: a mapping from dotted names to tensors.
+            strict: raise on missing or unexpected keys. Shape mismatches always raise.
+            assign: replace the tensors' data instead of copying into it.
+        Returns:
+            ``(missing_keys, unexpected_keys)`` as a named tuple.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"Expected state_dict to be dict-like, got {type(state_dict)}.")
+        targets = OrderedDict(self._state_items())
+        missing = [k for k in targets if k not in state_dict]
+        unexpected = [k for k in state_dict if k not in targets]
+        errors, pending = [], []
+        for key, target in targets.items():
+            if key not in state_dict:
+                continue
+            arr = _as_array(state_dict[key], key)
+            if tuple(arr.shape) != tuple(target.shape):
+                errors.append(f"size mismatch for {key}: copying a param with shape "
+                              f"{tuple(arr.shape)} from checkpoint, the shape in current model "
+                              f"is {tuple(target.shape)}.")
+            else:
+                pending.append((target, arr))
+        if strict:
+            if unexpected:
+                errors.insert(0, "Unexpected key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in unexpected) + ". ")
+            if missing:
+                errors.insert(0, "Missing key(s) in state_dict: "
+                              + ", ".join(f'"{k}"' for k in missing) + ". ")
+        if errors:
+            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
+                               + "\n\t".join(errors))
+        with grad_mode.no_grad():
+            for target, arr in pending:
+                arr = backend.to_device(arr, target.device)
+                if assign:
+                    target.data = arr.copy()
+                else:
+                    target.data[...] = arr
+                target._version += 1
+        return _IncompatibleKeys(missing, unexpected)
+
+    # ------------------------------------------------------------------ display
+    def extra_repr(self) -> str:
+        """Extra information for ``repr`` (override in subclasses)."""
+        return ""
+
+    def _get_name(self) -> str:
+        return type(self).__name__
+
+    def __repr__(self) -> str:
+        extra = self.extra_repr()
+        lines = extra.split("\n") if extra else []
+        children = [f"({name}): " + _indent(repr(m), 2) for name, m in self._local_children()]
+        if not children and len(lines) <= 1:
+            return f"{self._get_name()}({''.join(lines)})"
+        body = "\n  ".join(lines + children)
+        return f"{self._get_name()}(\n  {body}\n)"
+
+
+def _is_member_seq(name: str, v: Any, kind: type) -> bool:
+    """True for a public list/tuple attribute whose first item is a ``kind``."""
+    return (type(v) in (list, tuple) and len(v) > 0 and not name.startswith("_")
+            and isinstance(v[0], kind))
+
+
+def _indent(text: str, spaces: int) -> str:
+    lines = text.split("\n")
+    return "\n".join(lines[:1] + [" " * spaces + line for line in lines[1:]])
+
+
+def _as_array(value: Any, key: str) -> Any:
+    """The array behind a state_dict value (softgrad/NumPy/PyTorch tensor)."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "__array_interface__") or backend.device_of(value) != "cpu":
+        return value
+    if hasattr(value, "detach") and hasattr(value, "numpy"):  # a PyTorch tensor
+        return value.detach().cpu().numpy()
+    if isinstance(value, (int, float, bool)):
+        return backend.np.asarray(value)
+    raise TypeError(f"state_dict value for {key!r} has unsupported type {type(value).__name__}")

@@ -1,0 +1,95 @@
+"""Adam (with AMSGrad, L2 or decoupled weight decay)."""
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from softgrad import backend
+from softgrad.optim.optimizer import Optimizer, _check_nonneg
+
+np = backend.np
+
+
+class Adam(Optimizer):
+    """Adam, with PyTorch's update rule.
+
+    ``m = b1*m + (1-b1)*g``, ``v = b2*v + (1-b2)*g*g`` (``vmax = max(vmax, v)`` with amsgrad),
+    ``p -= lr/(1-b1**t) * m / (sqrt(v)/sqrt(1-b2**t) + eps)``. ``weight_decay`` adds
+    ``wd*p`` to g, or with ``decoupled_weight_decay`` scales ``p *= 1 - lr*wd`` (AdamW).
+
+    Args:
+        params: parameters or parameter groups.
+        lr: learning rate. Default: 1e-3.
+        betas: coefficients of the running averages. Default: (0.9, 0.999).
+        eps: added to the denominator. Default: 1e-8.
+        weight_decay: weight decay. Default: 0.
+        amsgrad: use the maximum of past second moments. Default: False.
+        maximize: maximize the objective. Default: False.
+        decoupled_weight_decay: AdamW-style decay. Default: False.
+
+    Example:
+        >>> opt = sg.optim.Adam(model.parameters(), lr=1e-3)
+    """
+
+    def __init__(self, params: Any, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0, amsgrad: bool = False, *,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
+        _check_nonneg("learning rate", lr)
+        _check_nonneg("epsilon", eps)
+        _check_nonneg("weight_decay", weight_decay)
+        for i, b in enumerate(betas):
+            if not 0.0 <= b < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+                        amsgrad=amsgrad, maximize=maximize, foreach=foreach,
+                        capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _step_group(self, group: dict[str, Any]) -> None:
+        lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
+        wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
+        decoupled = group.get("decoupled_weight_decay", False)
+        state = self.state
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            pd = p.data
+            st = state[p]
+            if not st:
+                st["step"] = 0.0
+                st["exp_avg"] = self._new_state(p)
+                st["exp_avg_sq"] = self._new_state(p)
+                if amsgrad:
+                    st["max_exp_avg_sq"] = self._new_state(p)
+            st["step"] += 1
+            step = st["step"]
+            s0, s1 = self._scratch(pd, 0), self._scratch(pd, 1)
+            if decoupled:
+                if wd:
+                    pd *= 1 - lr * wd
+                g = self._grad_with_decay(p.grad.data, pd, 0, maximize, s0)
+            else:
+                g = self._grad_with_decay(p.grad.data, pd, wd, maximize, s0)
+            m, v = st["exp_avg"].data, st["exp_avg_sq"].data
+            np.subtract(g, m, out=s1)                # m += (1 - b1) * (g - m)
+            s1 *= 1 - beta1
+            m += s1
+            v *= beta2                               # v = b2 * v + (1 - b2) * g * g
+            np.multiply(g, g, out=s1)
+            s1 *= 1 - beta2
+            v += s1
+            if amsgrad:
+                vmax = st["max_exp_avg_sq"].data
+                np.maximum(vmax, v, out=vmax)
+                v = vmax
+            step_size = lr / (1 - beta1**step)
+            np.sqrt(v, out=s1)
+            s1 /= math.sqrt(1 - beta2**step)
+            s1 += eps
+            np.divide(m, s1, out=s1)
+            s1 *= step_size
+            pd -= s1
+            p._version += 1

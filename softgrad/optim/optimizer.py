@@ -1,0 +1,248 @@
+"""``Optimizer``: parameter groups, per-parameter state and PyTorch's state_dict layout.
+
+Subclasses update ``p.data`` in place with ufuncs writing into preallocated scratch buffers
+(:meth:`Optimizer._scratch`), so a step allocates nothing per parameter beyond its state.
+"""
+from __future__ import annotations
+
+import copy
+from collections import defaultdict
+from typing import Any, Callable
+
+from softgrad import backend
+from softgrad.autograd import grad_mode
+from softgrad.tensor import Tensor
+
+np = backend.np
+
+
+class _RequiredParameter:
+    def __repr__(self) -> str:
+        return "<required parameter>"
+
+
+required = _RequiredParameter()
+
+
+class Optimizer:
+    """Base class: holds ``param_groups`` (list of dicts) and ``state`` (param -> dict).
+
+    Args:
+        params: an iterable of Tensors, of ``(name, Tensor)`` pairs, or of dicts with a
+            ``'params'`` entry and per-group hyperparameters.
+        defaults: hyperparameters used by groups that do not set them.
+    """
+
+    def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
+        if isinstance(params, Tensor):
+            raise TypeError("params argument given to the optimizer should be an iterable of "
+                            f"Tensors or dicts, but got {params.dtype!r} Tensor")
+        self.defaults = dict(defaults)
+        self.state: defaultdict = defaultdict(dict)
+        self.param_groups: list[dict[str, Any]] = []
+        self._scratch_bufs: dict = {}
+        if isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets changes between runs; use a list")
+        groups = list(params)
+        if not groups:
+            raise ValueError("optimizer got an empty parameter list")
+        if not isinstance(groups[0], dict):
+            groups = [{"params": groups}]
+        for group in groups:
+            self.add_param_group(group)
+
+    # ------------------------------------------------------------------ groups
+    def add_param_group(self, param_group: dict[str, Any]) -> None:
+        """Add a group of parameters with its own hyperparameters (defaults fill the rest)."""
+        if not isinstance(param_group, dict):
+            raise TypeError(f"param_group must be a dict, but got {type(param_group).__name__}")
+        group = dict(param_group)
+        params = group["params"]
+        if isinstance(params, Tensor):
+            params = [params]
+        elif isinstance(params, set):
+            raise TypeError("optimizer parameters need to be organized in ordered collections, "
+                            "but the ordering of tensors in sets changes between runs; use a list")
+        params = list(params)
+        names = [p[0] for p in params if isinstance(p, tuple)]
+        params = [p[1] if isinstance(p, tuple) else p for p in params]
+        if names:
+            if len(names) != len(params):
+                raise ValueError("all optimizer params should be with/without names. Some param "
+                                 "names are missing")
+            group["param_names"] = names
+        for p in params:
+            if not isinstance(p, Tensor):
+                raise TypeError(f"optimizer can only optimize Tensors, but one of the params is "
+                                f"{type(p).__name__}")
+            if not p.is_leaf:
+                raise ValueError("can't optimize a non-leaf Tensor")
+        group["params"] = params
+        for name, default in self.defaults.items():
+            if default is required and name not in group:
+                raise ValueError(f"parameter group didn't specify a value of required "
+                                 f"optimization parameter {name}")
+            group.setdefault(name, default)
+        existing = {id(p) for g in self.param_groups for p in g["params"]}
+        if any(id(p) in existing for p in params):
+            raise ValueError("some parameters appear in more than one parameter group")
+        if len({id(p) for p in params}) != len(params):
+            raise ValueError("optimizer contains a parameter group with duplicate parameters")
+        self.param_groups.append(group)
+        self._init_group_state(group)
+
+    def _init_group_state(self, group: dict[str, Any]) -> None:
+        """Hook for optimizers that create state eagerly (Adagrad)."""
+
+    # ------------------------------------------------------------------ stepping
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Reset gradients of all optimized tensors to None (default) or zeros."""
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p.grad is None:
+                    continue
+                if set_to_none:
+                    p.grad = None
+                else:
+                    p.grad.data[...] = 0
+
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient; returns ``closure()`` if given."""
+        loss = None
+        if closure is not None:
+            with grad_mode.enable_grad():
+                loss = closure()
+        with grad_mode.no_grad():
+            for group in self.param_groups:
+                self._step_group(group)
+        return loss
+
+    def _step_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _scratch(self, like: Any, slot: int = 0) -> Any:
+        """A reusable array shaped like ``like`` (grown on demand, shared across params)."""
+        key = (type(like), like.dtype, slot)
+        flat = self._scratch_bufs.get(key)
+        if flat is None or flat.size < like.size:
+            flat = backend.xp_of(like).empty(like.size, dtype=like.dtype)
+            self._scratch_bufs[key] = flat
+        return flat[: like.size].reshape(like.shape)
+
+    @staticmethod
+    def _grad_with_decay(g: Any, p: Any, weight_decay: float, maximize: bool, out: Any) -> Any:
+        """``(-g if maximize else g) + weight_decay * p``, into ``out`` unless it is just g."""
+        if weight_decay:
+            np.multiply(p, weight_decay, out=out)
+            (np.subtract if maximize else np.add)(out, g, out=out)
+            return out
+        if maximize:
+            return np.negative(g, out=out)
+        return g
+
+    def _new_state(self, p: Tensor, fill: float = 0.0) -> Tensor:
+        """A state tensor shaped like ``p`` (same dtype and device)."""
+        arr = backend.xp_of(p.data).full(p.data.shape, fill, dtype=p.data.dtype)
+        return Tensor._wrap(arr)
+
+    # ------------------------------------------------------------------ state dict
+    def state_dict(self) -> dict[str, Any]:
+        """``{'state': {index: {...}}, 'param_groups': [{..., 'params': [index, ...]}]}``.
+
+        Parameters are numbered in group order, as in PyTorch. Tensors share memory with the
+        optimizer's state.
+        """
+        index: dict[int, int] = {}
+        groups = []
+        for group in self.param_groups:
+            packed = {k: v for k, v in group.items() if k != "params"}
+            ids = []
+            for p in group["params"]:
+                index.setdefault(id(p), len(index))
+                ids.append(index[id(p)])
+            packed["params"] = ids
+            groups.append(packed)
+        state = {}
+        for group in self.param_groups:
+            for p in group["params"]:
+                if p in self.state and self.state[p]:
+                    state[index[id(p)]] = dict(self.state[p])
+        return {"state": state, "param_groups": groups}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        """Load a dict from :meth:`state_dict` (state is copied and cast to each param)."""
+        state_dict = copy.deepcopy(_shallow_tensors(state_dict))
+        saved_groups = state_dict["param_groups"]
+        if len(saved_groups) != len(self.param_groups):
+            raise ValueError("loaded state dict has a different number of parameter groups "
+                             f"({len(saved_groups)} vs {len(self.param_groups)})")
+        for i, (g, sg_) in enumerate(zip(self.param_groups, saved_groups)):
+            if len(g["params"]) != len(sg_["params"]):
+                raise ValueError(f"loaded state dict contains a parameter group {i} that doesn't "
+                                 f"match the size of optimizer's group ({len(sg_['params'])} vs "
+                                 f"{len(g['params'])} parameters)")
+        id_map = {}
+        for g, sg_ in zip(self.param_groups, saved_groups):
+            id_map.update(zip(sg_["params"], g["params"]))
+        self.state = defaultdict(dict)
+        for key, value in state_dict["state"].items():
+            key = int(key) if isinstance(key, str) and key.isdigit() else key
+            if key not in id_map:
+                continue
+            p = id_map[key]
+            self.state[p] = {k: _cast_state(k, v, p) for k, v in value.items()}
+        new_groups = []
+        for g, sg_ in zip(self.param_groups, saved_groups):
+            ng = dict(sg_)
+            ng["params"] = g["params"]
+            if "param_names" in g and "param_names" not in ng:
+                ng["param_names"] = g["param_names"]
+            new_groups.append(ng)
+        self.param_groups = new_groups
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"defaults": self.defaults, "state": self.state,
+                "param_groups": self.param_groups}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._scratch_bufs = {}
+
+    def __repr__(self) -> str:
+        lines = [type(self).__name__ + " ("]
+        for i, group in enumerate(self.param_groups):
+            lines.append(f"Parameter Group {i}")
+            for key in sorted(k for k in group if k not in ("params", "param_names")):
+                lines.append(f"    {key}: {group[key]}")
+        lines.append(")")
+        return "\n".join(lines)
+
+
+def _shallow_tensors(obj: Any) -> Any:
+    """Replace foreign tensors (PyTorch) by NumPy arrays so the dict can be deep-copied."""
+    if isinstance(obj, dict):
+        return {k: _shallow_tensors(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_shallow_tensors(v) for v in obj]
+    if not isinstance(obj, Tensor) and hasattr(obj, "detach") and hasattr(obj, "numpy"):
+        return obj.detach().cpu().numpy()
+    return obj
+
+
+def _cast_state(key: str, value: Any, p: Tensor) -> Any:
+    """State value as stored by the optimizer: 'step' a float, arrays like ``p``."""
+    if key == "step":
+        return float(value.item() if hasattr(value, "item") else value)
+    arr = value.data if isinstance(value, Tensor) else value
+    if not hasattr(arr, "dtype") or not hasattr(arr, "shape"):
+        return value
+    if arr.dtype.kind == "f" and p.data.dtype.kind == "f":
+        arr = arr.astype(p.data.dtype, copy=False)
+    arr = backend.to_device(arr, p.device)
+    return Tensor._wrap(arr)
+
+
+def _check_nonneg(name: str, value: Any) -> None:
+    if not 0.0 <= value:
+        raise ValueError(f"Invalid {name} value: {value}")
