@@ -47,6 +47,22 @@ def expand(cases: Sequence[Case], differentiable_only: bool = False) -> list:
             for c in cases for s in c.shapes if c.differentiable or not differentiable_only]
 
 
+def op_tests(cases: Sequence[Case]) -> tuple:
+    """The two tests every op gets: PyTorch parity and a finite-difference gradcheck.
+
+    Use as ``test_matches_torch, test_gradient_matches_finite_differences = op_tests(CASES)``.
+    """
+    @pytest.mark.parametrize("case, shapes", expand(cases))
+    def test_matches_torch(case: Case, shapes: tuple) -> None:
+        check_parity(case, shapes)
+
+    @pytest.mark.parametrize("case, shapes", expand(cases, differentiable_only=True))
+    def test_gradient_matches_finite_differences(case: Case, shapes: tuple) -> None:
+        check_gradcheck(case, shapes)
+
+    return test_matches_torch, test_gradient_matches_finite_differences
+
+
 def check_parity(case: Case, shapes: tuple) -> None:
     """Value and gradient equal PyTorch's (float64, atol 1e-6)."""
     torch_parity(lambda *xs: case.fn(sg, *xs), lambda *xs: case.fn(torch, *xs),

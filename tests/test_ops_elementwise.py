@@ -6,17 +6,10 @@ import pytest
 
 import softgrad as sg
 from checks import needs_torch, torch
-from op_cases import ELEMENTWISE, check_gradcheck, check_parity, expand
+from op_cases import ELEMENTWISE, op_tests
 
 
-@pytest.mark.parametrize("case, shapes", expand(ELEMENTWISE))
-def test_matches_torch(case, shapes) -> None:
-    check_parity(case, shapes)
-
-
-@pytest.mark.parametrize("case, shapes", expand(ELEMENTWISE, differentiable_only=True))
-def test_gradient_matches_finite_differences(case, shapes) -> None:
-    check_gradcheck(case, shapes)
+test_matches_torch, test_gradient_matches_finite_differences = op_tests(ELEMENTWISE)
 
 
 def test_floor_division_and_rounding_have_zero_gradient() -> None:

@@ -7,17 +7,10 @@ import pytest
 
 import softgrad as sg
 from checks import gradcheck
-from op_cases import INDEX, check_gradcheck, check_parity, expand
+from op_cases import INDEX, op_tests
 
 
-@pytest.mark.parametrize("case, shapes", expand(INDEX))
-def test_matches_torch(case, shapes) -> None:
-    check_parity(case, shapes)
-
-
-@pytest.mark.parametrize("case, shapes", expand(INDEX, differentiable_only=True))
-def test_gradient_matches_finite_differences(case, shapes) -> None:
-    check_gradcheck(case, shapes)
+test_matches_torch, test_gradient_matches_finite_differences = op_tests(INDEX)
 
 
 def test_repeated_indices_accumulate_gradient() -> None:

@@ -6,17 +6,10 @@ import pytest
 
 import softgrad as sg
 from checks import needs_torch, torch
-from op_cases import EINSUM, MATMUL, check_gradcheck, check_parity, expand
+from op_cases import EINSUM, MATMUL, op_tests
 
 
-@pytest.mark.parametrize("case, shapes", expand(MATMUL + EINSUM))
-def test_matches_torch(case, shapes) -> None:
-    check_parity(case, shapes)
-
-
-@pytest.mark.parametrize("case, shapes", expand(MATMUL + EINSUM))
-def test_gradient_matches_finite_differences(case, shapes) -> None:
-    check_gradcheck(case, shapes)
+test_matches_torch, test_gradient_matches_finite_differences = op_tests(MATMUL + EINSUM)
 
 
 @needs_torch

@@ -6,17 +6,10 @@ import pytest
 
 import softgrad as sg
 from checks import needs_torch, torch, torch_parity
-from op_cases import REDUCE, check_gradcheck, check_parity, expand
+from op_cases import REDUCE, op_tests
 
 
-@pytest.mark.parametrize("case, shapes", expand(REDUCE))
-def test_matches_torch(case, shapes) -> None:
-    check_parity(case, shapes)
-
-
-@pytest.mark.parametrize("case, shapes", expand(REDUCE, differentiable_only=True))
-def test_gradient_matches_finite_differences(case, shapes) -> None:
-    check_gradcheck(case, shapes)
+test_matches_torch, test_gradient_matches_finite_differences = op_tests(REDUCE)
 
 
 def test_max_with_dim_returns_values_and_int64_indices() -> None:

@@ -5,17 +5,10 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from op_cases import SHAPE, check_gradcheck, check_parity, expand
+from op_cases import SHAPE, op_tests
 
 
-@pytest.mark.parametrize("case, shapes", expand(SHAPE))
-def test_matches_torch(case, shapes) -> None:
-    check_parity(case, shapes)
-
-
-@pytest.mark.parametrize("case, shapes", expand(SHAPE, differentiable_only=True))
-def test_gradient_matches_finite_differences(case, shapes) -> None:
-    check_gradcheck(case, shapes)
+test_matches_torch, test_gradient_matches_finite_differences = op_tests(SHAPE)
 
 
 def test_shape_arguments_accept_varargs_tuples_and_lists() -> None:
