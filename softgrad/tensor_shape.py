@@ -269,6 +269,12 @@ class ShapeMixin:
         idx = index.data if hasattr(index, "_ctx") else np.asarray(index)
         _check_index(idx, self.shape[d], "scatter_add", self.shape, d)
         src = self._operand(src)
+        if idx.ndim != self.ndim or src.ndim != self.ndim or any(
+                n > s or (k != d and n > m)
+                for k, (n, s, m) in enumerate(zip(idx.shape, src.shape, self.shape))):
+            raise RuntimeError(f"scatter_add(): expected index {tuple(idx.shape)} to be no larger "
+                               f"than src {tuple(src.shape)} in every dimension and than self "
+                               f"{tuple(self.shape)} apart from dimension {d}")
         return type(self)._apply(S.ScatterAdd, self, src, index=idx, axis=d)
 
     def index_select(self, dim: int, index: Any) -> Any:
