@@ -23,6 +23,8 @@ from softgrad.tensor import Tensor
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
 from softgrad import nn  # noqa: E402
 from softgrad import optim  # noqa: E402
+from softgrad import datasets, utils  # noqa: E402
+from softgrad.serialization import load, save  # noqa: E402
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType
