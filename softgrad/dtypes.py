@@ -71,6 +71,12 @@ def from_np(np_dtype: Any) -> DType:
     return d
 
 
+def promote(*np_dtypes: Any) -> Any:
+    """PyTorch's result dtype: floating dtypes win over integers (int64 + float32 -> float32)."""
+    floats = [d for d in np_dtypes if d.kind == "f"]
+    return backend.np.result_type(*(floats or np_dtypes))
+
+
 def to_np(dtype: Any) -> Any:
     """NumPy dtype for a softgrad DType, NumPy dtype, Python type or name (None stays None)."""
     if dtype is None:

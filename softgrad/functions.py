@@ -2,22 +2,17 @@
 from __future__ import annotations
 
 import builtins
-from typing import Any, NamedTuple, Sequence
+from typing import Any, Sequence
 
-from softgrad import backend
+from softgrad import backend, dtypes
 from softgrad.ops import shape as S
+from softgrad.ops.einsum import Einsum, parse_einsum
 from softgrad.ops.elementwise import Where
 from softgrad.tensor import Tensor, _array_from
-from softgrad.tensor_math import norm_dim
+from softgrad.tensor_math import broadcast_error, norm_dim
+from softgrad.tensor_reduce import MinMaxResult  # noqa: F401  (re-exported as sg.MinMaxResult)
 
 np = backend.np
-
-
-class MinMaxResult(NamedTuple):
-    """``(values, indices)`` returned by ``max``/``min`` with a dim, as in PyTorch."""
-
-    values: Tensor
-    indices: Tensor
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
@@ -35,15 +30,19 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
     tensors = [t for t in tensors if not (t.ndim == 1 and t.shape[0] == 0)] or tensors[:1]
     ref = tensors[0]
+    for i, t in enumerate(tensors):
+        if t.ndim == 0:
+            raise RuntimeError(f"zero-dimensional tensor (at position {i}) cannot be "
+                               "concatenated")
     d = norm_dim(dim, ref.ndim)
     for i, t in enumerate(tensors):
-        if t.ndim != ref.ndim or builtins.any(a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape))
-                                     if k != d):
+        if t.ndim != ref.ndim or builtins.any(
+                a != b for k, (a, b) in enumerate(zip(t.shape, ref.shape)) if k != d):
             raise RuntimeError(
                 f"cat(): Sizes of tensors must match except in dimension {d}. Expected shape "
                 f"compatible with {tuple(ref.shape)} but got {tuple(t.shape)} for tensor {i} "
                 "in the list.")
-    dt = np.result_type(*[t.data.dtype for t in tensors])
+    dt = dtypes.promote(*[t.data.dtype for t in tensors])
     tensors = [t._cast(dt) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
@@ -78,11 +77,39 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     a, b = _t(input, like), _t(other, like)
     if a.data.dtype != b.data.dtype:
-        dt = a.data.dtype if a.data.dtype.kind == "f" and b.data.dtype.kind != "f" else \
-            b.data.dtype if b.data.dtype.kind == "f" and a.data.dtype.kind != "f" else \
-            np.result_type(a.data.dtype, b.data.dtype)
+        dt = dtypes.promote(a.data.dtype, b.data.dtype)
         a, b = a._cast(dt), b._cast(dt)
-    return Tensor._apply(Where, Tensor._wrap(cond), a, b)
+    try:
+        return Tensor._apply(Where, Tensor._wrap(cond), a, b)
+    except ValueError:
+        raise broadcast_error(cond.shape, a.shape, b.shape) from None
+
+
+def einsum(equation: str, *operands: Any) -> Tensor:
+    """Einstein summation over the operands' subscripts, as ``torch.einsum``.
+
+    Supports implicit output (letters used once, sorted), explicit ``->`` output, ``...``
+    with broadcasting, and repeated subscripts within one operand (diagonals). Operands
+    may also be given as one list.
+
+    Example:
+        >>> sg.einsum("bij,bjk->bik", a, b)      # batched matmul
+        >>> sg.einsum("ii", m)                    # trace
+    """
+    if not isinstance(equation, str):
+        raise NotImplementedError("einsum(): only the string equation form is supported, not "
+                                  "the sublist form einsum(op1, sublist1, ...)")
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    ts = [_t(o) for o in operands]
+    if not ts:
+        raise RuntimeError("einsum(): must provide at least one operand")
+    try:
+        subs, output = parse_einsum(equation, tuple(tuple(t.shape) for t in ts))
+    except ValueError as exc:
+        raise RuntimeError(str(exc)) from None
+    dt = dtypes.promote(*[t.data.dtype for t in ts])
+    return Tensor._apply(Einsum, *[t._cast(dt) for t in ts], subscripts=subs, output=output)
 
 
 def index_add_zeros(g: Tensor, shape: tuple, index: Any) -> Tensor:
@@ -105,7 +132,8 @@ _METHODS = (
     "max min argmax argmin logsumexp var std norm cumsum all any reshape flatten unflatten "
     "squeeze unsqueeze transpose swapaxes swapdims permute movedim moveaxis t flip roll narrow "
     "split chunk unbind select gather scatter_add index_select masked_fill isnan isfinite isinf "
-    "equal allclose tile detach clone numel eq ne lt le gt ge softmax log_softmax"
+    "equal allclose tile detach clone numel eq ne lt le gt ge remainder floor_divide trunc "
+    "softmax log_softmax"
 ).split()
 for _name in _METHODS:
     globals()[_name] = _method(_name)

@@ -32,6 +32,7 @@ def tanh(x: Any) -> Any: return _t(x).tanh()  # noqa: E704
 def sin(x: Any) -> Any: return _t(x).sin()  # noqa: E704
 def cos(x: Any) -> Any: return _t(x).cos()  # noqa: E704
 def sign(x: Any) -> Any: return _t(x).sign()  # noqa: E704
+def floor(x: Any) -> Any: return _t(x).floor()  # noqa: E704
 def abs(x: Any) -> Any: return _t(x).abs()  # noqa: E704,A001
 def isfinite(x: Any) -> Any: return _t(x).isfinite()  # noqa: E704
 
@@ -97,3 +98,7 @@ def ones_like(x: Any) -> Any:
 
 def index_add_zeros(g: Any, shape: tuple, index: Any) -> Any:
     return F.index_add_zeros(_t(g), shape, index)
+
+
+def einsum(equation: str, *operands: Any) -> Any:
+    return F.einsum(equation, *[_t(o) for o in operands])

@@ -11,15 +11,20 @@ from typing import Any, Sequence
 from softgrad import backend, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
+from softgrad.tensor_convert import ConvertMixin
+from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_math import MathMixin
+from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_shape import ShapeMixin
 
 np = backend.np
 _cupy = backend._cupy
+_ndarray = np.ndarray
+_np_scalar = np.generic
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
-class Tensor(MathMixin, ShapeMixin):
+class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:
@@ -35,7 +40,8 @@ class Tensor(MathMixin, ShapeMixin):
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
             data = data.data
-        elif not hasattr(data, "__array_interface__") and not _is_device_array(data):
+        elif isinstance(data, _np_scalar) or (not hasattr(data, "__array_interface__")
+                                              and not _is_device_array(data)):
             data = _array_from(data, None)
         self.data = data
         self.grad: Tensor | None = None
@@ -49,7 +55,9 @@ class Tensor(MathMixin, ShapeMixin):
 
     @staticmethod
     def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
-        """Wrap an array without checks or copies."""
+        """Wrap an array without copies (a NumPy scalar becomes a 0-d array)."""
+        if data.__class__ is not _ndarray and isinstance(data, _np_scalar):
+            data = np.asarray(data)  # ufuncs on 0-d arrays return scalars, which are immutable
         t = Tensor.__new__(Tensor)
         t.data = data
         t.grad = None
@@ -71,8 +79,8 @@ class Tensor(MathMixin, ShapeMixin):
         elif _cupy is not None:
             _check_same_device(inputs)
         out = fn.forward(*[t.data for t in inputs], **params)
-        if isinstance(out, np.generic):  # NumPy returns scalars from 0-d results
-            out = np.asarray(out)
+        if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
+            out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
         if need:
@@ -115,7 +123,11 @@ class Tensor(MathMixin, ShapeMixin):
 
     def size(self, dim: int | None = None) -> Any:
         """Shape as a tuple, or the size of one dim."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        if dim is None:
+            return self.data.shape
+        from softgrad.tensor_math import norm_dim
+
+        return self.data.shape[norm_dim(dim, self.data.ndim)]
 
     def numel(self) -> int:
         return int(self.data.size)
@@ -133,45 +145,6 @@ class Tensor(MathMixin, ShapeMixin):
         if self.data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self.data.shape[0]
-
-    # ------------------------------------------------------------------ conversion
-    def item(self) -> Any:
-        """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
-            raise ValueError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.reshape(()).item()
-
-    def numpy(self) -> Any:
-        """The data as a NumPy array (shares memory on the CPU)."""
-        if self.requires_grad:
-            raise RuntimeError(
-                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()")
-        return backend.to_numpy(self.data)
-
-    def tolist(self) -> Any:
-        return backend.to_numpy(self.data).tolist()
-
-    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
-        arr = backend.to_numpy(self.data)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
-
-    def __float__(self) -> float:
-        return builtins.float(self.item())
-
-    def __int__(self) -> int:
-        return builtins.int(self.item())
-
-    def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return builtins.bool(self.data.reshape(()).item())
-
-    def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
-            raise TypeError("only integer tensors of a single element can be used as an index")
-        return builtins.int(self.item())
 
     def __hash__(self) -> int:
         return id(self)
@@ -197,74 +170,6 @@ class Tensor(MathMixin, ShapeMixin):
     def retain_grad(self) -> None:
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         self._retains_grad = self._ctx is not None
-
-    def clone(self) -> "Tensor":
-        """A copy that stays in the graph (grad flows back to self)."""
-        from softgrad.ops.elementwise import Cast
-
-        return Tensor._apply(Cast, self, dtype=self.data.dtype)
-
-    def to(self, *args: Any, **kwargs: Any) -> "Tensor":
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        copy = kwargs.pop("copy", False)
-        if kwargs:
-            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
-        for a in args:
-            if isinstance(a, Tensor):
-                dtype, device = a.dtype, a.device
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
-                device = a
-            elif a is not None:
-                dtype = a
-        out = self
-        if device is not None and backend.device_of(self.data) != _device_kind(device):
-            out = _to_device(out, device)
-        if dtype is not None and dtypes.to_np(dtype) != out.data.dtype:
-            out = out._cast(dtypes.to_np(dtype))
-        if copy and out is self:
-            out = self.clone()
-        return out
-
-    def _cast(self, np_dtype: Any) -> "Tensor":
-        from softgrad.ops.elementwise import Cast
-
-        if np_dtype == self.data.dtype:
-            return self
-        if self.requires_grad and np.dtype(np_dtype).kind in "fc":
-            return Tensor._apply(Cast, self, dtype=np_dtype)
-        return Tensor._wrap(self.data.astype(np_dtype))
-
-    def type(self, dtype: Any = None) -> Any:
-        if dtype is None:
-            return f"softgrad.{self.dtype.name}"
-        return self.to(dtype)
-
-    def float(self) -> "Tensor":
-        return self._cast(np.float32)
-
-    def double(self) -> "Tensor":
-        return self._cast(np.float64)
-
-    def half(self) -> "Tensor":
-        return self._cast(np.float16)
-
-    def long(self) -> "Tensor":
-        return self._cast(np.int64)
-
-    def int(self) -> "Tensor":
-        return self._cast(np.int32)
-
-    def bool(self) -> "Tensor":
-        return self._cast(np.bool_)
-
-    def cpu(self) -> "Tensor":
-        return self.to("cpu")
-
-    def cuda(self, device: Any = None) -> "Tensor":
-        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
-            device, builtins.int) else device)
 
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
@@ -296,37 +201,20 @@ class Tensor(MathMixin, ShapeMixin):
             return
         engine.run_backward([self], [seed], retain_graph, create_graph)
 
-    # ------------------------------------------------------------------ display
-    def __repr__(self) -> str:
-        arr = backend.to_numpy(self.data)
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
-                               threshold=1000)
-        extras = []
-        if arr.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self.dtype!r}")
-        if arr.size == 0:
-            extras.append(f"size={tuple(arr.shape)}")
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
-
-    __str__ = __repr__
-
-
 # ---------------------------------------------------------------------- helpers
 from weakref import ref as _weakref  # noqa: E402
 
 
+def _scalar_output(fn: Function, out: Any) -> Any:
+    """A NumPy scalar result as a 0-d array, also where ``fn`` saved it for backward."""
+    arr = np.asarray(out)
+    if fn._saved:
+        fn._saved = tuple(arr if s is out else s for s in fn._saved)
+    return arr
+
+
 def _is_device_array(data: Any) -> bool:
     return _cupy is not None and isinstance(data, _cupy.ndarray)
-
-
-def _device_kind(device: str) -> str:
-    return "cpu" if str(device) == "cpu" else "cuda"
 
 
 def _check_same_device(inputs: Sequence[Tensor]) -> None:
@@ -336,14 +224,6 @@ def _check_same_device(inputs: Sequence[Tensor]) -> None:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two "
                 f"devices, {dev} and {t.device}!")
-
-
-def _to_device(t: Tensor, device: str) -> Tensor:
-    from softgrad.ops.device import ToDevice
-
-    if t.requires_grad:
-        return Tensor._apply(ToDevice, t, device=str(device))
-    return Tensor._wrap(backend.to_device(t.data, str(device)))
 
 
 def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:

@@ -6,23 +6,28 @@ from typing import Any
 
 from softgrad import backend
 from softgrad.ops import elementwise as E
-from softgrad.ops import reduce as R
 from softgrad.ops.matmul import MatMul
-from softgrad.ops.softmax import LogSoftmax, Softmax
 
 np = backend.np
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
 def norm_dims(dim: Any, ndim: int, name: str = "dim") -> Any:
-    """Normalise a dim argument (None, int or sequence) to None, int or sorted tuple."""
+    """Normalise a dim argument (None, int or sequence) to None, int or sorted tuple.
+
+    A 0-d tensor accepts dim 0 or -1, which reduces nothing (returned as None).
+    """
     if dim is None:
         return None
     if isinstance(dim, (tuple, list)):
         if len(dim) == 0:
             return None
-        return tuple(sorted(norm_dim(d, ndim) for d in dim))
-    return norm_dim(dim, ndim)
+        dims = tuple(sorted(norm_dim(d, ndim) for d in dim))
+        if len(set(dims)) != len(dims):
+            raise RuntimeError(f"dim {tuple(dim)} appears multiple times in the list of dims")
+        return dims if ndim else None
+    d = norm_dim(dim, ndim)
+    return d if ndim else None
 
 
 def norm_dim(d: Any, ndim: int) -> int:
@@ -80,7 +85,10 @@ class MathMixin:
                 b = b._cast(da)
             elif fb and not fa:
                 a = a._cast(db)
-        return type(self)._apply(fn, a, b)
+        try:
+            return type(self)._apply(fn, a, b)
+        except ValueError:
+            raise broadcast_error(a.shape, b.shape) from None
 
     def __add__(self, o: Any) -> Any:
         return self._binary(o, E.Add)
@@ -114,16 +122,16 @@ class MathMixin:
         return a._binary(o, E.Div, reverse)
 
     def __floordiv__(self, o: Any) -> Any:
-        o = self._operand(o)
-        return type(self)._wrap(self.data // o.data)
+        return self._binary(o, E.FloorDiv)
 
     def __rfloordiv__(self, o: Any) -> Any:
-        o = self._operand(o)
-        return type(self)._wrap(o.data // self.data)
+        return self._binary(o, E.FloorDiv, True)
 
     def __mod__(self, o: Any) -> Any:
-        o = self._operand(o)
-        return type(self)._wrap(self.data % o.data)
+        return self._binary(o, E.Remainder)
+
+    def __rmod__(self, o: Any) -> Any:
+        return self._binary(o, E.Remainder, True)
 
     def __pow__(self, o: Any) -> Any:
         if isinstance(o, _NUMBER) and not isinstance(o, builtins.bool):
@@ -135,6 +143,8 @@ class MathMixin:
         return self._binary(o, E.Pow)
 
     def __rpow__(self, o: Any) -> Any:
+        if isinstance(o, builtins.int) and self.data.dtype.kind in "iub":
+            return type(self)._wrap(backend.xp_of(self.data).asarray(o) ** self.data)
         if isinstance(o, _NUMBER):
             base = self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
             return type(self)._apply(E.RPowScalar, base, c=builtins.float(o))
@@ -151,7 +161,12 @@ class MathMixin:
             raise RuntimeError(
                 f"mat1 and mat2 shapes cannot be multiplied ({_mshape(self.shape)} and "
                 f"{_mshape(o.shape)}): inner dimensions {k1} and {k2} differ")
-        return self._binary(o, MatMul)
+        try:
+            return self._binary(o, MatMul)
+        except RuntimeError:
+            raise RuntimeError(
+                f"matmul: the batch dimensions of {tuple(self.shape)} and {tuple(o.shape)} "
+                f"cannot be broadcast: {tuple(self.shape[:-2])} vs {tuple(o.shape[:-2])}") from None
 
     def __rmatmul__(self, o: Any) -> Any:
         return self._operand(o).__matmul__(self)
@@ -169,17 +184,23 @@ class MathMixin:
         return type(self)._wrap(~self.data)
 
     def __and__(self, o: Any) -> Any:
-        return type(self)._wrap(self.data & self._operand(o).data)
+        return self._compare(o, np.bitwise_and)
 
     def __or__(self, o: Any) -> Any:
-        return type(self)._wrap(self.data | self._operand(o).data)
+        return self._compare(o, np.bitwise_or)
 
     def __xor__(self, o: Any) -> Any:
-        return type(self)._wrap(self.data ^ self._operand(o).data)
+        return self._compare(o, np.bitwise_xor)
+
+    __rand__, __ror__, __rxor__ = __and__, __or__, __xor__
 
     # comparisons give bool tensors and are not differentiable
     def _compare(self, o: Any, op: Any) -> Any:
-        return type(self)._wrap(op(self.data, self._operand(o).data))
+        o = self._operand(o)
+        try:
+            return type(self)._wrap(op(self.data, o.data))
+        except ValueError:
+            raise broadcast_error(self.shape, o.shape) from None
 
     def __eq__(self, o: Any) -> Any:  # type: ignore[override]
         return self._compare(o, np.equal)
@@ -218,73 +239,6 @@ class MathMixin:
     def isinf(self) -> Any:
         return type(self)._wrap(backend.xp_of(self.data).isinf(self.data))
 
-    # in-place operators: only on tensors that need no grad
-    def _inplace(self, o: Any, ufunc: Any, name: str) -> Any:
-        self._check_inplace(name)
-        o = self._operand(o)
-        ufunc(self.data, o.data, out=self.data, casting="same_kind")
-        self._version += 1
-        return self
-
-    def _check_inplace(self, name: str) -> None:
-        if self.requires_grad and self._is_recording():
-            kind = "a leaf Variable that requires grad" if self._ctx is None else \
-                "a tensor that is part of the autograd graph"
-            raise RuntimeError(f"{name}: {kind} is being used in an in-place operation; "
-                               "wrap it in softgrad.no_grad() or use the out-of-place form")
-
-    @staticmethod
-    def _is_recording() -> bool:
-        from softgrad.autograd import grad_mode
-
-        return grad_mode.state.enabled
-
-    def __iadd__(self, o: Any) -> Any:
-        return self._inplace(o, np.add, "add_")
-
-    def __isub__(self, o: Any) -> Any:
-        return self._inplace(o, np.subtract, "sub_")
-
-    def __imul__(self, o: Any) -> Any:
-        return self._inplace(o, np.multiply, "mul_")
-
-    def __itruediv__(self, o: Any) -> Any:
-        return self._inplace(o, np.true_divide, "div_")
-
-    def add_(self, o: Any, alpha: float = 1) -> Any:
-        return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
-
-    def sub_(self, o: Any, alpha: float = 1) -> Any:
-        return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.subtract, "sub_")
-
-    def mul_(self, o: Any) -> Any:
-        return self._inplace(o, np.multiply, "mul_")
-
-    def div_(self, o: Any) -> Any:
-        return self._inplace(o, np.true_divide, "div_")
-
-    def zero_(self) -> Any:
-        return self.fill_(0)
-
-    def fill_(self, value: Any) -> Any:
-        self._check_inplace("fill_")
-        self.data[...] = value.item() if hasattr(value, "item") else value
-        self._version += 1
-        return self
-
-    def copy_(self, src: Any) -> Any:
-        self._check_inplace("copy_")
-        src = self._operand(src)
-        self.data[...] = backend.to_device(src.data, self.device)
-        self._version += 1
-        return self
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
-        self._check_inplace("clamp_")
-        backend.xp_of(self.data).clip(self.data, min, max, out=self.data)
-        self._version += 1
-        return self
-
     # ------------------------------------------------------------------ element-wise
     def _float_input(self) -> Any:
         return self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
@@ -301,8 +255,25 @@ class MathMixin:
     def mul(self, o: Any) -> Any:
         return self * o
 
-    def div(self, o: Any) -> Any:
-        return self / o
+    def div(self, o: Any, rounding_mode: str | None = None) -> Any:
+        if rounding_mode is None:
+            return self / o
+        if rounding_mode == "floor":
+            return self // o
+        if rounding_mode == "trunc":
+            o = self._operand(o)
+            if self.data.dtype.kind in "iub" and o.data.dtype.kind in "iub":
+                out_dtype = np.result_type(self.data.dtype, o.data.dtype)
+                return (self.double() / o).trunc()._cast(out_dtype)
+            return (self / o).trunc()
+        raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
+                         f"but found '{rounding_mode}'")
+
+    def floor_divide(self, o: Any) -> Any:
+        return self // o
+
+    def remainder(self, o: Any) -> Any:
+        return self % o
 
     def pow(self, o: Any) -> Any:
         return self**o
@@ -364,6 +335,9 @@ class MathMixin:
     def ceil(self) -> Any:
         return type(self)._apply(E.ZeroGrad, self, fn="ceil")
 
+    def trunc(self) -> Any:
+        return type(self)._apply(E.ZeroGrad, self, fn="trunc")
+
     def round(self, decimals: int = 0) -> Any:
         return type(self)._apply(E.ZeroGrad, self, fn="round", decimals=decimals)
 
@@ -392,145 +366,23 @@ class MathMixin:
 
         return where(condition, self, other)
 
-    # ------------------------------------------------------------------ reductions
-    def _reduce(self, fn: type, dim: Any, keepdim: bool, kwargs: dict, dtype: Any = None) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kwargs)
-        x = self if dtype is None else self.to(dtype)
-        return type(self)._apply(fn, x, axis=norm_dims(dim, self.ndim), keepdims=keepdim)
 
-    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
-        x = self if self.data.dtype.kind in "fc" or dtype is not None else self.long()
-        return x._reduce(R.Sum, dim, keepdim, kw, dtype)
 
-    def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
-        if self.data.dtype.kind not in "fc" and dtype is None:
-            raise RuntimeError(
-                f"mean(): could not infer output dtype. Input dtype must be either a floating "
-                f"point or complex dtype. Got: {self.dtype.name.capitalize()}")
-        return self._reduce(R.Mean, dim, keepdim, kw, dtype)
-
-    def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
-        return self._reduce(R.Prod, dim, keepdim, kw, dtype)
-
-    def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        return type(self)._apply(R.Amax, self, axis=norm_dims(dim, self.ndim),
-                                 keepdims=keepdim, mode="max")
-
-    def amin(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        return type(self)._apply(R.Amax, self, axis=norm_dims(dim, self.ndim),
-                                 keepdims=keepdim, mode="min")
-
-    def _max_min(self, dim: Any, keepdim: bool, kw: dict, mode: str) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        if isinstance(dim, MathMixin):  # torch.max(a, b) form
-            return self.maximum(dim) if mode == "max" else self.minimum(dim)
-        if dim is None:
-            if self.data.size == 0:
-                raise RuntimeError(f"{mode}(): Expected reduction dim to be specified for "
-                                   "input.numel() == 0")
-            return type(self)._apply(R.Amax, self, axis=None, keepdims=False, mode=mode) \
-                if self.data.dtype.kind == "f" else type(self)._wrap(
-                    self.data.max() if mode == "max" else self.data.min())
-        from softgrad.functions import MinMaxResult
-
-        axis = norm_dim(dim, self.ndim)
-        fn_out = type(self)._apply(R.MaxDim, self, axis=axis, keepdims=keepdim, mode=mode) \
-            if self.data.dtype.kind == "f" else None
-        if fn_out is not None:
-            idx = fn_out._ctx.indices if fn_out._ctx is not None else None
-            if idx is None:
-                xp = backend.xp_of(self.data)
-                idx = (xp.argmax if mode == "max" else xp.argmin)(self.data, axis=axis)
-                if keepdim:
-                    idx = xp.expand_dims(idx, axis)
-            return MinMaxResult(fn_out, type(self)._wrap(idx.astype(np.int64, copy=False)))
-        xp = backend.xp_of(self.data)
-        idx = (xp.argmax if mode == "max" else xp.argmin)(self.data, axis=axis)
-        vals = (self.data.max if mode == "max" else self.data.min)(axis=axis, keepdims=keepdim)
-        if keepdim:
-            idx = xp.expand_dims(idx, axis)
-        return MinMaxResult(type(self)._wrap(vals), type(self)._wrap(idx.astype(np.int64)))
-
-    def max(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
-        return self._max_min(dim, keepdim, kw, "max")
-
-    def min(self, dim: Any = None, keepdim: bool = False, **kw: Any) -> Any:
-        return self._max_min(dim, keepdim, kw, "min")
-
-    def argmax(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return self._arg(dim, keepdim, "argmax")
-
-    def argmin(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return self._arg(dim, keepdim, "argmin")
-
-    def _arg(self, dim: Any, keepdim: bool, name: str) -> Any:
-        xp = backend.xp_of(self.data)
-        if dim is None:
-            out = getattr(xp, name)(self.data)
-            if keepdim:
-                out = xp.asarray(out).reshape((1,) * self.ndim)
-            return type(self)._wrap(xp.asarray(out, dtype=np.int64))
-        axis = norm_dim(dim, self.ndim)
-        out = getattr(xp, name)(self.data, axis=axis)
-        if keepdim:
-            out = xp.expand_dims(out, axis)
-        return type(self)._wrap(out.astype(np.int64, copy=False))
-
-    def logsumexp(self, dim: Any, keepdim: bool = False) -> Any:
-        return type(self)._apply(R.LogSumExp, self._float_input(),
-                                 axis=norm_dims(dim, self.ndim), keepdims=keepdim)
-
-    def softmax(self, dim: int, dtype: Any = None) -> Any:
-        """exp(x) / exp(x).sum(dim), shifted by the max along ``dim``."""
-        return self._softmax(Softmax, dim, dtype)
-
-    def log_softmax(self, dim: int, dtype: Any = None) -> Any:
-        """x - logsumexp(x, dim), computed without forming softmax."""
-        return self._softmax(LogSoftmax, dim, dtype)
-
-    def _softmax(self, fn: type, dim: int, dtype: Any) -> Any:
-        x = self._float_input() if dtype is None else self.to(dtype)
-        if x.ndim == 0:
-            return x.reshape(1)._softmax(fn, 0, None).reshape(())
-        return type(self)._apply(fn, x, axis=norm_dim(dim, x.ndim))
-
-    def var(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None, **kw: Any) -> Any:
-        dim, keepdim = _reduce_args(dim, keepdim, kw)
-        if correction is None:
-            correction = 1 if unbiased is None or unbiased else 0
-        axis = norm_dims(dim, self.ndim)
-        n = self.numel() if axis is None else int(np.prod(
-            [self.shape[a] for a in ((axis,) if isinstance(axis, builtins.int) else axis)]))
-        centered = self - self.mean(dim=axis, keepdim=True)
-        return (centered * centered).sum(dim=axis, keepdim=keepdim) / builtins.max(
-            n - correction, 0)
-
-    def std(self, dim: Any = None, unbiased: Any = None, keepdim: bool = False, *,
-            correction: Any = None, **kw: Any) -> Any:
-        return self.var(dim, unbiased, keepdim, correction=correction, **kw).sqrt()
-
-    def norm(self, p: Any = "fro", dim: Any = None, keepdim: bool = False) -> Any:
-        axis = norm_dims(dim, self.ndim)
-        if p in ("fro", 2, 2.0):
-            return type(self)._apply(R.Norm2, self._float_input(), axis=axis, keepdims=keepdim)
-        if p in (float("inf"), "inf"):
-            return self.abs().amax(dim=axis if axis is not None else (), keepdim=keepdim)
-        if p == 1:
-            return self.abs().sum(dim=axis, keepdim=keepdim)
-        return (self.abs() ** p).sum(dim=axis, keepdim=keepdim) ** (1.0 / p)
-
-    def cumsum(self, dim: int, dtype: Any = None) -> Any:
-        x = self if dtype is None else self.to(dtype)
-        return type(self)._apply(R.Cumsum, x, axis=norm_dim(dim, self.ndim))
-
-    def all(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return type(self)._wrap(self.data.all(axis=norm_dims(dim, self.ndim), keepdims=keepdim))
-
-    def any(self, dim: Any = None, keepdim: bool = False) -> Any:
-        return type(self)._wrap(self.data.any(axis=norm_dims(dim, self.ndim), keepdims=keepdim))
+def broadcast_error(*shapes: tuple) -> RuntimeError:
+    """PyTorch's message for shapes that do not broadcast, naming every shape."""
+    nd = builtins.max(len(s) for s in shapes)
+    padded = [(1,) * (nd - len(s)) + tuple(s) for s in shapes]
+    names = "abcdefgh"
+    for i in range(nd - 1, -1, -1):
+        sizes = [(k, p[i]) for k, p in enumerate(padded) if p[i] != 1]
+        for k, size in sizes[1:]:
+            if size != sizes[0][1]:
+                listed = " and ".join(str(tuple(s)) for s in shapes)
+                return RuntimeError(
+                    f"The size of tensor {names[sizes[0][0]]} ({sizes[0][1]}) must match the "
+                    f"size of tensor {names[k]} ({size}) at non-singleton dimension {i}: shapes "
+                    f"{listed} cannot be broadcast together")
+    return RuntimeError(f"shapes {shapes} cannot be broadcast together")
 
 
 def _mshape(shape: tuple) -> str:

@@ -204,6 +204,10 @@ class ShapeMixin:
         n = self.shape[d]
         if isinstance(split_size_or_sections, builtins.int):
             step = split_size_or_sections
+            if step <= 0 and n:
+                raise RuntimeError(f"split(): split_size can only be 0 if dimension size is 0, "
+                                   f"but got split_size={step} for dimension {dim} of size {n}")
+            step = builtins.max(step, 1)
             sizes = [min(step, n - i) for i in range(0, n, step)] or [0]
         else:
             sizes = list(split_size_or_sections)
@@ -218,6 +222,8 @@ class ShapeMixin:
         return tuple(out)
 
     def chunk(self, chunks: int, dim: int = 0) -> tuple:
+        if chunks <= 0:
+            raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")
         n = self.shape[norm_dim(dim, self.ndim)]
         return self.split(max(-(-n // chunks), 1), dim)
 
@@ -263,6 +269,12 @@ class ShapeMixin:
         idx = index.data if hasattr(index, "_ctx") else np.asarray(index)
         _check_index(idx, self.shape[d], "scatter_add", self.shape, d)
         src = self._operand(src)
+        if idx.ndim != self.ndim or src.ndim != self.ndim or any(
+                n > s or (k != d and n > m)
+                for k, (n, s, m) in enumerate(zip(idx.shape, src.shape, self.shape))):
+            raise RuntimeError(f"scatter_add(): expected index {tuple(idx.shape)} to be no larger "
+                               f"than src {tuple(src.shape)} in every dimension and than self "
+                               f"{tuple(self.shape)} apart from dimension {d}")
         return type(self)._apply(S.ScatterAdd, self, src, index=idx, axis=d)
 
     def index_select(self, dim: int, index: Any) -> Any:
@@ -281,6 +293,12 @@ class ShapeMixin:
         if m.data.dtype != np.bool_:
             raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with "
                                f"dtype {m.dtype}")
+        if not _broadcasts_to(m.shape, self.shape):
+            raise RuntimeError(f"masked_fill: the mask of shape {tuple(m.shape)} must be "
+                               f"broadcastable to the input of shape {tuple(self.shape)}")
+        if hasattr(value, "_ctx") and value.ndim:
+            raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but "
+                               f"got tensor with {value.ndim} dimension(s)")
         return where(m, value, self)
 
     def masked_fill_(self, mask: Any, value: Any) -> Any:
@@ -290,6 +308,13 @@ class ShapeMixin:
                                   self.data)
         self._version += 1
         return self
+
+
+def _broadcasts_to(shape: tuple, target: tuple) -> bool:
+    try:
+        return np.broadcast_shapes(shape, target) == tuple(target)
+    except ValueError:
+        return False
 
 
 def _check_index(idx: Any, size: int, name: str, shape: tuple, dim: int) -> None:

@@ -12,7 +12,7 @@ from softgrad.autograd import grad_mode
 from softgrad.backend import np as _np
 from softgrad.backend import unbroadcast
 
-_np_generic, _np_asarray = _np.generic, _np.asarray
+_np_generic, _np_asarray, _ndarray = _np.generic, _np.asarray, _np.ndarray
 
 # Filled in by softgrad.tensor: wraps arrays as Tensors and provides the Tensor namespace
 # that Function.backward uses as ``xp`` while building a higher-order graph.
@@ -114,7 +114,8 @@ def run_backward(
                 if create_graph:
                     _add(grads, fresh, parent, pg, False, True)
                     continue
-                if isinstance(pg, _np_generic):  # a NumPy scalar: make it an array we own
+                if pg.__class__ is not _ndarray and isinstance(pg, _np_generic):
+                    # a NumPy scalar (from 0-d arithmetic): make it an array we own
                     pg = _np_asarray(pg)
                 if pg.dtype != parent.data.dtype:
                     pg = pg.astype(parent.data.dtype)

@@ -1,9 +1,13 @@
 """Element-wise primitives. Broadcasting is undone by the engine, never here."""
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from softgrad.autograd.function import Function
+
+_INF = float("inf")
+_NAN = float("nan")
 
 
 class Add(Function):
@@ -65,7 +69,7 @@ class Neg(Function):
 
 
 class Pow(Function):
-    """x ** y for tensors: grad_x = g*y*x**(y-1), grad_y = g * x**y * log(x)."""
+    """x ** y for tensors: grad_x = g*y*x**(y-1) (0 where y == 0), grad_y = g * x**y * log(x)."""
 
     def forward(self, a: Any, b: Any) -> Any:
         out = a**b
@@ -76,16 +80,18 @@ class Pow(Function):
         a, b, out = self.saved
         xp = self.xp
         need = self.needs_input_grad
-        ga = g * b * a ** (b - 1) if need[0] else None
+        ga = xp.where(b == 0, 0, g * b * a ** (b - 1)) if need[0] else None
         gb = None
         if need[1]:
-            safe = xp.where(a > 0, a, 1)
-            gb = g * out * xp.where(a > 0, xp.log(safe), 0)
+            # log(x) for x > 0; at x == 0 the term is 0 for y >= 0 (else -inf); nan for x < 0
+            # (each where pairs an array with a Python float, so float32 stays float32)
+            log_a = xp.where(a < 0, _NAN, xp.where(a == 0, -_INF, xp.log(xp.where(a > 0, a, 1))))
+            gb = g * xp.where((a == 0) & (b >= 0), 0, out * log_a)
         return ga, gb
 
 
 class PowScalar(Function):
-    """x ** p for a Python number p: grad = g * p * x**(p-1)."""
+    """x ** p for a Python number p: grad = g * p * x**(p-1) (0 when p == 0)."""
 
     def forward(self, a: Any, p: float) -> Any:
         self.p = p
@@ -95,23 +101,53 @@ class PowScalar(Function):
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
         p = self.p
+        if p == 0:
+            return g * 0
         if p == 2:
             return g * 2 * a
         return g * p * a ** (p - 1)
 
 
 class RPowScalar(Function):
-    """c ** x for a Python number c: grad = g * c**x * log(c)."""
+    """c ** x for a Python number c: grad = g * c**x * log(c) (0 for c == 0 and x >= 0)."""
 
     def forward(self, a: Any, c: float) -> Any:
         out = self.xp.asarray(c, dtype=a.dtype) ** a
-        self.logc = float(self.xp.log(c)) if c > 0 else float("nan")
-        self.save_for_backward(out)
+        self.c = c
+        self.save_for_backward(a, out)
         return out
 
     def backward(self, g: Any) -> Any:
-        (out,) = self.saved
-        return g * out * self.logc
+        a, out = self.saved
+        if self.c > 0:
+            return g * out * math.log(self.c)
+        if self.c < 0:
+            return g * _NAN
+        return g * self.xp.where(a >= 0, 0, -_INF)
+
+
+class FloorDiv(Function):
+    """floor(a / b), piecewise constant: grad_a = grad_b = 0."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        return a // b
+
+    def backward(self, g: Any) -> tuple:
+        zero = g * 0
+        return zero, zero
+
+
+class Remainder(Function):
+    """a - b * floor(a / b) (sign of b, as Python): grad_a = g, grad_b = -g * floor(a / b)."""
+
+    def forward(self, a: Any, b: Any) -> Any:
+        self.save_for_backward(a, b)
+        return a % b
+
+    def backward(self, g: Any) -> tuple:
+        a, b = self.saved
+        gb = -g * self.xp.floor(a / b) if self.needs_input_grad[1] else None
+        return g, gb
 
 
 class Exp(Function):

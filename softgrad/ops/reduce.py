@@ -45,38 +45,45 @@ class Mean(Function):
 
 
 class Prod(Function):
-    """grad = g * prod / x (exact also when x contains zeros)."""
+    """grad = g * (product of the other reduced elements): exact also where x has zeros."""
 
     def forward(self, a: Any, axis: Any = None, keepdims: bool = False) -> Any:
         self.axis, self.keepdims = axis, keepdims
-        out = a.prod(axis=axis, keepdims=keepdims)
         self.save_for_backward(a)
-        return out
+        return a.prod(axis=axis, keepdims=keepdims)
 
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
         xp = self.xp
-        ax = self.axis
-        if ax is None:
-            flat = a.reshape(-1)
-            gx = _prod_others(flat, 0, xp).reshape(a.shape)
-        else:
-            gx = _prod_others(a, ax, xp)
-        return gx * _expand_back(g, a.shape, ax, self.keepdims, xp)
+        nd = len(a.shape)
+        axes = tuple(range(nd)) if self.axis is None else \
+            (self.axis,) if isinstance(self.axis, int) else self.axis
+        rest = [i for i in range(nd) if i not in axes]
+        perm = tuple(rest) + axes
+        moved = xp.transpose(a, perm) if perm != tuple(range(nd)) else a
+        flat = moved.reshape(tuple(moved.shape[:len(rest)]) + (-1,))
+        others = _prod_others_graph(flat, xp) if self._graph else _prod_others(flat, xp)
+        others = others.reshape(tuple(moved.shape))
+        if perm != tuple(range(nd)):
+            others = xp.transpose(others, tuple(sorted(range(nd), key=perm.__getitem__)))
+        return others * _expand_back(g, a.shape, self.axis, self.keepdims, xp)
 
 
-def _prod_others(a: Any, axis: int, xp: Any) -> Any:
-    """Product of all other elements along ``axis``, via exclusive cumulative products."""
-    ones = xp.ones_like(a.sum(axis=axis, keepdims=True))
-    left = xp.concatenate([ones, xp.cumprod(a, axis=axis)], axis=axis)
-    n = a.shape[axis]
-    rev = xp.flip(a, axis)
-    right = xp.flip(xp.concatenate([ones, xp.cumprod(rev, axis=axis)], axis=axis), axis)
-    idx_l = [slice(None)] * a.ndim
-    idx_r = [slice(None)] * a.ndim
-    idx_l[axis] = slice(0, n)
-    idx_r[axis] = slice(1, n + 1)
-    return left[tuple(idx_l)] * right[tuple(idx_r)]
+def _prod_others(a: Any, xp: Any) -> Any:
+    """Product of all other elements along the last axis, via exclusive cumulative products."""
+    if a.shape[-1] == 0:
+        return a * 0
+    ones = xp.ones(a.shape[:-1] + (1,), dtype=a.dtype)
+    left = xp.concatenate([ones, xp.cumprod(a[..., :-1], axis=-1)], axis=-1)
+    right = xp.concatenate([xp.cumprod(a[..., :0:-1], axis=-1)[..., ::-1], ones], axis=-1)
+    return left * right
+
+
+def _prod_others_graph(a: Any, xp: Any) -> Any:
+    """The same on Tensors: row i of an (n, n) stack holds x with x_i replaced by 1."""
+    n = a.shape[-1]
+    eye = xp_of(a.data).eye(n, dtype=bool)
+    return xp.where(eye, 1, xp.expand_dims(a, -2)).prod(axis=-1)
 
 
 class Amax(Function):
@@ -84,7 +91,8 @@ class Amax(Function):
 
     def forward(self, a: Any, axis: Any = None, keepdims: bool = False, mode: str = "max") -> Any:
         self.axis, self.keepdims = axis, keepdims
-        out = a.max(axis=axis, keepdims=keepdims) if mode == "max" else a.min(axis, keepdims=keepdims)
+        out = a.max(axis=axis, keepdims=keepdims) if mode == "max" else \
+            a.min(axis=axis, keepdims=keepdims)
         self.save_for_backward(a, out)
         return out
 
@@ -94,29 +102,27 @@ class Amax(Function):
         ob = _expand_back(out, a.shape, self.axis, self.keepdims, xp)
         mask = a == ob
         count = mask.sum(axis=self.axis, keepdims=True)
+        if not self._graph:  # keep float32 float32: an int64 count would promote
+            count = count.astype(a.dtype)
         gb = _expand_back(g, a.shape, self.axis, self.keepdims, xp)
         return xp.where(mask, gb, 0) / _expand_back(count, a.shape, self.axis, True, xp)
 
 
 class MaxDim(Function):
-    """max/min along one dim returning values; grad goes to the selected index only."""
+    """Values at precomputed argmax/argmin ``index`` along one dim: grad = g at that index."""
 
-    def forward(self, a: Any, axis: int = 0, keepdims: bool = False, mode: str = "max") -> Any:
-        xp = self.xp
-        idx = xp.argmax(a, axis=axis) if mode == "max" else xp.argmin(a, axis=axis)
-        idx = xp.expand_dims(idx, axis)
-        out = xp.take_along_axis(a, idx, axis=axis)
-        self.indices = idx if keepdims else xp.squeeze(idx, axis)
-        self.shape, self.axis, self.keepdims, self.idx = a.shape, axis, keepdims, idx
-        return out if keepdims else xp.squeeze(out, axis)
+    def forward(self, a: Any, index: Any = None, axis: int = 0, keepdims: bool = False) -> Any:
+        self.shape, self.index, self.axis, self.keepdims = a.shape, index, axis, keepdims
+        out = self.xp.take_along_axis(a, index, axis=axis)
+        return out if keepdims else self.xp.squeeze(out, axis)
 
     def backward(self, g: Any) -> Any:
         xp = self.xp
         if not self.keepdims:
             g = xp.expand_dims(g, self.axis)
-        hit = self.idx == xp_of(self.idx).arange(self.shape[self.axis]).reshape(
+        positions = xp_of(self.index).arange(self.shape[self.axis]).reshape(
             (-1,) + (1,) * (len(self.shape) - self.axis - 1))
-        return xp.where(hit, g, 0)
+        return xp.where(self.index == positions, g, 0)
 
 
 class LogSumExp(Function):
@@ -126,8 +132,12 @@ class LogSumExp(Function):
         xp = self.xp
         m = a.max(axis=axis, keepdims=True)
         m = xp.where(xp.isfinite(m), m, 0)
-        out = xp.log(xp.exp(a - m).sum(axis=axis, keepdims=True)) + m
-        self.axis, self.keepdims, self.lse = axis, keepdims, out
+        e = xp.exp(a - m)
+        total = e.sum(axis=axis, keepdims=True)
+        out = xp.log(total) + m
+        # softmax = e / total, formed in backward from the shifted exponentials: accurate
+        # also where x is large, unlike exp(x - out)
+        self.axis, self.keepdims, self.e, self.total = axis, keepdims, e, total
         self.save_for_backward(a)
         if not keepdims:
             out = out.reshape(_drop(out.shape, axis))
@@ -136,10 +146,10 @@ class LogSumExp(Function):
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
         xp = self.xp
-        # the kept-dims value is an intermediate: recompute it when building a graph
-        out = _logsumexp_tensor(a, self.axis, xp) if self._graph else self.lse
         gb = _expand_back(g, a.shape, self.axis, self.keepdims, xp)
-        return gb * xp.exp(a - out)
+        if self._graph:  # e and total are intermediates: recompute them on Tensors
+            return gb * xp.exp(a - _logsumexp_tensor(a, self.axis, xp))
+        return gb * (self.e / self.total)
 
 
 def _logsumexp_tensor(a: Any, axis: Any, xp: Any) -> Any:

@@ -1,0 +1,154 @@
+"""Tensor conversions: to Python and NumPy values, dtype casts, ``to()``, repr (a mixin)."""
+from __future__ import annotations
+
+import builtins
+from typing import Any
+
+from softgrad import backend, dtypes
+
+np = backend.np
+
+
+class ConvertMixin:
+    """Conversions and display of Tensor."""
+
+    __slots__ = ()
+
+    # ------------------------------------------------------------------ conversion
+    def item(self) -> Any:
+        """The value of a one-element tensor as a Python number."""
+        if self.data.size != 1:
+            raise ValueError(
+                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
+        return self.data.reshape(()).item()
+
+    def numpy(self) -> Any:
+        """The data as a NumPy array (shares memory on the CPU)."""
+        if self.requires_grad:
+            raise RuntimeError(
+                "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()")
+        return backend.to_numpy(self.data)
+
+    def tolist(self) -> Any:
+        return backend.to_numpy(self.data).tolist()
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        arr = backend.to_numpy(self.data)
+        return arr if dtype is None else arr.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return builtins.float(self.item())
+
+    def __int__(self) -> int:
+        return builtins.int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(
+                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
+        return builtins.bool(self.data.reshape(()).item())
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of a single element can be used as an index")
+        return builtins.int(self.item())
+
+    def clone(self) -> Any:
+        """A copy that stays in the graph (grad flows back to self)."""
+        from softgrad.ops.elementwise import Cast
+
+        return type(self)._apply(Cast, self, dtype=self.data.dtype)
+
+    def to(self, *args: Any, **kwargs: Any) -> Any:
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        dtype = kwargs.pop("dtype", None)
+        device = kwargs.pop("device", None)
+        copy = kwargs.pop("copy", False)
+        if kwargs:
+            raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
+        for a in args:
+            if isinstance(a, ConvertMixin):
+                dtype, device = a.dtype, a.device
+            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+                device = a
+            elif a is not None:
+                dtype = a
+        out = self
+        if device is not None and backend.device_of(self.data) != _device_kind(device):
+            out = _to_device(out, device)
+        if dtype is not None and dtypes.to_np(dtype) != out.data.dtype:
+            out = out._cast(dtypes.to_np(dtype))
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def _cast(self, np_dtype: Any) -> Any:
+        from softgrad.ops.elementwise import Cast
+
+        if np_dtype == self.data.dtype:
+            return self
+        if self.requires_grad and np.dtype(np_dtype).kind in "fc":
+            return type(self)._apply(Cast, self, dtype=np_dtype)
+        return type(self)._wrap(self.data.astype(np_dtype))
+
+    def type(self, dtype: Any = None) -> Any:
+        if dtype is None:
+            return f"softgrad.{self.dtype.name}"
+        return self.to(dtype)
+
+    def float(self) -> Any:
+        return self._cast(np.float32)
+
+    def double(self) -> Any:
+        return self._cast(np.float64)
+
+    def half(self) -> Any:
+        return self._cast(np.float16)
+
+    def long(self) -> Any:
+        return self._cast(np.int64)
+
+    def int(self) -> Any:
+        return self._cast(np.int32)
+
+    def bool(self) -> Any:
+        return self._cast(np.bool_)
+
+    def cpu(self) -> Any:
+        return self.to("cpu")
+
+    def cuda(self, device: Any = None) -> Any:
+        return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
+            device, builtins.int) else device)
+
+    # ------------------------------------------------------------------ display
+    def __repr__(self) -> str:
+        arr = backend.to_numpy(self.data)
+        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
+                               threshold=1000)
+        extras = []
+        if arr.dtype not in (np.float32, np.int64, np.bool_):
+            extras.append(f"dtype={self.dtype!r}")
+        if arr.size == 0:
+            extras.append(f"size={tuple(arr.shape)}")
+        if self.device != "cpu":
+            extras.append(f"device='{self.device}'")
+        if self._ctx is not None:
+            extras.append(f"grad_fn={self._ctx!r}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+    __str__ = __repr__
+
+
+def _device_kind(device: str) -> str:
+    return "cpu" if str(device) == "cpu" else "cuda"
+
+
+def _to_device(t: Any, device: str) -> Any:
+    from softgrad.ops.device import ToDevice
+
+    if t.requires_grad:
+        return type(t)._apply(ToDevice, t, device=str(device))
+    return type(t)._wrap(backend.to_device(t.data, str(device)))

@@ -1,0 +1,318 @@
+"""The op registry the op tests share: every Tensor op as ``fn(m, *xs)`` with ``m`` the module.
+
+The same function runs with ``m = softgrad`` and ``m = torch``, so each case also checks
+that the two APIs agree by name. ``shapes`` lists alternative input-shape sets (several
+broadcast); ``domains`` says where inputs are drawn: 'real' (normal), 'pos' (0.5..2) or
+'away' (|x| in 0.5..2, either sign).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Sequence
+
+import numpy as np
+import pytest
+
+import softgrad as sg
+from checks import broadcast_shapes, gradcheck, torch, torch_parity
+
+
+@dataclass
+class Case:
+    name: str
+    fn: Callable
+    shapes: Sequence[tuple]
+    domains: tuple = ()
+    grad: bool = True  # False where torch has no derivative (the value is still compared)
+    differentiable: bool = True  # False for integer results (argmax): no gradcheck
+
+    def arrays(self, shapes: tuple, seed: int = 0, dtype: type = np.float64) -> list:
+        rng = np.random.default_rng(seed)
+        out = []
+        for i, shape in enumerate(shapes):
+            domain = self.domains[i] if i < len(self.domains) else "real"
+            if domain == "pos":
+                a = rng.uniform(0.5, 2.0, shape)
+            elif domain == "away":
+                a = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+            else:
+                a = rng.standard_normal(shape)
+            out.append(np.asarray(a, dtype=dtype))
+        return out
+
+
+def expand(cases: Sequence[Case], differentiable_only: bool = False) -> list:
+    """pytest params ``(case, shapes)``, one per shape set, with readable ids."""
+    return [pytest.param(c, s, id=f"{c.name}-{'x'.join(map(str, s[0])) or 'scalar'}")
+            for c in cases for s in c.shapes if c.differentiable or not differentiable_only]
+
+
+def op_tests(cases: Sequence[Case]) -> tuple:
+    """The two tests every op gets: PyTorch parity and a finite-difference gradcheck.
+
+    Use as ``test_matches_torch, test_gradient_matches_finite_differences = op_tests(CASES)``.
+    """
+    @pytest.mark.parametrize("case, shapes", expand(cases))
+    def test_matches_torch(case: Case, shapes: tuple) -> None:
+        check_parity(case, shapes)
+
+    @pytest.mark.parametrize("case, shapes", expand(cases, differentiable_only=True))
+    def test_gradient_matches_finite_differences(case: Case, shapes: tuple) -> None:
+        check_gradcheck(case, shapes)
+
+    return test_matches_torch, test_gradient_matches_finite_differences
+
+
+def check_parity(case: Case, shapes: tuple) -> None:
+    """Value and gradient equal PyTorch's (float64, atol 1e-6)."""
+    torch_parity(lambda *xs: case.fn(sg, *xs), lambda *xs: case.fn(torch, *xs),
+                 *case.arrays(shapes), grad=case.grad)
+
+
+def check_gradcheck(case: Case, shapes: tuple) -> None:
+    """Gradient equals float64 central differences along a random projection."""
+    gradcheck(lambda *xs: case.fn(sg, *xs), *case.arrays(shapes))
+
+
+BINARY_SHAPES = broadcast_shapes()
+UNARY_SHAPES = [((),), ((5,),), ((2, 3, 4),)]
+R3 = [((2, 3, 4),)]
+
+ELEMENTWISE = [
+    Case("add", lambda m, a, b: a + b, BINARY_SHAPES),
+    Case("sub", lambda m, a, b: a - b, BINARY_SHAPES),
+    Case("mul", lambda m, a, b: a * b, BINARY_SHAPES),
+    Case("div", lambda m, a, b: a / b, BINARY_SHAPES, ("real", "away")),
+    Case("pow", lambda m, a, b: a**b, BINARY_SHAPES, ("pos", "real")),
+    Case("add_alpha", lambda m, a, b: m.add(a, b, alpha=2.5), BINARY_SHAPES[:2]),
+    Case("sub_alpha", lambda m, a, b: a.sub(b, alpha=-0.5), BINARY_SHAPES[:2]),
+    Case("mul_fn", lambda m, a, b: m.mul(a, b), BINARY_SHAPES[:2]),
+    Case("div_fn", lambda m, a, b: m.div(a, b), BINARY_SHAPES[:2], ("real", "away")),
+    Case("pow_fn", lambda m, a, b: m.pow(a, b), BINARY_SHAPES[:2], ("pos", "real")),
+    Case("floordiv", lambda m, a, b: (a * 3) // b, BINARY_SHAPES, ("real", "away"), grad=False),
+    Case("remainder", lambda m, a, b: (a * 3) % b, BINARY_SHAPES, ("real", "away")),
+    Case("remainder_fn", lambda m, a, b: m.remainder(a * 3, b), BINARY_SHAPES[:2],
+         ("real", "away")),
+    Case("div_floor", lambda m, a, b: m.div(a * 3, b, rounding_mode="floor"), BINARY_SHAPES[:1],
+         ("real", "away"), grad=False),
+    Case("div_trunc", lambda m, a, b: m.div(a * 3, b, rounding_mode="trunc"), BINARY_SHAPES[:1],
+         ("real", "away")),
+    Case("maximum", lambda m, a, b: m.maximum(a, b), BINARY_SHAPES),
+    Case("minimum", lambda m, a, b: m.minimum(a, b), BINARY_SHAPES),
+    Case("where", lambda m, a, b: m.where(a > 0, a, b), BINARY_SHAPES),
+    Case("where_scalar", lambda m, a: m.where(a > 0, a, 0.5), UNARY_SHAPES),
+    Case("clamp_tensor", lambda m, a, b: a.clamp(min=b), BINARY_SHAPES),
+    Case("clamp_both", lambda m, a, b: m.clamp(a, min=b, max=b + 0.5), BINARY_SHAPES[:2]),
+    Case("radd", lambda m, a: 2.5 + a, UNARY_SHAPES),
+    Case("rsub", lambda m, a: 2.5 - a, UNARY_SHAPES),
+    Case("rmul", lambda m, a: 2.5 * a, UNARY_SHAPES),
+    Case("rdiv", lambda m, a: 2.5 / a, UNARY_SHAPES, ("away",)),
+    Case("rpow", lambda m, a: 2.5**a, UNARY_SHAPES),
+    Case("rfloordiv", lambda m, a: 2.5 // a, UNARY_SHAPES, ("away",), grad=False),
+    Case("rmod", lambda m, a: 2.5 % a, UNARY_SHAPES, ("away",), grad=False),
+    Case("pow_int", lambda m, a: a**3, UNARY_SHAPES),
+    Case("pow_two", lambda m, a: a**2, UNARY_SHAPES),
+    Case("pow_zero", lambda m, a: a**0, UNARY_SHAPES),
+    Case("pow_neg_frac", lambda m, a: a**-1.5, UNARY_SHAPES, ("pos",)),
+    Case("neg", lambda m, a: -a, UNARY_SHAPES),
+    Case("neg_fn", lambda m, a: m.neg(a), UNARY_SHAPES[:1]),
+    Case("abs", lambda m, a: a.abs(), UNARY_SHAPES),
+    Case("abs_op", lambda m, a: abs(a), UNARY_SHAPES[:1]),
+    Case("exp", lambda m, a: a.exp(), UNARY_SHAPES),
+    Case("log", lambda m, a: a.log(), UNARY_SHAPES, ("pos",)),
+    Case("log1p", lambda m, a: a.log1p(), UNARY_SHAPES, ("pos",)),
+    Case("expm1", lambda m, a: a.expm1(), UNARY_SHAPES),
+    Case("sqrt", lambda m, a: a.sqrt(), UNARY_SHAPES, ("pos",)),
+    Case("rsqrt", lambda m, a: a.rsqrt(), UNARY_SHAPES, ("pos",)),
+    Case("sin", lambda m, a: m.sin(a), UNARY_SHAPES),
+    Case("cos", lambda m, a: m.cos(a), UNARY_SHAPES),
+    Case("tanh", lambda m, a: m.tanh(a), UNARY_SHAPES),
+    Case("sigmoid", lambda m, a: m.sigmoid(a), UNARY_SHAPES),
+    Case("relu", lambda m, a: m.relu(a), UNARY_SHAPES),
+    Case("sign", lambda m, a: m.sign(a), UNARY_SHAPES),
+    Case("floor", lambda m, a: (a * 3).floor(), UNARY_SHAPES),
+    Case("ceil", lambda m, a: (a * 3).ceil(), UNARY_SHAPES),
+    Case("round", lambda m, a: (a * 3).round(), UNARY_SHAPES),
+    Case("trunc", lambda m, a: (a * 3).trunc(), UNARY_SHAPES),
+    Case("clamp", lambda m, a: a.clamp(-0.5, 0.5), UNARY_SHAPES),
+    Case("clamp_min", lambda m, a: m.clamp(a, min=0.1), UNARY_SHAPES),
+    Case("clip_max", lambda m, a: a.clip(max=-0.1), UNARY_SHAPES),
+    Case("square", lambda m, a: m.square(a), UNARY_SHAPES),
+    Case("reciprocal", lambda m, a: a.reciprocal(), UNARY_SHAPES, ("away",)),
+]
+
+REDUCE = [
+    Case("sum_all", lambda m, a: a.sum(), R3 + [((),)]),
+    Case("sum_dim", lambda m, a: a.sum(1), R3),
+    Case("sum_neg_keep", lambda m, a: a.sum(dim=-1, keepdim=True), R3),
+    Case("sum_tuple", lambda m, a: m.sum(a, (0, 2)), R3),
+    Case("mean_all", lambda m, a: a.mean(), R3),
+    Case("mean_tuple_keep", lambda m, a: a.mean((0, -1), keepdim=True), R3),
+    Case("var_all", lambda m, a: a.var(), R3),
+    Case("var_dim", lambda m, a: a.var(1), R3),
+    Case("var_tuple_keep", lambda m, a: m.var(a, (0, 2), keepdim=True), R3),
+    Case("var_correction0", lambda m, a: a.var(dim=2, correction=0), R3),
+    Case("std_all", lambda m, a: a.std(), R3),
+    Case("std_biased", lambda m, a: a.std(1, unbiased=False, keepdim=True), R3),
+    Case("prod_all", lambda m, a: a.prod(), [((2, 3),)], ("away",)),
+    Case("prod_dim", lambda m, a: a.prod(1), R3, ("away",)),
+    Case("prod_keep", lambda m, a: m.prod(a, -1, keepdim=True), R3, ("away",)),
+    Case("amax_all", lambda m, a: a.amax(), R3),
+    Case("amax_tuple", lambda m, a: a.amax((0, 2)), R3),
+    Case("amin_keep", lambda m, a: m.amin(a, 1, keepdim=True), R3),
+    Case("max_all", lambda m, a: a.max(), R3),
+    Case("min_all", lambda m, a: m.min(a), R3),
+    Case("max_dim", lambda m, a: tuple(a.max(1)), R3),
+    Case("max_dim_keep", lambda m, a: tuple(a.max(dim=-1, keepdim=True)), R3),
+    Case("min_dim", lambda m, a: tuple(m.min(a, 0)), R3),
+    Case("max_pair", lambda m, a, b: m.max(a, b), BINARY_SHAPES[:2]),
+    Case("argmax_all", lambda m, a: a.argmax(), R3, differentiable=False),
+    Case("argmax_dim", lambda m, a: m.argmax(a, 1, keepdim=True), R3, differentiable=False),
+    Case("argmin_dim", lambda m, a: a.argmin(dim=-1), R3, differentiable=False),
+    Case("logsumexp", lambda m, a: a.logsumexp(1), R3),
+    Case("logsumexp_tuple", lambda m, a: m.logsumexp(a, (0, 2), keepdim=True), R3),
+    Case("norm_fro", lambda m, a: a.norm(), R3),
+    Case("norm_dim", lambda m, a: a.norm(dim=1), R3),
+    Case("norm_p1", lambda m, a: a.norm(1, dim=(0, 2)), R3),
+    Case("norm_p3", lambda m, a: m.norm(a, 3, dim=-1, keepdim=True), R3),
+    Case("norm_inf", lambda m, a: a.norm(float("inf"), dim=1), R3),
+    Case("norm_ninf", lambda m, a: a.norm(float("-inf"), dim=1), R3),
+    Case("norm_p0", lambda m, a: a.norm(0, dim=1), R3),
+    Case("cumsum", lambda m, a: a.cumsum(1), R3),
+    Case("cumsum_neg", lambda m, a: m.cumsum(a, dim=-1), R3),
+]
+
+SHAPE = [
+    Case("reshape", lambda m, a: a.reshape(4, -1), R3),
+    Case("reshape_tuple", lambda m, a: m.reshape(a, (3, 8)), R3),
+    Case("view", lambda m, a: a.view(-1), R3),
+    Case("view_as", lambda m, a, b: a.view_as(b), [((2, 3, 4), (6, 4))]),
+    Case("flatten", lambda m, a: a.flatten(), R3),
+    Case("flatten_range", lambda m, a: m.flatten(a, 1), R3),
+    Case("flatten_mid", lambda m, a: a.flatten(0, 1), R3),
+    Case("unflatten", lambda m, a: a.unflatten(2, (2, -1)), R3),
+    Case("squeeze_all", lambda m, a: a.squeeze(), [((3, 1, 4, 1),)]),
+    Case("squeeze_dim", lambda m, a: m.squeeze(a, 1), [((3, 1, 4, 1),)]),
+    Case("squeeze_tuple", lambda m, a: a.squeeze((1, 3)), [((3, 1, 4, 1),)]),
+    Case("unsqueeze", lambda m, a: a.unsqueeze(1), R3),
+    Case("unsqueeze_neg", lambda m, a: m.unsqueeze(a, -1), R3),
+    Case("transpose", lambda m, a: a.transpose(0, 2), R3),
+    Case("transpose_fn", lambda m, a: m.transpose(a, -1, 1), R3),
+    Case("swapaxes", lambda m, a: a.swapaxes(0, 1), R3),
+    Case("swapdims_fn", lambda m, a: m.swapaxes(a, 2, 0), R3),
+    Case("permute", lambda m, a: a.permute(2, 0, 1), R3),
+    Case("permute_fn", lambda m, a: m.permute(a, (1, 2, 0)), R3),
+    Case("T", lambda m, a: a.T, [((3, 4),)]),
+    Case("mT", lambda m, a: a.mT, R3),
+    Case("t", lambda m, a: a.t(), [((3, 4),)]),
+    Case("movedim", lambda m, a: a.movedim(0, -1), R3),
+    Case("expand", lambda m, a: a.expand(2, 3, 4), [((3, 1),)]),
+    Case("expand_minus1", lambda m, a: a.expand(5, -1, -1), [((1, 4, 2),)]),
+    Case("expand_as", lambda m, a, b: a.expand_as(b), [((3, 1), (2, 3, 4))]),
+    Case("broadcast_to", lambda m, a: m.broadcast_to(a, (2, 3, 4)), [((4,),)]),
+    Case("repeat", lambda m, a: a.repeat(2, 1, 3), [((3, 4),)]),
+    Case("repeat_same", lambda m, a: a.repeat(2, 2), [((3, 4),)]),
+    Case("tile", lambda m, a: a.tile(2), [((3, 4),)]),
+    Case("tile_fn", lambda m, a: m.tile(a, (2, 1, 2)), [((3, 4),)]),
+    Case("flip", lambda m, a: a.flip(0, 2), R3),
+    Case("flip_fn", lambda m, a: m.flip(a, (-1,)), R3),
+    Case("roll", lambda m, a: a.roll(1, 0), R3),
+    Case("roll_multi", lambda m, a: m.roll(a, (1, -2), (0, 2)), R3),
+    Case("roll_flat", lambda m, a: a.roll(5), R3),
+    Case("narrow", lambda m, a: a.narrow(2, 1, 2), R3),
+    Case("narrow_neg", lambda m, a: m.narrow(a, 1, -2, 2), R3),
+    Case("chunk", lambda m, a: a.chunk(3, 2), [((2, 3, 5),)]),
+    Case("chunk_fn", lambda m, a: m.chunk(a, 2), R3),
+    Case("split_int", lambda m, a: a.split(2, 2), [((2, 3, 5),)]),
+    Case("split_sizes", lambda m, a: m.split(a, [1, 3], dim=-1), R3),
+    Case("unbind", lambda m, a: a.unbind(1), R3),
+    Case("cat", lambda m, a, b: m.cat([a, b], 1), [((2, 3, 4), (2, 2, 4))]),
+    Case("cat_neg", lambda m, a, b, c: m.cat((a, b, c), dim=-1),
+         [((2, 3), (2, 1), (2, 4))]),
+    Case("concat", lambda m, a, b: m.concat([a, b]), [((2, 3), (1, 3))]),
+    Case("stack", lambda m, a, b: m.stack([a, b]), [((2, 3), (2, 3))]),
+    Case("stack_last", lambda m, a, b, c: m.stack((a, b, c), dim=-1), [((2, 3),) * 3]),
+]
+
+_I = np.array([[0, 0, 2, 1], [1, 1, 1, 0]])
+_G = np.array([[0, 0], [2, 0], [1, 1]])
+
+INDEX = [
+    Case("int", lambda m, a: a[1], R3),
+    Case("int_neg", lambda m, a: a[-1, 0], R3),
+    Case("slice", lambda m, a: a[1:, ::2], R3),
+    Case("ellipsis_none", lambda m, a: a[..., None, 1:3], R3),
+    Case("mixed_basic", lambda m, a: a[0, None, ..., -2], R3),
+    Case("int_array_repeats", lambda m, a: a[[0, 0, 1, 0]], R3),
+    Case("int_arrays_pair", lambda m, a: a[[0, 1, 1], [2, 2, 0]], R3),
+    Case("int_array_2d", lambda m, a: a[:, m.tensor(_I)], R3),
+    Case("int_array_after_slice", lambda m, a: a[1:, :, [3, 3, 0]], R3),
+    Case("tensor_index", lambda m, a: a[m.tensor([2, 0, 2])], [((3, 4),)]),
+    Case("bool_mask", lambda m, a: a[a > 0], R3),
+    Case("bool_mask_rows", lambda m, a: a[m.tensor([True, False, True])], [((3, 4),)]),
+    Case("bool_and_slice", lambda m, a: a[:, m.tensor([True, False, True, True])], [((3, 4),)]),
+    Case("select", lambda m, a: a.select(1, -1), R3),
+    Case("gather", lambda m, a: a.gather(1, m.tensor(_G)), [((3, 4),)]),
+    Case("gather_fn", lambda m, a: m.gather(a, 0, m.tensor(_I)), [((3, 4),)]),
+    Case("scatter_add", lambda m, a, s: a.scatter_add(1, m.tensor(_G), s),
+         [((3, 4), (3, 2))]),
+    Case("scatter_add_fn", lambda m, a, s: m.scatter_add(a, 0, m.tensor(_I), s),
+         [((3, 4), (2, 4))]),
+    Case("index_select", lambda m, a: a.index_select(2, m.tensor([3, 0, 3])), R3),
+    Case("index_select_fn", lambda m, a: m.index_select(a, 0, m.tensor([1, 1])), R3),
+    Case("masked_fill", lambda m, a: a.masked_fill(a > 0.3, -1.0), R3),
+    Case("masked_fill_bcast", lambda m, a: m.masked_fill(a, m.tensor([True, False, True, False]),
+                                                       2.0), R3),
+]
+
+MATMUL = [
+    Case("mm", lambda m, a, b: a @ b, [((3, 4), (4, 2))]),
+    Case("vv", lambda m, a, b: a @ b, [((4,), (4,))]),
+    Case("vm", lambda m, a, b: a @ b, [((4,), (4, 2)), ((3,), (2, 3, 4))]),
+    Case("mv", lambda m, a, b: m.matmul(a, b), [((3, 4), (4,)), ((2, 5, 3), (3,))]),
+    Case("batched", lambda m, a, b: a.matmul(b), [((2, 3, 4), (2, 4, 5)),
+                                                  ((2, 1, 3, 4), (5, 4, 2)),
+                                                  ((3, 4), (2, 4, 5))]),
+    Case("gram", lambda m, a: a.T @ a, [((3, 4),)]),
+    Case("mm_fn", lambda m, a, b: m.mm(a, b), [((3, 4), (4, 2))]),
+    Case("bmm", lambda m, a, b: m.bmm(a, b), [((2, 3, 4), (2, 4, 5))]),
+    Case("dot", lambda m, a, b: m.dot(a, b), [((4,), (4,))]),
+]
+
+EINSUM_EQUATIONS = [
+    ("ij,jk->ik", [(2, 3), (3, 4)]),
+    ("ij,jk", [(2, 3), (3, 4)]),
+    ("bij,bjk->bik", [(2, 2, 3), (2, 3, 4)]),
+    ("ii", [(3, 3)]),
+    ("ii->i", [(3, 3)]),
+    ("iij->ji", [(3, 3, 2)]),
+    ("iji->j", [(2, 3, 2)]),
+    ("ii,ij->j", [(3, 3), (3, 2)]),
+    ("i,i", [(3,), (3,)]),
+    ("i,j->ij", [(3,), (2,)]),
+    ("ij->", [(2, 3)]),
+    ("ij->j", [(2, 3)]),
+    ("ij->ji", [(2, 3)]),
+    ("ijk,k->ij", [(2, 3, 4), (4,)]),
+    ("ab,bc,cd->ad", [(2, 3), (3, 4), (4, 2)]),
+    ("Bi,ib", [(2, 3), (3, 2)]),
+    ("...ij,...jk->...ik", [(2, 1, 3, 4), (5, 4, 6)]),
+    ("...ij,...jk", [(2, 1, 3, 4), (5, 4, 6)]),
+    ("i...->i", [(2, 3, 4)]),
+    ("...ii->...i", [(2, 3, 3)]),
+    ("b...i,b...i->b...", [(2, 3, 4), (2, 1, 4)]),
+    ("ij,ij->ij", [(1, 3), (4, 3)]),
+    ("i,i->", [(2,), (1,)]),
+    (" i j , j k -> i k ", [(2, 3), (3, 4)]),
+]
+
+
+
+def _einsum(equation: str) -> Callable:
+    return lambda m, *xs: m.einsum(equation, *xs)
+
+
+EINSUM = [Case(f"einsum[{eq.replace(' ', '')}]", _einsum(eq), [tuple(shapes)])
+          for eq, shapes in EINSUM_EQUATIONS]
+
+ALL = ELEMENTWISE + REDUCE + SHAPE + INDEX + MATMUL + EINSUM
