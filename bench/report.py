@@ -54,7 +54,7 @@ def _extra(workload: str, r: dict) -> str:
     if workload == "mlp_train":
         return f"{r['gflops']:.1f} GFLOP/s, {r['faults_per_step']:.0f} minor faults/step"
     if workload == "mlp_infer":
-        return f"{r['samples_per_s']:.0f} samples/s"
+        return f"{r['samples_per_s']:.0f} samples/s, {r['faults_per_step']:.0f} minor faults/step"
     if workload == "overhead":
         return f"{r['iters']} iters, {r['us_per_op']:.1f} us/op"
     if workload == "mlp_rss":
