@@ -14,6 +14,7 @@ from softgrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLo
 from softgrad.nn.modules.module import Module
 from softgrad.nn.modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
                                                LayerNorm)
+from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from softgrad.nn.modules.sparse import Embedding
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
@@ -24,4 +25,5 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "LogSoftmax", "Softmin", "Softmax2d", "Threshold", "GLU", "PReLU", "Dropout",
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "CrossEntropyLoss", "NLLLoss",
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
-           "KLDivLoss"]
+           "KLDivLoss", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
+           "GRUCell"]
