@@ -4,6 +4,7 @@ from softgrad.nn.modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigm
                                             PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d,
                                             Softmin, Softplus, Softsign, Tanh, Tanhshrink,
                                             Threshold)
+from softgrad.nn.modules.attention import MultiheadAttention
 from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
@@ -16,6 +17,8 @@ from softgrad.nn.modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNo
                                                LayerNorm)
 from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from softgrad.nn.modules.sparse import Embedding
+from softgrad.nn.modules.transformer import (TransformerDecoder, TransformerDecoderLayer,
+                                             TransformerEncoder, TransformerEncoderLayer)
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
            "Identity", "Linear", "Bilinear", "Flatten", "Unflatten", "BatchNorm1d", "BatchNorm2d",
@@ -26,4 +29,5 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "CrossEntropyLoss", "NLLLoss",
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
            "KLDivLoss", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
-           "GRUCell"]
+           "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder"]
