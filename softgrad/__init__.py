@@ -25,6 +25,8 @@ from softgrad import nn  # noqa: E402
 from softgrad import optim  # noqa: E402
 from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
+from softgrad.interop import from_dlpack  # noqa: E402
+from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType

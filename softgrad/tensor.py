@@ -87,6 +87,8 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             fn._out = _weakref(res)
             res._ctx = fn
+        if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
+            _trace_hook(fn_cls, inputs, params, res)
         return res
 
     # ------------------------------------------------------------------ properties
@@ -203,6 +205,16 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
 
 # ---------------------------------------------------------------------- helpers
 from weakref import ref as _weakref  # noqa: E402
+
+_trace_hook: Any = None  # called as hook(fn_cls, inputs, params, out) by _apply when set
+
+
+def set_trace_hook(hook: Any) -> Any:
+    """Install ``hook(fn_cls, inputs, params, out)`` to see every primitive run by
+    ``Tensor._apply`` (None removes it); returns the previous hook."""
+    global _trace_hook
+    previous, _trace_hook = _trace_hook, hook
+    return previous
 
 
 def _scalar_output(fn: Function, out: Any) -> Any:
