@@ -21,6 +21,7 @@ from softgrad.functions import MinMaxResult, cat, stack, where
 from softgrad.tensor import Tensor
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
+from softgrad import distributed  # noqa: E402  (mpi4py is imported only when used)
 from softgrad import nn  # noqa: E402
 from softgrad import optim  # noqa: E402
 from softgrad import datasets, utils  # noqa: E402

@@ -34,7 +34,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad",
-                 "__weakref__")
+                 "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -174,6 +174,23 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         self._retains_grad = self._ctx is not None
 
     # ------------------------------------------------------------------ autograd
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` each time backward has accumulated a gradient into ``self.grad``.
+
+        Only for leaf tensors; the hook sees the updated ``.grad`` and returns None.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        hooks = getattr(self, "_post_acc_hooks", None)
+        if hooks is None:
+            hooks = self._post_acc_hooks = {}
+        return engine.HookHandle(hooks, hook)
+
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence["Tensor"] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -200,6 +217,9 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             for t, g in zip(inputs, gs):
                 if g is not None:
                     t.grad = g if t.grad is None else t.grad + g
+                    if t._ctx is None:
+                        engine.run_post_accumulate_hooks(t)
+            engine.run_final_callbacks()
             return
         engine.run_backward([self], [seed], retain_graph, create_graph)
 
