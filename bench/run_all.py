@@ -29,8 +29,8 @@ WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead", "mlp_rss", "
 TITLES = {
     "mlp_train": "MLP training epoch 784-1024-1024-10, Adam, batch 128",
     "mlp_infer": "MLP inference, batch 1024 (time per forward)",
-    "lenet": "LeNet-style CNN training epoch, batch 128",
-    "lstm": "LSTM(32->128) x 35 steps, batch 64: time per training step",
+    "lenet": "LeNet-style CNN training epoch (Adam), batch 128",
+    "lstm": "LSTM(32->128), sequence 50, batch 64: time per training step (Adam)",
     "overhead": "Per-op overhead: 10 ops + sum + backward on 1x10",
     "mlp_rss": "RSS growth: 10 short MLP epochs, RSS epoch 10 vs epoch 2",
     "ceiling": "Ceiling: NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth",
