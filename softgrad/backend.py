@@ -139,6 +139,7 @@ _GET_NAMES = ("openblas_get_num_threads", "openblas_get_num_threads64_",
               "MKL_Get_Max_Threads", "mkl_get_max_threads")
 _blas_funcs: tuple[Any, Any] | None = None
 _threads: dict[str, int] = {}
+_CPUS = os.cpu_count() or 1
 
 
 def _loaded_blas_paths() -> list[str]:
@@ -206,11 +207,12 @@ def get_num_threads() -> int:
     Defaults to the BLAS library's count (which follows ``OMP_NUM_THREADS`` /
     ``OPENBLAS_NUM_THREADS`` set before NumPy is imported), else the number of CPUs.
     """
-    if "n" in _threads:
-        return _threads["n"]
+    n = _threads.get("n")
+    if n is not None:
+        return n
     getter = _blas_thread_funcs()[1]
-    n = getter() if getter is not None else (_env_threads() or os.cpu_count() or 1)
-    return max(1, min(int(n), os.cpu_count() or 1))
+    n = getter() if getter is not None else (_env_threads() or _CPUS)
+    return max(1, min(int(n), _CPUS))
 
 
 def set_num_threads(n: int) -> None:

@@ -212,3 +212,15 @@ def test_graph_is_freed_right_after_backward() -> None:
         assert all(r() is None for r in fn_refs)
     finally:
         gc.enable()
+
+
+def test_half_precision_parameter_takes_plain_path(monkeypatch) -> None:
+    results = []
+    for fused in ("0", "1"):
+        monkeypatch.setenv("SOFTGRAD_NUMBA", fused)
+        p = sg.tensor(np.linspace(-1, 1, 12, dtype=np.float16), requires_grad=True)
+        p.grad = sg.tensor(np.full(12, 0.5, np.float16))
+        sg.optim.Adam([p], lr=0.01).step()
+        assert p.data.dtype == np.float16
+        results.append(p.data.copy())
+    np.testing.assert_array_equal(*results)

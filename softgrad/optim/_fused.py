@@ -33,11 +33,13 @@ def _compile() -> Any:
         import numba  # optional
     except Exception:
         return None
-    try:
-        jit = numba.njit(cache=True, nogil=True, fastmath=False, error_model="numpy")
-        _state["adam"] = (jit(_adam_plain_loop), jit(_adam_loop))
-    except Exception:  # pragma: no cover - a broken numba install
-        _state["adam"] = None
+    for cache in (True, False):  # caching needs a writable __pycache__ or cache dir
+        try:
+            jit = numba.njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
+            _state["adam"] = (jit(_adam_plain_loop), jit(_adam_loop))
+            break
+        except Exception:  # pragma: no cover - read-only install or a broken numba
+            _state["adam"] = None
     return _state["adam"]
 
 
@@ -103,8 +105,20 @@ def adam_kernel() -> Callable[..., None] | None:
     return fused
 
 
+_FUSABLE = (np.dtype(np.float32), np.dtype(np.float64))
+
+
 def fusable(arrays: tuple) -> bool:
     """True when the fused kernel can update these arrays in place."""
     dt = arrays[0].dtype
-    return all(type(a) is np.ndarray and a.flags.c_contiguous and a.dtype == dt
-               and a.dtype.kind == "f" and a.flags.writeable for a in arrays)
+    if dt not in _FUSABLE:
+        return False
+    for a in arrays:
+        if type(a) is not np.ndarray or a.dtype != dt or not a.flags.c_contiguous:
+            return False
+    return arrays[0].flags.writeable
+
+
+def disable() -> None:
+    """Stop using the fused kernels in this process (after an unexpected failure)."""
+    _state["adam"] = None

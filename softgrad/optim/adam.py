@@ -77,8 +77,11 @@ class Adam(Optimizer):
         if fused is not None:
             fast = [it for it in items if _fused.fusable(it[0])]
             if fast:
-                run_kernel(fused, fast, self._scratch, 0)
-                items = [it for it in items if not _fused.fusable(it[0])]
+                try:
+                    run_kernel(fused, fast, self._scratch, 0)
+                    items = [it for it in items if not _fused.fusable(it[0])]
+                except Exception:  # pragma: no cover - numba rejected the call before any write
+                    _fused.disable()
         if items:
             run_kernel(_amsgrad_update if amsgrad else _adam_update, items, self._scratch, 2)
 
