@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import types
@@ -105,3 +106,23 @@ def test_python_dash_m_softgrad_runs():
     proc = subprocess.run([sys.executable, "-m", "softgrad", "train", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--resume PATH" in proc.stdout
+
+
+@pytest.mark.parametrize("model,dataset", [("lenet", "digits"), ("cnn1d", "mnist1d"),
+                                           ("gru", "mnist1d"), ("transformer", "sequence")])
+def test_train_example_models_on_their_datasets(tmp_path, model, dataset):
+    if dataset == "mnist1d":
+        pytest.importorskip("mnist1d")
+    out = tmp_path / model
+    assert main(["train", "--model", model, "--epochs", "1", "--quick", "--no-progress",
+                 "--out", str(out)]) == 0
+    ck = sg.load(out / "checkpoint.safetensors")
+    assert ck["config"]["dataset"] == dataset and ck["epoch"] == 1
+    assert math.isfinite(ck["history"][0]["train_loss"])
+    assert 0.0 <= ck["history"][0]["test_acc"] <= 1.0
+
+
+def test_train_refuses_a_model_the_dataset_does_not_fit(tmp_path, capsys):
+    assert main(["train", "--model", "lenet", "--dataset", "breast_cancer",
+                 "--out", str(tmp_path)]) == 2
+    assert "takes images (C, H, W)" in capsys.readouterr().err

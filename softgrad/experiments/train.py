@@ -31,6 +31,16 @@ np = backend.np
 
 SCHEDULERS = ("none", "step", "cosine")
 
+# Each model's own dataset and settings (``softgrad train --model NAME`` starts from these).
+RECIPES: dict[str, dict[str, Any]] = {
+    "mlp": {"dataset": "digits", "epochs": 10, "lr": 1e-3, "batch_size": 32},
+    "lenet": {"dataset": "digits", "epochs": 12, "lr": 3e-3, "batch_size": 32,
+              "scheduler": "cosine"},
+    "cnn1d": {"dataset": "mnist1d", "epochs": 15, "lr": 5e-3, "batch_size": 64},
+    "gru": {"dataset": "mnist1d", "epochs": 10, "lr": 1e-2, "batch_size": 64},
+    "transformer": {"dataset": "sequence", "epochs": 4, "lr": 2e-3, "batch_size": 64},
+}
+
 
 @dataclass
 class TrainConfig:
@@ -71,6 +81,15 @@ class TrainResult:
     @property
     def losses(self) -> list[float]:
         return [e.train_loss for e in self.history]
+
+
+def recipe(model: str, **overrides: Any) -> TrainConfig:
+    """``model``'s recipe from :data:`RECIPES`, with the non-None ``overrides`` applied."""
+    if model not in RECIPES:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(RECIPES)}")
+    settings = dict(RECIPES[model], model=model)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**settings)
 
 
 def _scheduler(name: str, opt: Any, epochs: int) -> Any:
@@ -131,7 +150,7 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
     say = log if (log is not None and main) else (lambda msg: None)
     if checkpoint is None and out is not None:
         checkpoint = os.path.join(out, "checkpoint.safetensors")
-    image = config.model != "mlp"
+    image = config.model not in ("mlp", "transformer")
     split = load_dataset(config.dataset, data_dir=data_dir, quick=config.quick,
                          seed=config.seed, image=image)
     sg.manual_seed(config.seed)
