@@ -126,3 +126,37 @@ def test_train_refuses_a_model_the_dataset_does_not_fit(tmp_path, capsys):
     assert main(["train", "--model", "lenet", "--dataset", "breast_cancer",
                  "--out", str(tmp_path)]) == 2
     assert "takes images (C, H, W)" in capsys.readouterr().err
+
+
+def _fake_mnist(root, n_train=96, n_test=32):
+    """Tiny MNIST-shaped IDX files (uint8 images, labels 0..9) under root/MNIST/raw."""
+    import struct
+
+    import numpy as np
+
+    folder = root / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+            bytes([0, 0, 8, 3]) + struct.pack(">3I", n, 28, 28) + images.tobytes())
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            bytes([0, 0, 8, 1]) + struct.pack(">I", n) + labels.tobytes())
+
+
+def test_mnist_joins_when_its_files_are_present(tmp_path, monkeypatch):
+    from softgrad.experiments.data import mnist_available
+    from softgrad.experiments.example_models import example_runs
+    from softgrad.experiments.runner import resolve_datasets
+
+    data = tmp_path / "data"
+    assert not mnist_available(data)
+    _fake_mnist(data)
+    assert mnist_available(data) and "mnist" in resolve_datasets(None, data)
+    assert ("lenet", "mnist") in example_runs(resolve_datasets(None, data))
+    monkeypatch.setenv("SOFTGRAD_DATA", str(data))
+    assert main(["train", "--model", "lenet", "--dataset", "mnist", "--epochs", "1",
+                 "--quick", "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    assert sg.load(tmp_path / "run" / "checkpoint.safetensors")["config"]["dataset"] == "mnist"
