@@ -66,14 +66,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
                     "epoch, rng state} is written after every epoch. --resume continues a run "
                     "bit for bit. Each model starts from its own recipe (dataset, epochs, lr, "
                     "batch size): mlp and lenet on digits, cnn1d and gru on mnist1d, "
-                    "transformer on a generated sequence task; adam, no schedule.")
+                    "transformer on a generated sequence task; adam.")
     p.add_argument("--model", choices=MODELS, help="model (default: mlp)")
     p.add_argument("--dataset", choices=DATASETS, help="dataset (default: the model's)")
     p.add_argument("--epochs", type=_positive_int, help="total epochs (default: the model's)")
     p.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's)")
     p.add_argument("--batch-size", type=_positive_int, help="batch size (default: the model's)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: adam)")
-    p.add_argument("--scheduler", choices=SCHEDULERS, help="lr schedule (default: none)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, help="lr schedule (default: the model's)")
     p.add_argument("--seed", type=int, help="seed (default: 0)")
     p.add_argument("--quick", action="store_true", default=None, help="smaller datasets")
     p.add_argument("--out", default="runs/train",

@@ -33,7 +33,8 @@ SCHEDULERS = ("none", "step", "cosine")
 
 # Each model's own dataset and settings (``softgrad train --model NAME`` starts from these).
 RECIPES: dict[str, dict[str, Any]] = {
-    "mlp": {"dataset": "digits", "epochs": 10, "lr": 1e-3, "batch_size": 32},
+    "mlp": {"dataset": "digits", "epochs": 15, "lr": 3e-3, "batch_size": 32,
+            "scheduler": "cosine"},
     "lenet": {"dataset": "digits", "epochs": 12, "lr": 3e-3, "batch_size": 32,
               "scheduler": "cosine"},
     "cnn1d": {"dataset": "mnist1d", "epochs": 15, "lr": 5e-3, "batch_size": 64},
@@ -44,11 +45,11 @@ RECIPES: dict[str, dict[str, Any]] = {
 
 @dataclass
 class TrainConfig:
-    """Settings of ``softgrad train`` (stored in every checkpoint).
+    """Settings of ``softgrad train`` (stored in every checkpoint); defaults: the mlp recipe.
 
     Attributes:
         model: a name from :data:`~softgrad.experiments.models.MODELS`.
-        dataset: a name from :data:`~softgrad.experiments.data.DATASETS` (or ``"sequence"``).
+        dataset: a name from :data:`~softgrad.experiments.data.DATASETS`.
         epochs: total epochs of the run.
         lr, batch_size, optimizer, seed: as usual (``optimizer`` from
             :data:`~softgrad.experiments.trainer.OPTIMIZERS`).
@@ -59,11 +60,11 @@ class TrainConfig:
 
     model: str = "mlp"
     dataset: str = "digits"
-    epochs: int = 10
-    lr: float = 1e-3
+    epochs: int = 15
+    lr: float = 3e-3
     batch_size: int = 32
     optimizer: str = "adam"
-    scheduler: str = "none"
+    scheduler: str = "cosine"
     seed: int = 0
     quick: bool = False
 
