@@ -2,8 +2,8 @@
 
 breast_cancer and digits are read from scikit-learn's bundled files, MNIST-1D is generated
 locally, MNIST is read from IDX files when they are present (``data_dir``, default
-``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded. ``sequence`` is a generated token task for sequence
-models (:func:`make_sequence_task`).
+``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded. ``sequence`` is a generated token
+task for sequence models (:func:`make_sequence_task`).
 """
 from __future__ import annotations
 
