@@ -190,3 +190,16 @@ def test_example_models_map_their_inputs_to_logits():
     assert (np.sort(counts, 1)[:, -1] > np.sort(counts, 1)[:, -2]).all()
     tr = zoo.TransformerClassifier(8, 16, 8)
     assert tr(sg.tensor(seq.x_test)).shape == (10, 8)
+
+
+def test_run_experiments_without_matplotlib_skips_the_plots(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    said = []
+    rep = run_experiments(out=str(tmp_path), quick=True, datasets=["breast_cancer"], epochs=1,
+                          experiments=["output_loss"], show_progress=False, log=said.append)
+    assert len(rep.results) == 4 and not list(tmp_path.glob("*.png"))
+    assert (tmp_path / "summary.md").exists() and any("skipping the plots" in m for m in said)

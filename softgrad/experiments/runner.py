@@ -1,6 +1,7 @@
 """All seed experiments in one call: ``run_experiments`` (what ``softgrad experiments`` runs)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -104,6 +105,9 @@ def run_experiments(out: str | None = "runs/experiments", quick: bool = False,
                                       "experiments": list(experiments), "epochs": epochs,
                                       "configs": {k: v.to_dict() for k, v in cfg.items()}})
     say = log or (lambda msg: None)
+    if plots and out is not None and importlib.util.find_spec("matplotlib") is None:
+        say("matplotlib is not installed: skipping the plots (pip install 'softgrad[experiments]')")
+        plots = False
     depth_on = DEPTH_DATASET if DEPTH_DATASET in names else names[0]
     for name in progress([n for n in names if n != "sequence"], show_progress, desc="datasets"):
         split = load_dataset(name, data_dir=data_dir, quick=quick, seed=seed)
