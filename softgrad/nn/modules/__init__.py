@@ -9,6 +9,7 @@ from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from softgrad.nn.modules.flatten import Flatten, Unflatten
+from softgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
 from softgrad.nn.modules.linear import Bilinear, Identity, Linear
 from softgrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss,
                                       KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
@@ -40,4 +41,5 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
            "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
            "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Upsample",
-           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold"]
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold",
+           "InstanceNorm1d", "InstanceNorm2d"]
