@@ -5,10 +5,12 @@ linear 256->120->84->10) trained on synthetic 28x28 digits (10,000 samples by de
 batch 128, SGD with momentum or Adam. One timed repeat is one epoch; the first epoch is an
 untimed warm-up. Reports the median epoch time, the ratio to PyTorch, minor page faults per
 training step and peak RSS. PyTorch runs with ``torch.set_num_threads(--threads)`` and the
-BLAS/OpenMP thread variables are pinned to the same count for both frameworks.
+BLAS/OpenMP thread variables are pinned to the same count for both frameworks. By default
+both frameworks run in one process with their epochs alternating (so a busy machine slows
+both alike); ``--isolated`` runs each in its own subprocess instead (clean peak RSS).
 
 Usage:  python bench/bench_layers.py lenet [--samples 10000] [--repeats 5] [--threads 1]
-                                           [--optim sgd|adam]
+                                           [--optim sgd|adam] [--isolated]
 """
 from __future__ import annotations
 
@@ -73,44 +75,75 @@ def build_lenet(fw: str, threads: int, optim: str):
     return wrap, step
 
 
-def lenet_child(fw: str, args: argparse.Namespace) -> None:
+def _lenet_runner(fw: str, args: argparse.Namespace):
+    """An ``epoch()`` callable for one framework and the lists it fills."""
     x, y = lenet_data(args.samples)
     wrap, step = build_lenet(fw, args.threads, args.optim)
     batches = [(wrap(x[i:i + BATCH]), wrap(y[i:i + BATCH]))
                for i in range(0, len(x) - BATCH + 1, BATCH)]
-    faults: list[float] = []
-    losses: list[float] = []
+    stats: dict = {"faults": [], "losses": [], "steps": len(batches)}
 
-    def epoch():
+    def epoch() -> None:
         f0 = common.minor_faults()
         for xb, yb in batches:
             loss = step(xb, yb)
-        faults.append((common.minor_faults() - f0) / len(batches))
-        losses.append(float(loss.item()))
+        stats["faults"].append((common.minor_faults() - f0) / len(batches))
+        stats["losses"].append(float(loss.item()))
 
-    times = common.time_repeats(epoch, args.repeats, warmup=1)
+    return epoch, stats
+
+
+def _lenet_result(times: list[float], stats: dict) -> dict:
     res = common.summarize(times)
-    res["steps"] = len(batches)
-    res["faults_per_step"] = faults[-1]
-    res["final_loss"] = losses[-1]
-    common.emit(res)
+    res.update(steps=stats["steps"], faults_per_step=stats["faults"][-1],
+               final_loss=stats["losses"][-1])
+    return res
+
+
+def lenet_child(fw: str, args: argparse.Namespace) -> None:
+    epoch, stats = _lenet_runner(fw, args)
+    common.emit(_lenet_result(common.time_repeats(epoch, args.repeats, warmup=1), stats))
+
+
+def lenet_interleaved(args: argparse.Namespace) -> dict:
+    """Both frameworks in this process, epochs alternating, so load changes hit both."""
+    common.pin_threads(args.threads)
+    fws = args.frameworks.split(",")
+    runners = {fw: _lenet_runner(fw, args) for fw in fws}
+    times: dict = {fw: [] for fw in fws}
+    for r in range(args.repeats + 1):
+        for fw in (fws if r % 2 == 0 else fws[::-1]):
+            t0 = time.perf_counter()
+            runners[fw][0]()
+            if r:  # the first round is the warm-up
+                times[fw].append(time.perf_counter() - t0)
+    rows = {fw: _lenet_result(times[fw], runners[fw][1]) for fw in fws}
+    for r in rows.values():
+        r["peak_rss_mib"] = common.peak_rss_mib()  # one process: shared
+    return rows
 
 
 def lenet_main(args: argparse.Namespace) -> None:
-    passthrough = ["lenet", "--samples", str(args.samples), "--repeats", str(args.repeats),
-                   "--optim", args.optim]
-    rows = {}
-    for fw in args.frameworks.split(","):
-        print(f"running {fw} ...", file=sys.stderr)
-        t0 = time.perf_counter()
-        rows[fw] = common.run_child(__file__, fw, passthrough, args.threads)
-        print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    if args.isolated:
+        passthrough = ["lenet", "--samples", str(args.samples), "--repeats",
+                       str(args.repeats), "--optim", args.optim]
+        rows = {}
+        for fw in args.frameworks.split(","):
+            print(f"running {fw} ...", file=sys.stderr)
+            t0 = time.perf_counter()
+            rows[fw] = common.run_child(__file__, fw, passthrough, args.threads)
+            print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        how = "one subprocess each"
+    else:
+        rows = lenet_interleaved(args)
+        how = "interleaved epochs in one process; RSS is the process peak"
     print(common.table(f"LeNet training epoch ({args.samples} samples, batch {BATCH}, "
-                       f"{args.optim}, {args.threads} thread(s))", rows))
+                       f"{args.optim}, {args.threads} thread(s); {how})", rows))
     for fw, r in rows.items():
         if r:
-            print(f"  {fw:<9} {r['median_s'] / r['steps'] * 1e3:7.2f} ms/step  minor faults/step "
-                  f"{r['faults_per_step']:.0f}  final loss {r['final_loss']:.3f}")
+            print(f"  {fw:<9} {r['median_s'] / r['steps'] * 1e3:7.2f} ms/step (median)  "
+                  f"minor faults/step {r['faults_per_step']:.0f}  final loss "
+                  f"{r['final_loss']:.3f}")
 
 
 # ---------------------------------------------------------------------- entry point
@@ -127,6 +160,9 @@ def main() -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--optim", choices=("sgd", "adam"), default="sgd")
     p.add_argument("--frameworks", default="softgrad,torch")
+    p.add_argument("--isolated", action="store_true",
+                   help="run each framework in its own subprocess (clean peak RSS) instead of "
+                        "alternating epochs in one process (robust ratio on a busy machine)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
