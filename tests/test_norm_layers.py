@@ -133,3 +133,10 @@ def test_dropout2d_zeroes_whole_channels() -> None:
                                rtol=1e-5)
     with pytest.raises(RuntimeError, match="Expected 3D or 4D input"):
         F.dropout2d(sg.ones(2, 3), 0.5)
+
+
+def test_dropout2d_module_reads_3d_input_as_channels_like_torch() -> None:
+    with pytest.warns(UserWarning, match="Received a 3D input to dropout2d"):
+        y = nn.Dropout2d(0.5)(sg.ones(6, 40, 7)).numpy()
+    assert ((y == 0).all(-1) | (y == 2.0).all(-1)).all()
+    assert not ((y == 0).all(1)).any()  # the mask varies along C, not only along N

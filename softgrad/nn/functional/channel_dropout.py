@@ -14,11 +14,11 @@ def _channel_dropout(name: str, input: Tensor, p: float, training: bool,  # noqa
                      batched_dim: int) -> Tensor:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
+    if not training or p == 0.0:
+        return input
     if input.dim() not in (batched_dim - 1, batched_dim):
         raise RuntimeError(f"{name}: Expected {batched_dim - 1}D or {batched_dim}D input, but "
                            f"received a {input.dim()}D input of size {list(input.shape)}")
-    if not training or p == 0.0:
-        return input
     lead = 2 if input.dim() == batched_dim else 1
     shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
     keep = backend.generator().random(shape) >= p
