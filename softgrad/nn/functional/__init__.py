@@ -3,6 +3,7 @@
 One file per concept; this module only re-exports.
 """
 from softgrad.nn.functional.activation import *  # noqa: F401,F403
+from softgrad.nn.functional.attention import *  # noqa: F401,F403
 from softgrad.nn.functional.linear import *  # noqa: F401,F403
 from softgrad.nn.functional.loss import *  # noqa: F401,F403
 from softgrad.nn.functional.normalization import *  # noqa: F401,F403

@@ -4,6 +4,7 @@ from softgrad.nn.modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigm
                                             PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d,
                                             Softmin, Softplus, Softsign, Tanh, Tanhshrink,
                                             Threshold)
+from softgrad.nn.modules.attention import MultiheadAttention
 from softgrad.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,
                                            Sequential)
@@ -23,7 +24,10 @@ from softgrad.nn.modules.padding import (CircularPad1d, CircularPad2d, ConstantP
 from softgrad.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
                                          AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
                                          AvgPool2d, MaxPool1d, MaxPool2d)
+from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from softgrad.nn.modules.sparse import Embedding
+from softgrad.nn.modules.transformer import (TransformerDecoder, TransformerDecoderLayer,
+                                             TransformerEncoder, TransformerEncoderLayer)
 from softgrad.nn.modules.upsampling import (Fold, Unfold, Upsample, UpsamplingBilinear2d,
                                             UpsamplingNearest2d)
 
@@ -41,5 +45,7 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
            "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
            "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Upsample",
-           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold",
-           "InstanceNorm1d", "InstanceNorm2d"]
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN",
+           "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
+           "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+           "TransformerDecoder", "InstanceNorm1d", "InstanceNorm2d"]
