@@ -20,23 +20,34 @@ from softgrad.autograd.function import Function
 
 
 class _Pool:
-    """Free lists of scratch arrays keyed by (array module, shape, dtype)."""
+    """Free lists of scratch arrays keyed by (array module, shape, dtype), holding at most
+    ``per_key`` arrays per key and ``max_bytes`` in all."""
 
-    def __init__(self, per_key: int = 4) -> None:
+    def __init__(self, per_key: int = 16, max_bytes: int = 256 * 2**20) -> None:
         self.free: dict[tuple, list] = {}
-        self.per_key = per_key
+        self.per_key, self.max_bytes, self.nbytes = per_key, max_bytes, 0
 
     def get(self, xp: Any, shape: tuple, dtype: Any) -> Any:
         lst = self.free.get((xp.__name__, shape, str(dtype)))
-        return lst.pop() if lst else xp.empty(shape, dtype=dtype)
+        if lst:
+            a = lst.pop()
+            self.nbytes -= a.nbytes
+            return a
+        return xp.empty(shape, dtype=dtype)
 
     def give(self, xp: Any, *arrays: Any) -> None:
         for a in arrays:
-            if a is None or a.base is not None:
+            if a is None or a.base is not None or self.nbytes + a.nbytes > self.max_bytes:
                 continue
             lst = self.free.setdefault((xp.__name__, a.shape, str(a.dtype)), [])
             if len(lst) < self.per_key:
                 lst.append(a)
+                self.nbytes += a.nbytes
+
+    def clear(self) -> None:
+        """Drop every pooled array."""
+        self.free.clear()
+        self.nbytes = 0
 
 
 _POOL = _Pool()

@@ -17,8 +17,9 @@ from softgrad.nn.modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNo
                                                LayerNorm)
 from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from softgrad.nn.modules.sparse import Embedding
-from softgrad.nn.modules.transformer import (TransformerDecoder, TransformerDecoderLayer,
-                                             TransformerEncoder, TransformerEncoderLayer)
+from softgrad.nn.modules.transformer import (Transformer, TransformerDecoder,
+                                             TransformerDecoderLayer, TransformerEncoder,
+                                             TransformerEncoderLayer)
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
            "Identity", "Linear", "Bilinear", "Flatten", "Unflatten", "BatchNorm1d", "BatchNorm2d",
@@ -30,4 +31,4 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
            "KLDivLoss", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
            "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
-           "TransformerDecoderLayer", "TransformerDecoder"]
+           "TransformerDecoderLayer", "TransformerDecoder", "Transformer"]
