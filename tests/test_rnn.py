@@ -227,6 +227,12 @@ def test_errors_name_shapes():
         nn.RNN(4, 5, nonlinearity="gelu")
     with pytest.raises(ValueError, match="dropout"):
         nn.GRU(4, 5, dropout=1.5)
+    with pytest.raises(RuntimeError, match="type"):
+        m(sg.randn(6, 2, 4, dtype=sg.float64))
+    with pytest.raises(RuntimeError, match="type"):
+        nn.GRUCell(4, 5)(sg.randn(3, 4, dtype=sg.float64))
+    with pytest.raises(TypeError, match="floating point"):
+        m(sg.zeros(6, 2, 4, dtype=sg.int64))
 
 
 def test_lstm_learns_to_remember_first_token():
