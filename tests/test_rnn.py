@@ -283,3 +283,13 @@ def test_double_backward_is_a_clear_error():
     x = sg.tensor(np.ones((4, 1, 2)), requires_grad=True)
     with pytest.raises(RuntimeError, match="double backward"):
         sg.autograd.grad(m(x)[0].sum(), [x], create_graph=True)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inplace_change_of_output_is_caught(mode):
+    m = getattr(nn, mode)(2, 3)
+    out, _ = m(sg.randn(4, 1, 2, requires_grad=True))
+    with sg.no_grad():
+        out.mul_(2)
+    with pytest.raises(RuntimeError, match="in-place"):
+        out.sum().backward()

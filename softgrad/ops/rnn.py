@@ -89,7 +89,7 @@ class _Recurrent(Function):
         out = self._loop(xp, xg, xp.ascontiguousarray(w_hh_s.T), b_hh_s, states, steps, H)
         if not self.keeps_projection:
             _POOL.give(xp, xg)
-        self.save_for_backward(x, w_ih, w_hh, *states)
+        self.save_for_backward(x, w_ih, w_hh, *states, out)  # out: in-place edits are caught
         self.x_ref, self.w_ih_ref, self.w_hh_ref, self.states = x, w_ih, w_hh, states
         return out
 
