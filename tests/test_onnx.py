@@ -202,3 +202,51 @@ def test_tracing_hook_costs_nothing_when_off():
     finally:
         t.set_trace_hook(prev)
     assert seen == ["Mul", "Sum"]
+
+
+class _Tokens(nn.Module):
+    """Reshapes that mix dynamic sizes: (N, L, E) -> (L, N, E) -> (L*N, E) -> (L, N, H, d)."""
+
+    def __init__(self):
+        super().__init__()
+        self.cls = nn.Parameter(sg.randn(1, 1, 8))
+        self.fc = nn.Linear(8, 8)
+
+    def forward(self, x):
+        n, l, e = x.shape
+        x = sg.cat([self.cls.expand(n, -1, -1), x], dim=1)        # (N, L+1, E)
+        t = x.transpose(0, 1)                                      # (L+1, N, E)
+        h = self.fc(t.reshape(-1, e)).reshape(l + 1, n, e)         # products of both sizes
+        h = h.reshape(l + 1, n, 2, e // 2).permute(1, 2, 0, 3)     # (N, 2, L+1, 4)
+        return h.reshape(n, 2, -1).mean(dim=1)
+
+
+def test_dynamic_batch_and_sequence_through_mixed_reshapes(tmp_path):
+    sg.manual_seed(4)
+    model = _Tokens()
+    path = tmp_path / "tok.onnx"
+    sg.onnx.export(model, sg.randn(2, 3, 8), path, input_names=["x"],
+                   dynamic_axes={"x": {0: "batch", 1: "seq"}})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for n, l in ((2, 3), (1, 1), (5, 7)):
+        x = sg.randn(n, l, 8)
+        got = sess.run(None, {"x": x.numpy()})[0]
+        with sg.no_grad():
+            np.testing.assert_allclose(got, model(x).numpy(), atol=ATOL)
+    out_dims = [d.dim_param for d in onnx.load(str(path)).graph.output[0].type.tensor_type.shape.dim]
+    assert out_dims[0] == "output_dim0" and out_dims[1] == "output_dim1"
+
+
+@pytest.mark.parametrize("forward,match", [
+    (lambda x: x + sg.ones(x.shape[0], 1), "constant of shape"),
+    (lambda x: x[:, : x.shape[0]], "parameter index"),
+    (lambda x: x.relu() if x.shape[0] < 3 else x.tanh(), "different ops"),
+])
+def test_size_dependent_code_is_refused_with_dynamic_axes(forward, match):
+    class M(nn.Module):
+        def forward(self, x):
+            return forward(x)
+
+    with pytest.raises(ExportError, match=match):
+        sg.onnx.export(M(), sg.randn(2, 4), None, dynamic_axes={"input": [0]})
+    sg.onnx.export(M(), sg.randn(2, 4), None)  # fine with static shapes

@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import ops_basic, ops_nn, ops_shape  # noqa: F401  (register converters)
+from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_shape  # noqa: F401 (converters)
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor
@@ -57,10 +57,27 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     try:
         with no_grad():
             graph = trace(model, args, in_names)
+            out_names = _names(output_names, len(graph.outputs), "output")
+            shapes = {n: s for n, s, _ in graph.inputs}
+            shapes.update((n, s) for n, (_, s, _) in zip(out_names, graph.outputs))
+            axes = dynamic.normalize(dynamic_axes or {}, shapes)
+            sources: dict = {}
+            if any(axes.get(n) for n in in_names):
+                args2, sources = dynamic.resized_inputs(args, in_names, axes)
+                try:
+                    second = trace(model, args2, in_names)
+                except ExportError:
+                    raise
+                except Exception as exc:
+                    raise ExportError(f"cannot export with dynamic axes: the model fails when "
+                                      f"the dynamic axes are longer than in example_input "
+                                      f"({type(exc).__name__}: {exc})") from None
+                dynamic.merge(graph, second)
+                dynamic.output_axes(graph, second, out_names, axes)
     finally:
         if training:
             model.train(True)
-    proto = build_model(onnx, graph, output_names, dynamic_axes or {}, int(opset_version))
+    proto = build_model(onnx, graph, out_names, axes, int(opset_version), sources)
     if check:
         onnx.checker.check_model(proto)
     if path is not None:
@@ -98,33 +115,23 @@ def _names(names: Sequence[str] | None, n: int, base: str) -> list[str]:
     return names
 
 
-def _value_info(onnx: Any, name: str, shape: tuple, dtype: Any, dyn: Any) -> Any:
-    labels: dict[int, str] = {}
-    if isinstance(dyn, Mapping):
-        labels = {int(a) % max(len(shape), 1): str(v) for a, v in dyn.items()}
-    elif dyn is not None:
-        labels = {int(a) % max(len(shape), 1): f"{name}_dim{int(a) % max(len(shape), 1)}"
-                  for a in dyn}
-    for a in labels:
-        if a >= len(shape):
-            raise ValueError(f"dynamic axis {a} is out of range for {name!r} of shape {shape}")
+def _value_info(onnx: Any, name: str, shape: tuple, dtype: Any, labels: dict) -> Any:
     dims = [labels.get(i, int(n)) for i, n in enumerate(shape)]
     elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     return onnx.helper.make_tensor_value_info(name, elem, dims)
 
 
-def build_model(onnx: Any, graph: TracedGraph, output_names: Sequence[str] | None,
-                dynamic_axes: Mapping[str, Any], opset: int) -> Any:
-    """Convert a traced graph into an ``onnx.ModelProto``."""
+def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
+                dynamic_axes: Mapping[str, dict], opset: int, sources: dict | None = None) -> Any:
+    """Convert a traced graph into an ``onnx.ModelProto``.
+
+    ``dynamic_axes`` is ``{name: {axis: label}}``; ``sources`` maps a dynamic size pair (see
+    ``dynamic.resized_inputs``) to the input dim it is read from at run time.
+    """
     in_names = [n for n, _, _ in graph.inputs]
-    out_names = _names(output_names, len(graph.outputs), "output")
-    unknown = set(dynamic_axes) - set(in_names) - set(out_names)
-    if unknown:
-        raise ValueError(f"dynamic_axes names {sorted(unknown)} are not among the inputs "
-                         f"{in_names} or outputs {out_names}")
     used = set(in_names) | set(out_names) | set(graph.constants)
     used |= {node.output for node in graph.nodes}
-    b = Builder(onnx, opset, used)
+    b = Builder(onnx, opset, used, sources or {})
     env = {n: n for n in in_names}
     for name, arr in graph.constants.items():
         b.initializers[name] = onnx.numpy_helper.from_array(np.array(arr, order="C"), name)
@@ -138,8 +145,8 @@ def build_model(onnx: Any, graph: TracedGraph, output_names: Sequence[str] | Non
     for (value, shape, dtype), name in zip(graph.outputs, out_names):
         b.nodes.append(onnx.helper.make_node("Identity", [env[value]], [name],
                                              name=b.fresh("n_output")))
-        outputs.append(_value_info(onnx, name, shape, dtype, dynamic_axes.get(name)))
-    inputs = [_value_info(onnx, n, s, d, dynamic_axes.get(n)) for n, s, d in graph.inputs]
+        outputs.append(_value_info(onnx, name, shape, dtype, dynamic_axes.get(name, {})))
+    inputs = [_value_info(onnx, n, s, d, dynamic_axes.get(n, {})) for n, s, d in graph.inputs]
     _drop_unused(b, [o.name for o in outputs])
     g = onnx.helper.make_graph(b.nodes, "softgrad", inputs, outputs,
                                list(b.initializers.values()))

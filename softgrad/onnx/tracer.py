@@ -35,6 +35,13 @@ class TraceNode:
     out_dtype: Any
     links: dict = field(default_factory=dict)  # param name -> value name (arrays from tensors)
     module: str = ""  # "path (Type)" of the innermost layer running the op
+    # shapes seen when the dynamic axes had other sizes (a second trace); same when static
+    alt_in_shapes: list = field(default_factory=list)
+    alt_out_shape: tuple = ()
+
+    def __post_init__(self) -> None:
+        self.alt_in_shapes = self.alt_in_shapes or list(self.in_shapes)
+        self.alt_out_shape = self.alt_out_shape or self.out_shape
 
     def where(self) -> str:
         return f"op {self.op}" + (f" in layer {self.module}" if self.module else "")
@@ -48,6 +55,7 @@ class TracedGraph:
     nodes: list[TraceNode]
     outputs: list[tuple[str, tuple, Any]]
     constants: dict[str, Any]  # value name -> array (parameters, buffers, constants)
+    const_where: dict[str, str] = field(default_factory=dict)  # constant -> first user
 
 
 class _Recorder:
@@ -60,6 +68,7 @@ class _Recorder:
         self.data_ids: dict[int, str] = {}
         self.keep: list[Any] = []  # keeps traced objects alive so their ids stay unique
         self.constants: dict[str, Any] = {}
+        self.const_where: dict[str, str] = {}
         self.nodes: list[TraceNode] = []
         self.stack: list[str] = []
         self.used: set[str] = set()
@@ -91,6 +100,7 @@ class _Recorder:
             return self.names[key]
         name = self.register(t, self.state_names.get(key, "const"))
         self.constants[name] = backend.to_numpy(t.data).copy()
+        self.const_where[name] = where
         return name
 
     def __call__(self, fn_cls: type, inputs: Sequence[Tensor], params: dict,
@@ -178,4 +188,4 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
     for t in _flat_outputs(out):
         name = rec.value(t, "the model output")
         outputs.append((name, tuple(t.shape), t.data.dtype))
-    return TracedGraph(inputs, rec.nodes, outputs, rec.constants)
+    return TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)

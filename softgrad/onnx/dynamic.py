@@ -1,0 +1,105 @@
+"""Dynamic axes: a second trace with the dynamic axes resized tells which sizes vary.
+
+Traced shapes are concrete. Tracing again on inputs whose dynamic axes are longer shows, for
+every primitive, which dims follow those axes; ``Reshape``/``Expand`` targets are then built
+from the inputs' runtime shapes. Anything else that changed between the two traces (a
+parameter such as a slice bound, or a constant computed outside the traced primitives) would
+be frozen into the file, so it is refused with an error naming the layer.
+"""
+from __future__ import annotations
+
+from typing import Any, Mapping, Sequence
+
+from softgrad import backend
+from softgrad.onnx.tracer import ExportError, TracedGraph
+from softgrad.tensor import Tensor
+
+np = backend.np
+
+_SHAPE_PARAMS = {"Reshape": "shape", "Expand": "shape"}  # converted from runtime shapes
+
+
+def normalize(dynamic_axes: Mapping[str, Any], shapes: Mapping[str, tuple]) -> dict:
+    """``{name: {axis: label}}`` with non-negative axes, from dicts or lists of axes."""
+    out: dict[str, dict[int, str]] = {}
+    for name, spec in dynamic_axes.items():
+        if name not in shapes:
+            raise ValueError(f"dynamic_axes names {name!r}, which is not among the inputs or "
+                             f"outputs {sorted(shapes)}")
+        nd = len(shapes[name])
+        items = spec.items() if isinstance(spec, Mapping) else ((a, None) for a in spec)
+        axes: dict[int, str] = {}
+        for a, label in items:
+            if not -nd <= int(a) < max(nd, 1) or nd == 0:
+                raise ValueError(f"dynamic axis {a} is out of range for {name!r} of shape "
+                                 f"{shapes[name]}")
+            a = int(a) % nd
+            axes[a] = str(label) if label is not None else f"{name}_dim{a}"
+        out[name] = axes
+    return out
+
+
+def resized_inputs(args: Sequence[Tensor], names: Sequence[str],
+                   axes: Mapping[str, Mapping[int, str]]) -> tuple[tuple, dict]:
+    """Copies of ``args`` with every dynamic axis longer (by 1 for the first label, 2 for the
+    second, ...; the data is repeated cyclically so indices stay valid), and a map from
+    ``(size, other size)`` to the ``(input name, axis)`` it comes from."""
+    labels: dict[str, int] = {}
+    sources: dict[tuple[int, int], tuple[str, int]] = {}
+    out = []
+    for name, t in zip(names, args):
+        arr = backend.to_numpy(t.data)
+        for a, label in sorted(axes.get(name, {}).items()):
+            inc = labels.setdefault(label, len(labels) + 1)
+            n1 = arr.shape[a]
+            if n1 == 0:
+                raise ValueError(f"dynamic axis {a} of {name!r} has size 0 in example_input")
+            n2 = n1 + inc
+            arr = np.take(arr, np.arange(n2) % n1, axis=a)
+            sources.setdefault((n1, n2), (name, a))
+        out.append(Tensor._wrap(backend.to_device(np.ascontiguousarray(arr), t.device)))
+    return tuple(out), sources
+
+
+def _same(a: Any, b: Any) -> bool:
+    if hasattr(a, "shape") or hasattr(b, "shape"):
+        return True  # arrays: data, not sizes (embedding indices, statistics)
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    return type(a) is type(b) and a == b
+
+
+def merge(first: TracedGraph, second: TracedGraph) -> None:
+    """Record ``second``'s shapes on ``first``'s nodes; raise where more than sizes differ."""
+    for i, (a, b) in enumerate(zip(first.nodes, second.nodes)):
+        if a.op != b.op or len(a.inputs) != len(b.inputs):
+            raise ExportError(f"cannot export with dynamic axes: the forward runs different ops "
+                              f"when the dynamic axes change size ({a.where()} became "
+                              f"{b.where()}); it branches on the input size")
+        for k, v in a.params.items():
+            if _SHAPE_PARAMS.get(a.op) != k and not _same(v, b.params.get(k)):
+                raise ExportError(f"cannot export {a.where()} with dynamic axes: its parameter "
+                                  f"{k}={v!r} becomes {b.params.get(k)!r} when the input size "
+                                  "changes, and would be frozen into the file")
+        a.alt_in_shapes, a.alt_out_shape = list(b.in_shapes), b.out_shape
+    if len(first.nodes) != len(second.nodes):
+        raise ExportError("cannot export with dynamic axes: the forward runs a different number "
+                          "of ops when the dynamic axes change size")
+    for name, arr in first.constants.items():
+        other = second.constants.get(name)
+        if other is None or other.shape != arr.shape or not np.array_equal(
+                arr, other, equal_nan=arr.dtype.kind == "f"):
+            raise ExportError(
+                f"cannot export with dynamic axes: a constant of shape {list(arr.shape)} used by "
+                f"{first.const_where.get(name, 'the model')} depends on the input's size or "
+                "values; it was computed outside softgrad's traced ops (e.g. from .numpy(), "
+                ".shape arithmetic or a comparison) and would be frozen into the file")
+
+
+def output_axes(first: TracedGraph, second: TracedGraph, out_names: Sequence[str],
+                axes: dict) -> None:
+    """Label output dims whose size changed but that the caller did not list."""
+    for name, (_, s1, _), (_, s2, _) in zip(out_names, first.outputs, second.outputs):
+        for i, (n1, n2) in enumerate(zip(s1, s2)):
+            if n1 != n2:
+                axes.setdefault(name, {}).setdefault(i, f"{name}_dim{i}")
