@@ -250,3 +250,13 @@ def test_size_dependent_code_is_refused_with_dynamic_axes(forward, match):
     with pytest.raises(ExportError, match=match):
         sg.onnx.export(M(), sg.randn(2, 4), None, dynamic_axes={"input": [0]})
     sg.onnx.export(M(), sg.randn(2, 4), None)  # fine with static shapes
+
+
+def test_an_input_read_outside_the_traced_ops_is_refused():
+    class Masked(nn.Module):
+        def forward(self, x, mask):
+            return sg.where(mask > 0, x, 0.0)  # the comparison runs outside the primitives
+
+    with pytest.raises(ExportError, match="input 'mask' is not used"):
+        sg.onnx.export(Masked(), (sg.randn(2, 3), sg.randn(2, 3)), None,
+                       input_names=["x", "mask"])

@@ -16,7 +16,9 @@ from softgrad.tensor import Tensor
 
 np = backend.np
 
-_SHAPE_PARAMS = {"Reshape": "shape", "Expand": "shape"}  # converted from runtime shapes
+# parameters whose change with the input size the converters handle (runtime shapes)
+_SIZE_PARAMS = {("Reshape", "shape"), ("Expand", "shape"), ("MaxPool2d", "out_hw"),
+                ("AvgPool2d", "out_hw")}
 
 
 def normalize(dynamic_axes: Mapping[str, Any], shapes: Mapping[str, tuple]) -> dict:
@@ -66,7 +68,12 @@ def _same(a: Any, b: Any) -> bool:
         return True  # arrays: data, not sizes (embedding indices, statistics)
     if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
         return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
-    return type(a) is type(b) and a == b
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    try:
+        return type(a) is type(b) and bool(a == b)
+    except (TypeError, ValueError):  # objects without a plain equality: not sizes
+        return True
 
 
 def merge(first: TracedGraph, second: TracedGraph) -> None:
@@ -77,7 +84,7 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
                               f"when the dynamic axes change size ({a.where()} became "
                               f"{b.where()}); it branches on the input size")
         for k, v in a.params.items():
-            if _SHAPE_PARAMS.get(a.op) != k and not _same(v, b.params.get(k)):
+            if (a.op, k) not in _SIZE_PARAMS and not _same(v, b.params.get(k)):
                 raise ExportError(f"cannot export {a.where()} with dynamic axes: its parameter "
                                   f"{k}={v!r} becomes {b.params.get(k)!r} when the input size "
                                   "changes, and would be frozen into the file")

@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_shape  # noqa: F401 (converters)
+from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_shape, ops_vision  # noqa: F401
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor

@@ -188,4 +188,12 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
     for t in _flat_outputs(out):
         name = rec.value(t, "the model output")
         outputs.append((name, tuple(t.shape), t.data.dtype))
+    used = {i for node in rec.nodes for i in node.inputs} | set(
+        v for node in rec.nodes for v in node.links.values()) | {o[0] for o in outputs}
+    for name in input_names:
+        if name not in used:
+            raise ExportError(
+                f"input {name!r} is not used by any traced op: the model reads it outside "
+                "softgrad's primitives (e.g. through .data, .numpy() or a comparison used as "
+                "a mask), so its value would be frozen into the file")
     return TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)
