@@ -18,7 +18,7 @@ np = backend.np
 
 # parameters whose change with the input size the converters handle (runtime shapes)
 _SIZE_PARAMS = {("Reshape", "shape"), ("Expand", "shape"), ("MaxPool2d", "out_hw"),
-                ("AvgPool2d", "out_hw")}
+                ("AvgPool2d", "out_hw"), ("Getitem", "index")}
 
 
 def normalize(dynamic_axes: Mapping[str, Any], shapes: Mapping[str, tuple]) -> dict:
@@ -88,12 +88,16 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
                 raise ExportError(f"cannot export {a.where()} with dynamic axes: its parameter "
                                   f"{k}={v!r} becomes {b.params.get(k)!r} when the input size "
                                   "changes, and would be frozen into the file")
-        a.alt_in_shapes, a.alt_out_shape = list(b.in_shapes), b.out_shape
+        a.alt_in_shapes, a.alt_out_shape, a.alt_params = list(b.in_shapes), b.out_shape, \
+            b.params
     if len(first.nodes) != len(second.nodes):
         raise ExportError("cannot export with dynamic axes: the forward runs a different number "
                           "of ops when the dynamic axes change size")
     for name, arr in first.constants.items():
         other = second.constants.get(name)
+        if other is not None and other.shape != arr.shape and _uniform(arr, other):
+            first.fills[name] = other.shape  # e.g. zero initial states sized by the batch
+            continue
         if other is None or other.shape != arr.shape or not np.array_equal(
                 arr, other, equal_nan=arr.dtype.kind == "f"):
             raise ExportError(
@@ -101,6 +105,14 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
                 f"{first.const_where.get(name, 'the model')} depends on the input's size or "
                 "values; it was computed outside softgrad's traced ops (e.g. from .numpy(), "
                 ".shape arithmetic or a comparison) and would be frozen into the file")
+
+
+def _uniform(a: Any, b: Any) -> bool:
+    """Both arrays hold one and the same value everywhere (and are not empty)."""
+    if a.size == 0 or b.size == 0 or a.dtype != b.dtype or a.ndim != b.ndim:
+        return False
+    v = a.reshape(-1)[0]
+    return bool((a == v).all() and (b == v).all())
 
 
 def output_axes(first: TracedGraph, second: TracedGraph, out_names: Sequence[str],

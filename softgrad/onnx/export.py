@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_shape, ops_vision  # noqa: F401
+from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_rnn, ops_shape, ops_vision  # noqa: F401
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor
@@ -134,6 +134,9 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     b = Builder(onnx, opset, used, sources or {})
     env = {n: n for n in in_names}
     for name, arr in graph.constants.items():
+        if name in graph.fills:
+            env[name] = _fill(b, name, arr, graph.fills[name], graph.const_where.get(name, ""))
+            continue
         b.initializers[name] = onnx.numpy_helper.from_array(np.array(arr, order="C"), name)
         env[name] = name
     for node in graph.nodes:
@@ -154,6 +157,22 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
                                    producer_name="softgrad")
     model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9 if opset <= 20 else 10)
     return model
+
+
+def _fill(b: Builder, name: str, arr: Any, alt_shape: tuple, where: str) -> str:
+    """A constant filled with one value, shaped at run time (dims read from the inputs)."""
+    pieces: list = []
+    for n1, n2 in zip(arr.shape, alt_shape):
+        if n1 == n2:
+            pieces.append(int(n1))
+        elif b.dim(n1, n2) is not None:
+            pieces.append(b.dim(n1, n2))
+        else:
+            raise ExportError(f"cannot export with dynamic axes: a constant of shape "
+                              f"{list(arr.shape)} used by {where} has a size that follows the "
+                              "dynamic axes but matches no input dim")
+    value = b.const(np.asarray(arr.reshape(-1)[0], dtype=arr.dtype), name + "_value")
+    return b.op("Expand", [value, b.shape_value(pieces)], name=name)
 
 
 def _drop_unused(b: Builder, outputs: list[str]) -> None:

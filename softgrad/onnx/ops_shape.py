@@ -86,9 +86,50 @@ def _index_items(index: object, ndim: int) -> list:
     return out
 
 
+def _from_end(b: Builder, node: TraceNode, v1: int | None, v2: int | None, n1: int, n2: int,
+              stop: bool) -> int | None:
+    """An index/bound that follows a dynamic size as an offset from the end (ONNX negative
+    index), or the end itself; unchanged when both traces agree."""
+    if v1 == v2:
+        return v1
+    if v1 is not None and v2 is not None and v1 >= 0 and v2 >= 0 and n1 - v1 == n2 - v2:
+        k = n1 - v1
+        if k > 0:
+            return -k
+        return _INT64_MAX  # the end itself
+    raise b.unsupported(node, f"index {v1!r} becomes {v2!r} when the dynamic axes change, "
+                        "which is no fixed offset from either end")
+
+
+def _resolved(b: Builder, node: TraceNode) -> list:
+    """Index items of the first trace, with sizes that follow dynamic axes made relative."""
+    nd = len(node.in_shapes[0])
+    items = _index_items(node.params.get("index"), nd)
+    alt = _index_items(node.alt_params.get("index"), nd)
+    if len(items) != len(alt):
+        raise b.unsupported(node, "the index changes structure with the input size")
+    out, axis = [], 0
+    for it, it2 in zip(items, alt):
+        if it is None:
+            out.append(it)
+            continue
+        n1, n2 = node.in_shapes[0][axis], node.alt_in_shapes[0][axis]
+        if isinstance(it, slice) and isinstance(it2, slice):
+            if it.step != it2.step:
+                raise b.unsupported(node, "a slice step that follows the input size")
+            it = slice(_from_end(b, node, it.start, it2.start, n1, n2, False),
+                       _from_end(b, node, it.stop, it2.stop, n1, n2, True), it.step)
+        elif isinstance(it, (int, np.integer)) and isinstance(it2, (int, np.integer)) and \
+                not isinstance(it, bool):
+            it = _from_end(b, node, int(it), int(it2), n1, n2, False)
+        out.append(it)
+        axis += 1
+    return out
+
+
 @converter("Getitem")
 def _getitem(b: Builder, node: TraceNode, ins: list[str]) -> str:
-    items = _index_items(node.params.get("index"), len(node.in_shapes[0]))
+    items = _resolved(b, node)
     starts, ends, axes, steps, gathers, news = [], [], [], [], [], []
     axis = out_axis = 0
     for it in items:

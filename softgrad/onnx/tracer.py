@@ -38,10 +38,12 @@ class TraceNode:
     # shapes seen when the dynamic axes had other sizes (a second trace); same when static
     alt_in_shapes: list = field(default_factory=list)
     alt_out_shape: tuple = ()
+    alt_params: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.alt_in_shapes = self.alt_in_shapes or list(self.in_shapes)
         self.alt_out_shape = self.alt_out_shape or self.out_shape
+        self.alt_params = self.alt_params or self.params
 
     def where(self) -> str:
         return f"op {self.op}" + (f" in layer {self.module}" if self.module else "")
@@ -56,6 +58,9 @@ class TracedGraph:
     outputs: list[tuple[str, tuple, Any]]
     constants: dict[str, Any]  # value name -> array (parameters, buffers, constants)
     const_where: dict[str, str] = field(default_factory=dict)  # constant -> first user
+    # constants filled with one value whose shape follows the dynamic axes:
+    # name -> (other trace's shape); built at run time from the input shapes
+    fills: dict[str, tuple] = field(default_factory=dict)
 
 
 class _Recorder:
