@@ -33,8 +33,8 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         requires_grad: whether operations on this tensor are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad",
-                 "__weakref__")
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad",
+                 "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -47,7 +47,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         self.grad: Tensor | None = None
         self.requires_grad = builtins.bool(requires_grad)
         self._ctx: Function | None = None
-        self._version = 0
+        self._vc: list | None = None
         self._retains_grad = False
         if requires_grad and not self.data.dtype.kind in "fc":
             raise RuntimeError(
@@ -63,7 +63,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = None
-        t._version = 0
+        t._vc = None
         t._retains_grad = False
         return t
 
@@ -83,13 +83,41 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
+        base = out.base
+        for t in inputs:  # a view of an input shares its version counter (in-place checks)
+            d = t.data
+            if out is d or (base is not None and (base is d or base is d.base)):
+                res._vc = t._counter()
+                break
         if need:
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             fn._out = _weakref(res)
             res._ctx = fn
+            if fn._saved and any(s is out for s in fn._saved):
+                fn._out_version = res._version  # backward reads the output: watch it too
         if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
             _trace_hook(fn_cls, inputs, params, res)
         return res
+
+    # ------------------------------------------------------------------ version counter
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared by views)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        if self._vc is None:
+            self._vc = [value]
+        else:
+            self._vc[0] = value
+
+    def _counter(self) -> list:
+        """The version counter cell, created on first use, to share with a view."""
+        if self._vc is None:
+            self._vc = [0]
+        return self._vc
 
     # ------------------------------------------------------------------ properties
     @property
@@ -152,8 +180,10 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         return id(self)
 
     def detach(self) -> "Tensor":
-        """A tensor sharing data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        """A tensor sharing data (and the in-place version counter), cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._counter()
+        return t
 
     def detach_(self) -> "Tensor":
         self._ctx = None
@@ -174,6 +204,23 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         self._retains_grad = self._ctx is not None
 
     # ------------------------------------------------------------------ autograd
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` each time backward has accumulated a gradient into ``self.grad``.
+
+        Only for leaf tensors; the hook sees the updated ``.grad`` and returns None.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        hooks = getattr(self, "_post_acc_hooks", None)
+        if hooks is None:
+            hooks = self._post_acc_hooks = {}
+        return engine.HookHandle(hooks, hook)
+
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence["Tensor"] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -200,6 +247,9 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             for t, g in zip(inputs, gs):
                 if g is not None:
                     t.grad = g if t.grad is None else t.grad + g
+                    if t._ctx is None:
+                        engine.run_post_accumulate_hooks(t)
+            engine.run_final_callbacks()
             return
         engine.run_backward([self], [seed], retain_graph, create_graph)
 
