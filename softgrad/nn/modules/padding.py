@@ -68,37 +68,44 @@ class ZeroPad2d(_PadNd):
         super().__init__(padding, 0.0)
 
 
-class ReflectionPad1d(_PadNd):
+class _EdgePad(_PadNd):
+    """Padding modes that take no fill value (reflect, replicate, circular)."""
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad1d(_EdgePad):
     """Mirror-pad the last dim (edge not repeated); pads must be smaller than the input."""
 
     _nd, _mode = 1, "reflect"
 
 
-class ReflectionPad2d(_PadNd):
+class ReflectionPad2d(_EdgePad):
     """Mirror-pad the last two dims (edge not repeated)."""
 
     _mode = "reflect"
 
 
-class ReplicationPad1d(_PadNd):
+class ReplicationPad1d(_EdgePad):
     """Pad the last dim by repeating the edge value."""
 
     _nd, _mode = 1, "replicate"
 
 
-class ReplicationPad2d(_PadNd):
+class ReplicationPad2d(_EdgePad):
     """Pad the last two dims by repeating the edge values."""
 
     _mode = "replicate"
 
 
-class CircularPad1d(_PadNd):
+class CircularPad1d(_EdgePad):
     """Pad the last dim by wrapping around."""
 
     _nd, _mode = 1, "circular"
 
 
-class CircularPad2d(_PadNd):
+class CircularPad2d(_EdgePad):
     """Pad the last two dims by wrapping around."""
 
     _mode = "circular"

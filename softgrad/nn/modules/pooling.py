@@ -66,9 +66,10 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size: IntOr, stride: IntOr | None = None, padding: IntOr = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding, self.ceil_mode = padding, ceil_mode
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        self.kernel_size = one(kernel_size)  # stored as 1-tuples, as PyTorch does
+        self.stride = one(stride if stride is not None else kernel_size)
+        self.padding, self.ceil_mode = one(padding), ceil_mode
         self.count_include_pad = count_include_pad
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
