@@ -374,3 +374,33 @@ def test_recurrent_layers_match_onnxruntime(tmp_path, make):
     proto, _ = _export_and_run(_Rnn(rnn), x, tmp_path, dynamic={"in0": [0, 1]},
                                sizes=((3, 1), (1, 8)))
     assert {"LSTM", "GRU", "RNN"} & {n.op_type for n in proto.graph.node}
+
+
+def test_adaptive_max_pooling_global_and_divisible(tmp_path):
+    class M(nn.Module):
+        def forward(self, x):
+            a = F.adaptive_max_pool2d(x, 1).flatten(1)
+            b = F.adaptive_max_pool2d(x, (2, 3)).flatten(1)
+            return sg.cat([a, b], dim=1)
+
+    _export_and_run(M(), sg.randn(2, 3, 4, 6), tmp_path, dynamic={"in0": [0]}, sizes=(3,))
+    with pytest.raises(ExportError, match=r"AdaptiveMaxPool2d.*\(4, 6\) -> \(3, 3\)"):
+        sg.onnx.export(nn.AdaptiveMaxPool2d((3, 3)), sg.randn(1, 1, 4, 6), None)
+
+
+@pytest.mark.parametrize("make,shape,opset", [
+    (lambda: nn.ConvTranspose2d(3, 4, 3, stride=2, padding=1, output_padding=1), (2, 3, 5, 5), 17),
+    (lambda: nn.ConvTranspose1d(3, 2, 4, stride=3, groups=1), (2, 3, 7), 17),
+    (lambda: nn.Upsample(scale_factor=2, mode="bilinear"), (1, 2, 3, 4), 17),
+    (lambda: nn.Upsample(size=(5, 7), mode="nearest"), (1, 2, 3, 4), 17),
+    (lambda: nn.ReplicationPad2d((1, 2, 0, 3)), (1, 2, 3, 4), 17),
+    (lambda: nn.ReflectionPad1d(2), (2, 3, 5), 17),
+    (lambda: nn.CircularPad2d(1), (1, 2, 3, 4), 19),
+    (lambda: nn.ConstantPad2d((1, -1, 2, 0), 0.5), (1, 2, 3, 4), 17),
+    (lambda: nn.AvgPool2d(3, stride=2, padding=1, ceil_mode=True, divisor_override=5),
+     (1, 2, 7, 6), 17),
+])
+def test_vision_layers(tmp_path, make, shape, opset):
+    sg.manual_seed(10)
+    _export_and_run(make(), sg.randn(*shape), tmp_path, dynamic={"in0": [0]}, sizes=(2,),
+                    opset_version=opset)

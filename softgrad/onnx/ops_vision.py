@@ -152,3 +152,18 @@ def _index_pad(b: Builder, node: TraceNode, ins: list[str]) -> str:
     if mode == "wrap" and b.opset < 19:
         raise b.unsupported(node, "circular padding needs opset_version >= 19")
     return b.op("Pad", [ins[0], b.ints(before + after, "pads")], mode=mode)
+
+
+@converter("AdaptiveMaxPool2d")
+def _adaptive_max(b: Builder, node: TraceNode, ins: list[str]) -> str:
+    if node.params.get("indices") is not None:
+        raise b.unsupported(node, "return_indices=True; export the pooled values only")
+    spatial, out = node.in_shapes[0][2:], node.out_shape[2:]
+    alt = node.alt_in_shapes[0][2:]
+    if all(o == 1 for o in out):  # global max pooling, any input size
+        return b.reduce("ReduceMax", ins[0], list(range(2, 2 + len(out))), True)
+    if tuple(spatial) != tuple(alt) or any(n % o for n, o in zip(spatial, out)):
+        raise b.unsupported(node, f"adaptive max pooling {tuple(spatial)} -> {tuple(out)} is "
+                            "exported only for fixed sizes that the output size divides")
+    kernel = [int(n // o) for n, o in zip(spatial, out)]
+    return b.op("MaxPool", ins, kernel_shape=kernel, strides=kernel)
