@@ -214,12 +214,12 @@ class _Tokens(nn.Module):
         self.fc = nn.Linear(8, 8)
 
     def forward(self, x):
-        n, l, e = x.shape
+        n, seq, e = x.shape
         x = sg.cat([self.cls.expand(n, -1, -1), x], dim=1)        # (N, L+1, E)
         x = x + sg.ones(n, 1, 1) * 0.5                             # a filled constant
         t = x.transpose(0, 1)                                      # (L+1, N, E)
-        h = self.fc(t.reshape(-1, e)).reshape(l + 1, n, e)         # products of both sizes
-        h = h.reshape(l + 1, n, 2, e // 2).permute(1, 2, 0, 3)     # (N, 2, L+1, 4)
+        h = self.fc(t.reshape(-1, e)).reshape(seq + 1, n, e)       # products of both sizes
+        h = h.reshape(seq + 1, n, 2, e // 2).permute(1, 2, 0, 3)   # (N, 2, L+1, 4)
         return h.reshape(n, 2, -1).mean(dim=1)
 
 
@@ -230,12 +230,13 @@ def test_dynamic_batch_and_sequence_through_mixed_reshapes(tmp_path):
     sg.onnx.export(model, sg.randn(2, 3, 8), path, input_names=["x"],
                    dynamic_axes={"x": {0: "batch", 1: "seq"}})
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    for n, l in ((2, 3), (1, 1), (5, 7)):
-        x = sg.randn(n, l, 8)
+    for n, seq in ((2, 3), (1, 1), (5, 7)):
+        x = sg.randn(n, seq, 8)
         got = sess.run(None, {"x": x.numpy()})[0]
         with sg.no_grad():
             np.testing.assert_allclose(got, model(x).numpy(), atol=ATOL)
-    out_dims = [d.dim_param for d in onnx.load(str(path)).graph.output[0].type.tensor_type.shape.dim]
+    out_type = onnx.load(str(path)).graph.output[0].type
+    out_dims = [d.dim_param for d in out_type.tensor_type.shape.dim]
     assert out_dims[0] == "output_dim0" and out_dims[1] == "output_dim1"
 
 
@@ -267,8 +268,8 @@ def test_an_input_read_outside_the_traced_ops_is_refused():
 def test_indices_that_follow_a_dynamic_size_count_from_the_end(tmp_path):
     class Ends(nn.Module):
         def forward(self, x):  # (N, L, 3)
-            n, l = x.shape[0], x.shape[1]
-            return x[:, : l - 1] * 2 + x[:, 1:l] - x[:, l - 1:l] + x[n - 1, l - 2]
+            n, seq = x.shape[0], x.shape[1]
+            return x[:, : seq - 1] * 2 + x[:, 1:seq] - x[:, seq - 1:seq] + x[n - 1, seq - 2]
 
     _export_and_run(Ends(), sg.randn(3, 5, 3), tmp_path,
                     dynamic={"in0": {0: "n", 1: "l"}, "out": {0: "n", 1: "l"}},
@@ -404,3 +405,20 @@ def test_vision_layers(tmp_path, make, shape, opset):
     sg.manual_seed(10)
     _export_and_run(make(), sg.randn(*shape), tmp_path, dynamic={"in0": [0]}, sizes=(2,),
                     opset_version=opset)
+
+
+def test_values_computed_outside_the_traced_ops_are_refused_even_without_dynamic_axes():
+    class Cmp(nn.Module):
+        def forward(self, x):
+            h = x * 2
+            return sg.where(h > 0, h, h * 0.1)  # the mask would be frozen
+
+    class Branch(nn.Module):
+        def forward(self, x):
+            return x.relu() if x.sum().item() > 0 else x.tanh()
+
+    x = sg.tensor([[0.5, -1.0, 0.25], [2.0, 0.75, -0.5]])
+    with pytest.raises(ExportError, match=r"constant of shape \[2, 3\] used by op Where"):
+        sg.onnx.export(Cmp(), x, None)
+    with pytest.raises(ExportError, match="different ops"):
+        sg.onnx.export(Branch(), sg.tensor([[1.0, -2.0]]), None)

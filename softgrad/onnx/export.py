@@ -61,23 +61,27 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
             shapes = {n: s for n, s, _ in graph.inputs}
             shapes.update((n, s) for n, (_, s, _) in zip(out_names, graph.outputs))
             axes = dynamic.normalize(dynamic_axes or {}, shapes)
-            sources: dict = {}
-            if any(axes.get(n) for n in in_names):
-                args2, sources = dynamic.resized_inputs(args, in_names, axes)
-                try:
-                    second = trace(model, args2, in_names)
-                except ExportError:
-                    raise
-                except Exception as exc:
+            dyn = any(axes.get(n) for n in in_names)
+            args2, sources = dynamic.probe_inputs(args, in_names, axes)
+            try:
+                second = trace(model, args2, in_names)
+            except ExportError:
+                raise
+            except Exception as exc:
+                if dyn:
                     raise ExportError(f"cannot export with dynamic axes: the model fails when "
                                       f"the dynamic axes are longer than in example_input "
                                       f"({type(exc).__name__}: {exc})") from None
+                second = None  # the probe's values do not suit the model: skip the check
+            if second is not None:
                 dynamic.merge(graph, second)
                 dynamic.output_axes(graph, second, out_names, axes)
     finally:
         if training:
             model.train(True)
     proto = build_model(onnx, graph, out_names, axes, int(opset_version), sources)
+    if graph.frozen:
+        raise ExportError(graph.frozen[0])
     if check:
         onnx.checker.check_model(proto)
     if path is not None:

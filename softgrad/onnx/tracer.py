@@ -61,6 +61,7 @@ class TracedGraph:
     # constants filled with one value whose shape follows the dynamic axes:
     # name -> (other trace's shape); built at run time from the input shapes
     fills: dict[str, tuple] = field(default_factory=dict)
+    frozen: list[str] = field(default_factory=list)  # input-dependent constants (errors)
 
 
 class _Recorder:
@@ -193,8 +194,8 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
     for t in _flat_outputs(out):
         name = rec.value(t, "the model output")
         outputs.append((name, tuple(t.shape), t.data.dtype))
-    used = {i for node in rec.nodes for i in node.inputs} | set(
-        v for node in rec.nodes for v in node.links.values()) | {o[0] for o in outputs}
+    used = {i for node in rec.nodes for i in node.inputs}
+    used |= {v for node in rec.nodes for v in node.links.values()} | {o[0] for o in outputs}
     for name in input_names:
         if name not in used:
             raise ExportError(
