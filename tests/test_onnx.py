@@ -422,3 +422,8 @@ def test_values_computed_outside_the_traced_ops_are_refused_even_without_dynamic
         sg.onnx.export(Cmp(), x, None)
     with pytest.raises(ExportError, match="different ops"):
         sg.onnx.export(Branch(), sg.tensor([[1.0, -2.0]]), None)
+
+
+def test_dropout_in_training_mode_is_named():
+    with pytest.raises(ExportError, match="Dropout.*training mode"):
+        sg.onnx.export(lambda x: F.dropout(x, 0.5, training=True), sg.randn(3, 4), None)

@@ -103,11 +103,11 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
         for k, v in a.params.items():
             if (a.op, k) in _SIZE_PARAMS or k in a.links:
                 continue
-            if not _same(v, b.params.get(k), static):
-                raise ExportError(f"cannot export {a.where()}: its parameter {k}="
-                                  f"{_short(v)} becomes {_short(b.params.get(k))} for another "
-                                  "input (computed outside softgrad's traced ops), and would "
-                                  "be frozen into the file")
+            if not _same(v, b.params.get(k), static):  # raised after conversion, as below
+                first.frozen.append(f"cannot export {a.where()}: its parameter {k}="
+                                    f"{_short(v)} becomes {_short(b.params.get(k))} for another "
+                                    "input (computed outside softgrad's traced ops), and would "
+                                    "be frozen into the file")
         a.alt_in_shapes, a.alt_out_shape, a.alt_params = list(b.in_shapes), b.out_shape, \
             b.params
     if len(first.nodes) != len(second.nodes):

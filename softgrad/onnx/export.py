@@ -25,7 +25,10 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     The model runs in eval mode (Dropout is the identity, BatchNorm uses its running
     statistics; its previous mode is restored afterwards). Every primitive the forward runs
     is converted; parameters and buffers become initializers named by their state-dict keys.
-    Control flow is recorded as taken for ``example_input``.
+    A second, probing trace (the example's values reversed and moved, dynamic axes longer)
+    finds what follows the dynamic axes, and refuses what the file would wrongly freeze:
+    branches on the input, and values computed outside softgrad's primitives (``.numpy()``,
+    comparisons used as masks, ``.shape`` arithmetic that is no fixed offset).
 
     Args:
         model: a Module (or any callable taking and returning Tensors).
