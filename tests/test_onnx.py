@@ -427,3 +427,19 @@ def test_values_computed_outside_the_traced_ops_are_refused_even_without_dynamic
 def test_dropout_in_training_mode_is_named():
     with pytest.raises(ExportError, match="Dropout.*training mode"):
         sg.onnx.export(lambda x: F.dropout(x, 0.5, training=True), sg.randn(3, 4), None)
+
+
+def test_layer_modes_are_restored_and_tracing_stops_when_forward_fails():
+    model = nn.Sequential(nn.Linear(3, 3), nn.BatchNorm1d(3), nn.Dropout(0.1))
+    model.train()
+    model[1].eval()  # a frozen BatchNorm inside a training model
+    sg.onnx.export(model, sg.randn(4, 3), None)
+    assert [m.training for m in model] == [True, False, True] and model.training
+
+    class Fails(nn.Module):
+        def forward(self, x):
+            raise ValueError("boom")
+
+    with pytest.raises(ValueError, match="boom"):
+        sg.onnx.export(Fails(), sg.randn(1), None)
+    assert sys.modules["softgrad.tensor"]._trace_hook is None

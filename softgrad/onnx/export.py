@@ -54,8 +54,8 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
                          f"{opset_version}")
     args = _as_inputs(example_input)
     in_names = _names(input_names, len(args), "input")
-    training = getattr(model, "training", None)
-    if training is not None:
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    if modes:
         model.eval()
     try:
         with no_grad():
@@ -80,8 +80,8 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
                 dynamic.merge(graph, second)
                 dynamic.output_axes(graph, second, out_names, axes)
     finally:
-        if training:
-            model.train(True)
+        for m, mode in modes:  # each layer's own mode (e.g. frozen BatchNorm stays eval)
+            m.training = mode
     proto = build_model(onnx, graph, out_names, axes, int(opset_version), sources)
     if graph.frozen:
         raise ExportError(graph.frozen[0])
