@@ -16,8 +16,12 @@ from softgrad.creation import (Generator, arange, as_tensor, empty, empty_like, 
                                randn, randn_like, randperm, tensor, zeros, zeros_like)
 from softgrad.dtypes import (DType, bool, double, float, float16, float32, float64, half, int,
                              int8, int16, int32, int64, long, short, uint8)
-from softgrad.functions import *  # noqa: F401,F403
+from softgrad import functions as _functions
 from softgrad.functions import MinMaxResult, cat, stack, where
+# the function forms defined in softgrad/functions.py (not the names it imports)
+globals().update({_k: _v for _k, _v in vars(_functions).items()
+                  if not _k.startswith("_") and _k not in _functions.INTERNAL
+                  and getattr(_v, "__module__", None) == _functions.__name__})
 from softgrad.tensor import Tensor
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
@@ -26,6 +30,8 @@ from softgrad import nn  # noqa: E402
 from softgrad import optim  # noqa: E402
 from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
+from softgrad.interop import from_dlpack  # noqa: E402
+from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType

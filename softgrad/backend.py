@@ -116,11 +116,11 @@ def get_rng_state() -> dict:
     return _rng.generator.bit_generator.state
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(new_state: dict) -> None:
     """Restore a state returned by :func:`get_rng_state`."""
     bg = np.random.PCG64()
     try:
-        bg.state = state
+        bg.state = new_state
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"invalid RNG state: {exc}") from None
     _rng.generator = np.random.Generator(bg)

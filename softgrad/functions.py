@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import inspect
 from typing import Any, Sequence
 
 from softgrad import backend, dtypes
@@ -13,6 +14,7 @@ from softgrad.tensor_math import broadcast_error, norm_dim
 from softgrad.tensor_reduce import MinMaxResult  # noqa: F401  (re-exported as sg.MinMaxResult)
 
 np = backend.np
+INTERNAL = frozenset({"index_add_zeros", "INTERNAL"})  # defined here but not part of sg.*
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
@@ -121,8 +123,16 @@ def _method(name: str) -> Any:
     def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
         return getattr(_t(input), name)(*args, **kwargs)
 
-    fn.__name__ = name
+    fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Function form of ``Tensor.{name}``."
+    try:  # show the method's parameters, with ``input`` in place of ``self``
+        sig = inspect.signature(getattr(Tensor, name))
+        params = list(sig.parameters.values())
+        fn.__signature__ = sig.replace(parameters=[
+            params[0].replace(name="input", kind=inspect.Parameter.POSITIONAL_OR_KEYWORD)]
+            + params[1:])
+    except (AttributeError, ValueError, TypeError, IndexError):
+        pass
     return fn
 
 
@@ -137,6 +147,13 @@ _METHODS = (
 ).split()
 for _name in _METHODS:
     globals()[_name] = _method(_name)
+
+
+
+def split(tensor: Tensor, split_size_or_sections: Any, dim: int = 0) -> tuple:
+    """Split ``tensor`` into chunks of a size, or of the listed sizes, along ``dim``."""
+    return _t(tensor).split(split_size_or_sections, dim)
+
 
 true_divide = divide = globals()["div"]
 multiply = globals()["mul"]
@@ -174,7 +191,7 @@ def outer(a: Tensor, b: Tensor) -> Tensor:
     return a.reshape(-1, 1) * b.reshape(1, -1)
 
 
-def is_tensor(obj: Any) -> bool:
+def is_tensor(obj: Any, /) -> bool:
     return isinstance(obj, Tensor)
 
 

@@ -32,7 +32,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         requires_grad: whether operations on this tensor are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_version", "_retains_grad",
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad",
                  "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
@@ -46,7 +46,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         self.grad: Tensor | None = None
         self.requires_grad = builtins.bool(requires_grad)
         self._ctx: Function | None = None
-        self._version = 0
+        self._vc: list | None = None
         self._retains_grad = False
         if requires_grad and not self.data.dtype.kind in "fc":
             raise RuntimeError(
@@ -62,7 +62,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = None
-        t._version = 0
+        t._vc = None
         t._retains_grad = False
         return t
 
@@ -82,11 +82,41 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
+        base = out.base
+        for t in inputs:  # a view of an input shares its version counter (in-place checks)
+            d = t.data
+            if out is d or (base is not None and (base is d or base is d.base)):
+                res._vc = t._counter()
+                break
         if need:
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             fn._out = _weakref(res)
             res._ctx = fn
+            if fn._saved and any(s is out for s in fn._saved):
+                fn._out_version = res._version  # backward reads the output: watch it too
+        if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
+            _trace_hook(fn_cls, inputs, params, res)
         return res
+
+    # ------------------------------------------------------------------ version counter
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared by views)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        if self._vc is None:
+            self._vc = [value]
+        else:
+            self._vc[0] = value
+
+    def _counter(self) -> list:
+        """The version counter cell, created on first use, to share with a view."""
+        if self._vc is None:
+            self._vc = [0]
+        return self._vc
 
     # ------------------------------------------------------------------ properties
     @property
@@ -149,8 +179,10 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         return id(self)
 
     def detach(self) -> "Tensor":
-        """A tensor sharing data, cut from the graph."""
-        return Tensor._wrap(self.data)
+        """A tensor sharing data (and the in-place version counter), cut from the graph."""
+        t = Tensor._wrap(self.data)
+        t._vc = self._counter()
+        return t
 
     def detach_(self) -> "Tensor":
         self._ctx = None
@@ -222,6 +254,16 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
 
 # ---------------------------------------------------------------------- helpers
 from weakref import ref as _weakref  # noqa: E402
+
+_trace_hook: Any = None  # called as hook(fn_cls, inputs, params, out) by _apply when set
+
+
+def set_trace_hook(hook: Any) -> Any:
+    """Install ``hook(fn_cls, inputs, params, out)`` to see every primitive run by
+    ``Tensor._apply`` (None removes it); returns the previous hook."""
+    global _trace_hook
+    previous, _trace_hook = _trace_hook, hook
+    return previous
 
 
 def _scalar_output(fn: Function, out: Any) -> Any:

@@ -26,7 +26,7 @@ class Function:
     """
 
     __slots__ = ("parents", "needs_input_grad", "xp", "_saved", "_versions", "_out", "_graph",
-                 "_freed", "__dict__")
+                 "_freed", "_out_version", "__dict__")
 
     differentiable_saved_only = True
 
@@ -35,6 +35,7 @@ class Function:
         self._saved = ()
         self._versions = None
         self._out = None
+        self._out_version = None
         self._graph = False
         self._freed = False
 
@@ -88,6 +89,15 @@ class Function:
                     f"one of the variables needed for gradient computation has been modified "
                     f"by an in-place operation: input {i} of {type(self).__name__} (shape "
                     f"{tuple(p.shape)}) is at version {p._version}; expected version {v}"
+                )
+        if self._out_version is not None:
+            out = self._out() if self._out is not None else None
+            if out is not None and out._version != self._out_version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an in-place operation: output 0 of {type(self).__name__} (shape "
+                    f"{tuple(out.shape)}) is at version {out._version}; expected version "
+                    f"{self._out_version}"
                 )
 
     def release(self) -> None:

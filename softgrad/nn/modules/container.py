@@ -137,6 +137,21 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
+    def __repr__(self) -> str:
+        """Runs of identical children print once, as ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(m) for m in self._list]
+        if not reprs:
+            return "ModuleList()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            text = reprs[start].replace("\n", "\n  ")
+            head = f"({start})" if i - start == 1 else f"({start}-{i - 1}): {i - start} x"
+            lines.append(f"{head}: {text}" if i - start == 1 else f"{head} {text}")
+            start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
     def _local_children(self) -> Iterator[tuple[str, Module]]:
         for i, m in enumerate(self._list):
             yield str(i), m
@@ -291,8 +306,7 @@ class ParameterList(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({i}): Parameter containing: [{p.dtype!r} of size {tuple(p.shape)}]"
-                         for i, p in enumerate(self._plist))
+        return "\n".join(f"  ({i}): {_param_line(p, p.dtype)}" for i, p in enumerate(self._plist))
 
 
 class ParameterDict(Module):
@@ -342,11 +356,22 @@ class ParameterDict(Module):
         return self._pdict.pop(key)
 
     def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
-        pairs = parameters.items() if isinstance(parameters, (Mapping, ParameterDict)) \
-            else parameters
+        if isinstance(parameters, (OrderedDict, ParameterDict)):
+            pairs = parameters.items()
+        elif isinstance(parameters, Mapping):  # a plain dict: sorted by key, as PyTorch does
+            pairs = sorted(parameters.items())
+        else:
+            pairs = parameters
         for k, v in pairs:
             self[k] = v
 
     def extra_repr(self) -> str:
-        return "\n".join(f"({k}): Parameter containing: [{p.dtype!r} of size {tuple(p.shape)}]"
-                         for k, p in self._pdict.items())
+        return "\n".join(f"  ({k}): {_param_line(p, p.type())}" for k, p in self._pdict.items())
+
+
+def _param_line(p: Any, kind: Any) -> str:
+    """PyTorch's one-line summary of a container entry: ``[dtype of size 2x3]``."""
+    what = "Parameter" if isinstance(p, Parameter) else "Tensor"
+    size = "x".join(str(s) for s in p.shape)
+    device = "" if p.device == "cpu" else f" ({p.device})"
+    return f"{what} containing: [{kind} of size {size}{device}]"

@@ -223,15 +223,16 @@ class Module(StateMixin):
             yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name,
                                        remove_duplicate)
 
-    def modules(self) -> Iterator["Module"]:
-        """Self and every submodule (depth first, each once)."""
+    def modules(self, remove_duplicate: bool = True) -> Iterator["Module"]:
+        """Self and every submodule (depth first; each once unless ``remove_duplicate=False``)."""
         seen: set[int] = set()
         stack: list[Module] = [self]
         while stack:
             m = stack.pop()
-            if id(m) in seen:
-                continue
-            seen.add(id(m))
+            if remove_duplicate:
+                if id(m) in seen:
+                    continue
+                seen.add(id(m))
             yield m
             kids = [c for _, c in m._local_children()]
             stack.extend(reversed(kids))

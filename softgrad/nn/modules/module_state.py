@@ -100,7 +100,7 @@ class StateMixin:
         """Parameters and persistent buffers by dotted name (detached, sharing memory)."""
         out = OrderedDict() if destination is None else destination
         for key, t in self._state_items(prefix):
-            out[key] = t if keep_vars else Tensor._wrap(t.data)
+            out[key] = t if keep_vars else t.detach()
         return out
 
     def load_state_dict(self: Self, state_dict: Mapping[str, Any], strict: bool = True,

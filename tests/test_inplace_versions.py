@@ -1,0 +1,205 @@
+"""In-place operations and autograd: PyTorch's version-counter semantics.
+
+A leaf that requires grad refuses in-place changes while recording; a value that backward
+needs and that was changed in place afterwards (directly, through a view, through
+``detach()`` or through a ``state_dict`` entry) is detected at backward with a clear error.
+Each scenario runs on softgrad and on PyTorch, which must agree on whether it raises.
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import pytest
+
+import softgrad as sg
+import softgrad.nn as nn
+from checks import needs_torch, torch
+
+
+def _leaf(m, n: int = 4):
+    return m.tensor(np.linspace(-1.0, 1.0, n), requires_grad=True)
+
+
+# name -> (scenario(m) that ends with a backward, whether it must raise)
+def _saved_input_direct(m):
+    x, w = _leaf(m), m.tensor(np.arange(4.0))
+    z = (x * w).sum()
+    w.mul_(2)
+    z.backward()
+
+
+def _saved_input_via_slice(m):
+    x, w = _leaf(m), m.tensor(np.arange(4.0))
+    z = (x * w).sum()
+    w[1:3].add_(1)
+    z.backward()
+
+
+def _saved_input_via_reshape(m):
+    x, w = _leaf(m), m.tensor(np.arange(4.0))
+    z = (x * w).sum()
+    w.reshape(2, 2).mul_(3)
+    z.backward()
+
+
+def _saved_input_via_transpose(m):
+    x = m.tensor(np.ones((2, 3)), requires_grad=True)
+    w = m.tensor(np.arange(6.0).reshape(2, 3))
+    z = (x * w).sum()
+    w.T.mul_(3)
+    z.backward()
+
+
+def _saved_input_via_detach(m):
+    x = _leaf(m)
+    y = x * 2
+    z = (y * y).sum()
+    y.detach().mul_(3)
+    z.backward()
+
+
+def _saved_leaf_changed_in_no_grad(m):
+    x = _leaf(m)
+    z = (x * x).sum()
+    with m.no_grad():
+        x.add_(1)
+    z.backward()
+
+
+def _saved_output_changed(m):
+    x = _leaf(m)
+    y = x.exp()  # Exp's backward reads its output
+    z = y.sum()
+    with m.no_grad():
+        y.mul_(2)
+    z.backward()
+
+
+def _sigmoid_output_changed_through_view(m):
+    x = _leaf(m)
+    y = x.sigmoid()
+    z = y.sum()
+    with m.no_grad():
+        y[:2].zero_()
+    z.backward()
+
+
+def _unsaved_output_changed(m):
+    x = _leaf(m)
+    y = x * 2  # Mul saves its inputs, not its output
+    z = y.sum()
+    with m.no_grad():
+        y.mul_(2)
+    z.backward()
+
+
+def _unused_input_changed(m):
+    x, w = _leaf(m), m.tensor(np.arange(4.0))
+    z = (x + w).sum()  # Add saves nothing
+    w.mul_(2)
+    z.backward()
+
+
+def _changed_before_use(m):
+    x, w = _leaf(m), m.tensor(np.arange(4.0))
+    w.mul_(2)
+    z = (x * w).sum()
+    z.backward()
+
+
+SCENARIOS: dict[str, tuple[Callable, bool]] = {
+    "saved_input_direct": (_saved_input_direct, True),
+    "saved_input_via_slice": (_saved_input_via_slice, True),
+    "saved_input_via_reshape": (_saved_input_via_reshape, True),
+    "saved_input_via_transpose": (_saved_input_via_transpose, True),
+    "saved_input_via_detach": (_saved_input_via_detach, True),
+    "saved_leaf_changed_in_no_grad": (_saved_leaf_changed_in_no_grad, True),
+    "saved_output_changed": (_saved_output_changed, True),
+    "sigmoid_output_changed_through_view": (_sigmoid_output_changed_through_view, True),
+    "unsaved_output_changed": (_unsaved_output_changed, False),
+    "unused_input_changed": (_unused_input_changed, False),
+    "changed_before_use": (_changed_before_use, False),
+}
+
+
+def _raises(fn: Callable, m) -> str | None:
+    try:
+        fn(m)
+    except RuntimeError as exc:
+        return str(exc)
+    return None
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_modified_saved_value_is_detected_at_backward(name: str) -> None:
+    fn, must_raise = SCENARIOS[name]
+    msg = _raises(fn, sg)
+    if must_raise:
+        assert msg is not None, f"{name}: the in-place change went unnoticed"
+        assert "modified by an in-place operation" in msg and "version" in msg, msg
+    else:
+        assert msg is None, f"{name}: unexpected error {msg}"
+
+
+@needs_torch
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_scenarios_agree_with_torch(name: str) -> None:
+    fn, must_raise = SCENARIOS[name]
+    assert (_raises(fn, torch) is not None) == must_raise
+
+
+@pytest.mark.parametrize("op", [
+    lambda t: t.add_(1), lambda t: t.sub_(1), lambda t: t.mul_(2), lambda t: t.div_(2),
+    lambda t: t.pow_(2), lambda t: t.zero_(), lambda t: t.fill_(3.0),
+    lambda t: t.copy_(sg.ones(4)), lambda t: t.clamp_(0, 1), lambda t: t.__iadd__(1),
+    lambda t: t.__imul__(2), lambda t: t.__setitem__(0, 5.0),
+    lambda t: t.masked_fill_(sg.tensor([True, False, True, False]), 0.0),
+], ids=["add_", "sub_", "mul_", "div_", "pow_", "zero_", "fill_", "copy_", "clamp_", "iadd",
+        "imul", "setitem", "masked_fill_"])
+def test_leaf_requiring_grad_refuses_inplace(op: Callable) -> None:
+    x = _leaf(sg)
+    before = x.detach().numpy().copy()
+    with pytest.raises(RuntimeError, match="leaf Variable that requires grad"):
+        op(x)
+    np.testing.assert_array_equal(x.detach().numpy(), before)  # nothing was written
+    with sg.no_grad():  # the optimizer pattern: allowed without recording
+        op(x)
+    assert x._version >= 1
+
+
+def test_view_of_leaf_refuses_inplace() -> None:
+    x = _leaf(sg)
+    with pytest.raises(RuntimeError, match="in-place"):
+        x[1:].add_(1)
+
+
+def test_version_counter_is_shared_by_views_detach_and_state_dict() -> None:
+    x = sg.zeros(2, 3)
+    views = [x[0], x[:, 1:], x.reshape(3, 2), x.T, x.view(-1), x.detach(), x.unsqueeze(0),
+             x.transpose(0, 1), x.flatten()]
+    for i, v in enumerate(views):
+        before = x._version
+        v.add_(1)
+        assert x._version == before + 1 and v._version == x._version, f"view {i}"
+    copies = [x + 0, x[[0, 1]], x.clone() if hasattr(x, "clone") else x * 1]
+    for c in copies:
+        before = x._version
+        c.add_(1)
+        assert x._version == before, "a copy must not share the counter"
+    lin = nn.Linear(2, 2)
+    sd = lin.state_dict()
+    v0 = lin.weight._version
+    sd["weight"].mul_(2)
+    assert lin.weight._version == v0 + 1
+
+
+def test_optimizer_step_between_forward_and_backward_is_detected() -> None:
+    lin = nn.Linear(3, 2)
+    opt = sg.optim.SGD(lin.parameters(), lr=0.1)
+    x = sg.randn(4, 3, requires_grad=True)
+    loss = lin(x).pow(2).sum()
+    (lin(x).sum()).backward()
+    opt.step()  # weight changed in place after ``loss`` saved it
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        loss.backward()
