@@ -14,6 +14,8 @@ import softgrad as sg
 import softgrad.nn as nn
 import softgrad.nn.functional as F
 from op_cases import ALL
+from test_every_module import NAMES as MODULE_NAMES
+from test_every_module import REGISTRY, _outputs
 from softgrad import backend
 
 REAL_GPU = backend.cuda_available()
@@ -155,48 +157,42 @@ def test_op_on_cuda_matches_cpu(device: str, case, shapes) -> None:  # noqa: ANN
 
 
 # ---------------------------------------------------------------------- layers, losses, optim
-LAYERS = [
-    (lambda: nn.Linear(4, 3), (5, 4)), (lambda: nn.Bilinear(4, 4, 2), None),
-    (lambda: nn.BatchNorm1d(4), (6, 4)), (lambda: nn.BatchNorm2d(2), (3, 2, 4, 4)),
-    (lambda: nn.LayerNorm(4), (5, 4)), (lambda: nn.GroupNorm(2, 4), (3, 4, 5)),
-    (lambda: nn.Embedding(7, 3), "index"), (lambda: nn.PReLU(), (5, 4)),
-    (lambda: nn.Sequential(nn.Flatten(), nn.Linear(8, 2), nn.GELU(), nn.Softmax(dim=1)),
-     (3, 2, 4)),
-] + [(cls, (4, 6)) for cls in (nn.ReLU, nn.ELU, nn.SELU, nn.CELU, nn.SiLU, nn.Mish, nn.Softplus,
-                               nn.Softsign, nn.Tanh, nn.Sigmoid, nn.Hardswish, nn.Hardsigmoid,
-                               nn.Hardtanh, nn.LeakyReLU, nn.LogSigmoid, nn.ReLU6,
-                               nn.Tanhshrink, nn.LogSoftmax, nn.Softmin, nn.GLU)]
+def _module_inputs(arrays: list, dev: str) -> list:
+    out = []
+    for i, a in enumerate(arrays):
+        if a.dtype.kind == "f":
+            out.append(sg.tensor(a.astype(np.float64), device=dev, requires_grad=i == 0))
+        else:
+            out.append(sg.tensor(a.astype(np.int64), device=dev))
+    return out
 
 
-def _layer_inputs(shape, dev: str, module: nn.Module) -> list:  # noqa: ANN001
-    rng = np.random.default_rng(3)
-    if shape == "index":
-        return [sg.tensor(rng.integers(0, 7, (2, 5)), device=dev)]
-    if shape is None:
-        return [sg.tensor(rng.standard_normal((5, 4)), device=dev, requires_grad=True)
-                for _ in range(2)]
-    return [sg.tensor(rng.standard_normal(shape), device=dev, requires_grad=True)]
-
-
-@pytest.mark.parametrize("make, shape", LAYERS, ids=lambda v: getattr(v(), "__class__").__name__
-                         if callable(v) else None)
-def test_layer_to_cuda_matches_cpu(device: str, make, shape) -> None:  # noqa: ANN001
+@pytest.mark.parametrize("name", MODULE_NAMES)
+def test_every_module_on_cuda_matches_cpu(device: str, name: str) -> None:
+    """Each public module (tests/test_every_module.py's registry): float64, forward+backward."""
+    entry = REGISTRY[name]
     results = []
     for dev in ("cpu", device):
         sg.manual_seed(0)
-        m = make().double().to(dev)
-        for t in list(m.parameters()) + list(m.buffers()):
+        module = entry.make(nn).double().to(dev)
+        for t in list(module.parameters()) + list(module.buffers()):
             assert t.device == dev
-        xs = _layer_inputs(shape, dev, m)
-        out = m(*xs)
-        (out * out).sum().backward()
-        grads = [p.grad for p in m.parameters()] + [x.grad for x in xs if x.requires_grad]
-        results.append((out, grads, list(m.buffers())))
-    (c_out, c_grads, c_bufs), (d_out, d_grads, d_bufs) = results
-    assert on_cuda(d_out)
-    np.testing.assert_allclose(host(d_out), host(c_out), atol=tol(), rtol=tol())
-    for c, d in zip(c_grads + c_bufs, d_grads + d_bufs):
-        assert on_cuda(d)
+        xs = _module_inputs(entry.inputs(np.random.default_rng(0)), dev)
+        sg.manual_seed(1)  # the same dropout masks on both devices
+        outs = _outputs(entry.call(module, *xs))
+        floats = [o for o in outs if o.is_floating_point() and o.requires_grad]
+        if floats:
+            rng = np.random.default_rng(2)
+            sum((o * sg.tensor(rng.standard_normal(o.shape), device=dev)).sum()
+                for o in floats).backward()
+        grads = [p.grad for p in module.parameters()] + [x.grad for x in xs[:1]]
+        results.append((outs, grads, list(module.buffers())))
+    (c_outs, c_grads, c_bufs), (d_outs, d_grads, d_bufs) = results
+    for c, d in zip(c_outs + c_grads + c_bufs, d_outs + d_grads + d_bufs):
+        if c is None:
+            assert d is None
+            continue
+        assert on_cuda(d), f"{name}: a result is on {d.device} ({type(d.data).__name__})"
         np.testing.assert_allclose(host(d), host(c), atol=tol(), rtol=tol())
 
 
