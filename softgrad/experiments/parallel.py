@@ -17,7 +17,8 @@ def world_size() -> int:
     """Processes in the default group (1 when ``softgrad.distributed`` is not initialised)."""
     from softgrad import distributed as dist
 
-    return dist.get_world_size() if dist.is_initialized() else 1
+    size = getattr(dist, "get_world_size", None)  # absent where distributed is stubbed out
+    return int(size()) if size is not None and dist.is_initialized() else 1
 
 
 def data_parallel(model: Any, dataset: Any, batch_size: int, seed: int) -> tuple:
