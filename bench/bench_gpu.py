@@ -21,10 +21,11 @@ import os
 import statistics
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 IN, HID, OUT, BATCH = 784, 1024, 10, 128
 
@@ -66,8 +67,8 @@ def _models(nn: Any, F: Any) -> dict:
 
 def _softgrad(kind: str, device: str, x: Any, y: Any) -> tuple[Callable, Callable]:
     import softgrad as sg
-    import softgrad.nn as nn
     import softgrad.nn.functional as F
+    from softgrad import nn
 
     sg.manual_seed(0)
     model = _models(nn, F)[kind]().to(device)
@@ -95,8 +96,8 @@ def _softgrad(kind: str, device: str, x: Any, y: Any) -> tuple[Callable, Callabl
 
 def _torch(kind: str, device: str, x: Any, y: Any, threads: int) -> tuple[Callable, Callable]:
     import torch
-    import torch.nn as nn
     import torch.nn.functional as F
+    from torch import nn
 
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -167,16 +168,16 @@ def main() -> int:
           f"CPU runs with {args.threads} threads")
     for kind in args.workloads.split(","):
         x, y = _data(kind, args.samples if kind == "mlp" else args.lenet_samples)
-        runs = {"softgrad cpu": lambda: _softgrad(kind, "cpu", x, y),
-                "softgrad cuda": lambda: _softgrad(kind, "cuda", x, y)}
+        runs = {"softgrad cpu": (_softgrad, kind, "cpu", x, y),
+                "softgrad cuda": (_softgrad, kind, "cuda", x, y)}
         if torch is not None:
-            runs["torch cpu"] = lambda: _torch(kind, "cpu", x, y, args.threads)
+            runs["torch cpu"] = (_torch, kind, "cpu", x, y, args.threads)
             if torch_cuda:
-                runs["torch cuda"] = lambda: _torch(kind, "cuda", x, y, args.threads)
+                runs["torch cuda"] = (_torch, kind, "cuda", x, y, args.threads)
         rows = {}
-        for name, make in runs.items():
+        for name, (build, *build_args) in runs.items():
             print(f"  running {kind} / {name} ...", file=sys.stderr, flush=True)
-            rows[name] = _time(*make(), args.repeats)
+            rows[name] = _time(*build(*build_args), args.repeats)
         n = (len(x) // BATCH) * BATCH
         base = rows["softgrad cpu"]["best_s"]
         print(f"\n{kind}: one epoch of {n} samples, batch {BATCH}, Adam")

@@ -108,7 +108,7 @@ class _Namespace(types.ModuleType):
 
 class _Runtime:
     @staticmethod
-    def getDeviceCount() -> int:  # noqa: N802 - CuPy's name
+    def getDeviceCount() -> int:
         return 1
 
 

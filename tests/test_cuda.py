@@ -9,14 +9,14 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import fake_cuda
 import softgrad as sg
-import softgrad.nn as nn
 import softgrad.nn.functional as F
+from softgrad import backend, nn
+
+import fake_cuda
 from op_cases import ALL
 from test_every_module import NAMES as MODULE_NAMES
 from test_every_module import REGISTRY, _outputs
-from softgrad import backend
 
 REAL_GPU = backend.cuda_available()
 
@@ -99,7 +99,7 @@ def test_mixing_devices_is_a_clear_error(device: str) -> None:
 
 
 # ---------------------------------------------------------------------- every op
-def _first_shapes(case):  # noqa: ANN001
+def _first_shapes(case):
     return pytest.param(case, case.shapes[0], id=case.name)
 
 
@@ -111,7 +111,7 @@ class _OnDevice:
     def __init__(self, dev: str) -> None:
         self.dev = dev
 
-    def __getattr__(self, name: str):  # noqa: ANN204
+    def __getattr__(self, name: str):
         fn = getattr(sg, name)
         if name in self.FACTORIES:
             return lambda *a, **k: fn(*a, **{"device": self.dev, **k})
@@ -119,7 +119,7 @@ class _OnDevice:
 
 
 @pytest.mark.parametrize("case, shapes", [_first_shapes(c) for c in ALL])
-def test_op_on_cuda_matches_cpu(device: str, case, shapes) -> None:  # noqa: ANN001
+def test_op_on_cuda_matches_cpu(device: str, case, shapes) -> None:
     arrays = case.arrays(shapes)
     rng = np.random.default_rng(1)
 
@@ -274,7 +274,7 @@ def test_optimizer_training_on_cuda_matches_cpu(device: str, name: str) -> None:
         np.testing.assert_allclose(host(d), host(c), atol=tol(), rtol=tol())
 
 
-def test_module_moves_and_state_dict_round_trip(device: str, tmp_path) -> None:  # noqa: ANN001
+def test_module_moves_and_state_dict_round_trip(device: str, tmp_path) -> None:
     model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2))
     ref = {k: host(v).copy() for k, v in model.state_dict().items()}
     assert model.cuda() is model

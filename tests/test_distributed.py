@@ -19,7 +19,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.distributed as dist
-import softgrad.nn as nn
+from softgrad import nn
 from softgrad.autograd import engine
 from softgrad.utils.data import DataLoader, DistributedSampler, TensorDataset
 
