@@ -107,6 +107,7 @@ def build_pydynet():
     import pydynet as pdn
     import pydynet.nn as nn
     import pydynet.nn.functional as F
+    import pydynet.optim as optim
 
     class MLP(nn.Module):
         def __init__(self):
@@ -120,7 +121,7 @@ def build_pydynet():
             return self.fc3(F.relu(self.fc2(h)) + h)
 
     model = MLP()
-    opt = pdn.optim.Adam(model.parameters(), lr=1e-3)
+    opt = optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
 
     def step(xb, yb):

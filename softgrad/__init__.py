@@ -25,10 +25,13 @@ globals().update({_k: _v for _k, _v in vars(_functions).items()
 from softgrad.tensor import Tensor
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
+from softgrad import distributed  # noqa: E402  (mpi4py is imported only when used)
 from softgrad import nn  # noqa: E402
 from softgrad import optim  # noqa: E402
 from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
+from softgrad.interop import from_dlpack  # noqa: E402
+from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType

@@ -34,7 +34,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
     """
 
     __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad",
-                 "__weakref__")
+                 "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
@@ -95,6 +95,8 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             res._ctx = fn
             if fn._saved and any(s is out for s in fn._saved):
                 fn._out_version = res._version  # backward reads the output: watch it too
+        if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
+            _trace_hook(fn_cls, inputs, params, res)
         return res
 
     # ------------------------------------------------------------------ version counter
@@ -202,6 +204,23 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         self._retains_grad = self._ctx is not None
 
     # ------------------------------------------------------------------ autograd
+    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+        """Call ``hook(self)`` each time backward has accumulated a gradient into ``self.grad``.
+
+        Only for leaf tensors; the hook sees the updated ``.grad`` and returns None.
+        Returns a handle whose ``remove()`` unregisters the hook.
+        """
+        if self._ctx is not None:
+            raise RuntimeError("post accumulate grad hooks cannot be registered on non-leaf "
+                               "tensors")
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        hooks = getattr(self, "_post_acc_hooks", None)
+        if hooks is None:
+            hooks = self._post_acc_hooks = {}
+        return engine.HookHandle(hooks, hook)
+
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
                  create_graph: bool = False, inputs: Sequence["Tensor"] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
@@ -228,11 +247,24 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
             for t, g in zip(inputs, gs):
                 if g is not None:
                     t.grad = g if t.grad is None else t.grad + g
+                    if t._ctx is None:
+                        engine.run_post_accumulate_hooks(t)
+            engine.run_final_callbacks()
             return
         engine.run_backward([self], [seed], retain_graph, create_graph)
 
 # ---------------------------------------------------------------------- helpers
 from weakref import ref as _weakref  # noqa: E402
+
+_trace_hook: Any = None  # called as hook(fn_cls, inputs, params, out) by _apply when set
+
+
+def set_trace_hook(hook: Any) -> Any:
+    """Install ``hook(fn_cls, inputs, params, out)`` to see every primitive run by
+    ``Tensor._apply`` (None removes it); returns the previous hook."""
+    global _trace_hook
+    previous, _trace_hook = _trace_hook, hook
+    return previous
 
 
 def _scalar_output(fn: Function, out: Any) -> Any:

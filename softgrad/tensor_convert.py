@@ -33,8 +33,37 @@ class ConvertMixin:
         return backend.to_numpy(self.data).tolist()
 
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
+        """NumPy view of the data (shared memory on the CPU); a copy when ``copy=True``
+        or when ``dtype`` differs."""
         arr = backend.to_numpy(self.data)
-        return arr if dtype is None else arr.astype(dtype, copy=False)
+        if copy is False and (self.device != "cpu" or (dtype is not None
+                                                       and np.dtype(dtype) != arr.dtype)):
+            raise ValueError("cannot convert this tensor to a NumPy array without a copy")
+        if dtype is not None:
+            arr = arr.astype(dtype, copy=bool(copy))
+        elif copy:
+            arr = arr.copy()
+        return arr
+
+    def __dlpack__(self, *, stream: Any = None, max_version: Any = None, dl_device: Any = None,
+                   copy: Any = None) -> Any:
+        """DLPack capsule of the data (no copy): ``np.from_dlpack(t)``, ``torch.from_dlpack(t)``.
+        """
+        if self.requires_grad:
+            raise RuntimeError("Can't export tensors that require gradient, use "
+                               "tensor.detach()")
+        kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version),
+                                    ("dl_device", dl_device), ("copy", copy)) if v is not None}
+        try:
+            return self.data.__dlpack__(**kwargs)
+        except TypeError:  # an array library without the versioned protocol
+            if max_version is None and dl_device is None and copy is None:
+                raise
+            return self.data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+
+    def __dlpack_device__(self) -> tuple:
+        """(device type, device id) as DLPack numbers: (1, 0) for the CPU."""
+        return self.data.__dlpack_device__()
 
     def __float__(self) -> float:
         return builtins.float(self.item())

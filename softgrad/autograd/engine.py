@@ -18,6 +18,42 @@ _np_generic, _np_asarray, _ndarray = _np.generic, _np.asarray, _np.ndarray
 # that Function.backward uses as ``xp`` while building a higher-order graph.
 TENSOR_HOOKS: dict[str, Any] = {}
 
+# Callbacks queued (by hooks) during a backward pass, run once it has finished.
+_final_callbacks: list[Callable[[], None]] = []
+
+
+class HookHandle:
+    """Returned by ``register_*_hook``: ``remove()`` unregisters the hook."""
+
+    _next_id = 0
+
+    def __init__(self, hooks: dict, hook: Callable) -> None:
+        HookHandle._next_id += 1
+        self._hooks, self.id = hooks, HookHandle._next_id
+        hooks[self.id] = hook
+
+    def remove(self) -> None:
+        self._hooks.pop(self.id, None)
+
+
+def queue_callback(callback: Callable[[], None]) -> None:
+    """Run ``callback()`` when the backward pass now running has finished (from a hook)."""
+    _final_callbacks.append(callback)
+
+
+def run_post_accumulate_hooks(leaf: Any) -> None:
+    """Call the leaf's post-accumulate-grad hooks (after ``leaf.grad`` was updated)."""
+    hooks = getattr(leaf, "_post_acc_hooks", None)
+    if hooks:
+        for hook in list(hooks.values()):
+            hook(leaf)
+
+
+def run_final_callbacks() -> None:
+    """Run and clear the callbacks queued during the backward pass that just ended."""
+    while _final_callbacks:
+        _final_callbacks.pop(0)()
+
 
 def toposort(roots: Sequence[Any]) -> list:
     """Nodes reachable from ``roots`` through ``_ctx``, inputs before the nodes that use them."""
@@ -39,7 +75,23 @@ def toposort(roots: Sequence[Any]) -> list:
     return order
 
 
-def run_backward(
+def run_backward(roots: Sequence[Any], seeds: Sequence[Any], retain_graph: bool = False,
+                 create_graph: bool = False, capture: Iterable[Any] | None = None,
+                 accumulate: bool = True) -> dict[int, Any]:
+    """Backpropagate (see :func:`_run_backward`), then run the callbacks hooks queued."""
+    mark = len(_final_callbacks)
+    try:
+        captured = _run_backward(roots, seeds, retain_graph, create_graph, capture, accumulate)
+    except BaseException:
+        del _final_callbacks[mark:]
+        raise
+    if accumulate:
+        while len(_final_callbacks) > mark:
+            _final_callbacks.pop(mark)()
+    return captured
+
+
+def _run_backward(
     roots: Sequence[Any],
     seeds: Sequence[Any],
     retain_graph: bool = False,
@@ -82,6 +134,8 @@ def run_backward(
                 if accumulate and node.requires_grad:
                     _accumulate_leaf(node, g, own and ctx is None, create_graph, wrap)
                 if ctx is None:
+                    if accumulate:
+                        run_post_accumulate_hooks(node)
                     continue
             if ctx._freed:
                 raise RuntimeError(

@@ -1,6 +1,7 @@
 """``softgrad.nn``: modules, parameters, functional, init and utils (PyTorch names)."""
 from softgrad.nn import functional  # noqa: F401
 from softgrad.nn import init  # noqa: F401
+from softgrad.nn import parallel  # noqa: F401
 from softgrad.nn import utils  # noqa: F401
 from softgrad.nn.modules import *  # noqa: F401,F403
 from softgrad.nn.modules.module import Module

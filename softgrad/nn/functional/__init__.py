@@ -3,7 +3,12 @@
 One file per concept; this module only re-exports.
 """
 from softgrad.nn.functional.activation import *  # noqa: F401,F403
+from softgrad.nn.functional.attention import *  # noqa: F401,F403
 from softgrad.nn.functional.linear import *  # noqa: F401,F403
 from softgrad.nn.functional.loss import *  # noqa: F401,F403
 from softgrad.nn.functional.normalization import *  # noqa: F401,F403
 from softgrad.nn.functional.sparse import *  # noqa: F401,F403
+from softgrad.nn.functional.conv import *  # noqa: F401,F403
+
+from softgrad.nn.functional.pooling import *  # noqa: F401,F403
+from softgrad.nn.functional.vision import *  # noqa: F401,F403

@@ -4,6 +4,8 @@ from softgrad.nn.modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigm
                                             PReLU, ReLU, ReLU6, Sigmoid, SiLU, Softmax, Softmax2d,
                                             Softmin, Softplus, Softsign, Tanh, Tanhshrink,
                                             Threshold)
+from softgrad.nn.modules.attention import MultiheadAttention
+from softgrad.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
 from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
@@ -14,7 +16,19 @@ from softgrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLo
 from softgrad.nn.modules.module import Module
 from softgrad.nn.modules.normalization import (BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm,
                                                LayerNorm)
+from softgrad.nn.modules.padding import (CircularPad1d, CircularPad2d, ConstantPad1d,
+                                         ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
+                                         ReplicationPad1d, ReplicationPad2d, ZeroPad1d,
+                                         ZeroPad2d)
+from softgrad.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
+                                         AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
+                                         AvgPool2d, MaxPool1d, MaxPool2d)
+from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
 from softgrad.nn.modules.sparse import Embedding
+from softgrad.nn.modules.transformer import (TransformerDecoder, TransformerDecoderLayer,
+                                             TransformerEncoder, TransformerEncoderLayer)
+from softgrad.nn.modules.upsampling import (Fold, Unfold, Upsample, UpsamplingBilinear2d,
+                                            UpsamplingNearest2d)
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
            "Identity", "Linear", "Bilinear", "Flatten", "Unflatten", "BatchNorm1d", "BatchNorm2d",
@@ -24,4 +38,12 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "LogSoftmax", "Softmin", "Softmax2d", "Threshold", "GLU", "PReLU", "Dropout",
            "Dropout1d", "Dropout2d", "Dropout3d", "AlphaDropout", "CrossEntropyLoss", "NLLLoss",
            "MSELoss", "L1Loss", "SmoothL1Loss", "HuberLoss", "BCELoss", "BCEWithLogitsLoss",
-           "KLDivLoss"]
+           "KLDivLoss",
+           "Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "MaxPool1d", "MaxPool2d",
+           "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d",
+           "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
+           "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
+           "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Upsample",
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
+           "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
+           "TransformerDecoderLayer", "TransformerDecoder"]

@@ -1,0 +1,219 @@
+"""Tables, target checks, the PNG chart and bench/README.md for ``run_all.py`` results."""
+from __future__ import annotations
+
+from typing import Any
+
+TARGETS = [  # (summary key, comparison, limit, text)
+    ("mlp_train_x_torch", "<=", 1.0, "MLP epoch <= 1.0x PyTorch"),
+    ("mlp_train_x_pydynet", "<", 1.0, "MLP epoch below PyDyNet"),
+    ("mlp_ceiling_fraction", ">=", 0.5, "MLP epoch >= 50% of the GEMM ceiling"),
+    ("mlp_infer_x_torch", "<=", 1.0, "MLP inference <= 1.0x PyTorch"),
+    ("overhead_x_torch", "<=", 1.5, "per-op overhead <= 1.5x PyTorch"),
+    ("mlp_peak_rss_x_torch", "<=", 1.0, "MLP epoch peak RSS <= PyTorch's"),
+    ("rss_growth_pct", "<=", 5.0, "RSS epoch 10 within 5% of epoch 2"),
+    ("lenet_x_torch", "<=", 2.0, "LeNet training <= 2x PyTorch"),
+]
+
+
+def _fmt(seconds: float) -> str:
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.1f} us"
+    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.3f} s"
+
+
+def _ok(r: Any) -> bool:
+    return isinstance(r, dict) and "median_s" in r
+
+
+def table(title: str, workload: str, rows: dict[str, dict]) -> str:
+    """Text table: median, min, ratio to torch, peak RSS and a workload-specific extra."""
+    if workload == "ceiling":
+        r = rows.get("numpy") or {}
+        if not _ok(r):
+            return f"{title}\n  n/a: {r.get('skipped', 'failed')}"
+        lines = [title] + [f"  {k:<14} {v:7.1f} GFLOP/s" for k, v in
+                           r["per_gemm_gflops"].items()]
+        lines.append(f"  GEMM-only ceiling for one training step: {r['gemm_gflops']:.1f} GFLOP/s")
+        lines.append(f"  element-wise pass bandwidth: {r['bandwidth_gbs']:.1f} GB/s")
+        return "\n".join(lines)
+    base = rows.get("torch", {}).get("median_s") if _ok(rows.get("torch")) else None
+    lines = [title, f"  {'framework':<10} {'median':>11} {'min':>11} {'x torch':>8} "
+                    f"{'peak RSS':>10}  extra"]
+    for fw, r in rows.items():
+        if not _ok(r):
+            why = r.get("skipped", "failed") if isinstance(r, dict) else "failed"
+            lines.append(f"  {fw:<10} {'skipped':>11}  ({why})")
+            continue
+        ratio = f"{r['median_s'] / base:.2f}" if base else "n/a"
+        lines.append(f"  {fw:<10} {_fmt(r['median_s']):>11} {_fmt(min(r['times'])):>11} "
+                     f"{ratio:>8} {r.get('peak_rss_mib', 0):>6.0f} MiB  {_extra(workload, r)}")
+    return "\n".join(lines)
+
+
+def _extra(workload: str, r: dict) -> str:
+    if workload == "mlp_train":
+        return f"{r['gflops']:.1f} GFLOP/s, {r['faults_per_step']:.0f} minor faults/step"
+    if workload == "mlp_infer":
+        return f"{r['samples_per_s']:.0f} samples/s"
+    if workload == "overhead":
+        return f"{r['iters']} iters, {r['us_per_op']:.1f} us/op"
+    if workload == "mlp_rss":
+        return f"RSS {r['rss_mib'][1]:.0f} -> {r['rss_mib'][9]:.0f} MiB ({r['rss_growth_pct']:+.1f}%)"
+    if workload == "lenet":
+        return f"{r['samples']} samples"
+    return ""
+
+
+def summary(results: dict[str, dict]) -> dict[str, float]:
+    """The headline numbers: softgrad's ratios to PyTorch/PyDyNet and the ceiling fraction."""
+    out: dict[str, float] = {}
+    for w in ("mlp_train", "mlp_infer", "overhead", "lenet", "lstm"):
+        rows = results.get(w, {})
+        sg = rows.get("softgrad")
+        if not _ok(sg):
+            continue
+        for ref in ("torch", "pydynet"):
+            if _ok(rows.get(ref)):
+                out[f"{w}_x_{ref}"] = round(sg["median_s"] / rows[ref]["median_s"], 3)
+    mlp = results.get("mlp_train", {})
+    if _ok(mlp.get("softgrad")):
+        out["mlp_gflops"] = round(mlp["softgrad"]["gflops"], 1)
+        if _ok(mlp.get("torch")):
+            out["mlp_peak_rss_x_torch"] = round(
+                mlp["softgrad"]["peak_rss_mib"] / mlp["torch"]["peak_rss_mib"], 3)
+        ceil = results.get("ceiling", {}).get("numpy")
+        if _ok(ceil):
+            out["gemm_ceiling_gflops"] = round(ceil["gemm_gflops"], 1)
+            out["mlp_ceiling_fraction"] = round(mlp["softgrad"]["gflops"] / ceil["gemm_gflops"], 3)
+    rss = results.get("mlp_rss", {}).get("softgrad")
+    if _ok(rss):
+        out["rss_growth_pct"] = round(rss["rss_growth_pct"], 2)
+    return out
+
+
+def check_targets(s: dict[str, float]) -> list[tuple[str, str, str]]:
+    """(target text, measured, 'met'/'MISSED'/'not measured') for each target."""
+    rows = []
+    for key, op, limit, text in TARGETS:
+        if key not in s:
+            rows.append((text, "-", "not measured"))
+            continue
+        v = s[key]
+        met = {"<=": v <= limit, "<": v < limit, ">=": v >= limit}[op]
+        shown = f"{v:+.1f}%" if key.endswith("pct") else f"{v:.2f}"
+        rows.append((text, shown, "met" if met else "MISSED"))
+    return rows
+
+
+def summary_text(s: dict[str, float], meta: dict) -> str:
+    lines = [f"Summary ({meta['mode']} run, {meta['threads']} threads, load average "
+             f"{meta['load_before']} before / {meta['load_after']} after, {meta['wall_s']} s)"]
+    lines += [f"  {text:<40} {shown:>8}  {state}" for text, shown, state in check_targets(s)]
+    return "\n".join(lines)
+
+
+def chart(out: dict, path: str) -> str | None:
+    """Bar chart of each framework's time relative to PyTorch, per workload (log scale)."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except Exception:
+        return None
+    res = out["results"]
+    workloads = [w for w in ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead")
+                 if _ok(res.get(w, {}).get("torch"))]
+    if not workloads:
+        return None
+    fws = ["softgrad", "torch", "pydynet"]
+    fig, ax = plt.subplots(figsize=(8, 4))
+    width = 0.8 / len(fws)
+    for i, fw in enumerate(fws):
+        vals = []
+        for w in workloads:
+            r, base = res[w].get(fw), res[w]["torch"]["median_s"]
+            vals.append(r["median_s"] / base if _ok(r) else 0.0)
+        xs = [j + (i - 1) * width for j in range(len(workloads))]
+        bars = ax.bar(xs, vals, width, label=fw)
+        for b, v in zip(bars, vals):
+            if v:
+                ax.annotate(f"{v:.2f}", (b.get_x() + b.get_width() / 2, v), ha="center",
+                            va="bottom", fontsize=7)
+    ax.set_xticks(range(len(workloads)))
+    ax.set_xticklabels(workloads)
+    ax.set_yscale("log")
+    ax.axhline(1.0, color="gray", lw=0.8)
+    ax.set_ylabel("time relative to PyTorch (lower is better)")
+    m = out["meta"]
+    ax.set_title(f"softgrad vs PyTorch vs PyDyNet, {m['threads']} threads, {m['mode']} run, "
+                 f"{m['date']}", fontsize=9)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def markdown_tables(out: dict) -> str:
+    res, lines = out["results"], []
+    for w, rows in res.items():
+        if w == "ceiling":
+            r = rows.get("numpy")
+            if _ok(r):
+                lines.append(f"- GEMM ceiling at the MLP's shapes: **{r['gemm_gflops']:.0f} "
+                             f"GFLOP/s**; element-wise bandwidth: **{r['bandwidth_gbs']:.0f} GB/s**")
+            continue
+        base = rows.get("torch", {}).get("median_s") if _ok(rows.get("torch")) else None
+        lines += ["", f"**{w}**", "", "| framework | median | x PyTorch | peak RSS | notes |",
+                  "|---|---:|---:|---:|---|"]
+        for fw, r in rows.items():
+            if not _ok(r):
+                why = r.get("skipped", "failed") if isinstance(r, dict) else "failed"
+                lines.append(f"| {fw} | skipped | | | {why} |")
+                continue
+            ratio = f"{r['median_s'] / base:.2f}" if base else "n/a"
+            lines.append(f"| {fw} | {_fmt(r['median_s'])} | {ratio} | "
+                         f"{r.get('peak_rss_mib', 0):.0f} MiB | {_extra(w, r)} |")
+    return "\n".join(lines)
+
+
+def write_readme(out: dict, path: str) -> None:
+    m, s = out["meta"], out["summary"]
+    targets = "\n".join(f"| {t} | {v} | {state} |" for t, v, state in check_targets(s))
+    text = f"""# softgrad benchmarks
+
+`run_all.py` runs the same work with softgrad, PyTorch (CPU) and PyDyNet, each framework in
+its own subprocess with the same thread count (`--threads`, default 2: `OMP_NUM_THREADS`,
+`OPENBLAS_NUM_THREADS`, `MKL_NUM_THREADS` and `torch.set_num_threads`), one warm-up and
+several timed repeats. It prints median times, the ratio to PyTorch and each process's peak
+RSS, and writes `results.json`, `results.png` and this file.
+
+```
+python bench/run_all.py            # full run, about 8 minutes on 2 cores
+python bench/run_all.py --quick    # smaller sizes, about 2 minutes
+python bench/run_all.py --only mlp_train,overhead --frameworks softgrad,torch
+```
+
+Workloads: `mlp_train` (784-1024-1024-10 MLP with ReLU and a residual add, Adam, batch 128,
+cross-entropy, one epoch of synthetic MNIST-shaped data), `mlp_infer` (the same MLP, batch
+1024, no autograd), `lenet` (LeNet-style CNN epoch on 28x28 images, batch 128), `lstm`
+(one training step of LSTM(32->128) over 35 steps, batch 64), `overhead` (10 element-wise ops
++ sum + backward on 1x10 tensors, repeated), `mlp_rss` (RSS after 10 short epochs vs after
+epoch 2) and `ceiling` (NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth).
+
+## Latest numbers
+
+{m['date']}, `{m['command'].strip()}`, {m['mode']} run, {m['threads']} threads on
+{m['cpus']} CPUs, Python {m['python']}; load average {m['load_before']} before and
+{m['load_after']} after ({'a shared, loaded machine: ratios measured side by side in one run are what to compare' if float(m['load_before'].split()[0] if m['load_before'] != 'n/a' else 0) > 1.5 else 'a quiet machine'}).
+
+| target | measured | |
+|---|---:|---|
+{targets}
+{markdown_tables(out)}
+
+![results](results.png)
+"""
+    with open(path, "w") as f:
+        f.write(text)

@@ -1,0 +1,141 @@
+"""Every softgrad benchmark side by side with PyTorch and PyDyNet, in one invocation.
+
+Each (workload, framework) pair runs in its own subprocess with the same thread count, a
+warm-up and several repeats, so peak RSS is that framework's own. Prints a table of medians,
+the ratio to PyTorch and peak RSS; writes bench/results.json, bench/results.png (with
+matplotlib) and the numbers section of bench/README.md.
+
+Usage:
+    python bench/run_all.py                       # full run (~8 min on 2 cores)
+    python bench/run_all.py --quick               # smaller sizes (~2 min)
+    python bench/run_all.py --only mlp_train,overhead --frameworks softgrad,torch
+"""
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+import common  # noqa: E402
+import report  # noqa: E402
+
+WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead", "mlp_rss", "ceiling")
+TITLES = {
+    "mlp_train": "MLP training epoch 784-1024-1024-10, Adam, batch 128",
+    "mlp_infer": "MLP inference, batch 1024 (time per forward)",
+    "lenet": "LeNet-style CNN training epoch, batch 128",
+    "lstm": "LSTM(32->128) x 35 steps, batch 64: time per training step",
+    "overhead": "Per-op overhead: 10 ops + sum + backward on 1x10",
+    "mlp_rss": "RSS growth: 10 short MLP epochs, RSS epoch 10 vs epoch 2",
+    "ceiling": "Ceiling: NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth",
+}
+FULL = dict(samples=60000, repeats=3, budget_s=60.0, infer_iters=20, rss_samples=6400,
+            overhead_iters=10000, lenet_samples=10000, lstm_steps=10)
+QUICK = dict(samples=12800, repeats=2, budget_s=15.0, infer_iters=10, rss_samples=1280,
+             overhead_iters=2000, lenet_samples=2560, lstm_steps=4)
+
+
+def child_main(workload: str, framework: str, cfg: dict) -> None:
+    """Child side: pin threads, run one workload, print one JSON line."""
+    common.pin_threads(cfg["threads"])
+    import workloads
+    import workloads_nets
+
+    fn = getattr(workloads, workload, None) or getattr(workloads_nets, workload)
+    try:
+        res = fn(framework, cfg)
+    except Exception as exc:  # a framework that cannot run the workload is reported, not fatal
+        res = {"skipped": f"{type(exc).__name__}: {exc}"[:200]}
+    common.emit(res)
+
+
+def run_child(workload: str, framework: str, cfg: dict) -> dict | None:
+    import subprocess
+
+    env = dict(os.environ)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = str(cfg["threads"])
+    env["PYTHONWARNINGS"] = "ignore"
+    cmd = [sys.executable, os.path.abspath(__file__), "--child", workload, framework,
+           "--cfg", json.dumps(cfg)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=common.REPO)
+    for line in reversed(proc.stdout.strip().splitlines()):
+        if line.startswith("{"):
+            return json.loads(line)
+    tail = " | ".join((proc.stderr or proc.stdout).strip().splitlines()[-2:])
+    return {"skipped": f"child failed (rc {proc.returncode}): {tail}"[:300]}
+
+
+def load_average() -> str:
+    try:
+        return " ".join(f"{x:.1f}" for x in os.getloadavg())
+    except OSError:
+        return "n/a"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--quick", action="store_true", help="smaller sizes, 2 repeats (~2 min)")
+    p.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated workloads")
+    p.add_argument("--frameworks", default=",".join(common.FRAMEWORKS))
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--repeats", type=int, default=None, help="timed repeats per workload")
+    p.add_argument("--out", default=HERE, help="folder for results.json / results.png")
+    p.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
+    p.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--cfg", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args(argv)
+    if args.child:
+        child_main(args.child[0], args.child[1], json.loads(args.cfg))
+        return 0
+    cfg = dict(QUICK if args.quick else FULL, threads=args.threads)
+    if args.repeats:
+        cfg["repeats"] = args.repeats
+    selected = [w.strip() for w in args.only.split(",") if w.strip()]
+    unknown = [w for w in selected if w not in WORKLOADS]
+    if unknown:
+        p.error(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
+    frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    t_start = time.perf_counter()
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "mode": "quick" if args.quick else "full", "threads": args.threads,
+            "python": platform.python_version(), "machine": platform.processor() or
+            platform.machine(), "cpus": os.cpu_count(), "load_before": load_average(),
+            "config": cfg, "command": "python bench/run_all.py " + " ".join(argv or sys.argv[1:])}
+    results: dict[str, dict] = {}
+    for w in selected:
+        fws = ["numpy"] if w == "ceiling" else frameworks
+        results[w] = {}
+        for fw in fws:
+            t0 = time.perf_counter()
+            print(f"[{time.perf_counter() - t_start:5.0f} s] {w} / {fw} ...", file=sys.stderr,
+                  flush=True)
+            results[w][fw] = run_child(w, fw, cfg)
+            print(f"         done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        print()
+        print(report.table(TITLES[w], w, results[w]), flush=True)
+    meta["load_after"] = load_average()
+    meta["wall_s"] = round(time.perf_counter() - t_start, 1)
+    summary = report.summary(results)
+    print()
+    print(report.summary_text(summary, meta))
+    out = {"meta": meta, "summary": summary, "results": results}
+    with open(os.path.join(args.out, "results.json"), "w") as f:
+        json.dump(out, f, indent=1)
+    png = report.chart(out, os.path.join(args.out, "results.png"))
+    if png:
+        print(f"chart: {png}")
+    if not args.no_readme:
+        report.write_readme(out, os.path.join(HERE, "README.md"))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

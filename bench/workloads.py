@@ -1,0 +1,175 @@
+"""The workloads of ``run_all.py``, one function each, run inside a child process.
+
+Every function takes the framework name and a config dict and returns a JSON-friendly dict
+(``times`` and ``median_s`` at least, or ``skipped`` with a reason). The child prints it
+together with its own peak RSS, so each framework's memory is measured alone.
+"""
+from __future__ import annotations
+
+import time
+from typing import Any, Callable
+
+import common
+import bench_mlp
+
+
+def timed(fn: Callable[[], Any], repeats: int, warmup: Callable[[], Any] | None = None,
+          budget_s: float = 1e9) -> list[float]:
+    """Wall times of up to ``repeats`` calls of ``fn`` after one ``warmup`` call.
+
+    Stops early (keeping at least one timing) once ``budget_s`` seconds have been spent, so a
+    slow framework cannot stretch the whole run.
+    """
+    (warmup or fn)()
+    times: list[float] = []
+    start = time.perf_counter()
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+        if time.perf_counter() - start > budget_s:
+            break
+    return times
+
+
+# ---------------------------------------------------------------------- MLP
+def _mlp_batches(framework: str, samples: int, threads: int):
+    x, y = bench_mlp.make_data(samples)
+    builder = {"softgrad": lambda: bench_mlp.build_softgrad(),
+               "torch": lambda: bench_mlp.build_torch(threads),
+               "pydynet": lambda: bench_mlp.build_pydynet()}[framework]
+    wrap, step, infer = builder()
+    B = bench_mlp.BATCH
+    batches = [(wrap(x[i:i + B]), wrap(y[i:i + B])) for i in range(0, len(x) - B + 1, B)]
+    return batches, step, infer, wrap, x
+
+
+def mlp_train(framework: str, cfg: dict) -> dict:
+    """One epoch of MLP training (Adam, batch 128); also minor page faults per step."""
+    batches, step, _, _, _ = _mlp_batches(framework, cfg["samples"], cfg["threads"])
+    faults: list[float] = []
+
+    def epoch() -> None:
+        f0 = common.minor_faults()
+        for xb, yb in batches:
+            step(xb, yb)
+        faults.append((common.minor_faults() - f0) / len(batches))
+
+    def warm() -> None:
+        for xb, yb in batches[:20]:
+            step(xb, yb)
+
+    times = timed(epoch, cfg["repeats"], warm, cfg["budget_s"])
+    res = common.summarize(times)
+    n = len(batches) * bench_mlp.BATCH
+    res["samples"] = n
+    res["gflops"] = bench_mlp.flops_per_sample() * n / res["median_s"] / 1e9
+    res["faults_per_step"] = min(faults)
+    return res
+
+
+def mlp_infer(framework: str, cfg: dict) -> dict:
+    """Forward passes of the MLP at batch 1024 without autograd (time per forward)."""
+    _, _, infer, wrap, x = _mlp_batches(framework, 1024, cfg["threads"])
+    xi, n = wrap(x[:1024]), cfg["infer_iters"]
+    times = timed(lambda: [infer(xi) for _ in range(n)], cfg["repeats"])
+    res = common.summarize([t / n for t in times])
+    res["samples_per_s"] = 1024 / res["median_s"]
+    return res
+
+
+def mlp_rss(framework: str, cfg: dict) -> dict:
+    """RSS after each of 10 short epochs: growth from epoch 2 to epoch 10."""
+    batches, step, _, _, _ = _mlp_batches(framework, cfg["rss_samples"], cfg["threads"])
+    rss: list[float] = []
+    t0 = time.perf_counter()
+    for _ in range(10):
+        for xb, yb in batches:
+            step(xb, yb)
+        rss.append(common.rss_mib())
+    res = {"times": [time.perf_counter() - t0], "median_s": time.perf_counter() - t0}
+    res["rss_mib"] = [round(r, 1) for r in rss]
+    res["rss_growth_pct"] = 100 * (rss[9] / rss[1] - 1)
+    return res
+
+
+# ---------------------------------------------------------------------- per-op overhead
+def overhead(framework: str, cfg: dict) -> dict:
+    """``iters`` x (10 element-wise ops + sum + backward) on 1x10 tensors."""
+    import numpy as np
+
+    import bench_overhead
+
+    a = np.random.default_rng(0).standard_normal((1, 10)).astype(np.float32)
+    if framework == "softgrad":
+        import softgrad as mod
+
+        x, w = mod.tensor(a, requires_grad=True), mod.tensor(a * 0.5, requires_grad=True)
+    elif framework == "torch":
+        import torch as mod
+
+        mod.set_num_threads(cfg["threads"])
+        x, w = mod.tensor(a, requires_grad=True), mod.tensor(a * 0.5, requires_grad=True)
+    else:
+        import pydynet as mod
+
+        x = mod.Tensor(a, requires_grad=True, dtype=np.float32)
+        w = mod.Tensor(a * 0.5, requires_grad=True, dtype=np.float32)
+    iters = cfg["overhead_iters"]
+
+    def run() -> None:
+        for _ in range(iters):
+            bench_overhead.chain(mod, x, w).backward()
+            if framework == "pydynet":  # its engine needs zeroed (not None) gradients
+                x.zero_grad()
+                w.zero_grad()
+            else:
+                x.grad = None
+                w.grad = None
+
+    res = common.summarize(timed(run, cfg["repeats"], budget_s=cfg["budget_s"]))
+    res["iters"] = iters
+    res["us_per_op"] = res["median_s"] / iters / 12 * 1e6  # 10 ops + sum + backward seed
+    return res
+
+
+# ---------------------------------------------------------------------- ceiling
+def ceiling(framework: str, cfg: dict) -> dict:
+    """NumPy float32 GEMM rate at the MLP's shapes and the bandwidth of an element-wise pass."""
+    import numpy as np
+
+    rng = np.random.default_rng(0)
+    B = bench_mlp.BATCH
+    layers = [(bench_mlp.IN, bench_mlp.HID), (bench_mlp.HID, bench_mlp.HID),
+              (bench_mlp.HID, bench_mlp.OUT)]
+    total_flop = total_time = 0.0
+    per_gemm = {}
+    for fin, fout in layers:
+        x = rng.standard_normal((B, fin)).astype(np.float32)
+        w = rng.standard_normal((fout, fin)).astype(np.float32)
+        g = rng.standard_normal((B, fout)).astype(np.float32)
+        for name, fn in (("fwd", lambda: x @ w.T), ("dW", lambda: g.T @ x),
+                         ("dx", lambda: g @ w)):
+            reps = 40
+            fn()
+            best = float("inf")
+            for _ in range(3):  # best of 3 rounds: the ceiling, not the noise
+                t0 = time.perf_counter()
+                for _ in range(reps):
+                    fn()
+                best = min(best, (time.perf_counter() - t0) / reps)
+            flop = 2 * B * fin * fout
+            total_flop += flop
+            total_time += best
+            per_gemm[f"{fin}x{fout} {name}"] = round(flop / best / 1e9, 1)
+    a = rng.standard_normal(2**24).astype(np.float32)
+    out = np.empty_like(a)
+    np.multiply(a, 1.0001, out=out)
+    best = float("inf")
+    for _ in range(10):
+        t0 = time.perf_counter()
+        np.multiply(a, 1.0001, out=out)
+        best = min(best, time.perf_counter() - t0)
+    return {"times": [total_time], "median_s": total_time,
+            "gemm_gflops": total_flop / total_time / 1e9, "per_gemm_gflops": per_gemm,
+            "bandwidth_gbs": a.nbytes * 2 / best / 1e9}

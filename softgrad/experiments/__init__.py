@@ -1,0 +1,26 @@
+"""The seed experiments, as plain functions returning results.
+
+1. :func:`run_output_loss`: softmax + cross-entropy vs sigmoid + BCE vs sigmoid + squared
+   error vs softmax + squared error, same network, initialisation and batches.
+2. :func:`run_activation` / :func:`run_depth`: sigmoid, tanh, ReLU, LeakyReLU in the 30-50-2
+   network and in deeper ones, with per-layer gradient norms (vanishing gradients).
+3. :func:`run_jacobian`: autograd's softmax Jacobian next to ``diag(f) - f fᵀ`` and the
+   gradient at the logits next to ``(p - y)/l``.
+
+:func:`run_experiments` runs them all and writes a table, CSV/JSON logs and PNG plots (what
+``softgrad experiments`` does). Plots need matplotlib, progress bars tqdm, the datasets
+scikit-learn and mnist1d (the ``experiments`` extra); each is imported only when used.
+"""
+from softgrad.experiments.activation import gradient_ratio, run_activation, run_depth
+from softgrad.experiments.data import DATASETS, load_dataset, mnist_available
+from softgrad.experiments.jacobian import JacobianView, run_jacobian
+from softgrad.experiments.models import ACTIVATIONS, mlp
+from softgrad.experiments.output_loss import VARIANTS, run_output_loss
+from softgrad.experiments.results import EpochLog, RunResult, epochs_to_fraction
+from softgrad.experiments.runner import EXPERIMENTS, ExperimentsReport, run_experiments
+from softgrad.experiments.trainer import FitConfig, accuracy, fit, make_optimizer
+
+__all__ = ["ACTIVATIONS", "DATASETS", "EXPERIMENTS", "EpochLog", "ExperimentsReport",
+           "FitConfig", "JacobianView", "RunResult", "VARIANTS", "accuracy", "epochs_to_fraction",
+           "fit", "gradient_ratio", "load_dataset", "make_optimizer", "mlp", "mnist_available",
+           "run_activation", "run_depth", "run_experiments", "run_jacobian", "run_output_loss"]

@@ -1,0 +1,67 @@
+"""The datasets the experiments and ``softgrad train`` use, by name.
+
+breast_cancer and digits are read from scikit-learn's bundled files, MNIST-1D is generated
+locally, MNIST is read from IDX files when they are present (``data_dir``, default
+``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import softgrad as sg
+from softgrad.datasets import Split
+
+DATASETS = ("breast_cancer", "digits", "mnist1d", "mnist")
+DEFAULT_DATASETS = ("breast_cancer", "digits", "mnist1d")
+MNIST_SUBSET = (10000, 2000)  # training / test samples used from MNIST, to keep runs short
+
+
+def default_data_dir() -> str:
+    """``$SOFTGRAD_DATA`` when set, else ``./data``."""
+    return os.environ.get("SOFTGRAD_DATA", "data")
+
+
+def mnist_available(data_dir: Any = None) -> bool:
+    """Whether MNIST's four IDX files can be found under ``data_dir``."""
+    from softgrad.datasets.mnist import _FILES, _find
+
+    root = default_data_dir() if data_dir is None else data_dir
+    return all(_find(root, "MNIST", base) is not None
+               for bases in _FILES.values() for base in bases)
+
+
+def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int = 0,
+                 image: bool = False) -> Split:
+    """A dataset by name, standardised on its training part.
+
+    Args:
+        name: one of :data:`DATASETS`.
+        data_dir: where MNIST's IDX files are (default :func:`default_data_dir`).
+        quick: a smaller version (fewer MNIST-1D/MNIST samples) for smoke runs.
+        seed: seed of the train/test split of the tabular sets.
+        image: keep the image shape (digits as (N, 1, 8, 8), MNIST as (N, 1, 28, 28),
+            MNIST-1D as (N, 1, 40)) instead of flat feature vectors.
+    """
+    if name == "breast_cancer":
+        split = sg.datasets.load_breast_cancer(seed=seed)
+    elif name == "digits":
+        split = sg.datasets.load_digits(seed=seed, standardize=False)
+        split = split.standardized(per_feature=not image)
+    elif name == "mnist1d":
+        split = sg.datasets.load_mnist1d(num_samples=1500 if quick else 5000)
+        split = split.standardized(per_feature=False)
+    elif name == "mnist":
+        root = default_data_dir() if data_dir is None else data_dir
+        split = sg.datasets.load_mnist(root, flatten=not image, standardize=True)
+        n_train, n_test = (2000, 500) if quick else MNIST_SUBSET
+        split = split.take(n_train, n_test)
+    else:
+        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    if image and name in ("digits", "mnist1d"):
+        from dataclasses import replace
+
+        shape = (1, 8, 8) if name == "digits" else (1, split.x_train.shape[1])
+        split = replace(split, x_train=split.x_train.reshape((-1,) + shape),
+                        x_test=split.x_test.reshape((-1,) + shape))
+    return split

@@ -1,0 +1,118 @@
+"""Tables, CSV and JSON of experiment results (standard library only)."""
+from __future__ import annotations
+
+import csv
+import io
+import json
+import math
+import os
+from collections.abc import Sequence
+from typing import Any
+
+from softgrad.experiments.activation import gradient_ratio
+from softgrad.experiments.results import RunResult
+from softgrad.serialization import atomic_write
+
+COLUMNS = ("experiment", "dataset", "variant", "final train loss", "test acc",
+           "epochs to 90% best", "|∇W1|/|∇WL| ep1", "wall time (s)")
+
+
+def _fmt(v: Any, spec: str) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    return format(v, spec)
+
+
+def summary_rows(results: Sequence[RunResult]) -> list[list[str]]:
+    """One row of strings per run, in the order of :data:`COLUMNS`."""
+    rows = []
+    for r in results:
+        ratio = gradient_ratio(r) if r.experiment in ("depth", "activation") else None
+        rows.append([r.experiment, r.dataset, r.variant, _fmt(r.final_train_loss, ".4f"),
+                     _fmt(r.final_test_acc, ".3f"), _fmt(r.epochs_to_90, "d"),
+                     _fmt(ratio, ".1e"), _fmt(r.wall_time, ".2f")])
+    return rows
+
+
+def format_table(results: Sequence[RunResult]) -> str:
+    """A fixed-width text table for the terminal."""
+    rows = summary_rows(results)
+    widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
+              for i, c in enumerate(COLUMNS)]
+    numeric = [False, False, False, True, True, True, True, True]
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(c.rjust(w) if num else c.ljust(w)
+                         for c, w, num in zip(cells, widths, numeric)).rstrip()
+
+    out = [line(COLUMNS), line(["-" * w for w in widths])]
+    out += [line(r) for r in rows]
+    return "\n".join(out)
+
+
+def format_markdown(results: Sequence[RunResult]) -> str:
+    """The summary table in Markdown."""
+    out = ["| " + " | ".join(COLUMNS) + " |",
+           "|" + "|".join("---" if i < 3 else "---:" for i in range(len(COLUMNS))) + "|"]
+    out += ["| " + " | ".join(r) + " |" for r in summary_rows(results)]
+    return "\n".join(out)
+
+
+def epoch_rows(results: Sequence[RunResult]) -> tuple[list[str], list[list[Any]]]:
+    """``(header, rows)``: one CSV row per run and epoch, with per-layer gradient norms."""
+    n_layers = max((len(e.grad_norms) for r in results for e in r.epochs), default=0)
+    header = ["experiment", "dataset", "variant", "epoch", "train_loss", "train_acc",
+              "test_acc", "seconds", "logit_grad_norm"]
+    header += [f"grad_norm_layer{i + 1}" for i in range(n_layers)]
+    rows = []
+    for r in results:
+        for e in r.epochs:
+            norms = list(e.grad_norms) + [""] * (n_layers - len(e.grad_norms))
+            lg = "" if math.isnan(e.logit_grad_norm) else _round(e.logit_grad_norm)
+            rows.append([r.experiment, r.dataset, r.variant, e.epoch, _round(e.train_loss),
+                         _round(e.train_acc), _round(e.test_acc), round(e.seconds, 4), lg]
+                        + [v if v == "" else _round(v) for v in norms])
+    return header, rows
+
+
+def _round(v: float, digits: int = 6) -> float:
+    """``v`` to ``digits`` significant digits (keeps the logs small and readable)."""
+    return float(f"{v:.{digits}g}")
+
+
+def _clean(obj: Any) -> Any:
+    """Floats rounded to 6 significant digits; NaN and infinities become None (standard JSON)."""
+    if isinstance(obj, float):
+        return _round(obj) if math.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    return obj
+
+
+def write_text(path: str, text: str) -> str:
+    """Write ``text`` to ``path`` atomically (UTF-8); returns the path."""
+    data = text.encode("utf-8")
+    atomic_write(path, lambda fh: fh.write(data))
+    return path
+
+
+def write_csv(results: Sequence[RunResult], path: str) -> str:
+    """Every epoch of every run as CSV."""
+    header, rows = epoch_rows(results)
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    return write_text(path, buf.getvalue())
+
+
+def write_json(payload: Any, path: str) -> str:
+    """``payload`` as indented, standard JSON (NaN written as null)."""
+    return write_text(path, json.dumps(_clean(payload), indent=1, ensure_ascii=False) + "\n")
+
+
+def ensure_dir(path: str) -> str:
+    os.makedirs(path, exist_ok=True)
+    return path

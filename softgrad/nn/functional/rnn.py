@@ -1,0 +1,79 @@
+"""Recurrent layers as functions of their weights (the bodies of ``nn.RNN/LSTM/GRU``).
+
+Not part of PyTorch's public ``torch.nn.functional``; nothing here is re-exported.
+"""
+from __future__ import annotations
+
+from typing import Sequence
+
+from softgrad import backend
+from softgrad import functions as SF
+from softgrad.nn.functional.linear import dropout as _dropout
+from softgrad.ops.rnn import GRUSeq, LSTMSeq, RNNTanhSeq
+from softgrad.tensor import Tensor
+
+__all__: list[str] = []
+
+_SEQ = {"RNN_TANH": RNNTanhSeq, "RNN_RELU": RNNTanhSeq, "LSTM": LSTMSeq, "GRU": GRUSeq}
+
+
+def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
+                  c0: Tensor | None = None, reverse: bool = False) -> tuple:
+    """One layer, one direction over a time-major sequence.
+
+    Args:
+        mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.
+        x: (T, B, I). weights: ``(w_ih, w_hh)`` or ``(w_ih, w_hh, b_ih, b_hh)``.
+        h0, c0: (B, H) initial states (``c0`` for LSTM only).
+    Returns:
+        (output (T, B, H), h_n (B, H), c_n (B, H) or None).
+    """
+    fn = _SEQ[mode]
+    bias = len(weights) == 4
+    states = (h0, c0) if mode == "LSTM" else (h0,)
+    params = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
+    packed = Tensor._apply(fn, x, *weights, *states, bias=bias, reverse=reverse, **params)
+    T = x.shape[0]
+    last = 0 if reverse else T - 1
+    if mode == "LSTM":
+        return packed[:T], packed[last], packed[T]
+    return packed, packed[last], None
+
+
+def rnn_stack(mode: str, x: Tensor, weights: Sequence[Sequence[Tensor]], num_layers: int,
+              bidirectional: bool, h0: Tensor, c0: Tensor | None, dropout: float,
+              training: bool) -> tuple:
+    """Multi-layer (optionally bidirectional) recurrence over a time-major input.
+
+    Args:
+        x: (T, B, I). weights: one tuple per (layer, direction), layer-major.
+        h0, c0: (num_layers * D, B, H).
+    Returns:
+        (output (T, B, D*H), h_n (num_layers*D, B, H), c_n or None).
+    """
+    dirs = 2 if bidirectional else 1
+    hs, cs = [], []
+    layer_in = x
+    for layer in range(num_layers):
+        outs = []
+        for d in range(dirs):
+            k = layer * dirs + d
+            out, h_n, c_n = rnn_direction(mode, layer_in, weights[k], h0[k],
+                                          None if c0 is None else c0[k], reverse=d == 1)
+            outs.append(out)
+            hs.append(h_n)
+            cs.append(c_n)
+        layer_in = outs[0] if dirs == 1 else SF.cat(outs, dim=-1)
+        if dropout > 0 and training and layer < num_layers - 1:
+            layer_in = _dropout(layer_in, dropout, True)
+    h_n = SF.stack(hs) if len(hs) > 1 else hs[0].unsqueeze(0)
+    c_n = None
+    if c0 is not None:
+        c_n = SF.stack(cs) if len(cs) > 1 else cs[0].unsqueeze(0)
+    return layer_in, h_n, c_n
+
+
+def zeros_state(n: int, batch: int, hidden: int, like: Tensor) -> Tensor:
+    """A (n, batch, hidden) zero state with ``like``'s dtype and device (no gradient)."""
+    arr = backend.np.zeros((n, batch, hidden), dtype=like.data.dtype)
+    return Tensor._wrap(backend.to_device(arr, like.device))

@@ -1,0 +1,90 @@
+"""``Upsample`` (and its nearest/bilinear shorthands), ``Unfold`` and ``Fold``."""
+from __future__ import annotations
+
+from typing import Any, Sequence, Union
+
+from softgrad.nn.functional import vision as FV
+from softgrad.nn.modules.module import Module
+from softgrad.tensor import Tensor
+
+IntOr = Union[int, Sequence[int]]
+
+
+class Upsample(Module):
+    """Resize (N, C, L) or (N, C, H, W) input (see ``F.interpolate``).
+
+    Args:
+        size: output spatial size, or scale_factor: multiplier(s).
+        mode: ``'nearest'`` (default), ``'nearest-exact'``, ``'linear'``, ``'bilinear'``.
+        align_corners: for the linear modes.
+    Example:
+        >>> nn.Upsample(scale_factor=2, mode="bilinear")(sg.randn(1, 3, 8, 8)).shape
+        (1, 3, 16, 16)
+    """
+
+    def __init__(self, size: IntOr | None = None, scale_factor: Any = None,
+                 mode: str = "nearest", align_corners: bool | None = None,
+                 recompute_scale_factor: bool | None = None) -> None:
+        super().__init__()
+        self.size, self.scale_factor, self.mode = size, scale_factor, mode
+        self.align_corners, self.recompute_scale_factor = align_corners, recompute_scale_factor
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return FV.interpolate(input, self.size, self.scale_factor, self.mode,
+                              self.align_corners, self.recompute_scale_factor)
+
+    def extra_repr(self) -> str:
+        what = f"scale_factor={float(self.scale_factor)!r}" if self.size is None and \
+            not isinstance(self.scale_factor, (list, tuple)) else \
+            (f"size={self.size}" if self.size is not None else
+             f"scale_factor={self.scale_factor}")
+        return f"{what}, mode='{self.mode}'"
+
+
+class UpsamplingNearest2d(Upsample):
+    """``Upsample(size, scale_factor, mode='nearest')``."""
+
+    def __init__(self, size: IntOr | None = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="nearest")
+
+
+class UpsamplingBilinear2d(Upsample):
+    """``Upsample(size, scale_factor, mode='bilinear', align_corners=True)``."""
+
+    def __init__(self, size: IntOr | None = None, scale_factor: Any = None) -> None:
+        super().__init__(size, scale_factor, mode="bilinear", align_corners=True)
+
+
+class Unfold(Module):
+    """Extract sliding blocks: (N, C, H, W) -> (N, C * KH * KW, L) (see ``F.unfold``)."""
+
+    def __init__(self, kernel_size: IntOr, dilation: IntOr = 1, padding: IntOr = 0,
+                 stride: IntOr = 1) -> None:
+        super().__init__()
+        self.kernel_size, self.dilation = kernel_size, dilation
+        self.padding, self.stride = padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return FV.unfold(input, self.kernel_size, self.dilation, self.padding, self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"kernel_size={self.kernel_size}, dilation={self.dilation}, "
+                f"padding={self.padding}, stride={self.stride}")
+
+
+class Fold(Module):
+    """Sum sliding blocks into an image: (N, C * KH * KW, L) -> (N, C, *output_size)."""
+
+    def __init__(self, output_size: IntOr, kernel_size: IntOr, dilation: IntOr = 1,
+                 padding: IntOr = 0, stride: IntOr = 1) -> None:
+        super().__init__()
+        self.output_size, self.kernel_size = output_size, kernel_size
+        self.dilation, self.padding, self.stride = dilation, padding, stride
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return FV.fold(input, self.output_size, self.kernel_size, self.dilation, self.padding,
+                       self.stride)
+
+    def extra_repr(self) -> str:
+        return (f"output_size={self.output_size}, kernel_size={self.kernel_size}, "
+                f"dilation={self.dilation}, padding={self.padding}, stride={self.stride}")

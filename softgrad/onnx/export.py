@@ -1,0 +1,162 @@
+"""``export``: trace a forward pass and write it as an ONNX model."""
+from __future__ import annotations
+
+import os
+from typing import Any, Mapping, Sequence
+
+from softgrad import backend
+from softgrad.autograd.grad_mode import no_grad
+from softgrad.onnx import ops_basic, ops_nn, ops_shape  # noqa: F401  (register converters)
+from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
+from softgrad.onnx.tracer import ExportError, TracedGraph, trace
+from softgrad.tensor import Tensor
+
+np = backend.np
+
+MIN_OPSET, MAX_OPSET = 14, 21
+
+
+def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str] | None = None,
+           output_names: Sequence[str] | None = None,
+           dynamic_axes: Mapping[str, Any] | None = None, opset_version: int = 17,
+           check: bool = True) -> Any:
+    """Export ``model`` to an ONNX file by tracing one forward pass on ``example_input``.
+
+    The model runs in eval mode (Dropout is the identity, BatchNorm uses its running
+    statistics; its previous mode is restored afterwards). Every primitive the forward runs
+    is converted; parameters and buffers become initializers named by their state-dict keys.
+    Control flow is recorded as taken for ``example_input``.
+
+    Args:
+        model: a Module (or any callable taking and returning Tensors).
+        example_input: a Tensor or a tuple of Tensors (the positional arguments).
+        path: file path (written atomically) or a binary file object; None writes nothing.
+        input_names, output_names: graph names (default ``input``/``input_1``...,
+            ``output``/``output_1``...).
+        dynamic_axes: ``{name: {axis: "label"}}`` or ``{name: [axis, ...]}``: axes whose size
+            may vary (e.g. ``{"input": {0: "batch"}, "output": {0: "batch"}}``).
+        opset_version: ONNX opset, 14 to 21 (default 17).
+        check: run ``onnx.checker.check_model`` on the result.
+    Returns:
+        The ``onnx.ModelProto``.
+    Raises:
+        ExportError: a layer or op cannot be exported (the message names it).
+    Example:
+        >>> sg.onnx.export(model, sg.randn(1, 784), "mlp.onnx", input_names=["x"],
+        ...                dynamic_axes={"x": {0: "batch"}})
+    """
+    onnx = load_onnx()
+    if not MIN_OPSET <= int(opset_version) <= MAX_OPSET:
+        raise ValueError(f"opset_version must be between {MIN_OPSET} and {MAX_OPSET}, got "
+                         f"{opset_version}")
+    args = _as_inputs(example_input)
+    in_names = _names(input_names, len(args), "input")
+    training = getattr(model, "training", None)
+    if training is not None:
+        model.eval()
+    try:
+        with no_grad():
+            graph = trace(model, args, in_names)
+    finally:
+        if training:
+            model.train(True)
+    proto = build_model(onnx, graph, output_names, dynamic_axes or {}, int(opset_version))
+    if check:
+        onnx.checker.check_model(proto)
+    if path is not None:
+        data = proto.SerializeToString()
+        if hasattr(path, "write"):
+            path.write(data)
+        else:
+            from softgrad.serialization import atomic_write
+
+            atomic_write(os.fspath(path), lambda fh: fh.write(data))
+    return proto
+
+
+def _as_inputs(example_input: Any) -> tuple:
+    items = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
+    out = []
+    for i, x in enumerate(items):
+        if not isinstance(x, Tensor):
+            if not hasattr(x, "__array_interface__"):
+                raise TypeError(f"example_input[{i}] must be a Tensor or an array, got "
+                                f"{type(x).__name__}")
+            x = Tensor(x)
+        out.append(x)
+    if not out:
+        raise ValueError("example_input must hold at least one Tensor")
+    return tuple(out)
+
+
+def _names(names: Sequence[str] | None, n: int, base: str) -> list[str]:
+    if names is None:
+        return [base if i == 0 else f"{base}_{i}" for i in range(n)]
+    names = list(names)
+    if len(names) != n or len(set(names)) != n:
+        raise ValueError(f"expected {n} distinct {base} names, got {names}")
+    return names
+
+
+def _value_info(onnx: Any, name: str, shape: tuple, dtype: Any, dyn: Any) -> Any:
+    labels: dict[int, str] = {}
+    if isinstance(dyn, Mapping):
+        labels = {int(a) % max(len(shape), 1): str(v) for a, v in dyn.items()}
+    elif dyn is not None:
+        labels = {int(a) % max(len(shape), 1): f"{name}_dim{int(a) % max(len(shape), 1)}"
+                  for a in dyn}
+    for a in labels:
+        if a >= len(shape):
+            raise ValueError(f"dynamic axis {a} is out of range for {name!r} of shape {shape}")
+    dims = [labels.get(i, int(n)) for i, n in enumerate(shape)]
+    elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
+    return onnx.helper.make_tensor_value_info(name, elem, dims)
+
+
+def build_model(onnx: Any, graph: TracedGraph, output_names: Sequence[str] | None,
+                dynamic_axes: Mapping[str, Any], opset: int) -> Any:
+    """Convert a traced graph into an ``onnx.ModelProto``."""
+    in_names = [n for n, _, _ in graph.inputs]
+    out_names = _names(output_names, len(graph.outputs), "output")
+    unknown = set(dynamic_axes) - set(in_names) - set(out_names)
+    if unknown:
+        raise ValueError(f"dynamic_axes names {sorted(unknown)} are not among the inputs "
+                         f"{in_names} or outputs {out_names}")
+    used = set(in_names) | set(out_names) | set(graph.constants)
+    used |= {node.output for node in graph.nodes}
+    b = Builder(onnx, opset, used)
+    env = {n: n for n in in_names}
+    for name, arr in graph.constants.items():
+        b.initializers[name] = onnx.numpy_helper.from_array(np.array(arr, order="C"), name)
+        env[name] = name
+    for node in graph.nodes:
+        conv = CONVERTERS.get(node.op)
+        if conv is None:
+            raise b.unsupported(node)
+        env[node.output] = conv(b, node, [env[i] for i in node.inputs])
+    outputs = []
+    for (value, shape, dtype), name in zip(graph.outputs, out_names):
+        b.nodes.append(onnx.helper.make_node("Identity", [env[value]], [name],
+                                             name=b.fresh("n_output")))
+        outputs.append(_value_info(onnx, name, shape, dtype, dynamic_axes.get(name)))
+    inputs = [_value_info(onnx, n, s, d, dynamic_axes.get(n)) for n, s, d in graph.inputs]
+    _drop_unused(b, [o.name for o in outputs])
+    g = onnx.helper.make_graph(b.nodes, "softgrad", inputs, outputs,
+                               list(b.initializers.values()))
+    model = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", opset)],
+                                   producer_name="softgrad")
+    model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9 if opset <= 20 else 10)
+    return model
+
+
+def _drop_unused(b: Builder, outputs: list[str]) -> None:
+    """Remove nodes and initializers no output depends on (e.g. folded-away constants)."""
+    needed = set(outputs)
+    kept = []
+    for node in reversed(b.nodes):
+        if any(o in needed for o in node.output):
+            kept.append(node)
+            needed.update(i for i in node.input if i)
+    b.nodes[:] = kept[::-1]
+    for name in [n for n in b.initializers if n not in needed]:
+        del b.initializers[name]

@@ -1,0 +1,167 @@
+"""Convolution and transposed convolution as im2col + one batched GEMM per call.
+
+Shapes (2-D; a 3-D input ``(N, C, L)`` is run as ``(N, C, 1, L)``):
+x (N, C, H, W), conv weight (O, C / groups, KH, KW), transposed-conv weight
+(C, O / groups, KH, KW). ``pads`` is ``((top, bottom), (left, right))``.
+
+The three building blocks are each other's adjoints:
+``conv_forward`` (im2col of x, then W @ cols), ``conv_input_grad`` (W^T @ g, then col2im:
+a transposed convolution) and ``conv_weight_grad`` (g @ cols^T summed over the batch).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from softgrad.autograd.function import Function
+from softgrad.ops.windows import Pads, col2im_add, crop, im2col, out_size, pad_array
+
+
+def conv_forward(xp: Any, x: Any, w: Any, stride: tuple, pads: Pads, dilation: tuple,
+                 groups: int, out_hw: tuple | None = None) -> tuple[Any, Any]:
+    """(y, cols): y (N, O, OH, OW) = W (O, C/G*KH*KW) @ cols (N, C*KH*KW, OH*OW) per group."""
+    n, c, h, wd = x.shape
+    o, cg, kh, kw = w.shape
+    if out_hw is None:
+        out_hw = (out_size(h, kh, stride[0], *pads[0], dilation[0]),
+                  out_size(wd, kw, stride[1], *pads[1], dilation[1]))
+    cols = im2col(xp, pad_array(xp, x, pads), (kh, kw), stride, dilation, out_hw)
+    length = out_hw[0] * out_hw[1]
+    if groups == 1:
+        y = xp.matmul(_flat(w, o), cols.reshape(n, c * kh * kw, length))
+    else:
+        y = xp.matmul(_flat(w, o).reshape(groups, o // groups, cg * kh * kw),
+                      cols.reshape(n, groups, cg * kh * kw, length))
+    return y.reshape(n, o, out_hw[0], out_hw[1]), cols
+
+
+def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads: Pads,
+                    dilation: tuple, groups: int) -> Any:
+    """Gradient (N, C, H, W) of a convolution's input: W^T @ g, then col2im.
+
+    The batch axis is moved innermost first, so the GEMM is one (C*K*K, O) @ (O, L*N)
+    product and every col2im slice add runs over rows of ``OW * N`` elements.
+    """
+    n, o, oh, ow = g.shape
+    _, cg, kh, kw = w.shape
+    c = cg * groups
+    h, wd = x_shape[2], x_shape[3]
+    length = oh * ow
+    gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0))  # (O, OH, OW, N)
+    if groups == 1:
+        gc = _flat(w, o).T @ gt.reshape(o, length * n)
+    else:
+        og = o // groups
+        gc = xp.matmul(_flat(w, o).reshape(groups, og, cg * kh * kw).transpose(0, 2, 1),
+                       gt.reshape(groups, og, length * n))
+    gc = gc.reshape(c, kh, kw, oh, ow, n)
+    (t, b), (lft, r) = pads
+    buf = xp.zeros((c, h + t + b, wd + lft + r, n), dtype=g.dtype)
+    col2im_add(buf, gc, (kh, kw), stride, dilation, axis=1)
+    return xp.ascontiguousarray(crop(buf, pads, (h, wd), axis=1).transpose(3, 0, 1, 2))
+
+
+def conv_weight_grad(xp: Any, g: Any, cols: Any, w_shape: tuple, groups: int) -> Any:
+    """Gradient of a convolution's weight: sum over the batch of g (O, L) @ cols^T (L, CKK)."""
+    n, o = g.shape[:2]
+    length = g.shape[2] * g.shape[3]
+    ckk = cols.size // (n * length)
+    if groups == 1:
+        gw = xp.matmul(g.reshape(n, o, length), cols.reshape(n, ckk, length).transpose(0, 2, 1))
+    else:
+        og, k = o // groups, ckk // groups
+        gw = xp.matmul(g.reshape(n, groups, og, length),
+                       cols.reshape(n, groups, k, length).transpose(0, 1, 3, 2))
+    return gw.sum(axis=0).reshape(w_shape)
+
+
+def _flat(w: Any, o: int) -> Any:
+    return w.reshape(o, -1)
+
+
+def _as_2d(x: Any, w: Any) -> tuple[Any, Any, bool]:
+    """Lift 1-D convolution arrays (N, C, L), (O, C, K) to 2-D ones with H = 1."""
+    if x.ndim == 3:
+        return x[:, :, None, :], w[:, :, None, :], True
+    return x, w, False
+
+
+def _no_double_backward(fn: Function) -> None:
+    if fn._graph:
+        raise RuntimeError(f"double backward through {type(fn).__name__} is not supported")
+
+
+class Conv2d(Function):
+    """y = conv(x, W) + b.  grad_x = conv_transpose(g, W); grad_W = sum_n g @ cols(x)^T;
+    grad_b = g summed over (N, H, W).
+
+    Inputs: x (N, C, H, W) or (N, C, L), w (O, C/G, KH, KW) or (O, C/G, K), optional b (O,).
+    Params: stride, pads, dilation (2-tuples, already normalised), groups.
+    """
+
+    def forward(self, x: Any, w: Any, b: Any = None, stride: tuple = (1, 1),
+                pads: Pads = ((0, 0), (0, 0)), dilation: tuple = (1, 1), groups: int = 1) -> Any:
+        x4, w4, self.squeeze = _as_2d(x, w)
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        y, self.cols = conv_forward(self.xp, x4, w4, stride, pads, dilation, groups)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        self.save_for_backward(x, w)
+        self.x_shape = x4.shape
+        return y[:, :, 0, :] if self.squeeze else y
+
+    def backward(self, g: Any) -> tuple:
+        _no_double_backward(self)
+        x, w = self.saved
+        xp, need = self.xp, self.needs_input_grad
+        w4 = w[:, :, None, :] if self.squeeze else w
+        g4 = g[:, :, None, :] if self.squeeze else g
+        gx = gw = gb = None
+        if need[0]:
+            gx = conv_input_grad(xp, g4, w4, self.x_shape, self.stride, self.pads,
+                                 self.dilation, self.groups).reshape(x.shape)
+        if need[1]:
+            gw = conv_weight_grad(xp, g4, self.cols, w.shape, self.groups)
+        if len(need) > 2 and need[2]:
+            gb = g4.sum(axis=(0, 2, 3))
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """y = conv_transpose(x, W) + b (the adjoint of Conv2d in x).  grad_x = conv(g, W);
+    grad_W = sum_n x @ cols(g)^T; grad_b = g summed over (N, H, W).
+
+    Inputs: x (N, C, H, W) or (N, C, L), w (C, O/G, KH, KW) or (C, O/G, K), optional b (O,).
+    Params: stride, pads, dilation, groups and ``out_hw``: the output's spatial size
+    (it includes ``output_padding``).
+    """
+
+    def forward(self, x: Any, w: Any, b: Any = None, stride: tuple = (1, 1),
+                pads: Pads = ((0, 0), (0, 0)), dilation: tuple = (1, 1), groups: int = 1,
+                out_hw: tuple = (1, 1)) -> Any:
+        x4, w4, self.squeeze = _as_2d(x, w)
+        self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
+        n = x4.shape[0]
+        y_shape = (n, w4.shape[1] * groups) + tuple(out_hw)
+        y = conv_input_grad(self.xp, x4, w4, y_shape, stride, pads, dilation, groups)
+        if b is not None:
+            y += b.reshape(1, -1, 1, 1)
+        self.save_for_backward(x, w)
+        return y[:, :, 0, :] if self.squeeze else y
+
+    def backward(self, g: Any) -> tuple:
+        _no_double_backward(self)
+        x, w = self.saved
+        xp, need = self.xp, self.needs_input_grad
+        x4, w4, _ = _as_2d(x, w)
+        g4 = g[:, :, None, :] if self.squeeze else g
+        gx = gw = gb = None
+        if need[0] or need[1]:
+            gx4, cols = conv_forward(xp, g4, w4, self.stride, self.pads, self.dilation,
+                                     self.groups, out_hw=x4.shape[2:])
+            if need[0]:
+                gx = gx4.reshape(x.shape)
+            if need[1]:
+                gw = conv_weight_grad(xp, x4, cols, w.shape, self.groups)
+        if len(need) > 2 and need[2]:
+            gb = g4.sum(axis=(0, 2, 3))
+        return gx, gw, gb

@@ -1,0 +1,187 @@
+"""Max and average pooling over (N, C, H, W) (1-D pooling runs with H = 1).
+
+Both loop over the ``KH * KW`` kernel offsets only; each step reads one strided slice of
+the padded input, so no window copy is made. ``pads`` is ``((top, bottom), (left, right))``
+and its bottom/right part also covers windows that ``ceil_mode`` lets run past the input.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from softgrad.autograd.function import Function
+from softgrad.ops.windows import Pads, crop, offset_slices, pad_array
+
+
+def _lift(x: Any) -> tuple[Any, bool]:
+    return (x[:, :, None, :], True) if x.ndim == 3 else (x, False)
+
+
+def _disjoint(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
+    return all(s >= d * (k - 1) + 1 for k, s, d in zip(kernel, stride, dilation))
+
+
+class MaxPool2d(Function):
+    """y = max over each window; grad_x[argmax] += g (the first maximum wins, NaN propagates).
+
+    Params: kernel, stride, pads, dilation, out_hw; ``indices``: a list that receives the
+    kernel-offset argmax array (N, C, OH, OW) when ``return_indices`` is asked for.
+    """
+
+    def forward(self, x: Any, kernel: tuple = (1, 1), stride: tuple = (1, 1),
+                pads: Pads = ((0, 0), (0, 0)), dilation: tuple = (1, 1),
+                out_hw: tuple = (1, 1), indices: list | None = None) -> Any:
+        xp = self.xp
+        x4, self.squeeze = _lift(x)
+        self.kernel, self.stride, self.pads, self.dilation = kernel, stride, pads, dilation
+        self.x_shape = x4.shape
+        xpad = pad_array(xp, x4, pads, -xp.inf)
+        kh, kw = kernel
+        best = arg = None
+        for i in range(kh):
+            for j in range(kw):
+                v = xpad[(slice(None), slice(None)) + offset_slices(i, j, stride, dilation,
+                                                                    out_hw)]
+                if best is None:
+                    best = v.copy()
+                    arg = xp.zeros(best.shape, dtype=xp.int8 if kh * kw < 128 else xp.int32)
+                    continue
+                upd = v > best
+                upd |= v != v  # NaN wins, as in PyTorch
+                xp.copyto(best, v, where=upd)
+                arg[upd] = i * kw + j
+        self.arg = arg
+        if indices is not None:
+            indices.append(arg)
+        return best[:, :, 0, :] if self.squeeze else best
+
+    def backward(self, g: Any) -> Any:
+        if self._graph:
+            raise RuntimeError("double backward through max pooling is not supported")
+        xp, arg = self.xp, self.arg
+        g4 = g[:, :, None, :] if self.squeeze else g
+        n, c, h, w = self.x_shape
+        (t, b), (lft, r) = self.pads
+        buf = xp.zeros((n, c, h + t + b, w + lft + r), dtype=g.dtype)
+        kh, kw = self.kernel
+        out_hw = g4.shape[2:]
+        disjoint = _disjoint(self.kernel, self.stride, self.dilation)
+        zero = xp.zeros((), dtype=g.dtype)
+        for i in range(kh):
+            for j in range(kw):
+                sl = (slice(None), slice(None)) + offset_slices(i, j, self.stride,
+                                                                self.dilation, out_hw)
+                picked = xp.where(arg == i * kw + j, g4, zero)
+                if disjoint:
+                    buf[sl] = picked
+                else:
+                    buf[sl] += picked
+        gx = crop(buf, self.pads, (h, w)) if (t or b or lft or r) else buf
+        return gx.reshape(n, c, w) if self.squeeze else gx
+
+
+def flat_indices(xp: Any, arg: Any, kernel: tuple, stride: tuple, pads: Pads,
+                 dilation: tuple, width: int) -> Any:
+    """Kernel-offset argmax (N, C, OH, OW) -> flat int64 indices into each (H, W) plane."""
+    kw = kernel[1]
+    oh, ow = arg.shape[2], arg.shape[3]
+    ki, kj = arg // kw, arg % kw
+    rows = (xp.arange(oh) * stride[0] - pads[0][0]).reshape(oh, 1) + ki * dilation[0]
+    cols = xp.arange(ow) * stride[1] - pads[1][0] + kj * dilation[1]
+    return (rows.astype(xp.int64) * width + cols).astype(xp.int64)
+
+
+class AvgPool2d(Function):
+    """y = window sum / divisor; grad_x = g / divisor added back onto every window element.
+
+    Params: kernel, stride, pads, out_hw and ``divisor``: a scalar or an (OH, OW) array.
+    """
+
+    def forward(self, x: Any, kernel: tuple = (1, 1), stride: tuple = (1, 1),
+                pads: Pads = ((0, 0), (0, 0)), out_hw: tuple = (1, 1),
+                divisor: Any = 1.0) -> Any:
+        xp = self.xp
+        x4, self.squeeze = _lift(x)
+        self.kernel, self.stride, self.pads, self.divisor = kernel, stride, pads, divisor
+        self.x_shape = x4.shape
+        xpad = pad_array(xp, x4, pads, 0.0)
+        total = None
+        for i in range(kernel[0]):
+            for j in range(kernel[1]):
+                v = xpad[(slice(None), slice(None)) + offset_slices(i, j, stride, (1, 1),
+                                                                    out_hw)]
+                if total is None:
+                    total = v.copy()
+                else:
+                    total += v
+        total /= divisor
+        return total[:, :, 0, :] if self.squeeze else total
+
+    def backward(self, g: Any) -> Any:
+        if self._graph:
+            raise RuntimeError("double backward through average pooling is not supported")
+        xp = self.xp
+        g4 = g[:, :, None, :] if self.squeeze else g
+        share = g4 / self.divisor
+        n, c, h, w = self.x_shape
+        (t, b), (lft, r) = self.pads
+        buf = xp.zeros((n, c, h + t + b, w + lft + r), dtype=g.dtype)
+        disjoint = _disjoint(self.kernel, self.stride, (1, 1))
+        for i in range(self.kernel[0]):
+            for j in range(self.kernel[1]):
+                sl = (slice(None), slice(None)) + offset_slices(i, j, self.stride, (1, 1),
+                                                                g4.shape[2:])
+                if disjoint:
+                    buf[sl] = share
+                else:
+                    buf[sl] += share
+        gx = crop(buf, self.pads, (h, w)) if (t or b or lft or r) else buf
+        return gx.reshape(n, c, w) if self.squeeze else gx
+
+
+class AdaptiveMaxPool2d(Function):
+    """y[oh, ow] = max of x over rows [floor(oh*H/OH), ceil((oh+1)*H/OH)) and the same for
+    columns; grad_x = g summed onto each argmax (a bincount, so overlapping windows add up).
+
+    Max over a rectangle is a max over rows of a max over columns, so the loops run over
+    OH + OW output positions, never OH * OW. Params: ``out_hw``, ``indices`` (as MaxPool2d,
+    but receiving flat indices into each (H, W) plane).
+    """
+
+    def forward(self, x: Any, out_hw: tuple = (1, 1), indices: list | None = None) -> Any:
+        xp = self.xp
+        x4, self.squeeze = _lift(x)
+        n, c, h, w = x4.shape
+        oh, ow = out_hw
+        self.x_shape = x4.shape
+        colmax = xp.empty((n, c, h, ow), dtype=x.dtype)
+        colarg = xp.empty((n, c, h, ow), dtype=xp.int64)
+        for j in range(ow):
+            lo, hi = (j * w) // ow, -((-(j + 1) * w) // ow)
+            part = x4[:, :, :, lo:hi]
+            a = part.argmax(axis=3)
+            colarg[:, :, :, j] = a + lo
+            colmax[:, :, :, j] = xp.take_along_axis(part, a[..., None], axis=3)[..., 0]
+        out = xp.empty((n, c, oh, ow), dtype=x.dtype)
+        flat = xp.empty((n, c, oh, ow), dtype=xp.int64)
+        for i in range(oh):
+            lo, hi = (i * h) // oh, -((-(i + 1) * h) // oh)
+            part = colmax[:, :, lo:hi, :]
+            a = part.argmax(axis=2)[:, :, None, :]
+            out[:, :, i, :] = xp.take_along_axis(part, a, axis=2)[:, :, 0, :]
+            col = xp.take_along_axis(colarg[:, :, lo:hi, :], a, axis=2)[:, :, 0, :]
+            flat[:, :, i, :] = (a[:, :, 0, :] + lo) * w + col
+        self.flat = flat
+        if indices is not None:
+            indices.append(flat)
+        return out[:, :, 0, :] if self.squeeze else out
+
+    def backward(self, g: Any) -> Any:
+        if self._graph:
+            raise RuntimeError("double backward through adaptive max pooling is not supported")
+        xp = self.xp
+        n, c, h, w = self.x_shape
+        g4 = g[:, :, None, :] if self.squeeze else g
+        plane = (xp.arange(n * c, dtype=xp.int64) * (h * w)).reshape(n, c, 1, 1)
+        gx = xp.bincount((self.flat + plane).ravel(), weights=g4.ravel(), minlength=n * c * h * w)
+        gx = gx.astype(g.dtype, copy=False).reshape(n, c, h, w)
+        return gx.reshape(n, c, w) if self.squeeze else gx

@@ -1,0 +1,107 @@
+"""The softgrad command, called in-process through softgrad.cli.main."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import types
+
+import pytest
+
+import softgrad as sg
+from softgrad.cli import build_parser, main
+
+pytest.importorskip("sklearn")
+
+TINY = ["--dataset", "breast_cancer", "--batch-size", "64", "--no-progress"]
+
+
+def _train(tmp_path, name, *extra):
+    out = tmp_path / name
+    assert main(["train", *TINY, "--out", str(out), *extra]) == 0
+    return out, sg.load(out / "checkpoint.safetensors")
+
+
+def test_experiments_command_prints_the_table_and_writes_files(tmp_path, capsys):
+    out = tmp_path / "exp"
+    rc = main(["experiments", "--quick", "--datasets", "breast_cancer", "--epochs", "1",
+               "--experiments", "output_loss", "jacobian", "--no-plots", "--no-progress",
+               "--out", str(out)])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "final train loss" in text and "sigmoid+SE" in text
+    assert "diag(f) - f fᵀ" in text and "4 runs in" in text
+    assert sorted(p.name for p in out.iterdir()) == ["jacobian.txt", "results.csv",
+                                                    "results.json", "summary.md"]
+    runs = json.loads((out / "results.json").read_text())["runs"]
+    assert [r["variant"] for r in runs] == ["softmax+CE", "sigmoid+BCE", "sigmoid+SE",
+                                            "softmax+SE"]
+
+
+def test_train_writes_a_checkpoint_each_epoch(tmp_path, capsys):
+    out, ck = _train(tmp_path, "run", "--epochs", "2", "--optimizer", "sgd", "--lr", "0.1")
+    assert ck["epoch"] == 2 and set(ck) >= {"model", "optimizer", "scheduler", "rng_state",
+                                            "history", "config"}
+    assert ck["config"]["optimizer"] == "sgd" and len(ck["history"]) == 2
+    text = capsys.readouterr().out
+    assert "epoch 2/2" in text and "test accuracy" in text
+    hist = json.loads((out / "history.json").read_text())
+    assert [e["epoch"] for e in hist["epochs"]] == [1, 2]
+
+
+@pytest.mark.parametrize("extra", [["--optimizer", "adam", "--scheduler", "cosine"],
+                                   ["--optimizer", "momentum", "--lr", "0.05",
+                                    "--scheduler", "step"]])
+def test_resume_is_bit_exact(tmp_path, extra):
+    _, full = _train(tmp_path, "full", "--epochs", "4", *extra)
+    _train(tmp_path, "part", "--epochs", "4", "--stop-after", "2", *extra)
+    ck_path = tmp_path / "part" / "checkpoint.safetensors"
+    assert sg.load(ck_path)["epoch"] == 2
+    assert main(["train", "--resume", str(ck_path), "--out", str(tmp_path / "part"),
+                 "--no-progress"]) == 0
+    resumed = sg.load(ck_path)
+    assert resumed["epoch"] == 4
+    assert [e["train_loss"] for e in resumed["history"]] == \
+        [e["train_loss"] for e in full["history"]]
+    for key, value in full["model"].items():
+        assert value.numpy().tobytes() == resumed["model"][key].numpy().tobytes()
+    assert resumed["rng_state"] == full["rng_state"]
+
+
+def test_resume_refuses_changed_settings_and_foreign_files(tmp_path, capsys):
+    _train(tmp_path, "run", "--epochs", "1")
+    ck = str(tmp_path / "run" / "checkpoint.safetensors")
+    assert main(["train", "--resume", ck, "--lr", "0.5", "--out", str(tmp_path / "x")]) == 2
+    assert "--lr 0.5 differs from the checkpoint's" in capsys.readouterr().err
+    sg.save({"weight": sg.zeros(2)}, tmp_path / "plain.safetensors")
+    assert main(["train", "--resume", str(tmp_path / "plain.safetensors"),
+                 "--out", str(tmp_path / "y")]) == 2
+    assert "not a softgrad train checkpoint" in capsys.readouterr().err
+
+
+def test_bad_arguments_exit_with_usage(capsys):
+    for argv in (["train", "--dataset", "cifar"], ["train", "--epochs", "0"], [],
+                 ["experiments", "--datasets", "nope"]):
+        with pytest.raises(SystemExit) as exc:
+            main(argv)
+        assert exc.value.code == 2
+    assert "invalid choice" in capsys.readouterr().err
+    assert build_parser().parse_args(["experiments"]).out == "runs/experiments"
+
+
+def test_only_rank_zero_prints_and_saves(tmp_path, capsys, monkeypatch):
+    fake = types.ModuleType("softgrad.distributed")
+    fake.is_initialized = lambda: True
+    fake.get_rank = lambda group=None: 1
+    monkeypatch.setitem(sys.modules, "softgrad.distributed", fake)
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path / "r1")]) == 0
+    assert not (tmp_path / "r1").exists() and capsys.readouterr().out == ""
+    fake.get_rank = lambda group=None: 0
+    assert main(["train", *TINY, "--epochs", "1", "--out", str(tmp_path / "r0")]) == 0
+    assert (tmp_path / "r0" / "checkpoint.safetensors").exists()
+
+
+def test_python_dash_m_softgrad_runs():
+    proc = subprocess.run([sys.executable, "-m", "softgrad", "train", "--help"],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0 and "--resume PATH" in proc.stdout

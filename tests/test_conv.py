@@ -1,0 +1,204 @@
+"""Convolutions: functional and module parity with PyTorch (values, input/weight/bias
+gradients), finite-difference gradients, float32 preservation, initialisation and errors."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+import softgrad as sg
+import softgrad.nn.functional as F
+from checks import gradcheck, needs_torch, torch, torch_parity
+
+nn = sg.nn
+TF = torch.nn.functional if torch is not None else None
+
+
+def _rand(*shape: int, seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).standard_normal(shape)
+
+
+# (N, C, H, W, O, kernel, stride, padding, dilation, groups)
+CONV2D = [
+    (2, 3, 7, 8, 4, 3, 1, 0, 1, 1),
+    (2, 4, 9, 7, 6, 3, 2, 1, 1, 2),
+    (1, 4, 10, 11, 4, (2, 3), (2, 1), (1, 2), (2, 1), 4),
+    (3, 2, 5, 5, 3, 5, 1, "same", 1, 1),
+    (2, 2, 6, 7, 4, (2, 4), 1, "same", (2, 1), 2),
+    (2, 2, 6, 6, 4, 2, 3, 0, 1, 2),
+    (2, 3, 5, 6, 2, 3, 1, "valid", 1, 1),
+    (1, 6, 8, 8, 6, 3, (1, 2), 2, 3, 3),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", CONV2D)
+@pytest.mark.parametrize("bias", [True, False])
+def test_conv2d_matches_torch(case: tuple, bias: bool) -> None:
+    n, c, h, w, o, k, s, p, d, g = case
+    kk = k if isinstance(k, tuple) else (k, k)
+    arrays = [_rand(n, c, h, w), _rand(o, c // g, *kk, seed=1)]
+    if bias:
+        arrays.append(_rand(o, seed=2))
+    torch_parity(lambda *a: F.conv2d(*a, stride=s, padding=p, dilation=d, groups=g),
+                 lambda *a: TF.conv2d(*a, stride=s, padding=p, dilation=d, groups=g),
+                 *arrays, atol=1e-10, rtol=1e-9)
+
+
+# (N, C, L, O, kernel, stride, padding, dilation, groups)
+CONV1D = [(2, 3, 9, 4, 3, 1, 0, 1, 1), (2, 4, 11, 6, 3, 2, 1, 2, 2),
+          (3, 2, 8, 4, 4, 1, "same", 2, 2), (1, 3, 7, 3, 7, 1, 3, 1, 3)]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", CONV1D)
+def test_conv1d_matches_torch(case: tuple) -> None:
+    n, c, length, o, k, s, p, d, g = case
+    torch_parity(lambda x, w, b: F.conv1d(x, w, b, s, p, d, g),
+                 lambda x, w, b: TF.conv1d(x, w, b, s, p, d, g),
+                 _rand(n, c, length), _rand(o, c // g, k, seed=1), _rand(o, seed=2),
+                 atol=1e-10, rtol=1e-9)
+
+
+# (N, C_in, H, W, C_out, kernel, stride, padding, output_padding, dilation, groups)
+CONVT2D = [(2, 3, 4, 5, 4, 3, 1, 0, 0, 1, 1), (2, 4, 4, 3, 6, 3, 2, 1, 1, 1, 2),
+           (1, 4, 3, 4, 4, (2, 3), (2, 3), (1, 0), (1, 2), (2, 1), 4),
+           (2, 2, 3, 3, 2, 2, 2, 0, 0, 1, 1), (1, 2, 5, 4, 3, 3, 3, 2, 2, 1, 1)]
+
+
+@needs_torch
+@pytest.mark.parametrize("case", CONVT2D)
+def test_conv_transpose2d_matches_torch(case: tuple) -> None:
+    n, c, h, w, o, k, s, p, op, d, g = case
+    kk = k if isinstance(k, tuple) else (k, k)
+    torch_parity(lambda x, wt, b: F.conv_transpose2d(x, wt, b, s, p, op, g, d),
+                 lambda x, wt, b: TF.conv_transpose2d(x, wt, b, s, p, op, g, d),
+                 _rand(n, c, h, w), _rand(c, o // g, *kk, seed=1), _rand(o, seed=2),
+                 atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+@pytest.mark.parametrize("s,p,op,d,g", [(1, 0, 0, 1, 1), (2, 1, 1, 1, 2), (3, 2, 1, 2, 1)])
+def test_conv_transpose1d_matches_torch(s: int, p: int, op: int, d: int, g: int) -> None:
+    torch_parity(lambda x, w, b: F.conv_transpose1d(x, w, b, s, p, op, g, d),
+                 lambda x, w, b: TF.conv_transpose1d(x, w, b, s, p, op, g, d),
+                 _rand(2, 4, 6), _rand(4, 6 // g, 3, seed=1), _rand(6, seed=2),
+                 atol=1e-10, rtol=1e-9)
+
+
+def test_conv_gradcheck() -> None:
+    gradcheck(lambda x, w, b: F.conv2d(x, w, b, stride=2, padding=1, groups=2),
+              _rand(1, 2, 5, 4), _rand(4, 1, 3, 2, seed=1), _rand(4, seed=2))
+    gradcheck(lambda x, w: F.conv1d(x, w, padding="same", dilation=2),
+              _rand(2, 2, 6), _rand(3, 2, 3, seed=1))
+    gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, stride=2, padding=1,
+                                                 output_padding=1),
+              _rand(1, 2, 3, 3), _rand(2, 3, 3, 3, seed=1), _rand(3, seed=2))
+
+
+def test_unbatched_input_and_float32() -> None:
+    x = sg.randn(3, 9, 9)
+    w = sg.randn(4, 3, 3, 3, requires_grad=True)
+    y = F.conv2d(x, w, padding=1)
+    assert y.shape == (4, 9, 9) and y.dtype == sg.float32
+    y.sum().backward()
+    assert w.grad.dtype == sg.float32
+    assert F.conv1d(sg.randn(3, 10), sg.randn(2, 3, 3)).shape == (2, 8)
+    yt = F.conv_transpose2d(sg.randn(2, 4, 5, 5), sg.randn(4, 2, 3, 3), stride=2)
+    assert yt.shape == (2, 2, 11, 11) and yt.dtype == sg.float32
+
+
+# ---------------------------------------------------------------------------- modules
+def _compare(s_mod, t_mod, x: np.ndarray, atol: float = 1e-10, **call) -> None:
+    """Load torch's state_dict into the softgrad module; compare output and all gradients."""
+    s_mod.load_state_dict(t_mod.state_dict())
+    assert list(s_mod.state_dict()) == list(t_mod.state_dict())
+    sx, tx = sg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    sy, ty = s_mod(sx, **call), t_mod(tx, **call)
+    np.testing.assert_allclose(sy.detach().numpy(), ty.detach().numpy(), atol=atol)
+    wgt = _rand(*ty.shape, seed=7)
+    (sy * sg.tensor(wgt)).sum().backward()
+    (ty * torch.tensor(wgt)).sum().backward()
+    np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), atol=atol)
+    for (name, a), b in zip(s_mod.named_parameters(), t_mod.parameters()):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=atol, err_msg=name)
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, groups=2),
+                                dict(padding="same", dilation=2, bias=False),
+                                dict(padding=1, padding_mode="reflect"),
+                                dict(padding=(1, 2), padding_mode="replicate", stride=(2, 1)),
+                                dict(padding="same", padding_mode="circular")])
+def test_conv2d_module_matches_torch(kw: dict) -> None:
+    s = nn.Conv2d(4, 6, 3, dtype=sg.float64, **kw)
+    t = torch.nn.Conv2d(4, 6, 3, **kw)
+    _compare(s, t, _rand(2, 4, 7, 8))
+
+
+@needs_torch
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1, groups=3),
+                                dict(padding="same", padding_mode="reflect")])
+def test_conv1d_module_matches_torch(kw: dict) -> None:
+    _compare(nn.Conv1d(3, 6, 3, dtype=sg.float64, **kw), torch.nn.Conv1d(3, 6, 3, **kw),
+             _rand(2, 3, 10))
+
+
+@needs_torch
+def test_conv_transpose_modules_match_torch() -> None:
+    kw = dict(stride=2, padding=1, output_padding=1, groups=2)
+    _compare(nn.ConvTranspose2d(4, 6, 3, dtype=sg.float64, **kw),
+             torch.nn.ConvTranspose2d(4, 6, 3, **kw), _rand(2, 4, 5, 4))
+    _compare(nn.ConvTranspose1d(4, 2, 3, dtype=sg.float64, stride=2),
+             torch.nn.ConvTranspose1d(4, 2, 3, stride=2), _rand(2, 4, 5))
+    # output_size picks the output padding, as in PyTorch
+    _compare(nn.ConvTranspose2d(4, 6, 3, dtype=sg.float64, stride=2),
+             torch.nn.ConvTranspose2d(4, 6, 3, stride=2), _rand(1, 4, 5, 5),
+             output_size=(12, 11))
+
+
+@needs_torch
+def test_conv_module_repr_and_init_match_torch() -> None:
+    s = nn.Conv2d(3, 8, (3, 5), stride=2, padding=1, groups=1, bias=False)
+    t = torch.nn.Conv2d(3, 8, (3, 5), stride=2, padding=1, bias=False)
+    assert repr(s) == repr(t)
+    s = nn.ConvTranspose2d(4, 8, 3, stride=2, output_padding=1, groups=2)
+    t = torch.nn.ConvTranspose2d(4, 8, 3, stride=2, output_padding=1, groups=2)
+    assert repr(s) == repr(t)
+    assert tuple(s.weight.shape) == tuple(t.weight.shape) == (4, 4, 3, 3)
+
+
+def test_conv_default_init_bounds() -> None:
+    conv = nn.Conv2d(6, 16, 5)
+    fan_in = 6 * 25
+    bound = 1 / math.sqrt(fan_in)  # kaiming_uniform(a=sqrt(5)) gives the same bound
+    w, b = conv.weight.detach().numpy(), conv.bias.detach().numpy()
+    assert w.dtype == np.float32 and np.abs(w).max() <= bound and np.abs(w).max() > 0.9 * bound
+    assert np.abs(b).max() <= bound and w.std() == pytest.approx(bound / math.sqrt(3), rel=0.1)
+
+
+# ---------------------------------------------------------------------------- errors
+def test_conv_errors_name_the_shapes() -> None:
+    x = sg.randn(2, 3, 8, 8)
+    with pytest.raises(RuntimeError, match=r"expected input\[2, 3, 8, 8\] to have 4 channels"):
+        F.conv2d(x, sg.randn(5, 4, 3, 3))
+    with pytest.raises(RuntimeError, match=r"got input of size: \[3, 8\]"):
+        F.conv2d(sg.randn(3, 8), sg.randn(5, 3, 3, 3))
+    with pytest.raises(RuntimeError, match=r"Kernel size can't be greater"):
+        F.conv2d(x, sg.randn(5, 3, 9, 9), padding=0)
+    with pytest.raises(RuntimeError, match="divisible by groups"):
+        F.conv2d(x, sg.randn(5, 1, 3, 3), groups=3)
+    with pytest.raises(ValueError, match="not supported for strided"):
+        F.conv2d(x, sg.randn(5, 3, 3, 3), stride=2, padding="same")
+    with pytest.raises(RuntimeError, match="dtype"):
+        F.conv2d(x.double(), sg.randn(5, 3, 3, 3))
+    with pytest.raises(RuntimeError, match="output padding must be smaller"):
+        F.conv_transpose2d(x, sg.randn(3, 2, 3, 3), stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="in_channels .* divisible by groups"):
+        nn.Conv2d(3, 6, 3, groups=2)
+    conv = nn.Conv2d(3, 6, 3)
+    with pytest.raises(RuntimeError, match=r"expected input with 3 channels, got 1 .*\[2, 1, 8, 8\]"):
+        conv(sg.randn(2, 1, 8, 8))
+    with pytest.raises(RuntimeError, match=r"expected 3D \(unbatched\) or 4D"):
+        conv(sg.randn(2, 3, 8, 8, 1))

@@ -1,0 +1,173 @@
+"""The seed experiments (softgrad.experiments) and PyTorch-style training loops' accuracies."""
+from __future__ import annotations
+
+import csv
+import json
+import math
+
+import numpy as np
+import pytest
+
+import softgrad as sg
+import softgrad.nn as nn
+import softgrad.nn.functional as F
+from softgrad.experiments import (FitConfig, epochs_to_fraction, fit, gradient_ratio, mlp,
+                                  run_depth, run_experiments, run_jacobian, run_output_loss)
+from softgrad.experiments.data import load_dataset
+from softgrad.experiments.output_loss import VARIANTS
+from softgrad.experiments.report import format_markdown, format_table
+from softgrad.utils.data import DataLoader
+
+pytest.importorskip("sklearn")
+
+
+def _train_torch_style(model, split, opt, epochs, batch_size):
+    """The loop a PyTorch user writes, unchanged but for the import."""
+    train, test = split.datasets()
+    loader = DataLoader(train, batch_size=batch_size, shuffle=True)
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(epochs):
+        model.train()
+        for x, y in loader:
+            opt.zero_grad()
+            loss = loss_fn(model(x), y)
+            loss.backward()
+            opt.step()
+    model.eval()
+    with sg.no_grad():
+        x_test, y_test = test.tensors
+        return (model(x_test).argmax(dim=1) == y_test).float().mean().item()
+
+
+def test_digits_mlp_reaches_97_percent():
+    split = sg.datasets.load_digits()
+    model = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+    acc = _train_torch_style(model, split, sg.optim.Adam(model.parameters(), lr=1e-2), 15, 32)
+    assert acc >= 0.97
+
+
+def test_breast_cancer_30_50_2_reaches_95_percent():
+    split = sg.datasets.load_breast_cancer()
+    model = nn.Sequential(nn.Linear(30, 50), nn.Sigmoid(), nn.Linear(50, 2))
+    acc = _train_torch_style(model, split, sg.optim.SGD(model.parameters(), lr=0.1), 20, 32)
+    assert acc >= 0.95
+
+
+def test_mnist1d_mlp_reaches_60_percent():
+    pytest.importorskip("mnist1d")
+    split = sg.datasets.load_mnist1d().standardized(per_feature=False)
+    model = nn.Sequential(nn.Linear(40, 256), nn.ReLU(), nn.Linear(256, 256), nn.ReLU(),
+                          nn.Linear(256, 10))
+    acc = _train_torch_style(model, split, sg.optim.Adam(model.parameters(), lr=1e-2), 15, 64)
+    assert acc >= 0.60
+
+
+@pytest.mark.parametrize("name", list(VARIANTS))
+def test_output_loss_gradient_at_logits_matches_its_formula(name):
+    rng = np.random.default_rng(0)
+    l, c = 6, 4
+    z_np = rng.standard_normal((l, c)) * 3
+    y_np = rng.integers(0, c, l)
+    z = sg.tensor(z_np, requires_grad=True)
+    VARIANTS[name](z, sg.tensor(y_np)).backward()
+    y = np.eye(c)[y_np]
+    s = 1 / (1 + np.exp(-z_np))
+    p = np.exp(z_np - z_np.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    expected = {
+        "softmax+CE": p - y,
+        "sigmoid+BCE": s - y,
+        "sigmoid+SE": (s - y) * s * (1 - s),
+        "softmax+SE": np.einsum("nij,nj->ni", np.einsum("ni,ij->nij", p, np.eye(c))
+                                - np.einsum("ni,nj->nij", p, p), p - y),
+    }[name] / l
+    np.testing.assert_allclose(z.grad.numpy(), expected, atol=1e-12)
+
+
+def test_cross_entropy_learns_faster_than_squared_error_on_digits():
+    split = load_dataset("digits")
+    res = {r.variant: r for r in run_output_loss(split, FitConfig(lr=0.1, epochs=4),
+                                                 show_progress=False)}
+    # same init and batches: the gradient at the logits alone differs
+    for ce in ("softmax+CE", "sigmoid+BCE"):
+        for se in ("sigmoid+SE", "softmax+SE"):
+            assert res[ce].epochs[0].logit_grad_norm > 3 * res[se].epochs[0].logit_grad_norm
+            assert res[ce].final_test_acc > res[se].final_test_acc + 0.1
+
+
+def test_fit_is_reproducible_to_the_bit():
+    split = load_dataset("breast_cancer")
+    logs = []
+    for _ in range(2):
+        sg.manual_seed(5)
+        model = mlp(30, [8], 2, "tanh")
+        r = fit(model, split, F.cross_entropy, FitConfig(epochs=2, seed=3), show_progress=False)
+        logs.append([(e.train_loss, e.test_acc) for e in r.epochs])
+    assert logs[0] == logs[1]
+
+
+def test_sigmoid_gradients_vanish_with_depth():
+    split = load_dataset("breast_cancer")
+    res = {r.variant: r for r in run_depth(split, FitConfig(lr=0.1, epochs=1), depths=(3, 6),
+                                           activations=("sigmoid", "relu"),
+                                           show_progress=False)}
+    assert len(res["sigmoid/depth=6"].epochs[0].grad_norms) == 7
+    sig3, sig6 = gradient_ratio(res["sigmoid/depth=3"]), gradient_ratio(res["sigmoid/depth=6"])
+    assert sig6 < sig3 < 0.1
+    assert gradient_ratio(res["relu/depth=6"]) > 100 * sig6
+    norms = res["sigmoid/depth=6"].epochs[0].grad_norms
+    assert all(a < b for a, b in zip(norms, norms[1:]))  # shrinking towards the input
+
+
+@pytest.mark.parametrize("dataset", ["breast_cancer", "digits"])
+def test_jacobian_view_matches_the_closed_forms(dataset):
+    view = run_jacobian(load_dataset(dataset))
+    c = 2 if dataset == "breast_cancer" else 10
+    jac = np.array(view.jacobian_autograd)
+    assert jac.shape == (c, c)
+    f = np.array(view.softmax)
+    np.testing.assert_allclose(jac, np.diag(f) - np.outer(f, f), atol=1e-14)
+    assert view.max_diff_jacobian < 1e-12 and view.max_diff_sigmoid < 1e-12
+    assert view.max_diff_grad < 1e-12
+    np.testing.assert_allclose(np.array(view.grad_autograd).sum(1), 0, atol=1e-12)
+    text = view.format()
+    assert "diag(f) - f fᵀ" in text and "(p - y)/l" in text
+
+
+def test_epochs_to_fraction():
+    assert epochs_to_fraction([0.1, 0.5, 0.95, 1.0]) == 3
+    assert epochs_to_fraction([0.9, 0.2]) == 1
+    assert epochs_to_fraction([]) is None
+
+
+def test_run_experiments_writes_table_logs_and_plots(tmp_path):
+    rep = run_experiments(out=str(tmp_path), quick=True, datasets=["breast_cancer"], epochs=2,
+                          show_progress=False)
+    n_runs = 4 + 4 + 2 * 4  # output/loss variants, activations, two depths x activations
+    assert len(rep.results) == n_runs and len(rep.jacobians) == 1
+    assert all(len(r.epochs) == 2 for r in rep.results)
+    table = format_table(rep.results)
+    assert "epochs to 90% best" in table and "softmax+CE" in table
+    md = (tmp_path / "summary.md").read_text()
+    assert md == format_markdown(rep.results) + "\n" and md.count("\n") == n_runs + 2
+    with open(tmp_path / "results.csv", newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    assert len(rows) == 2 * n_runs
+    depth_row = next(r for r in rows if r["variant"] == "sigmoid/depth=6")
+    assert float(depth_row["grad_norm_layer7"]) > float(depth_row["grad_norm_layer1"])
+    data = json.loads((tmp_path / "results.json").read_text())
+    assert len(data["runs"]) == n_runs and data["jacobian"][0]["max_diff_jacobian"] < 1e-12
+    assert math.isclose(data["runs"][0]["epochs"][1]["test_acc"],
+                        rep.results[0].epochs[1].test_acc, rel_tol=1e-5)
+    if pytest.importorskip("matplotlib"):
+        pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+        assert pngs == ["activation_breast_cancer.png", "depth_breast_cancer.png",
+                        "grad_norms_breast_cancer.png", "output_loss_breast_cancer.png"]
+        assert all((tmp_path / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+
+
+def test_run_experiments_rejects_unknown_names():
+    with pytest.raises(ValueError, match="unknown experiments"):
+        run_experiments(out=None, experiments=["nope"])
+    with pytest.raises(ValueError, match="unknown dataset"):
+        load_dataset("cifar")

@@ -1,0 +1,142 @@
+"""PyTorch weights without PyTorch: safetensors/.npz written from a PyTorch model load into the
+mirrored softgrad model (same names and layouts) and give the same outputs, and files written
+by sg.save load back into PyTorch. Skipped where torch or safetensors is absent."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import softgrad as sg
+import softgrad.nn as snn
+
+torch = pytest.importorskip("torch")
+st_torch = pytest.importorskip("safetensors.torch")
+tnn = torch.nn
+
+F32 = torch.float32  # explicit: other test files change torch's default dtype
+ATOL = 1e-5
+
+
+def _pair_mlp():
+    torch.manual_seed(0)
+    t = tnn.Sequential(tnn.Linear(6, 16, dtype=F32), tnn.BatchNorm1d(16, dtype=F32), tnn.ReLU(),
+                       tnn.LayerNorm(16, dtype=F32), tnn.Linear(16, 5, dtype=F32))
+    s = snn.Sequential(snn.Linear(6, 16), snn.BatchNorm1d(16), snn.ReLU(), snn.LayerNorm(16),
+                       snn.Linear(16, 5))
+    return t, s, lambda rng: rng.standard_normal((7, 6)).astype(np.float32)
+
+
+class _TorchTokens(tnn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = tnn.Embedding(30, 8, padding_idx=0, dtype=F32)
+        self.norm = tnn.LayerNorm(8, elementwise_affine=True, dtype=F32)
+        self.head = tnn.Linear(8, 3, dtype=F32)
+
+    def forward(self, ids):
+        return self.head(self.norm(self.emb(ids)).mean(dim=1))
+
+
+class _SgTokens(snn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb = snn.Embedding(30, 8, padding_idx=0)
+        self.norm = snn.LayerNorm(8)
+        self.head = snn.Linear(8, 3)
+
+    def forward(self, ids):
+        return self.head(self.norm(self.emb(ids)).mean(dim=1))
+
+
+def _pair_tokens():
+    torch.manual_seed(1)
+    return _TorchTokens(), _SgTokens(), lambda rng: rng.integers(0, 30, (4, 9))
+
+
+PAIRS = {"mlp": _pair_mlp, "tokens": _pair_tokens}
+
+
+def _train_torch(t, make_input, rng):
+    """A few steps so weights and BatchNorm statistics are not at their initial values."""
+    opt = torch.optim.SGD(t.parameters(), lr=0.1)
+    t.train()
+    for _ in range(3):
+        opt.zero_grad()
+        t(torch.from_numpy(make_input(rng))).square().mean().backward()
+        opt.step()
+    t.eval()
+
+
+def _outputs(t, s, x):
+    with torch.no_grad():
+        want = t(torch.from_numpy(x)).numpy()
+    s.eval()
+    with sg.no_grad():
+        got = s(sg.tensor(x)).numpy()
+    return got, want
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_pytorch_safetensors_load_into_softgrad(tmp_path, pair):
+    t, s, make_input = PAIRS[pair]()
+    rng = np.random.default_rng(0)
+    _train_torch(t, make_input, rng)
+    path = tmp_path / "torch.safetensors"
+    st_torch.save_file(t.state_dict(), str(path))
+    state = sg.load(path)
+    assert set(state) == set(t.state_dict())
+    s.load_state_dict(state)  # strict: every key and shape matches
+    got, want = _outputs(t, s, make_input(rng))
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+    assert got.dtype == np.float32
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_pytorch_npz_load_into_softgrad(tmp_path, pair):
+    t, s, make_input = PAIRS[pair]()
+    rng = np.random.default_rng(1)
+    _train_torch(t, make_input, rng)
+    path = tmp_path / "weights.npz"
+    np.savez(path, **{k: v.numpy() for k, v in t.state_dict().items()})
+    s.load_state_dict(sg.load(path))
+    got, want = _outputs(t, s, make_input(rng))
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+
+
+@pytest.mark.parametrize("pair", sorted(PAIRS))
+def test_softgrad_save_loads_into_pytorch(tmp_path, pair):
+    t, s, make_input = PAIRS[pair]()
+    rng = np.random.default_rng(2)
+    s.train()
+    for _ in range(3):  # move BatchNorm statistics away from their initial values
+        with sg.no_grad():
+            s(sg.tensor(make_input(rng)))
+    path = tmp_path / "softgrad.safetensors"
+    sg.save(s.state_dict(), path)
+    state = st_torch.load_file(str(path))
+    assert set(state) == set(t.state_dict())
+    for k, v in t.state_dict().items():
+        assert state[k].dtype == v.dtype and state[k].shape == v.shape, k
+    t.load_state_dict(state)  # strict
+    t.eval()
+    got, want = _outputs(t, s, make_input(rng))
+    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
+
+
+def test_round_trip_torch_to_softgrad_to_torch_is_bit_exact(tmp_path):
+    t, s, _ = _pair_mlp()
+    st_torch.save_file(t.state_dict(), str(tmp_path / "a.safetensors"))
+    s.load_state_dict(sg.load(tmp_path / "a.safetensors"))
+    sg.save(s.state_dict(), tmp_path / "b.safetensors")
+    back = st_torch.load_file(str(tmp_path / "b.safetensors"))
+    for k, v in t.state_dict().items():
+        assert torch.equal(back[k], v), k
+
+
+def test_mismatched_model_gives_clear_error(tmp_path):
+    t, _, _ = _pair_mlp()
+    st_torch.save_file(t.state_dict(), str(tmp_path / "a.safetensors"))
+    wrong = snn.Sequential(snn.Linear(6, 8), snn.BatchNorm1d(8), snn.ReLU(), snn.LayerNorm(8),
+                           snn.Linear(8, 5))
+    with pytest.raises(RuntimeError, match="size mismatch|shape"):
+        wrong.load_state_dict(sg.load(tmp_path / "a.safetensors"))
