@@ -123,5 +123,4 @@ class MultiheadAttention(Module):
         return out, weights
 
     def extra_repr(self) -> str:
-        return (f"embed_dim={self.embed_dim}, num_heads={self.num_heads}, "
-                f"batch_first={self.batch_first}")
+        return ""  # PyTorch shows only the out_proj child

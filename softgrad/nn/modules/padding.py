@@ -73,11 +73,17 @@ class ReflectionPad1d(_PadNd):
 
     _nd, _mode = 1, "reflect"
 
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
+
 
 class ReflectionPad2d(_PadNd):
     """Mirror-pad the last two dims (edge not repeated)."""
 
     _mode = "reflect"
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
 
 
 class ReplicationPad1d(_PadNd):
@@ -85,11 +91,17 @@ class ReplicationPad1d(_PadNd):
 
     _nd, _mode = 1, "replicate"
 
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
+
 
 class ReplicationPad2d(_PadNd):
     """Pad the last two dims by repeating the edge values."""
 
     _mode = "replicate"
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
 
 
 class CircularPad1d(_PadNd):
@@ -97,8 +109,14 @@ class CircularPad1d(_PadNd):
 
     _nd, _mode = 1, "circular"
 
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
+
 
 class CircularPad2d(_PadNd):
     """Pad the last two dims by wrapping around."""
 
     _mode = "circular"
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
