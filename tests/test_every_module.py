@@ -56,6 +56,24 @@ def _kl(rng):
     return [np.log(rng.dirichlet(np.ones(3), 4)), p]
 
 
+def _enc_layer(nn):
+    return nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+
+
+def _dec_layer(nn):
+    return nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
+
+
+def _tgt_memory(rng):
+    return [rng.standard_normal((2, 5, 8)), rng.standard_normal((2, 4, 8))]
+
+
+def _ndq_linear(nn):
+    """The output projection class of MultiheadAttention (a Linear), where each library keeps it."""
+    space = nn.modules.attention if nn is sg.nn else nn.modules.linear
+    return space.NonDynamicallyQuantizableLinear(4, 3)
+
+
 def _seq(nn):
     return nn.Sequential(nn.Linear(4, 6), nn.ReLU(), nn.Linear(6, 2))
 
@@ -221,6 +239,27 @@ REGISTRY: dict[str, Entry] = {
     "TransformerEncoderLayer": Entry(
         lambda nn: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
                                               batch_first=True), _n(2, 5, 8), atol=1e-4),
+    "TransformerEncoder": Entry(
+        lambda nn: nn.TransformerEncoder(_enc_layer(nn), 2), _n(2, 5, 8), atol=1e-4),
+    "TransformerDecoderLayer": Entry(_dec_layer, _tgt_memory, atol=1e-4),
+    "TransformerDecoder": Entry(lambda nn: nn.TransformerDecoder(_dec_layer(nn), 2),
+                                _tgt_memory, atol=1e-4),
+    "NonDynamicallyQuantizableLinear": Entry(_ndq_linear, _n(2, 4)),
+    "ZeroPad1d": Entry(lambda nn: nn.ZeroPad1d(2), _n(2, 3, 5)),
+    "ConstantPad1d": Entry(lambda nn: nn.ConstantPad1d((2, 1), 0.5), _n(2, 3, 5)),
+    "ConstantPad2d": Entry(lambda nn: nn.ConstantPad2d((1, 0, 2, 1), 0.5), _n(2, 3, 4, 4)),
+    "ReflectionPad1d": Entry(lambda nn: nn.ReflectionPad1d(2), _n(2, 3, 5)),
+    "ReflectionPad2d": Entry(lambda nn: nn.ReflectionPad2d(1), _n(2, 3, 4, 4)),
+    "ReplicationPad1d": Entry(lambda nn: nn.ReplicationPad1d(2), _n(2, 3, 5)),
+    "ReplicationPad2d": Entry(lambda nn: nn.ReplicationPad2d(1), _n(2, 3, 4, 4)),
+    "CircularPad1d": Entry(lambda nn: nn.CircularPad1d(2), _n(2, 3, 5)),
+    "CircularPad2d": Entry(lambda nn: nn.CircularPad2d(1), _n(2, 3, 4, 4)),
+    "Unfold": Entry(lambda nn: nn.Unfold(kernel_size=2), _n(2, 3, 4, 4)),
+    "Fold": Entry(lambda nn: nn.Fold(output_size=(4, 4), kernel_size=2), _n(2, 12, 9)),
+    "UpsamplingNearest2d": Entry(lambda nn: nn.UpsamplingNearest2d(scale_factor=2),
+                                 _n(2, 3, 4, 4)),
+    "UpsamplingBilinear2d": Entry(lambda nn: nn.UpsamplingBilinear2d(scale_factor=2),
+                                  _n(2, 3, 4, 4)),
 }
 
 # Public classes that are not layers one can run on their own.

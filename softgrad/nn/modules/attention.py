@@ -121,6 +121,3 @@ class MultiheadAttention(Module):
         if self.batch_first and batched:
             out = out.transpose(0, 1)
         return out, weights
-
-    def extra_repr(self) -> str:
-        return ""  # PyTorch shows only the out_proj child

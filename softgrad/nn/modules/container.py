@@ -137,6 +137,21 @@ class ModuleList(Module):
         if modules is not None:
             self.extend(modules)
 
+    def __repr__(self) -> str:
+        """Runs of identical children print once, as ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(m) for m in self._list]
+        if not reprs:
+            return "ModuleList()"
+        lines, start = [], 0
+        for i in range(1, len(reprs) + 1):
+            if i < len(reprs) and reprs[i] == reprs[start]:
+                continue
+            text = reprs[start].replace("\n", "\n  ")
+            head = f"({start})" if i - start == 1 else f"({start}-{i - 1}): {i - start} x"
+            lines.append(f"{head}: {text}" if i - start == 1 else f"{head} {text}")
+            start = i
+        return "ModuleList(\n  " + "\n  ".join(lines) + "\n)"
+
     def _local_children(self) -> Iterator[tuple[str, Module]]:
         for i, m in enumerate(self._list):
             yield str(i), m

@@ -133,9 +133,9 @@ class _ConvNd(Module):
 
 class _Conv(_ConvNd):
     def __init__(self, in_channels: int, out_channels: int, kernel_size: IntOr,
-                 stride: IntOr = 1, padding: Any = 0, dilation: IntOr = 1, groups: int = 1,
-                 bias: bool = True, padding_mode: str = "zeros", device: Any = None,
-                 dtype: Any = None) -> None:
+                 stride: IntOr = 1, padding: IntOr | str = 0, dilation: IntOr = 1,
+                 groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
+                 device: Any = None, dtype: Any = None) -> None:
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
 

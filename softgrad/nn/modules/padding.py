@@ -68,7 +68,14 @@ class ZeroPad2d(_PadNd):
         super().__init__(padding, 0.0)
 
 
-class ReflectionPad1d(_PadNd):
+class _EdgePad(_PadNd):
+    """Padding modes that take no fill value (reflect, replicate, circular)."""
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding, 0.0)
+
+
+class ReflectionPad1d(_EdgePad):
     """Mirror-pad the last dim (edge not repeated); pads must be smaller than the input."""
 
     _nd, _mode = 1, "reflect"
@@ -77,7 +84,7 @@ class ReflectionPad1d(_PadNd):
         super().__init__(padding)
 
 
-class ReflectionPad2d(_PadNd):
+class ReflectionPad2d(_EdgePad):
     """Mirror-pad the last two dims (edge not repeated)."""
 
     _mode = "reflect"
@@ -86,7 +93,7 @@ class ReflectionPad2d(_PadNd):
         super().__init__(padding)
 
 
-class ReplicationPad1d(_PadNd):
+class ReplicationPad1d(_EdgePad):
     """Pad the last dim by repeating the edge value."""
 
     _nd, _mode = 1, "replicate"
@@ -95,7 +102,7 @@ class ReplicationPad1d(_PadNd):
         super().__init__(padding)
 
 
-class ReplicationPad2d(_PadNd):
+class ReplicationPad2d(_EdgePad):
     """Pad the last two dims by repeating the edge values."""
 
     _mode = "replicate"
@@ -104,7 +111,7 @@ class ReplicationPad2d(_PadNd):
         super().__init__(padding)
 
 
-class CircularPad1d(_PadNd):
+class CircularPad1d(_EdgePad):
     """Pad the last dim by wrapping around."""
 
     _nd, _mode = 1, "circular"
@@ -113,7 +120,7 @@ class CircularPad1d(_PadNd):
         super().__init__(padding)
 
 
-class CircularPad2d(_PadNd):
+class CircularPad2d(_EdgePad):
     """Pad the last two dims by wrapping around."""
 
     _mode = "circular"

@@ -56,10 +56,6 @@ class MaxPool2d(_MaxPoolNd):
     _fn = staticmethod(FP.max_pool2d)
 
 
-def _single(v: Any) -> tuple:
-    return tuple(v) if isinstance(v, (tuple, list)) else (v,)
-
-
 class AvgPool1d(Module):
     """Mean over sliding windows of (N, C, L) input (see ``F.avg_pool1d``).
 
@@ -70,8 +66,8 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size: IntOr, stride: IntOr | None = None, padding: IntOr = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
-        one = _single  # stored as 1-tuples, as PyTorch's AvgPool1d does
-        self.kernel_size = one(kernel_size)
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        self.kernel_size = one(kernel_size)  # stored as 1-tuples, as PyTorch does
         self.stride = one(stride if stride is not None else kernel_size)
         self.padding, self.ceil_mode = one(padding), ceil_mode
         self.count_include_pad = count_include_pad
