@@ -102,17 +102,6 @@ def _lib(nn):
     return sg if nn is sg.nn else torch
 
 
-def _ndq_linear(nn):
-    """The out_proj class of MultiheadAttention (PyTorch keeps it in nn.modules.linear)."""
-    if nn is sg.nn:
-        return PUBLIC["NonDynamicallyQuantizableLinear"]
-    return torch.nn.modules.linear.NonDynamicallyQuantizableLinear
-
-
-def _encoder_layer(nn):
-    return nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0, batch_first=True)
-
-
 def _ints(hi: int, *shape: int) -> Callable:
     return lambda rng: [rng.integers(0, hi, shape)]
 
@@ -198,22 +187,7 @@ REGISTRY: dict[str, Entry] = {
     "AdaptiveAvgPool2d": Entry(lambda nn: nn.AdaptiveAvgPool2d((2, 3)), _n(2, 3, 6, 6)),
     "AdaptiveMaxPool1d": Entry(lambda nn: nn.AdaptiveMaxPool1d(3), _n(2, 3, 9)),
     "AdaptiveMaxPool2d": Entry(lambda nn: nn.AdaptiveMaxPool2d(2), _n(2, 3, 6, 6)),
-    "ZeroPad1d": Entry(lambda nn: nn.ZeroPad1d((1, 2)), _n(2, 3, 4)),
     "ZeroPad2d": Entry(lambda nn: nn.ZeroPad2d(1), _n(2, 3, 4, 4)),
-    "ConstantPad1d": Entry(lambda nn: nn.ConstantPad1d(2, 0.5), _n(2, 3, 4)),
-    "ConstantPad2d": Entry(lambda nn: nn.ConstantPad2d((1, 0, 2, 1), -1.0), _n(2, 3, 4, 4)),
-    "ReflectionPad1d": Entry(lambda nn: nn.ReflectionPad1d(2), _n(2, 3, 5)),
-    "ReflectionPad2d": Entry(lambda nn: nn.ReflectionPad2d((1, 2, 0, 1)), _n(2, 3, 4, 4)),
-    "ReplicationPad1d": Entry(lambda nn: nn.ReplicationPad1d((3, 1)), _n(2, 3, 4)),
-    "ReplicationPad2d": Entry(lambda nn: nn.ReplicationPad2d(2), _n(2, 3, 4, 4)),
-    "CircularPad1d": Entry(lambda nn: nn.CircularPad1d(2), _n(2, 3, 4)),
-    "CircularPad2d": Entry(lambda nn: nn.CircularPad2d((1, 1, 2, 0)), _n(2, 3, 4, 4)),
-    "Unfold": Entry(lambda nn: nn.Unfold(kernel_size=2, stride=1), _n(2, 3, 4, 4)),
-    "Fold": Entry(lambda nn: nn.Fold(output_size=(3, 3), kernel_size=2), _n(2, 12, 4)),
-    "UpsamplingNearest2d": Entry(lambda nn: nn.UpsamplingNearest2d(scale_factor=2),
-                                 _n(2, 3, 4, 4)),
-    "UpsamplingBilinear2d": Entry(lambda nn: nn.UpsamplingBilinear2d(scale_factor=2),
-                                  _n(2, 3, 4, 4)),
     "Upsample": Entry(lambda nn: nn.Upsample(scale_factor=2), _n(2, 3, 4, 4)),
     "RNN": Entry(lambda nn: nn.RNN(4, 5, batch_first=True), _n(2, 3, 4)),
     "LSTM": Entry(lambda nn: nn.LSTM(4, 5, num_layers=2), _n(3, 2, 4)),
@@ -223,19 +197,6 @@ REGISTRY: dict[str, Entry] = {
     "GRUCell": Entry(lambda nn: nn.GRUCell(4, 5), _n(2, 4)),
     "MultiheadAttention": Entry(lambda nn: nn.MultiheadAttention(8, 2, batch_first=True),
                                 lambda r: [r.standard_normal((2, 5, 8))] * 3),
-    "NonDynamicallyQuantizableLinear": Entry(
-        lambda nn: _ndq_linear(nn)(4, 3), _n(2, 4)),
-    "TransformerEncoder": Entry(
-        lambda nn: nn.TransformerEncoder(_encoder_layer(nn), 2, enable_nested_tensor=False),
-        _n(2, 5, 8), atol=1e-4),
-    "TransformerDecoderLayer": Entry(
-        lambda nn: nn.TransformerDecoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
-                                              batch_first=True),
-        lambda r: [r.standard_normal((2, 4, 8)), r.standard_normal((2, 5, 8))], atol=1e-4),
-    "TransformerDecoder": Entry(
-        lambda nn: nn.TransformerDecoder(nn.TransformerDecoderLayer(
-            8, 2, dim_feedforward=16, dropout=0.0, batch_first=True), 2),
-        lambda r: [r.standard_normal((2, 4, 8)), r.standard_normal((2, 5, 8))], atol=1e-4),
     "TransformerEncoderLayer": Entry(
         lambda nn: nn.TransformerEncoderLayer(8, 2, dim_feedforward=16, dropout=0.0,
                                               batch_first=True), _n(2, 5, 8), atol=1e-4),
