@@ -151,6 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train":  # under mpiexec -n N: data-parallel, rank 0 prints and saves
+        try:
+            from softgrad.distributed import init_from_launcher
+        except ImportError:  # no distributed support: one process
+            init_from_launcher = None
+        if init_from_launcher is not None:
+            init_from_launcher()
     try:
         return int(args.func(args))
     except (ValueError, FileNotFoundError, ImportError) as exc:

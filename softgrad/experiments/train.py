@@ -21,11 +21,11 @@ from softgrad import backend
 from softgrad.experiments import report
 from softgrad.experiments.data import load_dataset
 from softgrad.experiments.models import build_model
+from softgrad.experiments.parallel import data_parallel, sum_over_processes
 from softgrad.experiments.progress import progress
 from softgrad.experiments.rank import is_main_process
 from softgrad.experiments.results import EpochLog, RunResult
 from softgrad.experiments.trainer import accuracy, make_optimizer
-from softgrad.utils.data import DataLoader
 
 np = backend.np
 
@@ -174,17 +174,19 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
         result.history = [EpochLog(**e) for e in ck.get("history", [])]
         say(f"resumed from {resume} after epoch {start_epoch}")
     train_set, _ = split.datasets()
-    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True)
+    net, loader, sampler = data_parallel(model, train_set, config.batch_size, config.seed)
     last = config.epochs if stop_after is None else min(config.epochs, stop_after)
     for epoch in range(start_epoch, last):
         t0 = time.perf_counter()
         model.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         loss_sum = correct = seen = 0
         bar = progress(loader, show_progress and main, desc=f"epoch {epoch + 1}",
                        total=len(loader))
         for x, y in bar:
             opt.zero_grad()
-            logits = model(x)
+            logits = net(x)
             loss = F.cross_entropy(logits, y)
             loss.backward()
             opt.step()
@@ -193,6 +195,7 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
                             == backend.to_numpy(y.data)).sum())
             seen += len(y)
         bar.close()
+        loss_sum, correct, seen = sum_over_processes(loss_sum, correct, seen)
         if sched is not None:
             sched.step()
         test_acc = accuracy(model, split.x_test, split.y_test, 1000)
