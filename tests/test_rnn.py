@@ -186,6 +186,7 @@ def test_float32_stays_float32_and_shapes():
 def test_init_range_and_keys():
     sg.manual_seed(0)
     m = nn.GRU(3, 16, num_layers=2, bidirectional=True)
+    m.flatten_parameters()  # accepted for PyTorch compatibility
     keys = list(m.state_dict())
     assert keys[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
                         "weight_ih_l0_reverse"]

@@ -76,6 +76,9 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """No-op kept for PyTorch compatibility (weights are always used as they are)."""
+
     @property
     def _flat_weights(self) -> list[Tensor]:
         return [getattr(self, n) for n in self._flat_weights_names]
