@@ -10,6 +10,7 @@ from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from softgrad.nn.modules.flatten import Flatten, Unflatten
+from softgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
 from softgrad.nn.modules.linear import Bilinear, Identity, Linear
 from softgrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss,
                                       KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
@@ -49,4 +50,4 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN",
            "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
            "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
-           "TransformerDecoder", "Transformer"]
+           "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d"]
