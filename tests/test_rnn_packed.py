@@ -131,3 +131,14 @@ def test_packing_errors():
         R.pad_sequence([sg.randn(3, 2), sg.randn(2, 3)])
     with pytest.raises(RuntimeError, match="Expected 5, got 2"):
         nn.LSTM(5, 4)(R.pack_padded_sequence(x, [4, 2, 1]))
+
+
+def test_onnx_converter_refuses_a_masked_recurrent_node():
+    """Exporting a PackedSequence run is refused with a clear message (not a wrong graph)."""
+    from types import SimpleNamespace
+
+    from softgrad.onnx.ops_rnn import _recurrent
+
+    node = SimpleNamespace(op="GRUSeq", params={"mask": np.ones((3, 2, 1)), "bias": True})
+    with pytest.raises(NotImplementedError, match="PackedSequence"):
+        _recurrent(None, node, [])
