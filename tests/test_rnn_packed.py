@@ -142,3 +142,26 @@ def test_onnx_converter_refuses_a_masked_recurrent_node():
     node = SimpleNamespace(op="GRUSeq", params={"mask": np.ones((3, 2, 1)), "bias": True})
     with pytest.raises(NotImplementedError, match="PackedSequence"):
         _recurrent(None, node, [])
+
+
+@pytest.mark.parametrize("mode", ["RNN_TANH", "LSTM", "GRU"])
+@pytest.mark.parametrize("reverse", [False, True])
+def test_gradcheck_masked_primitive(mode, reverse):
+    from softgrad.nn.functional import rnn as FR
+    from tests.checks import gradcheck
+
+    g = {"LSTM": 4, "GRU": 3}.get(mode, 1)
+    T, B, I, H = 4, 3, 2, 2
+    mask = (np.arange(T)[:, None] < np.array([4, 2, 1])[None, :]).astype(np.float64)[..., None]
+    arrays = [RNG.standard_normal((T, B, I)), RNG.standard_normal((g * H, I)) * 0.7,
+              RNG.standard_normal((g * H, H)) * 0.7, RNG.standard_normal(g * H) * 0.5,
+              RNG.standard_normal(g * H) * 0.5]
+    arrays += [RNG.standard_normal((B, H)) for _ in range(2 if mode == "LSTM" else 1)]
+
+    def fn(*xs):
+        out, h_n, c_n = FR.rnn_direction(mode, xs[0], xs[1:5], *xs[5:], reverse=reverse,
+                                         mask=mask)
+        res = (out * out).sum() + (h_n * 1.5).sum()
+        return res + (c_n ** 3).sum() if c_n is not None else res
+
+    gradcheck(fn, *arrays)
