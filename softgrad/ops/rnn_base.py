@@ -57,7 +57,8 @@ class _Recurrent(Function):
     """Shared projection/gradient plumbing; subclasses define the time loops.
 
     Inputs: ``x, w_ih, w_hh, [b_ih, b_hh], h0, [c0]``; params ``bias``, ``reverse``,
-    ``nonlinearity`` ('tanh' or 'relu', plain RNN only) and ``mask`` (T, B, 1) or None.
+    ``nonlinearity`` ('tanh' or 'relu', plain RNN only), ``mask`` (T, B, 1) or None, and
+    ``record`` (False when no backward will follow: scratch is released at once).
     """
 
     # per-gate scale of the pre-activation fed to tanh (0.5 for sigmoid gates)
@@ -66,12 +67,14 @@ class _Recurrent(Function):
     keeps_projection = False
 
     def forward(self, x: Any, w_ih: Any, w_hh: Any, *rest: Any, bias: bool = True,
-                reverse: bool = False, nonlinearity: str = "tanh", mask: Any = None) -> Any:
+                reverse: bool = False, nonlinearity: str = "tanh", mask: Any = None,
+                record: bool = True) -> Any:
         xp = self.xp
         b_ih, b_hh = (rest[0], rest[1]) if bias else (None, None)
         states = rest[2:] if bias else rest
         self.bias, self.reverse, self.nonlinearity = bias, reverse, nonlinearity
         self.pooled: list = []
+        self.record = record
         T, B, _ = x.shape
         H = w_hh.shape[1]
         self.mask = mask
@@ -93,6 +96,10 @@ class _Recurrent(Function):
         out = self._loop(xp, xg, xp.ascontiguousarray(w_hh_s.T), b_hh_s, states, steps, H)
         if not self.keeps_projection:
             _POOL.give(xp, xg)
+        if not record:  # no backward will come: scratch goes straight back to the pool
+            _POOL.give(xp, *self.pooled)
+            self.pooled = []
+            return out
         self.save_for_backward(x, w_ih, w_hh, *states, out)  # out: in-place edits are caught
         self.x_ref, self.w_ih_ref, self.w_hh_ref, self.states = x, w_ih, w_hh, states
         return out
@@ -166,6 +173,9 @@ class _Recurrent(Function):
         if self._graph:
             raise RuntimeError(f"double backward through {type(self).__name__} (a fused "
                                "recurrent layer) is not supported")
+        if not self.record:
+            raise RuntimeError(f"{type(self).__name__} ran with record=False (no gradient "
+                               "was needed), so it kept nothing for backward")
         xp = self.xp
         x, w_ih, w_hh = self.x_ref, self.w_ih_ref, self.w_hh_ref
         T, B, I = x.shape

@@ -9,6 +9,7 @@ from typing import Any
 
 from softgrad import backend
 from softgrad import functions as SF
+from softgrad.autograd import grad_mode
 from softgrad.nn.functional.linear import dropout as _dropout
 from softgrad.ops.rnn import GRUSeq, LSTMSeq, RNNTanhSeq
 from softgrad.tensor import Tensor
@@ -35,7 +36,9 @@ def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
     bias = len(weights) == 4
     states = (h0, c0) if mode == "LSTM" else (h0,)
     params = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
-    packed = Tensor._apply(fn, x, *weights, *states, bias=bias, reverse=reverse, mask=mask,
+    inputs = (x, *weights, *states)
+    record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)
+    packed = Tensor._apply(fn, *inputs, bias=bias, reverse=reverse, mask=mask, record=record,
                            **params)
     T = x.shape[0]
     last = 0 if reverse else T - 1
