@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.autograd.function import Function
+from softgrad.ops.fold import Fold, Unfold
 from softgrad.ops.windows import Pads, col2im_add, crop, im2col, out_size, pad_array
 
 
@@ -91,9 +92,53 @@ def _as_2d(x: Any, w: Any) -> tuple[Any, Any, bool]:
     return x, w, False
 
 
-def _no_double_backward(fn: Function) -> None:
-    if fn._graph:
-        raise RuntimeError(f"double backward through {type(fn).__name__} is not supported")
+def _lift_t(fn: Function, *ts: Any) -> list:
+    """Tensors of a 1-D convolution given an H = 1 axis (graph mode)."""
+    return [t.unsqueeze(2) if fn.squeeze else t for t in ts]
+
+
+def _conv_backward_graph(fn: Function, g: Any, x: Any, w: Any) -> tuple:
+    """Conv2d's VJP recorded on Tensors (unfold / fold / matmul), for higher-order grads."""
+    xp, need, groups = fn.xp, fn.needs_input_grad, fn.groups
+    x4, w4, g4 = _lift_t(fn, x, w, g)
+    n, c, h, wd = x4.shape
+    o, cg, kh, kw = w4.shape
+    out_hw = tuple(g4.shape[2:])
+    length, og = out_hw[0] * out_hw[1], o // groups
+    geo = dict(kernel=(kh, kw), stride=fn.stride, pads=fn.pads, dilation=fn.dilation,
+               out_hw=out_hw)
+    g3 = g4.reshape(n, groups, og, length)
+    wg = w4.reshape(groups, og, cg * kh * kw)
+    gx = gw = gb = None
+    if need[0]:
+        cols = (wg.mT @ g3).reshape(n, c * kh * kw, length)
+        gx = xp.apply(Fold, cols, x_shape=(n, c, h, wd), **geo).reshape(x.shape)
+    if need[1]:
+        cols = xp.apply(Unfold, x4, **geo).reshape(n, groups, cg * kh * kw, length)
+        gw = (g3 @ cols.mT).sum(axis=0).reshape(w.shape)
+    if len(need) > 2 and need[2]:
+        gb = g4.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+def _conv_transpose_backward_graph(fn: Function, g: Any, x: Any, w: Any) -> tuple:
+    """ConvTranspose2d's VJP recorded on Tensors: a convolution of g by W, and x @ cols(g)."""
+    xp, need, groups = fn.xp, fn.needs_input_grad, fn.groups
+    x4, w4, g4 = _lift_t(fn, x, w, g)
+    n, c_in, h, wd = x4.shape
+    _, cg, kh, kw = w4.shape
+    length, og = h * wd, c_in // groups
+    cols = xp.apply(Unfold, g4, kernel=(kh, kw), stride=fn.stride, pads=fn.pads,
+                    dilation=fn.dilation, out_hw=(h, wd))
+    cols = cols.reshape(n, groups, cg * kh * kw, length)
+    gx = gw = gb = None
+    if need[0]:
+        gx = (w4.reshape(groups, og, cg * kh * kw) @ cols).reshape(x.shape)
+    if need[1]:
+        gw = (x4.reshape(n, groups, og, length) @ cols.mT).sum(axis=0).reshape(w.shape)
+    if len(need) > 2 and need[2]:
+        gb = g4.sum(axis=(0, 2, 3))
+    return gx, gw, gb
 
 
 class Conv2d(Function):
@@ -116,9 +161,10 @@ class Conv2d(Function):
         return y[:, :, 0, :] if self.squeeze else y
 
     def backward(self, g: Any) -> tuple:
-        _no_double_backward(self)
         x, w = self.saved
         xp, need = self.xp, self.needs_input_grad
+        if self._graph:
+            return _conv_backward_graph(self, g, x, w)
         w4 = w[:, :, None, :] if self.squeeze else w
         g4 = g[:, :, None, :] if self.squeeze else g
         gx = gw = gb = None
@@ -155,9 +201,10 @@ class ConvTranspose2d(Function):
         return y[:, :, 0, :] if self.squeeze else y
 
     def backward(self, g: Any) -> tuple:
-        _no_double_backward(self)
         x, w = self.saved
         xp, need = self.xp, self.needs_input_grad
+        if self._graph:
+            return _conv_transpose_backward_graph(self, g, x, w)
         x4, w4, _ = _as_2d(x, w)
         g4 = g[:, :, None, :] if self.squeeze else g
         gx = gw = gb = None
