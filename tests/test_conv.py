@@ -202,7 +202,8 @@ def test_conv_errors_name_the_shapes() -> None:
     with pytest.raises(ValueError, match="in_channels .* divisible by groups"):
         nn.Conv2d(3, 6, 3, groups=2)
     conv = nn.Conv2d(3, 6, 3)
-    with pytest.raises(RuntimeError, match=r"expected input with 3 channels, got 1 .*\[2, 1, 8, 8\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"expected input with 3 channels, got 1 .*\[2, 1, 8, 8\]"):
         conv(sg.randn(2, 1, 8, 8))
     with pytest.raises(RuntimeError, match=r"expected 3D \(unbatched\) or 4D"):
         conv(sg.randn(2, 3, 8, 8, 1))

@@ -62,7 +62,8 @@ def test_avg_pool2d_matches_torch(case: tuple, count_include_pad: bool) -> None:
 def test_avg_pool_divisor_override_and_1d() -> None:
     torch_parity(lambda x: F.avg_pool2d(x, 3, 2, 1, True, False, 5),
                  lambda x: TF.avg_pool2d(x, 3, 2, 1, True, False, 5), _rand(2, 3, 7, 9))
-    for k, s, p, c, cip in [(2, None, 0, False, True), (3, 2, 1, True, False), (4, 3, 2, True, True)]:
+    for k, s, p, c, cip in [(2, None, 0, False, True), (3, 2, 1, True, False),
+                            (4, 3, 2, True, True)]:
         torch_parity(lambda x: F.avg_pool1d(x, k, s, p, c, cip),
                      lambda x: TF.avg_pool1d(x, k, s, p, c, cip), _rand(2, 3, 11))
 
@@ -129,8 +130,8 @@ def test_pool_modules_match_torch() -> None:
                  (nn.AdaptiveAvgPool1d(4), torch.nn.AdaptiveAvgPool1d(4)),
                  (nn.AdaptiveMaxPool1d(4), torch.nn.AdaptiveMaxPool1d(4))]:
         torch_parity(s, t, x1)
-    y, idx = nn.MaxPool2d(2, return_indices=True)(sg.tensor(x))
-    ty, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    _, idx = nn.MaxPool2d(2, return_indices=True)(sg.tensor(x))
+    _, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
     assert idx.dtype == sg.int64 and (idx.numpy() == tidx.numpy()).all()
 
 

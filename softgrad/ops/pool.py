@@ -110,7 +110,7 @@ def _fold_back(fn: Function, g: Any, weights: Any) -> Any:
     """Pooling VJP on Tensors: g times constant per-offset weights (N|1, C|1, K, OH, OW),
     folded back onto the input (for higher-order gradients)."""
     g4 = g.unsqueeze(2) if fn.squeeze else g
-    n, c, h, w = fn.x_shape
+    n, c, _, w = fn.x_shape
     out_hw = tuple(g4.shape[2:])
     k = fn.kernel[0] * fn.kernel[1]
     cols = (g4.unsqueeze(2) * fn.xp.const(weights)).reshape(n, c * k, out_hw[0] * out_hw[1])
