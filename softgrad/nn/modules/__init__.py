@@ -24,10 +24,12 @@ from softgrad.nn.modules.padding import (CircularPad1d, CircularPad2d, ConstantP
 from softgrad.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
                                          AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
                                          AvgPool2d, MaxPool1d, MaxPool2d)
-from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from softgrad.nn.modules.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,
+                                     RNNCellBase)
 from softgrad.nn.modules.sparse import Embedding
-from softgrad.nn.modules.transformer import (TransformerDecoder, TransformerDecoderLayer,
-                                             TransformerEncoder, TransformerEncoderLayer)
+from softgrad.nn.modules.transformer import (Transformer, TransformerDecoder,
+                                             TransformerDecoderLayer, TransformerEncoder,
+                                             TransformerEncoderLayer)
 from softgrad.nn.modules.upsampling import (Fold, Unfold, Upsample, UpsamplingBilinear2d,
                                             UpsamplingNearest2d)
 
@@ -48,4 +50,4 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN",
            "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
            "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
-           "TransformerDecoder", "InstanceNorm1d", "InstanceNorm2d"]
+           "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d"]
