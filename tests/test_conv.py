@@ -234,3 +234,20 @@ def test_conv2d_random_configs_match_torch(n, g, cpg, h, w, kh, kw, s, p, d, see
     torch_parity(lambda x, wt: F.conv_transpose2d(x, wt, None, s, p, op, g, d),
                  lambda x, wt: TF.conv_transpose2d(x, wt, None, s, p, op, g, d),
                  xa, wa, atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+def test_large_columns_are_recomputed_not_kept(monkeypatch) -> None:
+    """Above the size cap forward keeps no im2col buffer; backward rebuilds it exactly."""
+    from softgrad.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_BYTES", 0)
+    x, w = sg.tensor(_rand(2, 3, 6, 5), requires_grad=True), sg.randn(4, 3, 3, 3).double()
+    w.requires_grad_()
+    y = F.conv2d(x, w, stride=2, padding=1)
+    assert y.grad_fn.cols is None
+    torch_parity(lambda x, w: F.conv2d(x, w, stride=2, padding=1, dilation=(1, 2)),
+                 lambda x, w: TF.conv2d(x, w, stride=2, padding=1, dilation=(1, 2)),
+                 _rand(2, 3, 6, 7), _rand(4, 3, 3, 2, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv1d(x, w, padding=2), lambda x, w: TF.conv1d(x, w, padding=2),
+                 _rand(2, 3, 6), _rand(4, 3, 3, seed=1), atol=1e-10, rtol=1e-9)

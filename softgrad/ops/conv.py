@@ -17,6 +17,9 @@ from softgrad.ops.fold import Fold, Unfold
 from softgrad.ops.windows import Pads, col2im_add, crop, im2col, out_size, pad_array
 
 
+KEEP_COLS_BYTES = 32 * 2**20  # im2col buffers up to this size are saved for backward
+
+
 def conv_forward(xp: Any, x: Any, w: Any, stride: tuple, pads: Pads, dilation: tuple,
                  groups: int, out_hw: tuple | None = None) -> tuple[Any, Any]:
     """(y, cols): y (N, O, OH, OW) = W (O, C/G*KH*KW) @ cols (N, C*KH*KW, OH*OW) per group."""
@@ -153,7 +156,9 @@ class Conv2d(Function):
                 pads: Pads = ((0, 0), (0, 0)), dilation: tuple = (1, 1), groups: int = 1) -> Any:
         x4, w4, self.squeeze = _as_2d(x, w)
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
-        y, self.cols = conv_forward(self.xp, x4, w4, stride, pads, dilation, groups)
+        y, cols = conv_forward(self.xp, x4, w4, stride, pads, dilation, groups)
+        # keep the columns for grad_W unless they are large: then backward redoes im2col
+        self.cols = cols if cols.nbytes <= KEEP_COLS_BYTES else None
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         self.save_for_backward(x, w)
@@ -172,7 +177,12 @@ class Conv2d(Function):
             gx = conv_input_grad(xp, g4, w4, self.x_shape, self.stride, self.pads,
                                  self.dilation, self.groups).reshape(x.shape)
         if need[1]:
-            gw = conv_weight_grad(xp, g4, self.cols, w.shape, self.groups)
+            cols = self.cols
+            if cols is None:
+                x4 = x[:, :, None, :] if self.squeeze else x
+                cols = im2col(xp, pad_array(xp, x4, self.pads), w4.shape[2:], self.stride,
+                              self.dilation, g4.shape[2:])
+            gw = conv_weight_grad(xp, g4, cols, w.shape, self.groups)
         if len(need) > 2 and need[2]:
             gb = g4.sum(axis=(0, 2, 3))
         return gx, gw, gb
