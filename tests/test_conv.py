@@ -251,3 +251,12 @@ def test_large_columns_are_recomputed_not_kept(monkeypatch) -> None:
                  _rand(2, 3, 6, 7), _rand(4, 3, 3, 2, seed=1), atol=1e-10, rtol=1e-9)
     torch_parity(lambda x, w: F.conv1d(x, w, padding=2), lambda x, w: TF.conv1d(x, w, padding=2),
                  _rand(2, 3, 6), _rand(4, 3, 3, seed=1), atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+def test_empty_batch() -> None:
+    torch_parity(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
+                 _rand(0, 3, 5, 5), _rand(4, 3, 3, 3, seed=1))
+    torch_parity(lambda x, w: F.conv_transpose2d(x, w, stride=2),
+                 lambda x, w: TF.conv_transpose2d(x, w, stride=2),
+                 _rand(0, 3, 4, 4), _rand(3, 2, 3, 3, seed=1))

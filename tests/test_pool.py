@@ -170,3 +170,16 @@ def test_pool_random_configs_match_torch(h, w, kh, kw, s, p, d, ceil, ties, seed
         return
     torch_parity(lambda x: F.avg_pool2d(x, k, s, p, ceil, ties),
                  lambda x: TF.avg_pool2d(x, k, s, p, ceil, ties), x)
+
+
+@needs_torch
+def test_all_minus_inf_windows_point_inside_the_input() -> None:
+    x = np.full((1, 2, 3, 4), -np.inf)
+    x[0, 1, 2, 3] = 1.0
+    s, t = sg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    sy, si = F.max_pool2d(s, 3, 2, 1, return_indices=True)
+    ty, ti = TF.max_pool2d(t, 3, 2, 1, return_indices=True)
+    assert (si.numpy() == ti.numpy()).all()
+    sy.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(s.grad.numpy(), t.grad.numpy())

@@ -72,7 +72,7 @@ def conv_weight_grad(xp: Any, g: Any, cols: Any, w_shape: tuple, groups: int) ->
     """
     n, o = g.shape[:2]
     length = g.shape[2] * g.shape[3]
-    ckk = cols.size // (n * length)
+    ckk = cols.shape[1] * cols.shape[2] * cols.shape[3]
     if groups == 1:
         gw = xp.matmul(cols.reshape(n, ckk, length),
                        g.reshape(n, o, length).transpose(0, 2, 1)).sum(axis=0).T

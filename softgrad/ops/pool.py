@@ -48,6 +48,8 @@ class MaxPool2d(Function):
             for v in views[2:]:
                 xp.maximum(best, v, out=best)
         self.arg = _first_argmax(xp, views, best)
+        if (pads[0] != (0, 0) or pads[1] != (0, 0)) and xp.isneginf(best).any():
+            _point_into_input(xp, self.arg, best, kernel, stride, pads, dilation)
         if indices is not None:
             indices.append(self.arg)
         return best[:, :, 0, :] if self.squeeze else best
@@ -104,6 +106,20 @@ def _first_argmax(xp: Any, views: list, best: Any) -> Any:
             v = views[idx]
             arg[nan_at & (v != v)] = idx
     return arg
+
+
+def _point_into_input(xp: Any, arg: Any, best: Any, kernel: tuple, stride: tuple, pads: Pads,
+                      dilation: tuple) -> None:
+    """Windows whose maximum is -inf point at their first element inside the input (not
+    the padding), as PyTorch's argmax does."""
+    oh, ow = best.shape[2:]
+    first = []
+    for size, k, s, lo, d in ((oh, kernel[0], stride[0], pads[0][0], dilation[0]),
+                              (ow, kernel[1], stride[1], pads[1][0], dilation[1])):
+        start = xp.arange(size) * s - lo  # input index of offset 0
+        first.append(xp.clip(-(start // d), 0, k - 1))  # smallest i with start + i*d >= 0
+    default = (first[0][:, None] * kernel[1] + first[1][None, :]).astype(arg.dtype)
+    xp.copyto(arg, xp.broadcast_to(default, arg.shape), where=xp.isneginf(best))
 
 
 def _fold_back(fn: Function, g: Any, weights: Any) -> Any:
