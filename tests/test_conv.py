@@ -260,3 +260,19 @@ def test_empty_batch() -> None:
     torch_parity(lambda x, w: F.conv_transpose2d(x, w, stride=2),
                  lambda x, w: TF.conv_transpose2d(x, w, stride=2),
                  _rand(0, 3, 4, 4), _rand(3, 2, 3, 3, seed=1))
+
+
+@needs_torch
+@pytest.mark.parametrize("c,o,g,k,p,d", [(2, 2, 1, 3, 1, 1), (4, 2, 2, (3, 2), (2, 1), (2, 1)),
+                                         (3, 3, 3, 3, 1, 1), (2, 3, 1, 3, 3, 1)])
+def test_stride1_input_grad_paths_match_torch(c, o, g, k, p, d) -> None:
+    """Large stride-1 maps take the 'full convolution of g' input gradient (except where
+    the padding exceeds the dilated kernel); both paths and conv_transpose agree."""
+    kk = k if isinstance(k, tuple) else (k, k)
+    torch_parity(lambda x, w: F.conv2d(x, w, padding=p, dilation=d, groups=g),
+                 lambda x, w: TF.conv2d(x, w, padding=p, dilation=d, groups=g),
+                 _rand(2, c, 17, 16), _rand(o, c // g, *kk, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv_transpose2d(x, w, padding=p, dilation=d, groups=g),
+                 lambda x, w: TF.conv_transpose2d(x, w, padding=p, dilation=d, groups=g),
+                 _rand(2, c, 17, 16), _rand(c, o // g, *kk, seed=1),
+                 atol=1e-10, rtol=1e-9)

@@ -50,6 +50,9 @@ def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads
     c = cg * groups
     h, wd = x_shape[2], x_shape[3]
     length = oh * ow
+    full = _full_conv_pads(pads, (kh, kw), stride, dilation)
+    if full is not None and o * h * wd <= c * length and (length >= 256 or cg == 1):
+        return _input_grad_as_conv(xp, g, w, x_shape, full, dilation, groups)
     gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0))  # (O, OH, OW, N)
     if groups == 1:
         gc = _flat(w, o).T @ gt.reshape(o, length * n)
@@ -62,6 +65,28 @@ def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads
     buf = xp.zeros((c, h + t + b, wd + lft + r, n), dtype=g.dtype)
     col2im_add(buf, gc, (kh, kw), stride, dilation, axis=1)
     return xp.ascontiguousarray(crop(buf, pads, (h, wd), axis=1).transpose(3, 0, 1, 2))
+
+
+def _full_conv_pads(pads: Pads, kernel: tuple, stride: tuple, dilation: tuple) -> Pads | None:
+    """Padding that turns a stride-1 input gradient into a plain convolution of g, or None
+    (strided, or padded by more than the dilated kernel)."""
+    if stride != (1, 1):
+        return None
+    out = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                for (lo, hi), k, d in zip(pads, kernel, dilation))
+    return None if min(min(p) for p in out) < 0 else out
+
+
+def _input_grad_as_conv(xp: Any, g: Any, w: Any, x_shape: tuple, full: Pads, dilation: tuple,
+                        groups: int) -> Any:
+    """Stride-1 input gradient as a 'full' convolution of g with the flipped, transposed
+    kernel: one im2col of g and a GEMM straight into (N, C, H, W), no col2im adds. Used
+    where g's columns are no larger than the col2im ones and the GEMMs are big enough."""
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    wt = w.reshape(groups, og, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    wt = xp.ascontiguousarray(wt).reshape(groups * cg, og, kh, kw)
+    return conv_forward(xp, g, wt, (1, 1), full, dilation, groups, out_hw=x_shape[2:])[0]
 
 
 def conv_weight_grad(xp: Any, g: Any, cols: Any, w_shape: tuple, groups: int) -> Any:
