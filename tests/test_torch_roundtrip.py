@@ -128,12 +128,13 @@ PAIRS = {"mlp": _pair_mlp, "tokens": _pair_tokens, "cnn": _pair_cnn, "conv1d": _
 
 def _train_torch(t, make_input, rng):
     """A few steps so weights and BatchNorm statistics are not at their initial values."""
-    opt = torch.optim.SGD(t.parameters(), lr=0.01)
     t.train()
-    for _ in range(3):
-        opt.zero_grad()
+    for _ in range(3):  # plain SGD by hand (torch.optim's first use imports its compiler)
         t(torch.from_numpy(make_input(rng))).square().mean().backward()
-        opt.step()
+        with torch.no_grad():
+            for p in t.parameters():
+                p -= 0.01 * p.grad
+                p.grad = None
     t.eval()
 
 
