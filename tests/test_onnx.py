@@ -443,3 +443,32 @@ def test_layer_modes_are_restored_and_tracing_stops_when_forward_fails():
     with pytest.raises(ValueError, match="boom"):
         sg.onnx.export(Fails(), sg.randn(1), None)
     assert sys.modules["softgrad.tensor"]._trace_hook is None
+
+
+def test_transformer_with_an_additive_mask_input_and_dynamic_sequence(tmp_path):
+    sg.manual_seed(11)
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+
+    class Masked(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x, mask):
+            return self.layer(x, src_mask=mask)
+
+    def causal(n):
+        return sg.tensor(np.triu(np.full((n, n), -np.inf, np.float32), 1))
+
+    model = Masked()
+    path = tmp_path / "masked.onnx"
+    sg.onnx.export(model, (sg.randn(2, 5, 16), causal(5)), path, input_names=["x", "mask"],
+                   dynamic_axes={"x": {0: "b", 1: "s"}, "mask": {0: "s", 1: "s"}})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model.eval()
+    for b, s in ((2, 5), (3, 8), (1, 1)):
+        x, m = sg.randn(b, s, 16), causal(s)
+        with sg.no_grad():
+            want = model(x, m).numpy()
+        got = sess.run(None, {"x": x.numpy(), "mask": m.numpy()})[0]
+        np.testing.assert_allclose(got, want, atol=ATOL)

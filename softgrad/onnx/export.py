@@ -67,7 +67,8 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
             dyn = any(axes.get(n) for n in in_names)
             args2, sources = dynamic.probe_inputs(args, in_names, axes)
             try:
-                second = trace(model, args2, in_names)
+                with np.errstate(all="ignore"):  # probe values may overflow (e.g. -inf masks)
+                    second = trace(model, args2, in_names)
             except ExportError:
                 raise
             except Exception as exc:
