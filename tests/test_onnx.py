@@ -258,7 +258,7 @@ def test_size_dependent_code_is_refused_with_dynamic_axes(forward, match):
 def test_an_input_read_outside_the_traced_ops_is_refused():
     class Masked(nn.Module):
         def forward(self, x, mask):
-            return sg.where(mask > 0, x, 0.0)  # the comparison runs outside the primitives
+            return x * sg.tensor(mask.numpy() > 0)  # read through NumPy, outside the trace
 
     with pytest.raises(ExportError, match="input 'mask' is not used"):
         sg.onnx.export(Masked(), (sg.randn(2, 3), sg.randn(2, 3)), None,
@@ -411,7 +411,7 @@ def test_values_computed_outside_the_traced_ops_are_refused_even_without_dynamic
     class Cmp(nn.Module):
         def forward(self, x):
             h = x * 2
-            return sg.where(h > 0, h, h * 0.1)  # the mask would be frozen
+            return sg.where(sg.tensor(h.numpy() > 0), h, h * 0.1)  # the mask would be frozen
 
     class Branch(nn.Module):
         def forward(self, x):
@@ -472,3 +472,21 @@ def test_transformer_with_an_additive_mask_input_and_dynamic_sequence(tmp_path):
             want = model(x, m).numpy()
         got = sess.run(None, {"x": x.numpy(), "mask": m.numpy()})[0]
         np.testing.assert_allclose(got, want, atol=ATOL)
+
+
+def test_comparisons_masks_and_thresholds_are_traced(tmp_path):
+    class Masks(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.prelu, self.thr = nn.PReLU(3), nn.Threshold(0.1, -2.0)
+
+        def forward(self, x, ids):
+            h = self.thr(self.prelu(x))
+            keep = (h > -1) & ~(h == 0) | (x <= -3)
+            h = sg.where(keep, h, h * 0.5) + (ids != 0).float().unsqueeze(1)
+            return h.masked_fill(x.abs() >= 2, 0.0)
+
+    sg.manual_seed(12)
+    x, ids = sg.randn(2, 3, 4) * 2, sg.tensor([[0, 3, 1, 0], [2, 0, 0, 5]])
+    _export_and_run(Masks(), (x, ids), tmp_path,
+                    dynamic={"in0": {0: "n"}, "in1": {0: "n"}, "out": {0: "n"}}, sizes=(3,))
