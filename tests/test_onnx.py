@@ -132,13 +132,12 @@ def test_opsets(tmp_path, opset):
 def test_unsupported_op_names_the_layer(tmp_path):
     class Odd(nn.Module):
         def forward(self, x):
-            return x.cumsum(dim=1)
+            return F.unfold(x, 2)  # no ONNX counterpart
 
-    model = nn.Sequential(nn.Linear(3, 3), Odd())
-    with pytest.raises(ExportError, match=r"Cumsum.*'1' \(Odd\)"):
-        sg.onnx.export(model, sg.randn(2, 3), tmp_path / "x.onnx")
+    model = nn.Sequential(nn.Conv2d(1, 2, 1), Odd())
+    with pytest.raises(ExportError, match=r"op Unfold in layer '1' \(Odd\)"):
+        sg.onnx.export(model, sg.randn(2, 1, 3, 3), tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
-    from softgrad import tensor as tensor_mod  # noqa: F401
     assert sys.modules["softgrad.tensor"]._trace_hook is None  # tracing is off again
 
 
@@ -227,3 +226,23 @@ def test_comparisons_masks_and_thresholds_are_traced(tmp_path):
     x, ids = sg.randn(2, 3, 4) * 2, sg.tensor([[0, 3, 1, 0], [2, 0, 0, 5]])
     _export_and_run(Masks(), (x, ids), tmp_path,
                     dynamic={"in0": {0: "n"}, "in1": {0: "n"}, "out": {0: "n"}}, sizes=(3,))
+
+
+def test_rounding_division_cumsum_flip_roll_gather_scatter_prod_norm(tmp_path):
+    class Misc(nn.Module):
+        def forward(self, x):  # (N, 4, 5)
+            idx = sg.tensor([[[0, 2, 1, 4, 3]] * 4]).expand(x.shape[0], 4, 5)
+            h = x.cumsum(dim=2).flip(1).roll(2, 2) + x.roll(-1, 1) + x[0].roll(3)
+            h = h + x.gather(2, idx) + sg.zeros(x.shape).scatter_add(2, idx, x)
+            h = h + (x * 3.7).floor() + x.ceil() - x.sign() + (x * 10).round(decimals=1) / 10
+            h = h + x.floor_divide(0.7) + x.remainder(0.6) + x.prod(dim=1, keepdim=True)
+            return h + x.norm(dim=-1, keepdim=True)
+
+    _export_and_run(Misc(), sg.randn(2, 4, 5), tmp_path, dynamic={"in0": [0], "out": [0]},
+                    sizes=(3,))
+
+
+def test_rolling_a_dynamic_axis_is_refused():
+    with pytest.raises(ExportError, match="Roll.*dynamic axis"):
+        sg.onnx.export(lambda x: x.roll(1, 0), sg.randn(3, 2), None,
+                       dynamic_axes={"input": [0]})

@@ -6,7 +6,8 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_rnn, ops_shape, ops_vision  # noqa: F401
+from softgrad.onnx import (dynamic, ops_basic, ops_extra, ops_nn, ops_rnn,  # noqa: F401
+                           ops_shape, ops_vision)
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor
@@ -151,6 +152,7 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
         conv = CONVERTERS.get(node.op)
         if conv is None:
             raise b.unsupported(node)
+        node.links = {k: env[v] for k, v in node.links.items()}  # arrays of traced values
         env[node.output] = conv(b, node, [env[i] for i in node.inputs])
     outputs = []
     for (value, shape, dtype), name in zip(graph.outputs, out_names):
