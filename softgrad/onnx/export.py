@@ -163,8 +163,10 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     _drop_unused(b, [o.name for o in outputs])
     g = onnx.helper.make_graph(b.nodes, "softgrad", inputs, outputs,
                                list(b.initializers.values()))
+    from softgrad import __version__
+
     model = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                   producer_name="softgrad")
+                                   producer_name="softgrad", producer_version=__version__)
     model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9 if opset <= 20 else 10)
     return model
 
