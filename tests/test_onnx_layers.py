@@ -143,3 +143,11 @@ def test_vision_layers(tmp_path, make, shape, opset):
     sg.manual_seed(10)
     _export_and_run(make(), sg.randn(*shape), tmp_path, dynamic={"in0": [0]}, sizes=(2,),
                     opset_version=opset)
+
+
+def test_transposed_convolution_with_dynamic_spatial_size(tmp_path):
+    sg.manual_seed(14)
+    model = nn.Sequential(nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1),
+                          nn.ReLU(), nn.ConvTranspose2d(3, 1, (2, 3), stride=(1, 2)))
+    _export_and_run(model, sg.randn(1, 2, 4, 5), tmp_path,
+                    dynamic={"in0": {0: "n", 2: "h", 3: "w"}}, sizes=((2, 2, 7, 3),))
