@@ -263,6 +263,7 @@ def set_trace_hook(hook: Any) -> Any:
     ``Tensor._apply`` (None removes it); returns the previous hook."""
     global _trace_hook
     previous, _trace_hook = _trace_hook, hook
+    Tensor._tracing = hook is not None  # comparisons then run as primitives, to be recorded
     return previous
 
 
