@@ -72,6 +72,8 @@ def test_ddp_epoch_equals_single_process(tmp_path: Path, n: int, variant: list) 
         assert res["moved"] > 1e-2, res         # ... and training did change them
         assert res["rank_spread"] == 0.0, res   # every replica holds identical parameters
         assert res["buckets"] == (5 if variant else 1)
+        # every bucket's allreduce started from a gradient hook, during backward
+        assert res["overlapped"] == res["buckets"]
 
 
 @needs_mpi
@@ -258,3 +260,17 @@ def test_queued_callback_runs_after_backward() -> None:
     with pytest.raises(RuntimeError):  # a failed backward drops the queued callbacks
         (a * b).sum().backward(gradient=sg.ones(3))
     assert engine._final_callbacks == []
+
+
+def test_ddp_buckets_group_by_dtype_within_the_cap() -> None:
+    from softgrad.nn.parallel.distributed import _make_buckets
+
+    params = [nn.Parameter(sg.zeros(n, dtype=dt)) for n, dt in
+              [(100, sg.float32), (300, sg.float32), (50, sg.float64), (200, sg.float32),
+               (10, sg.float64)]]
+    buckets = _make_buckets(params, cap_bytes=1600)  # 400 float32 per bucket
+    # reverse registration order (the order backward tends to produce gradients); full
+    # buckets first, then the open one of each dtype
+    assert [[p.numel() for p in b.params] for b in buckets] == [[200], [10, 50], [300, 100]]
+    assert [b.flat.dtype for b in buckets] == [np.float32, np.float64, np.float32]
+    assert [b.flat.size for b in buckets] == [201, 62, 402]  # values + one use count each

@@ -81,7 +81,8 @@ def main() -> None:
     spread = max(float(np.abs(g.numpy() - flat.numpy()).max()) for g in gathered)
     with open(f"{out_dir}/rank{rank}.json", "w") as f:
         json.dump({"rank": rank, "world": world, "max_error": err, "moved": moved,
-                   "rank_spread": spread, "buckets": len(ddp._buckets)}, f)
+                   "rank_spread": spread, "buckets": len(ddp._buckets),
+                   "overlapped": ddp.overlapped_buckets}, f)
     dist.destroy_process_group()
 
 
