@@ -1,13 +1,31 @@
 """Tensor factories: ``tensor``, ``zeros``, ``randn``, ... (float32 unless told otherwise)."""
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad.tensor import Tensor, _array_from
-from softgrad.tensor_shape import _shape_arg
 
 np = backend.np
+
+
+def _shape_arg(size: tuple) -> tuple:
+    """A size given as f(2, 3) or f((2, 3)): ints >= 0, else a clear error."""
+    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+    out = []
+    for s in shape:
+        try:
+            if isinstance(s, (bool, float)):
+                raise TypeError
+            out.append(operator.index(s))
+        except TypeError:
+            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__} "
+                            f"{s!r} in size {tuple(shape)}") from None
+    if any(s < 0 for s in out):
+        raise RuntimeError(f"Trying to create tensor with negative dimension "
+                           f"{min(out)}: {list(out)}")
+    return tuple(out)
 
 
 def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
@@ -81,6 +99,11 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     """Values in [start, end) with ``step``; int64 for integer arguments, else float32."""
     if end is None:
         start, end = 0, start
+    if step == 0:
+        raise RuntimeError("arange: step must be nonzero")
+    if (end - start) * step < 0:
+        raise RuntimeError(f"arange: upper bound and larger bound inconsistent with step sign "
+                           f"(start={start}, end={end}, step={step})")
     if dtype is None:
         is_int = all(isinstance(v, int) and not isinstance(v, bool) for v in (start, end, step))
         dtype = np.int64 if is_int else backend.DEFAULT_DTYPE
@@ -115,8 +138,11 @@ def randint(low: int, high: Any = None, size: Any = None, generator: Any = None,
     """Integers in [low, high) (int64)."""
     if size is None:
         low, high, size = 0, low, high
+    if high <= low:
+        raise RuntimeError(f"randint: expects low < high, but got low={low} >= high={high}")
     g = _gen(generator)
-    arr = g.integers(low, high, size=tuple(size)).astype(dtypes.to_np(dtype or dtypes.int64))
+    arr = g.integers(low, high, size=_shape_arg((size,)))
+    arr = arr.astype(dtypes.to_np(dtype or dtypes.int64))
     return _finish(arr, None, device, False)
 
 
@@ -131,35 +157,36 @@ def _like(fn: Any, t: Tensor, dtype: Any, requires_grad: bool, device: Any, **kw
               requires_grad=requires_grad, **kw)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, device: Any = None,
+def zeros_like(input: Tensor, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-    return _like(zeros, t, dtype, requires_grad, device)
+    return _like(zeros, input, dtype, requires_grad, device)
 
 
-def ones_like(t: Tensor, dtype: Any = None, device: Any = None,
+def ones_like(input: Tensor, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    return _like(ones, t, dtype, requires_grad, device)
+    return _like(ones, input, dtype, requires_grad, device)
 
 
-def empty_like(t: Tensor, dtype: Any = None, device: Any = None,
+def empty_like(input: Tensor, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-    return _like(empty, t, dtype, requires_grad, device)
+    return _like(empty, input, dtype, requires_grad, device)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None,  # noqa: A002
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype,
+                device=device if device is not None else input.device,
+                requires_grad=requires_grad)
+
+
+def rand_like(input: Tensor, dtype: Any = None, device: Any = None,
               requires_grad: bool = False) -> Tensor:
-    return full(t.shape, fill_value, dtype=dtype if dtype is not None else t.dtype,
-                device=device if device is not None else t.device, requires_grad=requires_grad)
+    return _like(rand, input, dtype, requires_grad, device)
 
 
-def rand_like(t: Tensor, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    return _like(rand, t, dtype, requires_grad, device)
-
-
-def randn_like(t: Tensor, dtype: Any = None, device: Any = None,
+def randn_like(input: Tensor, dtype: Any = None, device: Any = None,
                requires_grad: bool = False) -> Tensor:
-    return _like(randn, t, dtype, requires_grad, device)
+    return _like(randn, input, dtype, requires_grad, device)
 
 
 class Generator:

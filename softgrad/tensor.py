@@ -297,7 +297,10 @@ def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
         arr = xp.asarray(_unwrap_nested(data), dtype=np_dtype)
     else:
         is_array = hasattr(data, "__array_interface__") or _is_device_array(data)
-        arr = xp.asarray(_unwrap_nested(data))
+        try:
+            arr = xp.asarray(_unwrap_nested(data))
+        except ValueError as exc:
+            raise ValueError(_ragged_message(data) or str(exc)) from None
         if not is_array and arr.dtype == np.float64:
             arr = arr.astype(backend.DEFAULT_DTYPE)
         elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not is_array:
@@ -308,6 +311,20 @@ def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
         arr = arr.astype(np_dtype)
     dtypes.from_np(arr.dtype)  # raises a clear error for unsupported dtypes
     return arr
+
+
+def _ragged_message(data: Any) -> str | None:
+    """PyTorch's message for nested lists whose rows differ in length, if that is the case."""
+    level, dim = [data], 0
+    while level and all(isinstance(x, (list, tuple)) for x in level):
+        lengths = [len(x) for x in level]
+        if len(set(lengths)) > 1:
+            return (f"expected sequence of length {lengths[0]} at dim {dim} "
+                    f"(got {next(n for n in lengths if n != lengths[0])})")
+        level, dim = [y for x in level for y in x], dim + 1
+    if level and any(isinstance(x, (list, tuple)) for x in level):
+        return f"expected a number at dim {dim} but found a sequence"
+    return None
 
 
 def _unwrap_nested(data: Any) -> Any:

@@ -99,3 +99,52 @@ class InplaceMixin:
         backend.xp_of(self.data).clip(self.data, min, max, out=self.data)
         self._version += 1
         return self
+
+    # ------------------------------------------------------------------ random fill
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Any:
+        """Fill with U(from_, to) draws from ``generator`` (default: the seeded global one)."""
+        self._check_inplace("uniform_")
+        g = _rng(generator)
+        self.data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
+        self._version += 1
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
+        """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
+        self._check_inplace("normal_")
+        g = _rng(generator)
+        self.data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
+        self._version += 1
+        return self
+
+
+def _rng(generator: Any) -> Any:
+    if generator is None:
+        return backend.generator()
+    return getattr(generator, "rng", generator)
+
+
+def _unary_inplace(name: str) -> Any:
+    def method(self: Any) -> Any:
+        self._check_inplace(name + "_")
+        from softgrad.autograd import grad_mode
+
+        with grad_mode.no_grad():
+            out = getattr(self, name)().data
+        try:
+            backend.xp_of(self.data).copyto(self.data, out, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(f"{name}_: result type {out.dtype} can't be cast to the "
+                               f"desired output type {self.dtype.name}") from None
+        self._version += 1
+        return self
+
+    method.__name__ = method.__qualname__ = name + "_"
+    method.__doc__ = f"In-place ``{name}`` (only on tensors that need no grad while recording)."
+    return method
+
+
+for _name in ("neg abs exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu sign floor ceil "
+              "round trunc reciprocal square").split():
+    setattr(InplaceMixin, _name + "_", _unary_inplace(_name))
+InplaceMixin.clip_ = InplaceMixin.clamp_

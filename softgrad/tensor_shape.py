@@ -202,6 +202,11 @@ class ShapeMixin:
             shifts = tuple(shifts)
         if isinstance(dims, list):
             dims = tuple(dims)
+        n_shifts = len(shifts) if isinstance(shifts, tuple) else 1
+        n_dims = 0 if dims is None else len(dims) if isinstance(dims, tuple) else 1
+        if (dims is None and n_shifts != 1) or (dims is not None and n_shifts != n_dims):
+            raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {n_shifts}, "
+                               f"dims: {n_dims}")
         return type(self)._apply(S.Roll, self, shifts=shifts, axes=dims)
 
     # ------------------------------------------------------------------ slicing

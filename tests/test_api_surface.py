@@ -35,7 +35,8 @@ TENSOR = ("shape dtype ndim size numel T grad requires_grad is_leaf device item 
           "min amax amin argmax argmin logsumexp norm cumsum reshape view flatten unflatten "
           "squeeze unsqueeze transpose permute swapaxes expand repeat tile flip roll narrow chunk "
           "split gather scatter_add index_select masked_fill __getitem__ softmax "
-          "log_softmax").split()
+          "log_softmax uniform_ normal_ exp_ abs_ neg_ sqrt_ relu_ sigmoid_ tanh_ clamp_ "
+          "masked_fill_").split()
 AUTOGRAD = ["autograd.grad", "autograd.gradcheck", "autograd.functional.jacobian",
             "autograd.functional.hessian", "autograd.functional.vjp"]
 FUNCTIONAL = ("softmax log_softmax sigmoid logsigmoid tanh relu leaky_relu elu selu gelu silu "

@@ -101,9 +101,11 @@ class Function:
                 )
 
     def release(self) -> None:
-        """Free what forward saved (called after backward unless retain_graph)."""
+        """Free what forward saved, and the links to the inputs, so the intermediate
+        tensors of a graph die with the backward that consumed it (unless retain_graph)."""
         self._saved = ()
         self._freed = True
+        self.parents = ()
         for k in list(self.__dict__):
             del self.__dict__[k]
 

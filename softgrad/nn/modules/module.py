@@ -62,6 +62,19 @@ class Module(StateMixin):
         self.training = True
         self._buffer_names: dict[str, bool] = {}
 
+    def __setattr__(self, name: str, value: Any) -> None:
+        """As PyTorch: a parameter slot takes a Parameter or None, a child slot a Module or
+        None (anything else would silently drop it from ``parameters()``/``state_dict``)."""
+        cur = self.__dict__.get(name)
+        if cur is not None and value is not None:
+            if isinstance(cur, Parameter) and not isinstance(value, Parameter):
+                raise TypeError(f"cannot assign '{_type_name(value)}' as parameter '{name}' "
+                                "(softgrad.nn.Parameter or None expected)")
+            if isinstance(cur, Module) and not isinstance(value, Module):
+                raise TypeError(f"cannot assign '{_type_name(value)}' as child module "
+                                f"'{name}' (softgrad.nn.Module or None expected)")
+        object.__setattr__(self, name, value)
+
     # ------------------------------------------------------------------ calling
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(
@@ -341,6 +354,12 @@ class Module(StateMixin):
 def _is_member_seq(name: str, v: Any, kind: type) -> bool:
     """True for a public, non-empty list/tuple attribute whose first item is a ``kind``."""
     return len(v) > 0 and not name.startswith("_") and isinstance(v[0], kind)
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"softgrad.{value.dtype.name} Tensor"
+    return type(value).__name__
 
 
 def _indent(text: str, spaces: int) -> str:

@@ -80,11 +80,17 @@ class ReflectionPad1d(_EdgePad):
 
     _nd, _mode = 1, "reflect"
 
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
+
 
 class ReflectionPad2d(_EdgePad):
     """Mirror-pad the last two dims (edge not repeated)."""
 
     _mode = "reflect"
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
 
 
 class ReplicationPad1d(_EdgePad):
@@ -92,11 +98,17 @@ class ReplicationPad1d(_EdgePad):
 
     _nd, _mode = 1, "replicate"
 
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
+
 
 class ReplicationPad2d(_EdgePad):
     """Pad the last two dims by repeating the edge values."""
 
     _mode = "replicate"
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
 
 
 class CircularPad1d(_EdgePad):
@@ -104,8 +116,14 @@ class CircularPad1d(_EdgePad):
 
     _nd, _mode = 1, "circular"
 
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
+
 
 class CircularPad2d(_EdgePad):
     """Pad the last two dims by wrapping around."""
 
     _mode = "circular"
+
+    def __init__(self, padding: IntOr) -> None:
+        super().__init__(padding)
