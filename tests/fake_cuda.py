@@ -36,6 +36,10 @@ class FakeDeviceArray(np.ndarray):
         res = func(*_map(args, func.__name__), **_map(kwargs, func.__name__))
         return _to_device(res)
 
+    @property
+    def __array_interface__(self) -> Any:  # CuPy arrays expose __cuda_array_interface__ only
+        raise AttributeError("fake cuda arrays have no __array_interface__")
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         raise TypeError("Implicit conversion to a NumPy array is not allowed (fake cuda array); "
                         "use .get() or softgrad.backend.to_numpy")

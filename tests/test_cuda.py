@@ -64,6 +64,12 @@ def test_creation_functions_take_device(device: str) -> None:
     assert made[0].dtype == sg.float32 and made[5].dtype == sg.int64
     assert host(sg.arange(4, device=device)).tolist() == [0, 1, 2, 3]
     assert sg.zeros_like(base, device="cpu").device == "cpu"
+    # a GPU array (or tensor) given to tensor() stays on the GPU unless told otherwise
+    assert on_cuda(sg.tensor(base.data)) and on_cuda(sg.tensor(base)) and on_cuda(sg.Tensor(
+        base.data))
+    assert host(sg.tensor(base.data)).tolist() == host(base).tolist()
+    moved = sg.tensor(base.data, device="cpu", dtype=sg.float64)
+    assert moved.device == "cpu" and moved.dtype == sg.float64
     assert "device='cuda'" in repr(base)
 
 
