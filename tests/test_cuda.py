@@ -268,7 +268,8 @@ def test_optimizer_training_on_cuda_matches_cpu(device: str, name: str) -> None:
         for _ in range(4):
             opt.zero_grad()
             F.cross_entropy(model(xb), yb).backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            assert norm.device == dev
             opt.step()
             sched.step()
         finals.append(list(model.parameters()))
