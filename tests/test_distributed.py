@@ -62,7 +62,9 @@ def _results(tmp_path: Path, n: int) -> list[dict]:
 # ---------------------------------------------------------------------- multi-process
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 4])
-@pytest.mark.parametrize("variant", [[], ["--accum", "--small-buckets"]])
+@pytest.mark.parametrize("variant", [[], ["--accum", "--small-buckets"],
+                                     ["--small-buckets", "--fake-cuda"]],
+                         ids=["plain", "accum-small-buckets", "fake-cuda"])
 def test_ddp_epoch_equals_single_process(tmp_path: Path, n: int, variant: list) -> None:
     rc, out, _ = _launch(n, "ddp_equivalence.py", str(tmp_path), *variant)
     assert rc == 0, out[-3000:]
@@ -71,6 +73,7 @@ def test_ddp_epoch_equals_single_process(tmp_path: Path, n: int, variant: list) 
         assert res["max_error"] < 1e-5, res     # float64: the same parameters as one process
         assert res["moved"] > 1e-2, res         # ... and training did change them
         assert res["rank_spread"] == 0.0, res   # every replica holds identical parameters
+        assert res["on_device"]  # parameters and gradients stay on the model's device
         assert res["buckets"] == (5 if variant else 1)
         # every bucket's allreduce started from a gradient hook, during backward
         assert res["overlapped"] == res["buckets"]
