@@ -147,6 +147,28 @@ def test_cli_train_under_mpiexec_rank0_prints_and_saves(tmp_path: Path) -> None:
     assert text.count("epoch 3/3") == 1 and "epoch 1/3" not in text
 
 
+@needs_mpi
+def test_single_process_without_mpiexec() -> None:
+    code = ("import softgrad as sg, softgrad.distributed as d, softgrad.nn as nn\n"
+            "assert d.launched_world_size() == 1 and not d.init_from_launcher()\n"
+            "d.init_process_group(timeout=30)\n"
+            "m = nn.parallel.DistributedDataParallel(nn.Linear(3, 2))\n"
+            "x = sg.randn(4, 3)\n"
+            "m(x).sum().backward()\n"
+            "ref = x.sum(0).expand(2, 3)\n"
+            "assert (m.module.weight.grad - ref).abs().max().item() < 1e-6\n"
+            "t = sg.ones(2)\n"
+            "d.all_reduce(t, op=d.ReduceOp.AVG)\n"
+            "print(d.get_rank(), d.get_world_size(), t.tolist())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
+                                                           "PMIX_SIZE")}
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[0] == "0 1 [1.0, 1.0]"
+
+
 # ---------------------------------------------------------------------- in-process
 def test_uninitialized_group_errors() -> None:
     assert not dist.is_initialized()
