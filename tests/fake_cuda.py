@@ -122,8 +122,9 @@ def make_module() -> Any:
     mod.asnumpy = lambda a: np.array(a.view(np.ndarray)) if isinstance(a, FakeDeviceArray) \
         else np.asarray(a)
     mod.get_array_module = lambda *a: mod
-    mod.cuda = types.SimpleNamespace(runtime=_Runtime(), Device=lambda i=0: None,
-                                     get_device_id=lambda: 0)
+    mod.cuda = types.SimpleNamespace(
+        runtime=_Runtime(), get_device_id=lambda: 0,
+        Device=lambda i=0: types.SimpleNamespace(synchronize=lambda: None))
     return mod
 
 

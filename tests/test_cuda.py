@@ -50,6 +50,8 @@ def tol() -> float:
 
 # ---------------------------------------------------------------------- creation and moves
 def test_creation_functions_take_device(device: str) -> None:
+    assert sg.cuda.is_available() and sg.cuda.device_count() >= 1
+    sg.cuda.synchronize()
     made = [sg.zeros(2, 3, device=device), sg.ones(2, device=device), sg.empty(4, device=device),
             sg.full((2,), 3.0, device=device), sg.eye(3, device=device),
             sg.arange(5, device=device), sg.linspace(0, 1, 4, device=device),
@@ -304,7 +306,8 @@ def test_module_moves_and_state_dict_round_trip(device: str, tmp_path) -> None:
 # ---------------------------------------------------------------------- no GPU at all
 @pytest.mark.skipif(REAL_GPU, reason="a GPU is present")
 def test_cuda_without_gpu_is_a_clear_error() -> None:
-    assert not sg.cuda.is_available()
+    assert not sg.cuda.is_available() and sg.cuda.device_count() == 0
+    sg.cuda.synchronize()  # nothing to wait for
     with pytest.raises(RuntimeError, match="cuda.*(CuPy|extra)"):
         sg.zeros(2, device="cuda")
     with pytest.raises(RuntimeError, match="CuPy"):
