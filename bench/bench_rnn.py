@@ -1,11 +1,15 @@
 """Recurrent training step: softgrad vs PyTorch (same thread count, same shapes).
 
 Model: ``LSTM`` (or ``GRU``) with ``--layers`` layers, batch_first, input 32, hidden 128,
-a linear head on the last time step, cross-entropy, Adam. Sequence 50, batch 64. Each
-framework runs in its own subprocess; ``--rounds`` alternates them to even out machine load,
-and the reported time is the median over all timed steps.
+a linear head on the last time step, cross-entropy, Adam. Sequence 50, batch 64.
 
-Usage:  python bench/bench_rnn.py [--cell lstm] [--layers 1] [--steps 20] [--threads 1]
+By default both frameworks run in one subprocess and alternate step by step, so that load
+from other processes on a shared machine hits both alike; the ratio of the median step times
+is reported. ``--separate`` runs each framework in its own subprocess instead (``--rounds``
+times, alternating), which also gives a clean peak RSS per framework.
+
+Usage:  python bench/bench_rnn.py [--cell lstm] [--layers 1] [--steps 30] [--threads 1]
+        [--separate --rounds 2]
 """
 from __future__ import annotations
 
@@ -72,7 +76,34 @@ def build_torch(cell: str, layers: int, bidirectional: bool, threads: int):
     return torch.from_numpy, step
 
 
+def child_both(args: argparse.Namespace) -> None:
+    """Both frameworks in one process, alternating steps; emits {framework: times}."""
+    import time
+
+    x, y = make_data()
+    runs = {}
+    for fw in args.frameworks.split(","):
+        if fw == "softgrad":
+            wrap, step = build_softgrad(args.cell, args.layers, args.bidirectional)
+        else:
+            wrap, step = build_torch(args.cell, args.layers, args.bidirectional, args.threads)
+        runs[fw] = (step, wrap(x), wrap(y))
+    for _ in range(3):
+        for step, xb, yb in runs.values():
+            step(xb, yb)
+    times: dict[str, list[float]] = {fw: [] for fw in runs}
+    for _ in range(args.steps):
+        for fw, (step, xb, yb) in runs.items():
+            t0 = time.perf_counter()
+            step(xb, yb)
+            times[fw].append(time.perf_counter() - t0)
+    common.emit({"times": times})
+
+
 def child(framework: str, args: argparse.Namespace) -> None:
+    if framework == "both":
+        child_both(args)
+        return
     x, y = make_data()
     if framework == "softgrad":
         wrap, step = build_softgrad(args.cell, args.layers, args.bidirectional)
@@ -88,8 +119,10 @@ def main() -> None:
     p.add_argument("--cell", default="lstm", choices=["lstm", "gru", "rnn"])
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bidirectional", action="store_true")
-    p.add_argument("--steps", type=int, default=20, help="timed steps per round")
-    p.add_argument("--rounds", type=int, default=2, help="alternating runs per framework")
+    p.add_argument("--steps", type=int, default=30, help="timed steps (per round)")
+    p.add_argument("--separate", action="store_true",
+                   help="one subprocess per framework instead of alternating steps in one")
+    p.add_argument("--rounds", type=int, default=2, help="with --separate: runs per framework")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--frameworks", default="softgrad,torch")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
@@ -99,7 +132,19 @@ def main() -> None:
         child(args.child, args)
         return
     passthrough = ["--cell", args.cell, "--layers", str(args.layers), "--steps",
-                   str(args.steps)] + (["--bidirectional"] if args.bidirectional else [])
+                   str(args.steps), "--frameworks", args.frameworks] + (
+                       ["--bidirectional"] if args.bidirectional else [])
+    kind = f"{args.layers}-layer {'bi' if args.bidirectional else ''}{args.cell.upper()}"
+    title = (f"{kind} training step (input {IN}, hidden {HID}, seq {SEQ}, batch {BATCH}, "
+             f"Adam; {args.threads} thread(s))")
+    if not args.separate:
+        r = common.run_child(__file__, "both", passthrough, args.threads)
+        if r is None:
+            sys.exit(1)
+        rows = {fw: {"times": t, "median_s": statistics.median(t),
+                     "peak_rss_mib": r["peak_rss_mib"]} for fw, t in r["times"].items()}
+        print(common.table(title + ", steps alternating in one process", rows))
+        return
     fws = args.frameworks.split(",")
     collected: dict[str, dict | None] = {fw: {"times": [], "peak_rss_mib": 0.0} for fw in fws}
     for _ in range(args.rounds):
@@ -114,9 +159,7 @@ def main() -> None:
     rows = {}
     for fw, r in collected.items():
         rows[fw] = None if r is None else r | {"median_s": statistics.median(r["times"])}
-    kind = f"{args.layers}-layer {'bi' if args.bidirectional else ''}{args.cell.upper()}"
-    print(common.table(f"{kind} training step (input {IN}, hidden {HID}, seq {SEQ}, batch "
-                       f"{BATCH}, Adam; {args.threads} thread(s))", rows))
+    print(common.table(title, rows))
 
 
 if __name__ == "__main__":

@@ -54,7 +54,7 @@ def _extra(workload: str, r: dict) -> str:
     if workload == "mlp_train":
         return f"{r['gflops']:.1f} GFLOP/s, {r['faults_per_step']:.0f} minor faults/step"
     if workload == "mlp_infer":
-        return f"{r['samples_per_s']:.0f} samples/s"
+        return f"{r['samples_per_s']:.0f} samples/s, {r['faults_per_step']:.0f} minor faults/step"
     if workload == "overhead":
         return f"{r['iters']} iters, {r['us_per_op']:.1f} us/op"
     if workload == "mlp_rss":
@@ -197,8 +197,8 @@ python bench/run_all.py --only mlp_train,overhead --frameworks softgrad,torch
 
 Workloads: `mlp_train` (784-1024-1024-10 MLP with ReLU and a residual add, Adam, batch 128,
 cross-entropy, one epoch of synthetic MNIST-shaped data), `mlp_infer` (the same MLP, batch
-1024, no autograd), `lenet` (LeNet-style CNN epoch on 28x28 images, batch 128), `lstm`
-(one training step of LSTM(32->128) over 35 steps, batch 64), `overhead` (10 element-wise ops
+1024, no autograd), `lenet` (LeNet-style CNN epoch on 28x28 images, batch 128, Adam), `lstm`
+(one training step of LSTM(32->128) over 50 steps, batch 64, Adam), `overhead` (10 element-wise ops
 + sum + backward on 1x10 tensors, repeated), `mlp_rss` (RSS after 10 short epochs vs after
 epoch 2) and `ceiling` (NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth).
 

@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 
@@ -29,13 +30,13 @@ WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead", "mlp_rss", "
 TITLES = {
     "mlp_train": "MLP training epoch 784-1024-1024-10, Adam, batch 128",
     "mlp_infer": "MLP inference, batch 1024 (time per forward)",
-    "lenet": "LeNet-style CNN training epoch, batch 128",
-    "lstm": "LSTM(32->128) x 35 steps, batch 64: time per training step",
+    "lenet": "LeNet-style CNN training epoch (Adam), batch 128",
+    "lstm": "LSTM(32->128), sequence 50, batch 64: time per training step (Adam)",
     "overhead": "Per-op overhead: 10 ops + sum + backward on 1x10",
     "mlp_rss": "RSS growth: 10 short MLP epochs, RSS epoch 10 vs epoch 2",
     "ceiling": "Ceiling: NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth",
 }
-FULL = dict(samples=60000, repeats=3, budget_s=60.0, infer_iters=20, rss_samples=6400,
+FULL = dict(samples=60000, repeats=2, budget_s=25.0, infer_iters=20, rss_samples=6400,
             overhead_iters=10000, lenet_samples=10000, lstm_steps=10)
 QUICK = dict(samples=12800, repeats=2, budget_s=15.0, infer_iters=10, rss_samples=1280,
              overhead_iters=2000, lenet_samples=2560, lstm_steps=4)
@@ -72,6 +73,29 @@ def run_child(workload: str, framework: str, cfg: dict) -> dict | None:
     return {"skipped": f"child failed (rc {proc.returncode}): {tail}"[:300]}
 
 
+def _pool(old: dict | None, new: dict) -> dict:
+    """Merge a further round's result into ``old``: timings pooled, peak RSS the maximum."""
+    if old is None or "median_s" not in old:
+        return new
+    if "median_s" not in new:
+        return old
+    merged = dict(new)
+    merged["times"] = old["times"] + new["times"]
+    merged["median_s"] = statistics.median(merged["times"])
+    merged["peak_rss_mib"] = max(old.get("peak_rss_mib", 0), new.get("peak_rss_mib", 0))
+    for key in ("faults_per_step",):
+        if key in old:
+            merged[key] = min(old[key], new[key])
+    if "gflops" in new:
+        merged["gflops"] = new["gflops"] * new["median_s"] / merged["median_s"]
+    if "samples_per_s" in new:
+        merged["samples_per_s"] = 1024 / merged["median_s"]
+    if "us_per_op" in new:
+        merged["us_per_op"] = new["us_per_op"] * merged["median_s"] / new["median_s"]
+    merged["rounds"] = old.get("rounds", 1) + 1
+    return merged
+
+
 def load_average() -> str:
     try:
         return " ".join(f"{x:.1f}" for x in os.getloadavg())
@@ -87,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--frameworks", default=",".join(common.FRAMEWORKS))
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--repeats", type=int, default=None, help="timed repeats per workload")
+    p.add_argument("--rounds", type=int, default=None,
+                   help="run the frameworks' children this many times in turn (A B C A B C) "
+                        "and pool their timings, so that load changes hit all alike "
+                        "(default 2; 1 with --quick)")
     p.add_argument("--out", default=HERE, help="folder for results.json / results.png")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
     p.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
@@ -96,6 +124,7 @@ def main(argv: list[str] | None = None) -> int:
         child_main(args.child[0], args.child[1], json.loads(args.cfg))
         return 0
     cfg = dict(QUICK if args.quick else FULL, threads=args.threads)
+    cfg["rounds"] = args.rounds or (1 if args.quick else 2)
     if args.repeats:
         cfg["repeats"] = args.repeats
     selected = [w.strip() for w in args.only.split(",") if w.strip()]
@@ -113,12 +142,14 @@ def main(argv: list[str] | None = None) -> int:
     for w in selected:
         fws = ["numpy"] if w == "ceiling" else frameworks
         results[w] = {}
-        for fw in fws:
-            t0 = time.perf_counter()
-            print(f"[{time.perf_counter() - t_start:5.0f} s] {w} / {fw} ...", file=sys.stderr,
-                  flush=True)
-            results[w][fw] = run_child(w, fw, cfg)
-            print(f"         done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
+        rounds = 1 if w in ("ceiling", "mlp_rss") else cfg["rounds"]
+        for r in range(rounds):
+            for fw in fws:
+                t0 = time.perf_counter()
+                print(f"[{time.perf_counter() - t_start:5.0f} s] {w} / {fw} (round {r + 1}/"
+                      f"{rounds}) ...", file=sys.stderr, flush=True)
+                results[w][fw] = _pool(results[w].get(fw), run_child(w, fw, cfg))
+                print(f"         done in {time.perf_counter() - t0:.1f} s", file=sys.stderr)
         print()
         print(report.table(TITLES[w], w, results[w]), flush=True)
     meta["load_after"] = load_average()

@@ -11,7 +11,6 @@ import common
 from workloads import timed
 
 BATCH = 128
-LSTM_T, LSTM_B, LSTM_IN, LSTM_H, LSTM_CLASSES = 35, 64, 32, 128, 10
 
 
 def softgrad_missing(kind: str) -> str | None:
@@ -23,24 +22,80 @@ def softgrad_missing(kind: str) -> str | None:
     return f"softgrad has no nn.{', nn.'.join(missing)} yet" if missing else None
 
 
+def _optional(module: str) -> Any:
+    """A sibling benchmark module (bench_layers / bench_rnn) or None when it is absent."""
+    try:
+        return __import__(module)
+    except ImportError:
+        return None
+
+
 # ---------------------------------------------------------------------- LeNet
-def _lenet_torch(nn: Any, F: Any, pool: Any, conv_kw: dict, lin_kw: dict) -> Any:
+def _lenet_model(nn: Any, **kw: Any) -> Any:
+    """conv 1->6 5x5, relu, pool 2, conv 6->16 5x5, relu, pool 2, 256->120->84->10.
+
+    The caller sets ``model.pool`` and ``model.relu`` to its framework's functions.
+    """
+
     class LeNet(nn.Module):
         def __init__(self):
             super().__init__()
-            self.c1 = nn.Conv2d(1, 6, 5, padding=2, **conv_kw)
-            self.c2 = nn.Conv2d(6, 16, 5, **conv_kw)
-            self.f1 = nn.Linear(16 * 5 * 5, 120, **lin_kw)
-            self.f2 = nn.Linear(120, 84, **lin_kw)
-            self.f3 = nn.Linear(84, 10, **lin_kw)
+            self.c1, self.c2 = nn.Conv2d(1, 6, 5, **kw), nn.Conv2d(6, 16, 5, **kw)
+            self.f1, self.f2 = nn.Linear(256, 120, **kw), nn.Linear(120, 84, **kw)
+            self.f3 = nn.Linear(84, 10, **kw)
 
         def forward(self, x):
-            x = pool(F.relu(self.c1(x)))
-            x = pool(F.relu(self.c2(x)))
+            x = self.pool(self.relu(self.c1(x)))
+            x = self.pool(self.relu(self.c2(x)))
             x = x.reshape(x.shape[0], -1)
-            return self.f3(F.relu(self.f2(F.relu(self.f1(x)))))
+            return self.f3(self.relu(self.f2(self.relu(self.f1(x)))))
 
     return LeNet()
+
+
+def _lenet_builder(framework: str, threads: int) -> tuple:
+    """(wrap, step) for one framework: the conv benchmark's model where it exists."""
+    layers = _optional("bench_layers")
+    if framework in ("softgrad", "torch") and layers is not None and hasattr(layers,
+                                                                             "build_lenet"):
+        return layers.build_lenet(framework, threads, "adam")
+    if framework == "softgrad":
+        import softgrad as lib
+        import softgrad.nn as nn
+        import softgrad.nn.functional as F
+
+        lib.manual_seed(0)
+        model, wrap, loss_fn = _lenet_model(nn), lib.from_numpy, F.cross_entropy
+        model.pool, model.relu = (lambda t: F.max_pool2d(t, 2)), F.relu
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    elif framework == "torch":
+        import torch as lib
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        lib.set_num_threads(threads)
+        lib.manual_seed(0)
+        model, wrap, loss_fn = _lenet_model(nn), lib.from_numpy, F.cross_entropy
+        model.pool, model.relu = (lambda t: F.max_pool2d(t, 2)), F.relu
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        import pydynet as pdn
+        import pydynet.nn as nn
+        import pydynet.nn.functional as F
+        import pydynet.optim as optim
+
+        model = _lenet_model(nn, dtype="float32")
+        model.pool, model.relu = (lambda t: F.max_pool2d(t, 2, 2)), F.relu
+        opt, loss_fn = optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
+        wrap = lambda a: pdn.Tensor(a, dtype=a.dtype)  # noqa: E731
+
+    def step(xb: Any, yb: Any) -> None:
+        opt.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        opt.step()
+
+    return wrap, step
 
 
 def lenet(framework: str, cfg: dict) -> dict:
@@ -49,50 +104,24 @@ def lenet(framework: str, cfg: dict) -> dict:
 
     if framework == "softgrad" and softgrad_missing("lenet"):
         return {"skipped": softgrad_missing("lenet")}
-    rng = np.random.default_rng(0)
     n = cfg["lenet_samples"]
-    x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
-    y = rng.integers(0, 10, size=n).astype(np.int64)
-    if framework == "softgrad":
-        import softgrad as sg
-        import softgrad.nn as nn
-        import softgrad.nn.functional as F
-
-        sg.manual_seed(0)
-        model = _lenet_torch(nn, F, lambda t: F.max_pool2d(t, 2), {}, {})
-        opt, loss_fn, wrap = sg.optim.Adam(model.parameters(), 1e-3), F.cross_entropy, sg.from_numpy
-    elif framework == "torch":
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
-
-        torch.set_num_threads(cfg["threads"])
-        torch.manual_seed(0)
-        model = _lenet_torch(nn, F, lambda t: F.max_pool2d(t, 2), {}, {})
-        opt, loss_fn = torch.optim.Adam(model.parameters(), 1e-3), F.cross_entropy
-        wrap = torch.from_numpy
+    layers = _optional("bench_layers")
+    if layers is not None and hasattr(layers, "lenet_data"):
+        x, y = layers.lenet_data(n)
     else:
-        import pydynet as pdn
-        import pydynet.nn as nn
-        import pydynet.nn.functional as F
-        import pydynet.optim as optim
-
-        kw = {"dtype": "float32"}
-        model = _lenet_torch(nn, F, lambda t: F.max_pool2d(t, 2, 2), kw, kw)
-        opt, loss_fn = optim.Adam(model.parameters(), 1e-3), nn.CrossEntropyLoss()
-        wrap = lambda a: pdn.Tensor(a, dtype=a.dtype)  # noqa: E731
+        rng = np.random.default_rng(0)
+        x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+        y = rng.integers(0, 10, size=n).astype(np.int64)
+    wrap, step = _lenet_builder(framework, cfg["threads"])
     batches = [(wrap(x[i:i + BATCH]), wrap(y[i:i + BATCH]))
                for i in range(0, n - BATCH + 1, BATCH)]
-
-    def step(xb: Any, yb: Any) -> None:
-        opt.zero_grad()
-        loss = loss_fn(model(xb), yb)
-        loss.backward()
-        opt.step()
+    faults: list[float] = []
 
     def epoch() -> None:
+        f0 = common.minor_faults()
         for xb, yb in batches:
             step(xb, yb)
+        faults.append((common.minor_faults() - f0) / len(batches))
 
     def warm() -> None:
         for xb, yb in batches[:3]:
@@ -100,62 +129,55 @@ def lenet(framework: str, cfg: dict) -> dict:
 
     res = common.summarize(timed(epoch, cfg["repeats"], warm, cfg["budget_s"]))
     res["samples"] = len(batches) * BATCH
+    res["faults_per_step"] = min(faults)
     return res
 
 
 # ---------------------------------------------------------------------- LSTM
-def lstm(framework: str, cfg: dict) -> dict:
-    """Time per training step: LSTM(32->128) over 35 steps, batch 64, linear head, Adam."""
-    import numpy as np
+def _lstm_pydynet() -> tuple:
+    import pydynet as pdn
+    import pydynet.nn as nn
+    import pydynet.optim as optim
 
-    if framework == "softgrad" and softgrad_missing("lstm"):
-        return {"skipped": softgrad_missing("lstm")}
-    rng = np.random.default_rng(0)
-    x = rng.standard_normal((LSTM_T, LSTM_B, LSTM_IN)).astype(np.float32)
-    y = rng.integers(0, LSTM_CLASSES, size=LSTM_B).astype(np.int64)
-    if framework == "softgrad":
-        import softgrad as sg
-        import softgrad.nn as nn
-        import softgrad.nn.functional as F
+    import bench_rnn as R
 
-        sg.manual_seed(0)
-        rnn, head = nn.LSTM(LSTM_IN, LSTM_H), nn.Linear(LSTM_H, LSTM_CLASSES)
-        params = list(rnn.parameters()) + list(head.parameters())
-        opt, loss_fn, wrap = sg.optim.Adam(params, 1e-3), F.cross_entropy, sg.from_numpy
-    elif framework == "torch":
-        import torch
-        import torch.nn as nn
-        import torch.nn.functional as F
+    rnn = nn.LSTM(R.IN, R.HID, batch_first=True, dtype="float32")
+    head = nn.Linear(R.HID, R.OUT, dtype="float32")
+    opt = optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    loss_fn = nn.CrossEntropyLoss()
 
-        torch.set_num_threads(cfg["threads"])
-        torch.manual_seed(0)
-        rnn, head = nn.LSTM(LSTM_IN, LSTM_H), nn.Linear(LSTM_H, LSTM_CLASSES)
-        params = list(rnn.parameters()) + list(head.parameters())
-        opt, loss_fn, wrap = torch.optim.Adam(params, 1e-3), F.cross_entropy, torch.from_numpy
-    else:
-        import pydynet as pdn
-        import pydynet.nn as nn
-        import pydynet.optim as optim
-
-        rnn = nn.LSTM(LSTM_IN, LSTM_H, dtype="float32")
-        head = nn.Linear(LSTM_H, LSTM_CLASSES, dtype="float32")
-        params = list(rnn.parameters()) + list(head.parameters())
-        opt, loss_fn = optim.Adam(params, 1e-3), nn.CrossEntropyLoss()
-        wrap = lambda a: pdn.Tensor(a, dtype=a.dtype)  # noqa: E731
-    xt, yt, steps = wrap(x), wrap(y), cfg["lstm_steps"]
-
-    def step() -> None:
+    def step(xb: Any, yb: Any) -> None:
         opt.zero_grad()
-        out, _ = rnn(xt)
-        loss = loss_fn(head(out[-1]), yt)
+        out, _ = rnn(xb)
+        loss = loss_fn(head(out[:, -1]), yb)
         loss.backward()
         opt.step()
 
+    return (lambda a: pdn.Tensor(a, dtype=a.dtype)), step
+
+
+def lstm(framework: str, cfg: dict) -> dict:
+    """Time per training step of the recurrent benchmark's model (bench_rnn.py): LSTM(32->128),
+    batch_first, sequence 50, batch 64, linear head on the last step, cross-entropy, Adam."""
+    if framework == "softgrad" and softgrad_missing("lstm"):
+        return {"skipped": softgrad_missing("lstm")}
+    R = _optional("bench_rnn")
+    if R is None:
+        return {"skipped": "bench/bench_rnn.py is not on this branch"}
+    x, y = R.make_data()
+    if framework == "softgrad":
+        wrap, step = R.build_softgrad("lstm", 1, False)
+    elif framework == "torch":
+        wrap, step = R.build_torch("lstm", 1, False, cfg["threads"])
+    else:
+        wrap, step = _lstm_pydynet()
+    xt, yt, steps = wrap(x), wrap(y), cfg["lstm_steps"]
+
     def run() -> None:
         for _ in range(steps):
-            step()
+            step(xt, yt)
 
-    times = timed(run, cfg["repeats"], step, cfg["budget_s"])
+    times = timed(run, cfg["repeats"], lambda: step(xt, yt), cfg["budget_s"])
     res = common.summarize([t / steps for t in times])
     res["steps"] = steps
     return res

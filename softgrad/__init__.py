@@ -10,7 +10,8 @@ from softgrad import graph_namespace as _graph_namespace
 from softgrad.autograd import engine as _engine
 from softgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from softgrad.backend import cuda_available as _cuda_available
-from softgrad.backend import get_rng_state, manual_seed, set_rng_state
+from softgrad.backend import (get_num_threads, get_rng_state, manual_seed, set_num_threads,
+                              set_rng_state)
 from softgrad.creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy,
                                full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
                                randn, randn_like, randperm, tensor, zeros, zeros_like)

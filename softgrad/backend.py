@@ -5,6 +5,7 @@ module for their inputs as ``Function.xp`` and never import NumPy themselves.
 """
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -124,3 +125,146 @@ def set_rng_state(new_state: dict) -> None:
     except (TypeError, ValueError, KeyError) as exc:
         raise ValueError(f"invalid RNG state: {exc}") from None
     _rng.generator = np.random.Generator(bg)
+
+
+# ---------------------------------------------------------------- threads
+# NumPy's BLAS (OpenBLAS in the NumPy wheels) reads OMP_NUM_THREADS / OPENBLAS_NUM_THREADS
+# once, when it is loaded; afterwards only its own C entry point changes the count. We find
+# that entry point with ctypes in the already-loaded library (no extra package needed).
+_SET_NAMES = ("openblas_set_num_threads", "openblas_set_num_threads64_",
+              "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
+              "MKL_Set_Num_Threads", "mkl_set_num_threads")
+_GET_NAMES = ("openblas_get_num_threads", "openblas_get_num_threads64_",
+              "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
+              "MKL_Get_Max_Threads", "mkl_get_max_threads")
+_blas_funcs: tuple[Any, Any] | None = None
+_threads: dict[str, int] = {}
+_CPUS = os.cpu_count() or 1
+
+
+def _loaded_blas_paths() -> list[str]:
+    """Shared libraries of a BLAS mapped into this process (Linux), else NumPy's bundled ones."""
+    paths: list[str] = []
+    try:
+        with open("/proc/self/maps") as f:
+            for line in f:
+                path = line.rsplit(None, 1)[-1]
+                name = os.path.basename(path).lower()
+                if (("openblas" in name or "mkl_rt" in name) and ".so" in name
+                        and path not in paths):
+                    paths.append(path)
+    except OSError:
+        pass
+    if not paths:  # macOS/Windows: the libraries NumPy's wheels bundle
+        root = os.path.dirname(os.path.dirname(np.__file__))
+        for sub in ("numpy.libs", os.path.join("numpy", ".dylibs")):
+            folder = os.path.join(root, sub)
+            if os.path.isdir(folder):
+                paths += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
+                          if "blas" in n.lower()]
+    return paths
+
+
+def _blas_thread_funcs() -> tuple[Any, Any]:
+    """(set, get) C functions of NumPy's BLAS thread count, or (None, None)."""
+    global _blas_funcs
+    if _blas_funcs is None:
+        _blas_funcs = (None, None)
+        try:
+            import ctypes
+
+            for path in _loaded_blas_paths():
+                try:
+                    lib = ctypes.CDLL(path)
+                except OSError:
+                    continue
+                setter = next((getattr(lib, n) for n in _SET_NAMES if hasattr(lib, n)), None)
+                getter = next((getattr(lib, n) for n in _GET_NAMES if hasattr(lib, n)), None)
+                if setter is not None and getter is not None:
+                    setter.argtypes, setter.restype = [ctypes.c_int], None
+                    getter.argtypes, getter.restype = [], ctypes.c_int
+                    _blas_funcs = (setter, getter)
+                    break
+        except Exception:  # pragma: no cover - exotic platforms
+            pass
+    return _blas_funcs
+
+
+def _env_threads() -> int | None:
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        try:
+            n = int(os.environ.get(var, ""))
+        except ValueError:
+            continue
+        if n > 0:
+            return n
+    return None
+
+
+def get_num_threads() -> int:
+    """Threads softgrad uses: BLAS matrix products and its own multi-threaded kernels.
+
+    Defaults to the BLAS library's count (which follows ``OMP_NUM_THREADS`` /
+    ``OPENBLAS_NUM_THREADS`` set before NumPy is imported), else the number of CPUs.
+    """
+    n = _threads.get("n")
+    if n is not None:
+        return n
+    getter = _blas_thread_funcs()[1]
+    n = getter() if getter is not None else (_env_threads() or _CPUS)
+    return max(1, min(int(n), _CPUS))
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads for BLAS (through its C API, found with ctypes) and for softgrad's
+    multi-threaded element-wise kernels (optimizer updates).
+
+    Where the BLAS exposes no such function, only softgrad's own kernels follow ``n``; set
+    ``OMP_NUM_THREADS`` before importing NumPy to size the BLAS pool then.
+    """
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+        raise ValueError(f"set_num_threads expects a positive int, got {n!r}")
+    setter = _blas_thread_funcs()[0]
+    if setter is not None:
+        setter(int(n))
+    _threads["n"] = int(n)
+
+
+def blas_threads_settable() -> bool:
+    """True when :func:`set_num_threads` can change the BLAS thread count at run time."""
+    return _blas_thread_funcs()[0] is not None
+
+
+# ---------------------------------------------------------------- malloc tuning
+# glibc returns large freed blocks (above a dynamic mmap threshold) to the OS and trims the
+# heap top; a training step then page-faults on fresh memory for every large temporary.
+# Pinning the thresholds keeps freed blocks for reuse. Opt out with SOFTGRAD_MALLOC=default.
+M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
+MALLOC_SETTINGS = {M_MMAP_THRESHOLD: 64 * 2**20, M_TRIM_THRESHOLD: 256 * 2**20}
+malloc_tuned = False
+
+
+def tune_malloc(env: dict | None = None) -> bool:
+    """Apply :data:`MALLOC_SETTINGS` with glibc's ``mallopt``; returns whether it did.
+
+    Skipped (False) when ``SOFTGRAD_MALLOC=default`` or the C library is not glibc.
+    """
+    global malloc_tuned
+    env = os.environ if env is None else env
+    if env.get("SOFTGRAD_MALLOC", "").strip().lower() in ("default", "0", "off", "no"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None)
+        if not hasattr(libc, "mallopt") or not hasattr(libc, "gnu_get_libc_version"):
+            return False
+        libc.mallopt.argtypes, libc.mallopt.restype = [ctypes.c_int, ctypes.c_int], ctypes.c_int
+        ok = all(libc.mallopt(k, v) == 1 for k, v in MALLOC_SETTINGS.items())
+    except Exception:  # pragma: no cover - non-glibc platforms
+        return False
+    malloc_tuned = malloc_tuned or ok
+    return ok
+
+
+tune_malloc()

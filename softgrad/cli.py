@@ -64,14 +64,16 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         "train", help="train a model on a dataset, checkpointing every epoch",
         description="Train with cross-entropy; a checkpoint {model, optimizer, scheduler, "
                     "epoch, rng state} is written after every epoch. --resume continues a run "
-                    "bit for bit. Defaults: mlp on digits, 10 epochs, adam, lr 1e-3, batch 32.")
+                    "bit for bit. Each model starts from its own recipe (dataset, epochs, lr, "
+                    "batch size): mlp and lenet on digits, cnn1d and gru on mnist1d, "
+                    "transformer on a generated sequence task; adam.")
     p.add_argument("--model", choices=MODELS, help="model (default: mlp)")
-    p.add_argument("--dataset", choices=DATASETS + ("sequence",), help="dataset (default: digits)")
-    p.add_argument("--epochs", type=_positive_int, help="total epochs (default: 10)")
-    p.add_argument("--lr", type=_positive_float, help="learning rate (default: 1e-3)")
-    p.add_argument("--batch-size", type=_positive_int, help="batch size (default: 32)")
+    p.add_argument("--dataset", choices=DATASETS, help="dataset (default: the model's)")
+    p.add_argument("--epochs", type=_positive_int, help="total epochs (default: the model's)")
+    p.add_argument("--lr", type=_positive_float, help="learning rate (default: the model's)")
+    p.add_argument("--batch-size", type=_positive_int, help="batch size (default: the model's)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, help="optimizer (default: adam)")
-    p.add_argument("--scheduler", choices=SCHEDULERS, help="lr schedule (default: none)")
+    p.add_argument("--scheduler", choices=SCHEDULERS, help="lr schedule (default: the model's)")
     p.add_argument("--seed", type=int, help="seed (default: 0)")
     p.add_argument("--quick", action="store_true", default=None, help="smaller datasets")
     p.add_argument("--out", default="runs/train",
@@ -119,16 +121,15 @@ def _run_experiments(args: argparse.Namespace) -> int:
 
 
 def _run_train(args: argparse.Namespace) -> int:
-    from softgrad.experiments.train import (TrainConfig, config_from_checkpoint,
-                                            load_checkpoint, train)
+    from softgrad.experiments.train import config_from_checkpoint, load_checkpoint, recipe, train
 
-    given = {"model": args.model, "dataset": args.dataset, "epochs": args.epochs,
+    given = {"dataset": args.dataset, "epochs": args.epochs,
              "lr": args.lr, "batch_size": args.batch_size, "optimizer": args.optimizer,
              "scheduler": args.scheduler, "seed": args.seed, "quick": args.quick}
     if args.resume:
-        config = config_from_checkpoint(load_checkpoint(args.resume), **given)
+        config = config_from_checkpoint(load_checkpoint(args.resume), model=args.model, **given)
     else:
-        config = TrainConfig(**{k: v for k, v in given.items() if v is not None})
+        config = recipe(args.model or "mlp", **given)
     result = train(config, out=args.out, checkpoint=args.checkpoint, resume=args.resume,
                    stop_after=args.stop_after, data_dir=args.data_dir,
                    show_progress=False if args.no_progress else None, log=print)
@@ -150,6 +151,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "train":  # under mpiexec -n N: data-parallel, rank 0 prints and saves
+        try:
+            from softgrad.distributed import init_from_launcher
+        except ImportError:  # no distributed support: one process
+            init_from_launcher = None
+        if init_from_launcher is not None:
+            init_from_launcher()
     try:
         return int(args.func(args))
     except (ValueError, FileNotFoundError, ImportError) as exc:

@@ -18,7 +18,6 @@ from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_shape import ShapeMixin
 
 np = backend.np
-_cupy = backend._cupy
 _ndarray = np.ndarray
 _np_scalar = np.generic
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
@@ -75,10 +74,10 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         fn = fn_cls()
         fn.parents = inputs
         first = inputs[0].data
-        if type(first) is not np.ndarray and _cupy is not None:
+        if type(first) is not np.ndarray and backend._cupy is not None:
             fn.xp = backend.xp_of(first)
             _check_same_device(inputs)
-        elif _cupy is not None:
+        elif backend._cupy is not None:
             _check_same_device(inputs)
         out = fn.forward(*[t.data for t in inputs], **params)
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
@@ -281,7 +280,7 @@ def _scalar_output(fn: Function, out: Any) -> Any:
 
 
 def _is_device_array(data: Any) -> bool:
-    return _cupy is not None and isinstance(data, _cupy.ndarray)
+    return backend._cupy is not None and isinstance(data, backend._cupy.ndarray)
 
 
 def _check_same_device(inputs: Sequence[Tensor]) -> None:

@@ -30,6 +30,23 @@ def _index_arg(index: Any) -> Any:
     return index
 
 
+def _index_on(index: Any, data: Any) -> Any:
+    """Index arrays moved to ``data``'s device: host indices may index a GPU tensor (as in
+    PyTorch); GPU indices into a CPU tensor are an error."""
+    if backend._cupy is None:
+        return index
+    if isinstance(index, tuple):
+        return tuple(_index_on(i, data) for i in index)
+    if hasattr(index, "shape") and not isinstance(index, np.generic):
+        dev, idev = backend.device_of(data), backend.device_of(index)
+        if idev != dev:
+            if dev == "cpu":
+                raise RuntimeError(f"indices should be either on cpu or on the same device as "
+                                   f"the indexed tensor (cpu), got indices on {idev}")
+            return backend.to_device(index, dev)
+    return index
+
+
 class ShapeMixin:
     """Shape manipulation and indexing for Tensor."""
 
@@ -242,7 +259,7 @@ class ShapeMixin:
         return self[tuple(idx)]
 
     def __getitem__(self, index: Any) -> Any:
-        index = _index_arg(index)
+        index = _index_on(_index_arg(index), self.data)
         try:
             return type(self)._apply(S.Getitem, self, index=index)
         except IndexError as exc:
@@ -251,7 +268,7 @@ class ShapeMixin:
     def __setitem__(self, index: Any, value: Any) -> None:
         self._check_inplace("__setitem__")
         v = value.data if hasattr(value, "_ctx") else value
-        self.data[_index_arg(index)] = v
+        self.data[_index_on(_index_arg(index), self.data)] = v
         self._version += 1
 
     def __iter__(self) -> Any:
@@ -267,7 +284,7 @@ class ShapeMixin:
         if idx.ndim != self.ndim:
             raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions "
                                f"as input tensor ({idx.ndim} vs {self.ndim})")
-        return type(self)._apply(S.Gather, self, index=idx, axis=d)
+        return type(self)._apply(S.Gather, self, index=_index_on(idx, self.data), axis=d)
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> Any:
         d = norm_dim(dim, self.ndim)
@@ -280,7 +297,7 @@ class ShapeMixin:
             raise RuntimeError(f"scatter_add(): expected index {tuple(idx.shape)} to be no larger "
                                f"than src {tuple(src.shape)} in every dimension and than self "
                                f"{tuple(self.shape)} apart from dimension {d}")
-        return type(self)._apply(S.ScatterAdd, self, src, index=idx, axis=d)
+        return type(self)._apply(S.ScatterAdd, self, src, index=_index_on(idx, self.data), axis=d)
 
     def index_select(self, dim: int, index: Any) -> Any:
         d = norm_dim(dim, self.ndim)

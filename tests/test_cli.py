@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 import types
@@ -105,3 +106,57 @@ def test_python_dash_m_softgrad_runs():
     proc = subprocess.run([sys.executable, "-m", "softgrad", "train", "--help"],
                           capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0 and "--resume PATH" in proc.stdout
+
+
+@pytest.mark.parametrize("model,dataset", [("lenet", "digits"), ("cnn1d", "mnist1d"),
+                                           ("gru", "mnist1d"), ("transformer", "sequence")])
+def test_train_example_models_on_their_datasets(tmp_path, model, dataset):
+    if dataset == "mnist1d":
+        pytest.importorskip("mnist1d")
+    out = tmp_path / model
+    assert main(["train", "--model", model, "--epochs", "1", "--quick", "--no-progress",
+                 "--out", str(out)]) == 0
+    ck = sg.load(out / "checkpoint.safetensors")
+    assert ck["config"]["dataset"] == dataset and ck["epoch"] == 1
+    assert math.isfinite(ck["history"][0]["train_loss"])
+    assert 0.0 <= ck["history"][0]["test_acc"] <= 1.0
+
+
+def test_train_refuses_a_model_the_dataset_does_not_fit(tmp_path, capsys):
+    assert main(["train", "--model", "lenet", "--dataset", "breast_cancer",
+                 "--out", str(tmp_path)]) == 2
+    assert "takes images (C, H, W)" in capsys.readouterr().err
+
+
+def _fake_mnist(root, n_train=96, n_test=32):
+    """Tiny MNIST-shaped IDX files (uint8 images, labels 0..9) under root/MNIST/raw."""
+    import struct
+
+    import numpy as np
+
+    folder = root / "MNIST" / "raw"
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    for prefix, n in (("train", n_train), ("t10k", n_test)):
+        images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+        labels = (np.arange(n) % 10).astype(np.uint8)
+        (folder / f"{prefix}-images-idx3-ubyte").write_bytes(
+            bytes([0, 0, 8, 3]) + struct.pack(">3I", n, 28, 28) + images.tobytes())
+        (folder / f"{prefix}-labels-idx1-ubyte").write_bytes(
+            bytes([0, 0, 8, 1]) + struct.pack(">I", n) + labels.tobytes())
+
+
+def test_mnist_joins_when_its_files_are_present(tmp_path, monkeypatch):
+    from softgrad.experiments.data import mnist_available
+    from softgrad.experiments.example_models import example_runs
+    from softgrad.experiments.runner import resolve_datasets
+
+    data = tmp_path / "data"
+    assert not mnist_available(data)
+    _fake_mnist(data)
+    assert mnist_available(data) and "mnist" in resolve_datasets(None, data)
+    assert ("lenet", "mnist") in example_runs(resolve_datasets(None, data))
+    monkeypatch.setenv("SOFTGRAD_DATA", str(data))
+    assert main(["train", "--model", "lenet", "--dataset", "mnist", "--epochs", "1",
+                 "--quick", "--no-progress", "--out", str(tmp_path / "run")]) == 0
+    assert sg.load(tmp_path / "run" / "checkpoint.safetensors")["config"]["dataset"] == "mnist"

@@ -6,6 +6,8 @@ import math
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import softgrad as sg
 import softgrad.nn.functional as F
@@ -167,6 +169,8 @@ def test_conv_module_repr_and_init_match_torch() -> None:
     t = torch.nn.ConvTranspose2d(4, 8, 3, stride=2, output_padding=1, groups=2)
     assert repr(s) == repr(t)
     assert tuple(s.weight.shape) == tuple(t.weight.shape) == (4, 4, 3, 3)
+    for kw in [dict(padding="same"), dict(padding=(1, 2), padding_mode="reflect", dilation=2)]:
+        assert repr(nn.Conv2d(3, 3, 3, **kw)) == repr(torch.nn.Conv2d(3, 3, 3, **kw))
 
 
 def test_conv_default_init_bounds() -> None:
@@ -202,3 +206,30 @@ def test_conv_errors_name_the_shapes() -> None:
         conv(sg.randn(2, 1, 8, 8))
     with pytest.raises(RuntimeError, match=r"expected 3D \(unbatched\) or 4D"):
         conv(sg.randn(2, 3, 8, 8, 1))
+
+
+@needs_torch
+@settings(max_examples=25, deadline=None)
+@given(st.integers(1, 2), st.integers(1, 3), st.integers(1, 3), st.integers(3, 9),
+       st.integers(3, 9), st.integers(1, 3), st.integers(1, 3), st.integers(1, 3),
+       st.integers(0, 2), st.integers(1, 2), st.integers(0, 10**6))
+def test_conv2d_random_configs_match_torch(n, g, cpg, h, w, kh, kw, s, p, d, seed) -> None:
+    """Random geometry: whenever PyTorch accepts it, values and all gradients agree."""
+    c, o = g * cpg, g * 2
+    if h + 2 * p < d * (kh - 1) + 1 or w + 2 * p < d * (kw - 1) + 1:
+        return
+    torch_parity(lambda x, wt, b: F.conv2d(x, wt, b, s, p, d, g),
+                 lambda x, wt, b: TF.conv2d(x, wt, b, s, p, d, g),
+                 _rand(n, c, h, w, seed=seed), _rand(o, cpg, kh, kw, seed=seed + 1),
+                 _rand(o, seed=seed + 2), atol=1e-10, rtol=1e-9)
+    op = min(s, d) - 1 if s > 1 or d > 1 else 0
+    xa, wa = _rand(n, c, h, w, seed=seed), _rand(c, 2, kh, kw, seed=seed + 3)
+    try:
+        TF.conv_transpose2d(torch.tensor(xa), torch.tensor(wa), None, s, p, op, g, d)
+    except RuntimeError:  # PyTorch rejects this geometry: so must softgrad, clearly
+        with pytest.raises((RuntimeError, ValueError), match="conv_transpose2d"):
+            F.conv_transpose2d(sg.tensor(xa), sg.tensor(wa), None, s, p, op, g, d)
+        return
+    torch_parity(lambda x, wt: F.conv_transpose2d(x, wt, None, s, p, op, g, d),
+                 lambda x, wt: TF.conv_transpose2d(x, wt, None, s, p, op, g, d),
+                 xa, wa, atol=1e-10, rtol=1e-9)

@@ -19,7 +19,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.distributed as dist
-import softgrad.nn as nn
+from softgrad import nn
 from softgrad.autograd import engine
 from softgrad.utils.data import DataLoader, DistributedSampler, TensorDataset
 
@@ -38,9 +38,11 @@ needs_mpi = pytest.mark.skipif(not dist.is_available() or MPIEXEC is None,
 
 
 def _launch(n: int, script: str, *args: str, timeout: float = 60.0) -> tuple[int, str, float]:
-    """Run ``mpiexec -n n python script args``; (return code, stdout+stderr, seconds)."""
+    """Run ``mpiexec -n n python script args`` (script ``-m`` runs a module); (return code,
+    stdout+stderr, seconds)."""
     env = dict(os.environ, PYTHONPATH=str(ROOT), OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    cmd = [MPIEXEC, "-n", str(n), sys.executable, str(WORKERS / script), *args]
+    target = [script] if script == "-m" else [str(WORKERS / script)]
+    cmd = [MPIEXEC, "-n", str(n), sys.executable, *target, *args]
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                             env=env, start_new_session=True)
@@ -118,6 +120,26 @@ def test_dead_rank_stops_the_job_with_a_clear_error(mode: str) -> None:
     else:  # a hung or departed peer: the collective's deadline (2 s) fires on rank 0
         assert "[rank 0/2] softgrad.distributed: all_reduce(SUM)" in out, out[-3000:]
         assert "timed out after 2 s" in out and "DistBackendError" in out
+
+
+@needs_mpi
+def test_cli_train_under_mpiexec_rank0_prints_and_saves(tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    rc, text, _ = _launch(2, "-m", "softgrad", "train", "--quick", "--epochs", "2",
+                          "--no-progress", "--out", str(out), timeout=120)
+    assert rc == 0, text[-3000:]
+    assert text.count("epoch 1/2") == 1 and text.count("epoch 2/2") == 1, text
+    assert text.count("test accuracy") == 1
+    assert (out / "checkpoint.safetensors").exists() and (out / "history.json").exists()
+    hist = json.loads((out / "history.json").read_text())
+    losses = [e["train_loss"] for e in hist["epochs"]]
+    assert len(losses) == 2 and losses[1] < losses[0]
+    # resuming under mpiexec continues the run from rank 0's checkpoint
+    rc, text, _ = _launch(2, "-m", "softgrad", "train", "--epochs", "3", "--no-progress",
+                          "--out", str(out), "--resume", str(out / "checkpoint.safetensors"),
+                          timeout=120)
+    assert rc == 0, text[-3000:]
+    assert text.count("epoch 3/3") == 1 and "epoch 1/3" not in text
 
 
 # ---------------------------------------------------------------------- in-process

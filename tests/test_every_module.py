@@ -205,6 +205,8 @@ REGISTRY: dict[str, Entry] = {
     "TransformerDecoderLayer": Entry(_dec_layer, _tgt_memory, atol=1e-4),
     "TransformerDecoder": Entry(lambda nn: nn.TransformerDecoder(_dec_layer(nn), 2),
                                 _tgt_memory, atol=1e-4),
+    "Transformer": Entry(lambda nn: nn.Transformer(8, 2, 1, 1, 16, dropout=0.0, batch_first=True),
+                         _tgt_memory, atol=1e-4),
     "NonDynamicallyQuantizableLinear": Entry(_ndq_linear, _n(2, 4)),
     "ZeroPad1d": Entry(lambda nn: nn.ZeroPad1d(2), _n(2, 3, 5)),
     "ConstantPad1d": Entry(lambda nn: nn.ConstantPad1d((2, 1), 0.5), _n(2, 3, 5)),

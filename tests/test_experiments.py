@@ -171,3 +171,35 @@ def test_run_experiments_rejects_unknown_names():
         run_experiments(out=None, experiments=["nope"])
     with pytest.raises(ValueError, match="unknown dataset"):
         load_dataset("cifar")
+
+
+def test_example_models_map_their_inputs_to_logits():
+    from softgrad.experiments import zoo
+    from softgrad.experiments.data import make_sequence_task
+
+    cases = [(zoo.LeNet(1, 8, 10), (2, 1, 8, 8)), (zoo.LeNet(1, 28, 10), (2, 1, 28, 28)),
+             (zoo.CNN1d(1, 40, 10), (2, 1, 40)), (zoo.GRUClassifier(1, 10), (2, 1, 40))]
+    for model, shape in cases:
+        out = model(sg.randn(*shape))
+        assert out.shape == (2, 10)
+        out.sum().backward()
+        assert all(p.grad is not None for p in model.parameters())
+    seq = make_sequence_task(50, 10, seed=1)
+    counts = (seq.x_train[:, :, None] == np.arange(8)).sum(1)
+    assert (counts.argmax(1) == seq.y_train).all()
+    assert (np.sort(counts, 1)[:, -1] > np.sort(counts, 1)[:, -2]).all()
+    tr = zoo.TransformerClassifier(8, 16, 8)
+    assert tr(sg.tensor(seq.x_test)).shape == (10, 8)
+
+
+def test_run_experiments_without_matplotlib_skips_the_plots(tmp_path, monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "matplotlib" else real(name, *a))
+    said = []
+    rep = run_experiments(out=str(tmp_path), quick=True, datasets=["breast_cancer"], epochs=1,
+                          experiments=["output_loss"], show_progress=False, log=said.append)
+    assert len(rep.results) == 4 and not list(tmp_path.glob("*.png"))
+    assert (tmp_path / "summary.md").exists() and any("skipping the plots" in m for m in said)

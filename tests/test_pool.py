@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import softgrad as sg
 import softgrad.nn.functional as F
@@ -144,3 +146,26 @@ def test_pool_errors() -> None:
         F.avg_pool2d(sg.tensor(np.ones((1, 1, 4, 4), dtype=np.int64)), 2)
     with pytest.raises(ValueError, match="output_size must have 2 elements"):
         F.adaptive_avg_pool2d(x, (1, 2, 3))
+
+
+@needs_torch
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 9), st.integers(2, 9), st.integers(1, 3), st.integers(1, 3),
+       st.integers(1, 3), st.integers(0, 1), st.integers(1, 2), st.booleans(), st.booleans(),
+       st.integers(0, 10**6))
+def test_pool_random_configs_match_torch(h, w, kh, kw, s, p, d, ceil, ties, seed) -> None:
+    """Random geometry: whenever PyTorch accepts it, max/avg pooling agree (with ties)."""
+    x = _ties(2, 2, h, w, seed=seed) if ties else _rand(2, 2, h, w, seed=seed)
+    k = (kh, kw)
+    try:
+        TF.max_pool2d(torch.tensor(x), k, s, p, d, ceil)
+    except RuntimeError:
+        return
+    torch_parity(lambda x: F.max_pool2d(x, k, s, p, d, ceil, True),
+                 lambda x: TF.max_pool2d(x, k, s, p, d, ceil, True), x)
+    try:
+        TF.avg_pool2d(torch.tensor(x), k, s, p, ceil, ties)
+    except RuntimeError:
+        return
+    torch_parity(lambda x: F.avg_pool2d(x, k, s, p, ceil, ties),
+                 lambda x: TF.avg_pool2d(x, k, s, p, ceil, ties), x)

@@ -64,7 +64,8 @@ def _parity(tm, sm, x, hx_np=None, atol=1e-10):
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_parity_stack(mode, num_layers, bidirectional, batch_first):
     torch.manual_seed(0)
-    kw = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first)
+    kw = {"num_layers": num_layers, "bidirectional": bidirectional,
+          "batch_first": batch_first}
     tm = getattr(torch.nn, mode)(4, 5, **kw)
     sm = getattr(nn, mode)(4, 5, dtype=sg.float64, **kw)
     x = np.random.default_rng(0).standard_normal((3, 6, 4) if batch_first else (6, 3, 4))
@@ -226,6 +227,12 @@ def test_errors_name_shapes():
         nn.RNN(4, 5, nonlinearity="gelu")
     with pytest.raises(ValueError, match="dropout"):
         nn.GRU(4, 5, dropout=1.5)
+    with pytest.raises(RuntimeError, match="type"):
+        m(sg.randn(6, 2, 4, dtype=sg.float64))
+    with pytest.raises(RuntimeError, match="type"):
+        nn.GRUCell(4, 5)(sg.randn(3, 4, dtype=sg.float64))
+    with pytest.raises(TypeError, match="floating point"):
+        m(sg.zeros(6, 2, 4, dtype=sg.int64))
 
 
 def test_lstm_learns_to_remember_first_token():
@@ -243,3 +250,46 @@ def test_lstm_learns_to_remember_first_token():
         loss.backward()
         opt.step()
     assert loss.item() < 0.1
+
+
+def test_reused_scratch_memory_keeps_graphs_apart():
+    """Two live graphs, backward in reverse order and twice (retain_graph): pooled scratch
+    arrays must not leak between them."""
+    sg.manual_seed(0)
+    rng = np.random.default_rng(7)
+    for mode in MODES:
+        m = getattr(nn, mode)(3, 4, num_layers=2, dtype=sg.float64)
+        xs = [sg.tensor(rng.standard_normal((5, 2, 3)), requires_grad=True) for _ in range(2)]
+        ref = []
+        for x in xs:
+            m.zero_grad()
+            m(x)[0].sum().backward()
+            ref.append((x.grad.numpy().copy(), m.weight_hh_l0.grad.numpy().copy()))
+            x.grad = None
+        m.zero_grad()
+        outs = [m(x)[0].sum() for x in xs]
+        outs[1].backward(retain_graph=True)
+        outs[1].backward()
+        np.testing.assert_allclose(xs[1].grad.numpy(), 2 * ref[1][0], atol=1e-12)
+        np.testing.assert_allclose(m.weight_hh_l0.grad.numpy(), 2 * ref[1][1], atol=1e-12)
+        m.zero_grad()
+        outs[0].backward()
+        np.testing.assert_allclose(xs[0].grad.numpy(), ref[0][0], atol=1e-12)
+        np.testing.assert_allclose(m.weight_hh_l0.grad.numpy(), ref[0][1], atol=1e-12)
+
+
+def test_double_backward_is_a_clear_error():
+    m = nn.GRU(2, 3, dtype=sg.float64)
+    x = sg.tensor(np.ones((4, 1, 2)), requires_grad=True)
+    with pytest.raises(RuntimeError, match="double backward"):
+        sg.autograd.grad(m(x)[0].sum(), [x], create_graph=True)
+
+
+@pytest.mark.parametrize("mode", MODES)
+def test_inplace_change_of_output_is_caught(mode):
+    m = getattr(nn, mode)(2, 3)
+    out, _ = m(sg.randn(4, 1, 2, requires_grad=True))
+    with sg.no_grad():
+        out.mul_(2)
+    with pytest.raises(RuntimeError, match="in-place"):
+        out.sum().backward()

@@ -66,3 +66,11 @@ def test_bad_input_size():
         sg.utils.summary(_model(), None, verbose=False)
     with pytest.raises(ValueError, match="shape"):
         sg.utils.summary(_model(), (2, "8"), verbose=False)
+
+
+def test_each_layer_keeps_its_own_mode():
+    model = _model()
+    model.train()
+    model[3].eval()
+    sg.utils.summary(model, (2, 8), verbose=False)
+    assert model.training and model[0].training and not model[3].training

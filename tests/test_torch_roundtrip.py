@@ -53,12 +53,82 @@ def _pair_tokens():
     return _TorchTokens(), _SgTokens(), lambda rng: rng.integers(0, 30, (4, 9))
 
 
-PAIRS = {"mlp": _pair_mlp, "tokens": _pair_tokens}
+def _pair_cnn():
+    torch.manual_seed(2)
+    t = tnn.Sequential(tnn.Conv2d(3, 6, 3, padding=1, dtype=F32), tnn.BatchNorm2d(6, dtype=F32),
+                       tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 4, 3, groups=2, dtype=F32),
+                       tnn.Flatten(), tnn.Linear(4 * 2 * 2, 3, dtype=F32))
+    s = snn.Sequential(snn.Conv2d(3, 6, 3, padding=1), snn.BatchNorm2d(6), snn.ReLU(),
+                       snn.MaxPool2d(2), snn.Conv2d(6, 4, 3, groups=2), snn.Flatten(),
+                       snn.Linear(4 * 2 * 2, 3))
+    return t, s, lambda rng: rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+
+
+def _pair_conv1d():
+    torch.manual_seed(3)
+    t = tnn.Sequential(tnn.Conv1d(3, 6, 3, stride=2, groups=3, dtype=F32),
+                       tnn.BatchNorm1d(6, dtype=F32), tnn.ConvTranspose1d(6, 2, 3, dtype=F32))
+    s = snn.Sequential(snn.Conv1d(3, 6, 3, stride=2, groups=3), snn.BatchNorm1d(6),
+                       snn.ConvTranspose1d(6, 2, 3))
+    return t, s, lambda rng: rng.standard_normal((2, 3, 11)).astype(np.float32)
+
+
+class _First(tnn.Module):
+    """Keep the first output of a layer returning a tuple (RNNs, attention)."""
+
+    def __init__(self, layer, self_attention=False):
+        super().__init__()
+        self.layer, self.self_attention = layer, self_attention
+
+    def forward(self, x):
+        args = (x, x, x) if self.self_attention else (x,)
+        return self.layer(*args)[0]
+
+
+class _SgFirst(snn.Module):
+    def __init__(self, layer, self_attention=False):
+        super().__init__()
+        self.layer, self.self_attention = layer, self_attention
+
+    def forward(self, x):
+        args = (x, x, x) if self.self_attention else (x,)
+        return self.layer(*args)[0]
+
+
+def _pair_lstm():
+    torch.manual_seed(4)
+    t = _First(tnn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True, dtype=F32))
+    s = _SgFirst(snn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True))
+    return t, s, lambda rng: rng.standard_normal((2, 5, 4)).astype(np.float32)
+
+
+def _pair_gru():
+    torch.manual_seed(5)
+    return (_First(tnn.GRU(4, 8, dtype=F32)), _SgFirst(snn.GRU(4, 8)),
+            lambda rng: rng.standard_normal((5, 2, 4)).astype(np.float32))
+
+
+def _pair_mha():
+    torch.manual_seed(6)
+    return (_First(tnn.MultiheadAttention(16, 4, batch_first=True, dtype=F32), True),
+            _SgFirst(snn.MultiheadAttention(16, 4, batch_first=True), True),
+            lambda rng: rng.standard_normal((2, 5, 16)).astype(np.float32))
+
+
+def _pair_encoder():
+    torch.manual_seed(7)
+    return (tnn.TransformerEncoderLayer(16, 4, 32, batch_first=True, dtype=F32),
+            snn.TransformerEncoderLayer(16, 4, 32, batch_first=True),
+            lambda rng: rng.standard_normal((2, 5, 16)).astype(np.float32))
+
+
+PAIRS = {"mlp": _pair_mlp, "tokens": _pair_tokens, "cnn": _pair_cnn, "conv1d": _pair_conv1d,
+         "lstm": _pair_lstm, "gru": _pair_gru, "mha": _pair_mha, "encoder": _pair_encoder}
 
 
 def _train_torch(t, make_input, rng):
     """A few steps so weights and BatchNorm statistics are not at their initial values."""
-    opt = torch.optim.SGD(t.parameters(), lr=0.1)
+    opt = torch.optim.SGD(t.parameters(), lr=0.01)
     t.train()
     for _ in range(3):
         opt.zero_grad()

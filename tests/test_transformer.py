@@ -52,7 +52,8 @@ def _acts(name):
 def test_encoder_layer_parity(norm_first, activation, batch_first):
     torch.manual_seed(0)
     ta, sa = _acts(activation)
-    kw = dict(dim_feedforward=FF, dropout=0.0, norm_first=norm_first, batch_first=batch_first)
+    kw = {"dim_feedforward": FF, "dropout": 0.0, "norm_first": norm_first,
+          "batch_first": batch_first}
     tm = torch.nn.TransformerEncoderLayer(D, H, activation=ta, **kw)
     sm = nn.TransformerEncoderLayer(D, H, activation=sa, dtype=sg.float64, **kw)
     _load(tm, sm)
@@ -85,7 +86,8 @@ def test_encoder_stack_causal_and_final_norm(norm_first):
 @pytest.mark.parametrize("batch_first", [False, True])
 def test_decoder_layer_and_stack_parity(norm_first, batch_first):
     torch.manual_seed(2)
-    kw = dict(dim_feedforward=FF, dropout=0.0, norm_first=norm_first, batch_first=batch_first)
+    kw = {"dim_feedforward": FF, "dropout": 0.0, "norm_first": norm_first,
+          "batch_first": batch_first}
     tl = torch.nn.TransformerDecoderLayer(D, H, activation="gelu", **kw)
     sl = nn.TransformerDecoderLayer(D, H, activation="gelu", dtype=sg.float64, **kw)
     _load(tl, sl)
@@ -150,3 +152,23 @@ def test_encoder_learns_to_count():
         loss.backward()
         opt.step()
     assert loss.item() < 0.35
+
+
+@needs_torch
+def test_full_transformer_parity():
+    torch.manual_seed(3)
+    kw = {"d_model": D, "nhead": H, "num_encoder_layers": 2, "num_decoder_layers": 1,
+          "dim_feedforward": FF, "dropout": 0.0, "batch_first": True}
+    tm = torch.nn.Transformer(**kw)
+    sm = nn.Transformer(dtype=sg.float64, **kw)
+    _load(tm, sm)
+    src, tgt = RNG.standard_normal((2, 6, D)), RNG.standard_normal((2, 4, D))
+    tgt_mask = nn.Transformer.generate_square_subsequent_mask(4, dtype=sg.float64).numpy()
+    np.testing.assert_array_equal(tgt_mask,
+                                  torch.nn.Transformer.generate_square_subsequent_mask(4).numpy())
+    skpm = np.zeros((2, 6), bool)
+    skpm[1, 5] = True
+    _parity(tm, sm, [src, tgt], tgt_mask=tgt_mask, src_key_padding_mask=skpm,
+            memory_key_padding_mask=skpm)
+    with pytest.raises(RuntimeError, match="batch number"):
+        sm(sg.tensor(src), sg.tensor(tgt[:1]))

@@ -7,7 +7,8 @@ are staged through host memory.
 from __future__ import annotations
 
 import enum
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.distributed import process_group as pg

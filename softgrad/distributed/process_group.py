@@ -129,6 +129,31 @@ def init_process_group(backend: str | None = "mpi", init_method: str | None = No
         _state.exit_hook = True
 
 
+# Set by MPI launchers for every process they start: MPICH/Intel MPI (PMI), Open MPI, PMIx.
+_LAUNCHER_SIZE = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "PMIX_SIZE")
+
+
+def launched_world_size() -> int:
+    """Processes an MPI launcher (``mpiexec -n N``) started, from its environment; 1 if none."""
+    import os
+
+    for var in _LAUNCHER_SIZE:
+        value = os.environ.get(var, "")
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
+def init_from_launcher(timeout: Any = None) -> bool:
+    """Join the MPI world if ``mpiexec`` started several processes; return whether joined.
+
+    Lets one script (or ``softgrad train``) run alone or under ``mpiexec -n N`` unchanged.
+    """
+    if not is_initialized() and launched_world_size() > 1:
+        init_process_group("mpi", timeout=timeout)
+    return is_initialized()
+
+
 def destroy_process_group(group: Any = None) -> None:
     """Leave the default process group (MPI itself stays up until the process exits)."""
     comm = _state.comm

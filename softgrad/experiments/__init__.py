@@ -8,19 +8,27 @@
    gradient at the logits next to ``(p - y)/l``.
 
 :func:`run_experiments` runs them all and writes a table, CSV/JSON logs and PNG plots (what
-``softgrad experiments`` does). Plots need matplotlib, progress bars tqdm, the datasets
+``softgrad experiments`` does); :func:`train` is ``softgrad train`` (checkpoints, resume) and
+:mod:`~softgrad.experiments.zoo` holds the example models (LeNet, 1-D CNN, GRU, Transformer
+encoder). Plots need matplotlib, progress bars tqdm, the datasets
 scikit-learn and mnist1d (the ``experiments`` extra); each is imported only when used.
 """
 from softgrad.experiments.activation import gradient_ratio, run_activation, run_depth
-from softgrad.experiments.data import DATASETS, load_dataset, mnist_available
+from softgrad.experiments.data import DATASETS, load_dataset, make_sequence_task, mnist_available
+from softgrad.experiments.example_models import run_example_models
 from softgrad.experiments.jacobian import JacobianView, run_jacobian
-from softgrad.experiments.models import ACTIVATIONS, mlp
+from softgrad.experiments.models import ACTIVATIONS, MODELS, build_model, mlp
 from softgrad.experiments.output_loss import VARIANTS, run_output_loss
 from softgrad.experiments.results import EpochLog, RunResult, epochs_to_fraction
 from softgrad.experiments.runner import EXPERIMENTS, ExperimentsReport, run_experiments
+from softgrad.experiments.train import RECIPES, TrainConfig, TrainResult, recipe, train
 from softgrad.experiments.trainer import FitConfig, accuracy, fit, make_optimizer
+from softgrad.experiments.zoo import CNN1d, GRUClassifier, LeNet, TransformerClassifier
 
-__all__ = ["ACTIVATIONS", "DATASETS", "EXPERIMENTS", "EpochLog", "ExperimentsReport",
-           "FitConfig", "JacobianView", "RunResult", "VARIANTS", "accuracy", "epochs_to_fraction",
-           "fit", "gradient_ratio", "load_dataset", "make_optimizer", "mlp", "mnist_available",
-           "run_activation", "run_depth", "run_experiments", "run_jacobian", "run_output_loss"]
+__all__ = ["ACTIVATIONS", "CNN1d", "DATASETS", "EXPERIMENTS", "EpochLog", "ExperimentsReport",
+           "FitConfig", "GRUClassifier", "JacobianView", "LeNet", "MODELS", "RECIPES",
+           "RunResult", "TrainConfig", "TrainResult", "TransformerClassifier", "VARIANTS",
+           "accuracy", "build_model", "epochs_to_fraction", "fit", "gradient_ratio",
+           "load_dataset", "make_optimizer", "make_sequence_task", "mlp", "mnist_available",
+           "recipe", "run_activation", "run_depth", "run_example_models", "run_experiments",
+           "run_jacobian", "run_output_loss", "train"]

@@ -2,7 +2,8 @@
 
 breast_cancer and digits are read from scikit-learn's bundled files, MNIST-1D is generated
 locally, MNIST is read from IDX files when they are present (``data_dir``, default
-``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded.
+``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded. ``sequence`` is a generated token
+task for sequence models (:func:`make_sequence_task`).
 """
 from __future__ import annotations
 
@@ -10,11 +11,35 @@ import os
 from typing import Any
 
 import softgrad as sg
+from softgrad import backend
 from softgrad.datasets import Split
 
-DATASETS = ("breast_cancer", "digits", "mnist1d", "mnist")
+DATASETS = ("breast_cancer", "digits", "mnist1d", "mnist", "sequence")
 DEFAULT_DATASETS = ("breast_cancer", "digits", "mnist1d")
 MNIST_SUBSET = (10000, 2000)  # training / test samples used from MNIST, to keep runs short
+SEQUENCE_VOCAB, SEQUENCE_LENGTH = 8, 16
+
+
+def make_sequence_task(n_train: int = 4000, n_test: int = 1000, vocab: int = SEQUENCE_VOCAB,
+                       length: int = SEQUENCE_LENGTH, seed: int = 0) -> Split:
+    """A generated sequence task: which token occurs most often in a random sequence?
+
+    Tokens are drawn uniformly from ``range(vocab)``; sequences whose most frequent token is
+    tied are redrawn, so every label is unambiguous. Features are the tokens as float32
+    (``(N, length)``), labels the majority token (``vocab`` classes).
+    """
+    rng = backend.np.random.default_rng(seed)
+    need, xs = n_train + n_test, []
+    while need > 0:
+        x = rng.integers(0, vocab, size=(2 * need + 16, length))
+        counts = (x[:, :, None] == backend.np.arange(vocab)).sum(axis=1)
+        top = backend.np.sort(counts, axis=1)
+        x = x[top[:, -1] > top[:, -2]][:need]
+        xs.append(x)
+        need -= len(x)
+    x = backend.np.concatenate(xs)
+    y = (x[:, :, None] == backend.np.arange(vocab)).sum(axis=1).argmax(axis=1)
+    return Split(x[:n_train], y[:n_train], x[n_train:], y[n_train:], vocab, "sequence")
 
 
 def default_data_dir() -> str:
@@ -56,6 +81,8 @@ def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int
         split = sg.datasets.load_mnist(root, flatten=not image, standardize=True)
         n_train, n_test = (2000, 500) if quick else MNIST_SUBSET
         split = split.take(n_train, n_test)
+    elif name == "sequence":
+        split = make_sequence_task(*((1000, 500) if quick else (4000, 1000)), seed=seed)
     else:
         raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     if image and name in ("digits", "mnist1d"):

@@ -35,14 +35,36 @@ def mlp(in_features: int, hidden: Sequence[int], out_features: int,
     return nn.Sequential(*layers)
 
 
-MODELS = ("mlp",)
+MODELS = ("mlp", "lenet", "cnn1d", "gru", "transformer")
 
 
 def build_model(name: str, split: Any) -> nn.Module:
     """A model for ``softgrad train`` by name, sized for ``split``'s samples and classes.
 
-    ``mlp``: ``in-128-C`` with ReLU, on flat features.
+    ``mlp``: ``in-128-C`` with ReLU on flat features; ``lenet``: images (1, H, W); ``cnn1d``
+    and ``gru``: signals (C, L); ``transformer``: token sequences (L,) of the ``sequence``
+    dataset.
     """
+    from softgrad.experiments import zoo
+    from softgrad.experiments.data import SEQUENCE_VOCAB
+
+    shape, classes = tuple(split.input_shape), split.num_classes
     if name == "mlp":
-        return mlp(split.num_features, [128], split.num_classes, "relu")
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+        return mlp(split.num_features, [128], classes, "relu")
+    wants = {"lenet": (3, "images (C, H, W)"), "cnn1d": (2, "signals (C, L)"),
+             "gru": (2, "signals (C, L)"), "transformer": (1, "token sequences (L,)")}
+    if name not in wants:
+        raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    ndim, what = wants[name]
+    if len(shape) != ndim or (name == "transformer" and split.name != "sequence"):
+        raise ValueError(f"model {name!r} takes {what}; dataset {split.name!r} has samples of "
+                         f"shape {shape}")
+    if name == "lenet":
+        if shape[1] != shape[2]:
+            raise ValueError(f"lenet takes square images, got {shape[1]}x{shape[2]}")
+        return zoo.LeNet(shape[0], shape[1], classes)
+    if name == "cnn1d":
+        return zoo.CNN1d(shape[0], shape[1], classes)
+    if name == "gru":
+        return zoo.GRUClassifier(shape[0], classes)
+    return zoo.TransformerClassifier(SEQUENCE_VOCAB, shape[0], classes)

@@ -34,7 +34,7 @@ def _save(fig: Any, path: str) -> str:
 
 
 def plot_curves(results: Sequence[RunResult], path: str, title: str = "",
-                logit_grads: bool = False) -> str:
+                logit_grads: bool = False, label: Any = None) -> str:
     """Training loss (log scale) and test accuracy per epoch, one line per run.
 
     With ``logit_grads`` a third panel shows the per-sample gradient norm at the logits.
@@ -42,7 +42,8 @@ def plot_curves(results: Sequence[RunResult], path: str, title: str = "",
     fig, axes = _figure(3 if logit_grads else 2)
     for i, r in enumerate(results):
         ep = [e.epoch for e in r.epochs]
-        style = {"label": r.variant, "linestyle": _STYLES[i % len(_STYLES)]}
+        style = {"label": label(r) if label else r.variant,
+                 "linestyle": _STYLES[i % len(_STYLES)]}
         axes[0].plot(ep, [e.train_loss for e in r.epochs], **style)
         axes[1].plot(ep, [e.test_acc for e in r.epochs], **style)
         if logit_grads:
@@ -86,7 +87,13 @@ def plot_all(results: Sequence[RunResult], out: str) -> list[str]:
     groups: dict[tuple[str, str], list[RunResult]] = {}
     for r in results:
         groups.setdefault((r.experiment, r.dataset), []).append(r)
+    models = [r for r in results if r.experiment == "models"]
+    if models:
+        paths.append(plot_curves(models, os.path.join(out, "models.png"), "Example models",
+                                 label=lambda r: f"{r.variant} on {r.dataset}"))
     for (experiment, dataset), runs in groups.items():
+        if experiment == "models":
+            continue
         if experiment == "depth":
             paths.append(plot_grad_norms(runs, os.path.join(out, f"grad_norms_{dataset}.png"),
                                          f"Per-layer gradient norms, {dataset}"))

@@ -14,7 +14,7 @@ from softgrad.experiments.results import RunResult
 from softgrad.serialization import atomic_write
 
 COLUMNS = ("experiment", "dataset", "variant", "final train loss", "test acc",
-           "epochs to 90% best", "|∇W1|/|∇WL| ep1", "wall time (s)")
+           "epochs to 90% best", "‖∇W1‖/‖∇WL‖ ep1", "wall time (s)")
 
 
 def _fmt(v: Any, spec: str) -> str:
@@ -109,8 +109,9 @@ def write_csv(results: Sequence[RunResult], path: str) -> str:
 
 
 def write_json(payload: Any, path: str) -> str:
-    """``payload`` as indented, standard JSON (NaN written as null)."""
-    return write_text(path, json.dumps(_clean(payload), indent=1, ensure_ascii=False) + "\n")
+    """``payload`` as compact, standard JSON (NaN written as null)."""
+    text = json.dumps(_clean(payload), separators=(",", ":"), ensure_ascii=False)
+    return write_text(path, text + "\n")
 
 
 def ensure_dir(path: str) -> str:

@@ -1,6 +1,7 @@
 """All seed experiments in one call: ``run_experiments`` (what ``softgrad experiments`` runs)."""
 from __future__ import annotations
 
+import importlib.util
 import os
 import time
 from collections.abc import Callable, Sequence
@@ -10,13 +11,14 @@ from typing import Any
 from softgrad.experiments import report
 from softgrad.experiments.activation import run_activation, run_depth
 from softgrad.experiments.data import DEFAULT_DATASETS, load_dataset, mnist_available
+from softgrad.experiments.example_models import example_runs, run_example_models
 from softgrad.experiments.jacobian import JacobianView, run_jacobian
 from softgrad.experiments.output_loss import run_output_loss
 from softgrad.experiments.progress import progress
 from softgrad.experiments.results import RunResult
 from softgrad.experiments.trainer import FitConfig
 
-EXPERIMENTS = ("jacobian", "output_loss", "activation", "depth")
+EXPERIMENTS = ("jacobian", "output_loss", "activation", "depth", "models")
 DEPTH_DATASET = "breast_cancer"
 
 
@@ -60,13 +62,14 @@ def configs(quick: bool, seed: int, epochs: int | None = None) -> dict[str, FitC
 
 
 def resolve_datasets(datasets: Sequence[str] | None, data_dir: Any = None) -> list[str]:
-    """The datasets to run: the given ones, or the defaults plus MNIST when its files exist."""
+    """The datasets to run: the given ones, or the defaults plus MNIST when its files exist,
+    plus the generated ``sequence`` task (used by the Transformer example only)."""
     if datasets:
         return list(dict.fromkeys(datasets))
     names = list(DEFAULT_DATASETS)
     if mnist_available(data_dir):
         names.append("mnist")
-    return names
+    return names + ["sequence"]
 
 
 def run_experiments(out: str | None = "runs/experiments", quick: bool = False,
@@ -82,7 +85,8 @@ def run_experiments(out: str | None = "runs/experiments", quick: bool = False,
             jacobian.txt and the PNG plots; None writes nothing.
         quick: a few epochs and fewer samples, for smoke tests.
         datasets: names from :data:`~softgrad.experiments.data.DATASETS`; default
-            breast_cancer, digits, MNIST-1D, and MNIST when its IDX files are present.
+            breast_cancer, digits, MNIST-1D, MNIST when its IDX files are present, and the
+            generated sequence task (for the Transformer example only).
         seed: seed of initialisation and data order.
         experiments: a subset of :data:`EXPERIMENTS`.
         epochs: override every experiment's number of epochs.
@@ -101,8 +105,11 @@ def run_experiments(out: str | None = "runs/experiments", quick: bool = False,
                                       "experiments": list(experiments), "epochs": epochs,
                                       "configs": {k: v.to_dict() for k, v in cfg.items()}})
     say = log or (lambda msg: None)
+    if plots and out is not None and importlib.util.find_spec("matplotlib") is None:
+        say("matplotlib is not installed: skipping the plots (pip install 'softgrad[experiments]')")
+        plots = False
     depth_on = DEPTH_DATASET if DEPTH_DATASET in names else names[0]
-    for name in progress(names, show_progress, desc="datasets"):
+    for name in progress([n for n in names if n != "sequence"], show_progress, desc="datasets"):
         split = load_dataset(name, data_dir=data_dir, quick=quick, seed=seed)
         say(f"{name}: {len(split.x_train)} training / {len(split.x_test)} test samples, "
             f"{split.num_features} features, {split.num_classes} classes")
@@ -117,6 +124,10 @@ def run_experiments(out: str | None = "runs/experiments", quick: bool = False,
             depths = (3, 6) if quick else (3, 4, 5, 6)
             rep.results += run_depth(split, cfg["depth"], depths=depths,
                                      show_progress=show_progress)
+    if "models" in experiments:
+        say("example models: " + ", ".join(f"{m} on {d}" for m, d in example_runs(names)))
+        rep.results += run_example_models(names, seed=seed, quick=quick, epochs=epochs,
+                                          data_dir=data_dir, show_progress=show_progress)
     if out is not None:
         rep.files = write_outputs(rep, out, plots=plots)
     rep.wall_time = time.perf_counter() - start

@@ -21,24 +21,35 @@ from softgrad import backend
 from softgrad.experiments import report
 from softgrad.experiments.data import load_dataset
 from softgrad.experiments.models import build_model
+from softgrad.experiments.parallel import data_parallel, sum_over_processes
 from softgrad.experiments.progress import progress
 from softgrad.experiments.rank import is_main_process
 from softgrad.experiments.results import EpochLog, RunResult
 from softgrad.experiments.trainer import accuracy, make_optimizer
-from softgrad.utils.data import DataLoader
 
 np = backend.np
 
 SCHEDULERS = ("none", "step", "cosine")
 
+# Each model's own dataset and settings (``softgrad train --model NAME`` starts from these).
+RECIPES: dict[str, dict[str, Any]] = {
+    "mlp": {"dataset": "digits", "epochs": 15, "lr": 3e-3, "batch_size": 32,
+            "scheduler": "cosine"},
+    "lenet": {"dataset": "digits", "epochs": 12, "lr": 3e-3, "batch_size": 32,
+              "scheduler": "cosine"},
+    "cnn1d": {"dataset": "mnist1d", "epochs": 15, "lr": 5e-3, "batch_size": 64},
+    "gru": {"dataset": "mnist1d", "epochs": 10, "lr": 1e-2, "batch_size": 64},
+    "transformer": {"dataset": "sequence", "epochs": 4, "lr": 2e-3, "batch_size": 64},
+}
+
 
 @dataclass
 class TrainConfig:
-    """Settings of ``softgrad train`` (stored in every checkpoint).
+    """Settings of ``softgrad train`` (stored in every checkpoint); defaults: the mlp recipe.
 
     Attributes:
         model: a name from :data:`~softgrad.experiments.models.MODELS`.
-        dataset: a name from :data:`~softgrad.experiments.data.DATASETS` (or ``"sequence"``).
+        dataset: a name from :data:`~softgrad.experiments.data.DATASETS`.
         epochs: total epochs of the run.
         lr, batch_size, optimizer, seed: as usual (``optimizer`` from
             :data:`~softgrad.experiments.trainer.OPTIMIZERS`).
@@ -49,11 +60,11 @@ class TrainConfig:
 
     model: str = "mlp"
     dataset: str = "digits"
-    epochs: int = 10
-    lr: float = 1e-3
+    epochs: int = 15
+    lr: float = 3e-3
     batch_size: int = 32
     optimizer: str = "adam"
-    scheduler: str = "none"
+    scheduler: str = "cosine"
     seed: int = 0
     quick: bool = False
 
@@ -71,6 +82,15 @@ class TrainResult:
     @property
     def losses(self) -> list[float]:
         return [e.train_loss for e in self.history]
+
+
+def recipe(model: str, **overrides: Any) -> TrainConfig:
+    """``model``'s recipe from :data:`RECIPES`, with the non-None ``overrides`` applied."""
+    if model not in RECIPES:
+        raise ValueError(f"unknown model {model!r}; choose one of {', '.join(RECIPES)}")
+    settings = dict(RECIPES[model], model=model)
+    settings.update({k: v for k, v in overrides.items() if v is not None})
+    return TrainConfig(**settings)
 
 
 def _scheduler(name: str, opt: Any, epochs: int) -> Any:
@@ -131,7 +151,7 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
     say = log if (log is not None and main) else (lambda msg: None)
     if checkpoint is None and out is not None:
         checkpoint = os.path.join(out, "checkpoint.safetensors")
-    image = config.model != "mlp"
+    image = config.model not in ("mlp", "transformer")
     split = load_dataset(config.dataset, data_dir=data_dir, quick=config.quick,
                          seed=config.seed, image=image)
     sg.manual_seed(config.seed)
@@ -151,17 +171,19 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
         result.history = [EpochLog(**e) for e in ck.get("history", [])]
         say(f"resumed from {resume} after epoch {start_epoch}")
     train_set, _ = split.datasets()
-    loader = DataLoader(train_set, batch_size=config.batch_size, shuffle=True)
+    net, loader, sampler = data_parallel(model, train_set, config.batch_size, config.seed)
     last = config.epochs if stop_after is None else min(config.epochs, stop_after)
     for epoch in range(start_epoch, last):
         t0 = time.perf_counter()
         model.train()
+        if sampler is not None:
+            sampler.set_epoch(epoch)
         loss_sum = correct = seen = 0
         bar = progress(loader, show_progress and main, desc=f"epoch {epoch + 1}",
                        total=len(loader))
         for x, y in bar:
             opt.zero_grad()
-            logits = model(x)
+            logits = net(x)
             loss = F.cross_entropy(logits, y)
             loss.backward()
             opt.step()
@@ -170,6 +192,7 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
                             == backend.to_numpy(y.data)).sum())
             seen += len(y)
         bar.close()
+        loss_sum, correct, seen = sum_over_processes(loss_sum, correct, seen)
         if sched is not None:
             sched.step()
         test_acc = accuracy(model, split.x_test, split.y_test, 1000)

@@ -37,12 +37,45 @@ def load_onnx() -> Any:
 class Builder:
     """Collects nodes and initializers; ``op`` returns the (first) output name."""
 
-    def __init__(self, onnx: Any, opset: int, used: set[str]) -> None:
+    def __init__(self, onnx: Any, opset: int, used: set[str],
+                 sources: dict[tuple[int, int], tuple[str, int]] | None = None) -> None:
         self.onnx, self.helper, self.opset = onnx, onnx.helper, opset
         self.nodes: list[Any] = []
         self.initializers: dict[str, Any] = {}
         self.used = set(used)
         self.count = 0
+        self.sources = sources or {}
+        self.cache: dict[Any, str] = {}
+
+    def dim(self, n1: int, n2: int) -> str | None:
+        """A (1,) int64 value holding, at run time, the input dim whose traced sizes were
+        ``n1`` and ``n2`` (None when no input dim varies that way)."""
+        src = self.sources.get((n1, n2))
+        if src is None:
+            return None
+        if src not in self.cache:
+            if src[0] not in self.cache:
+                self.cache[src[0]] = self.op("Shape", [src[0]], name="shape")
+            self.cache[src] = self.op("Gather", [self.cache[src[0]], self.ints([src[1]])],
+                                      name="dim", axis=0)
+        return self.cache[src]
+
+    def shape_value(self, pieces: Sequence[Any]) -> str:
+        """A 1-D int64 shape from ints and (1,) value names (concatenated when mixed)."""
+        if all(isinstance(p, int) for p in pieces):
+            return self.ints(pieces, "shape")
+        parts, run = [], []
+        for p in pieces:
+            if isinstance(p, int):
+                run.append(p)
+                continue
+            if run:
+                parts.append(self.ints(run, "shape"))
+                run = []
+            parts.append(p)
+        if run:
+            parts.append(self.ints(run, "shape"))
+        return self.op("Concat", parts, name="shape", axis=0)
 
     def fresh(self, base: str) -> str:
         name = base

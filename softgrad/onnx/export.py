@@ -6,7 +6,7 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import ops_basic, ops_nn, ops_shape  # noqa: F401  (register converters)
+from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_rnn, ops_shape, ops_vision  # noqa: F401
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor
@@ -25,7 +25,10 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     The model runs in eval mode (Dropout is the identity, BatchNorm uses its running
     statistics; its previous mode is restored afterwards). Every primitive the forward runs
     is converted; parameters and buffers become initializers named by their state-dict keys.
-    Control flow is recorded as taken for ``example_input``.
+    A second, probing trace (the example's values reversed and moved, dynamic axes longer)
+    finds what follows the dynamic axes, and refuses what the file would wrongly freeze:
+    branches on the input, and values computed outside softgrad's primitives (``.numpy()``,
+    comparisons used as masks, ``.shape`` arithmetic that is no fixed offset).
 
     Args:
         model: a Module (or any callable taking and returning Tensors).
@@ -51,16 +54,37 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
                          f"{opset_version}")
     args = _as_inputs(example_input)
     in_names = _names(input_names, len(args), "input")
-    training = getattr(model, "training", None)
-    if training is not None:
+    modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
+    if modes:
         model.eval()
     try:
         with no_grad():
             graph = trace(model, args, in_names)
+            out_names = _names(output_names, len(graph.outputs), "output")
+            shapes = {n: s for n, s, _ in graph.inputs}
+            shapes.update((n, s) for n, (_, s, _) in zip(out_names, graph.outputs))
+            axes = dynamic.normalize(dynamic_axes or {}, shapes)
+            dyn = any(axes.get(n) for n in in_names)
+            args2, sources = dynamic.probe_inputs(args, in_names, axes)
+            try:
+                second = trace(model, args2, in_names)
+            except ExportError:
+                raise
+            except Exception as exc:
+                if dyn:
+                    raise ExportError(f"cannot export with dynamic axes: the model fails when "
+                                      f"the dynamic axes are longer than in example_input "
+                                      f"({type(exc).__name__}: {exc})") from None
+                second = None  # the probe's values do not suit the model: skip the check
+            if second is not None:
+                dynamic.merge(graph, second)
+                dynamic.output_axes(graph, second, out_names, axes)
     finally:
-        if training:
-            model.train(True)
-    proto = build_model(onnx, graph, output_names, dynamic_axes or {}, int(opset_version))
+        for m, mode in modes:  # each layer's own mode (e.g. frozen BatchNorm stays eval)
+            m.training = mode
+    proto = build_model(onnx, graph, out_names, axes, int(opset_version), sources)
+    if graph.frozen:
+        raise ExportError(graph.frozen[0])
     if check:
         onnx.checker.check_model(proto)
     if path is not None:
@@ -98,35 +122,28 @@ def _names(names: Sequence[str] | None, n: int, base: str) -> list[str]:
     return names
 
 
-def _value_info(onnx: Any, name: str, shape: tuple, dtype: Any, dyn: Any) -> Any:
-    labels: dict[int, str] = {}
-    if isinstance(dyn, Mapping):
-        labels = {int(a) % max(len(shape), 1): str(v) for a, v in dyn.items()}
-    elif dyn is not None:
-        labels = {int(a) % max(len(shape), 1): f"{name}_dim{int(a) % max(len(shape), 1)}"
-                  for a in dyn}
-    for a in labels:
-        if a >= len(shape):
-            raise ValueError(f"dynamic axis {a} is out of range for {name!r} of shape {shape}")
+def _value_info(onnx: Any, name: str, shape: tuple, dtype: Any, labels: dict) -> Any:
     dims = [labels.get(i, int(n)) for i, n in enumerate(shape)]
     elem = onnx.helper.np_dtype_to_tensor_dtype(np.dtype(dtype))
     return onnx.helper.make_tensor_value_info(name, elem, dims)
 
 
-def build_model(onnx: Any, graph: TracedGraph, output_names: Sequence[str] | None,
-                dynamic_axes: Mapping[str, Any], opset: int) -> Any:
-    """Convert a traced graph into an ``onnx.ModelProto``."""
+def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
+                dynamic_axes: Mapping[str, dict], opset: int, sources: dict | None = None) -> Any:
+    """Convert a traced graph into an ``onnx.ModelProto``.
+
+    ``dynamic_axes`` is ``{name: {axis: label}}``; ``sources`` maps a dynamic size pair (see
+    ``dynamic.resized_inputs``) to the input dim it is read from at run time.
+    """
     in_names = [n for n, _, _ in graph.inputs]
-    out_names = _names(output_names, len(graph.outputs), "output")
-    unknown = set(dynamic_axes) - set(in_names) - set(out_names)
-    if unknown:
-        raise ValueError(f"dynamic_axes names {sorted(unknown)} are not among the inputs "
-                         f"{in_names} or outputs {out_names}")
     used = set(in_names) | set(out_names) | set(graph.constants)
     used |= {node.output for node in graph.nodes}
-    b = Builder(onnx, opset, used)
+    b = Builder(onnx, opset, used, sources or {})
     env = {n: n for n in in_names}
     for name, arr in graph.constants.items():
+        if name in graph.fills:
+            env[name] = _fill(b, name, arr, graph.fills[name], graph.const_where.get(name, ""))
+            continue
         b.initializers[name] = onnx.numpy_helper.from_array(np.array(arr, order="C"), name)
         env[name] = name
     for node in graph.nodes:
@@ -138,8 +155,8 @@ def build_model(onnx: Any, graph: TracedGraph, output_names: Sequence[str] | Non
     for (value, shape, dtype), name in zip(graph.outputs, out_names):
         b.nodes.append(onnx.helper.make_node("Identity", [env[value]], [name],
                                              name=b.fresh("n_output")))
-        outputs.append(_value_info(onnx, name, shape, dtype, dynamic_axes.get(name)))
-    inputs = [_value_info(onnx, n, s, d, dynamic_axes.get(n)) for n, s, d in graph.inputs]
+        outputs.append(_value_info(onnx, name, shape, dtype, dynamic_axes.get(name, {})))
+    inputs = [_value_info(onnx, n, s, d, dynamic_axes.get(n, {})) for n, s, d in graph.inputs]
     _drop_unused(b, [o.name for o in outputs])
     g = onnx.helper.make_graph(b.nodes, "softgrad", inputs, outputs,
                                list(b.initializers.values()))
@@ -147,6 +164,22 @@ def build_model(onnx: Any, graph: TracedGraph, output_names: Sequence[str] | Non
                                    producer_name="softgrad")
     model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9 if opset <= 20 else 10)
     return model
+
+
+def _fill(b: Builder, name: str, arr: Any, alt_shape: tuple, where: str) -> str:
+    """A constant filled with one value, shaped at run time (dims read from the inputs)."""
+    pieces: list = []
+    for n1, n2 in zip(arr.shape, alt_shape):
+        if n1 == n2:
+            pieces.append(int(n1))
+        elif b.dim(n1, n2) is not None:
+            pieces.append(b.dim(n1, n2))
+        else:
+            raise ExportError(f"cannot export with dynamic axes: a constant of shape "
+                              f"{list(arr.shape)} used by {where} has a size that follows the "
+                              "dynamic axes but matches no input dim")
+    value = b.const(np.asarray(arr.reshape(-1)[0], dtype=arr.dtype), name + "_value")
+    return b.op("Expand", [value, b.shape_value(pieces)], name=name)
 
 
 def _drop_unused(b: Builder, outputs: list[str]) -> None:

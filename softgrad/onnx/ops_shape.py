@@ -1,8 +1,8 @@
 """ONNX converters for shape primitives: reshape, permute, expand, indexing, concatenation.
 
-Shapes recorded by the trace are concrete. So that dynamic axes (a variable batch) keep
-working, a reshape copies leading dims that equal the input's (ONNX ``0``) and infers the
-first remaining one (``-1``); an expand keeps the input's own dims (``1`` in the target).
+Shapes recorded by the trace are concrete. A dim that follows a dynamic axis (it differs in
+the second trace, see ``dynamic.py``) is copied from the input (ONNX ``0``), read from a graph
+input's runtime shape, or inferred (``-1``, once per reshape).
 """
 from __future__ import annotations
 
@@ -15,30 +15,30 @@ np = backend.np
 _INT64_MAX, _INT64_MIN = 2 ** 63 - 1, -2 ** 63
 
 
-def reshape_spec(in_shape: tuple, out_shape: tuple) -> list[int]:
-    """The ONNX Reshape target: ``0`` for copied leading dims, one ``-1``, the rest fixed."""
-    spec: list[int] = []
-    prefix = True
-    for i, n in enumerate(out_shape):
-        if prefix and i < len(in_shape) and in_shape[i] == n and n != 0:
-            spec.append(0)
-            continue
-        prefix = False
-        spec.append(int(n))
-    if 0 not in out_shape:  # with an empty dim, -1 is ambiguous: keep the sizes
-        for i, n in enumerate(spec):
-            if n != 0:
-                spec[i] = -1
-                break
-    return spec
-
-
 @converter("Reshape")
 def _reshape(b: Builder, node: TraceNode, ins: list[str]) -> str:
-    if node.in_shapes[0] == node.out_shape:
+    (s1,), (s2,), o1, o2 = node.in_shapes, node.alt_in_shapes, node.out_shape, node.alt_out_shape
+    if s1 == o1 and s2 == o2:
         return ins[0]
-    return b.op("Reshape", [ins[0], b.ints(reshape_spec(node.in_shapes[0], node.out_shape),
-                                           "shape")])
+    pieces: list = []
+    inferred = False
+    prefix = True
+    for i, (n1, n2) in enumerate(zip(o1, o2)):
+        same_as_input = i < len(s1) and s1[i] == n1 and s2[i] == n2
+        prefix = prefix and same_as_input
+        if n1 == n2 and n1 != 0:
+            pieces.append(int(n1))
+        elif prefix:
+            pieces.append(0)
+        elif b.dim(n1, n2) is not None:
+            pieces.append(b.dim(n1, n2))
+        elif not inferred:
+            pieces.append(-1)
+            inferred = True
+        else:
+            raise b.unsupported(node, f"reshape {s1} -> {o1} has more than one size that "
+                                "follows the dynamic axes in a way softgrad cannot express")
+    return b.op("Reshape", [ins[0], b.shape_value(pieces)])
 
 
 @converter("Permute")
@@ -48,12 +48,23 @@ def _permute(b: Builder, node: TraceNode, ins: list[str]) -> str:
 
 @converter("Expand")
 def _expand(b: Builder, node: TraceNode, ins: list[str]) -> str:
-    in_shape, out = node.in_shapes[0], node.out_shape
-    if in_shape == out:
+    (s1,), (s2,), o1, o2 = node.in_shapes, node.alt_in_shapes, node.out_shape, node.alt_out_shape
+    if s1 == o1 and s2 == o2:
         return ins[0]
-    pad = (1,) * (len(out) - len(in_shape)) + tuple(in_shape)
-    target = [1 if p == n else int(n) for p, n in zip(pad, out)]
-    return b.op("Expand", [ins[0], b.ints(target, "shape")])
+    pad1 = (1,) * (len(o1) - len(s1)) + tuple(s1)
+    pad2 = (1,) * (len(o2) - len(s2)) + tuple(s2)
+    pieces: list = []
+    for p1, p2, n1, n2 in zip(pad1, pad2, o1, o2):
+        if p1 == n1 and p2 == n2:
+            pieces.append(1)  # the input's own size, whatever it is at run time
+        elif n1 == n2:
+            pieces.append(int(n1))
+        elif b.dim(n1, n2) is not None:
+            pieces.append(b.dim(n1, n2))
+        else:
+            raise b.unsupported(node, f"expand {s1} -> {o1} to a size that follows the "
+                                "dynamic axes but matches no input dim")
+    return b.op("Expand", [ins[0], b.shape_value(pieces)])
 
 
 @converter("Cat")
@@ -75,9 +86,50 @@ def _index_items(index: object, ndim: int) -> list:
     return out
 
 
+def _from_end(b: Builder, node: TraceNode, v1: int | None, v2: int | None, n1: int, n2: int,
+              stop: bool) -> int | None:
+    """An index/bound that follows a dynamic size as an offset from the end (ONNX negative
+    index), or the end itself; unchanged when both traces agree."""
+    if v1 == v2:
+        return v1
+    if v1 is not None and v2 is not None and v1 >= 0 and v2 >= 0 and n1 - v1 == n2 - v2:
+        k = n1 - v1
+        if k > 0:
+            return -k
+        return _INT64_MAX  # the end itself
+    raise b.unsupported(node, f"index {v1!r} becomes {v2!r} when the dynamic axes change, "
+                        "which is no fixed offset from either end")
+
+
+def _resolved(b: Builder, node: TraceNode) -> list:
+    """Index items of the first trace, with sizes that follow dynamic axes made relative."""
+    nd = len(node.in_shapes[0])
+    items = _index_items(node.params.get("index"), nd)
+    alt = _index_items(node.alt_params.get("index"), nd)
+    if len(items) != len(alt):
+        raise b.unsupported(node, "the index changes structure with the input size")
+    out, axis = [], 0
+    for it, it2 in zip(items, alt):
+        if it is None:
+            out.append(it)
+            continue
+        n1, n2 = node.in_shapes[0][axis], node.alt_in_shapes[0][axis]
+        if isinstance(it, slice) and isinstance(it2, slice):
+            if it.step != it2.step:
+                raise b.unsupported(node, "a slice step that follows the input size")
+            it = slice(_from_end(b, node, it.start, it2.start, n1, n2, False),
+                       _from_end(b, node, it.stop, it2.stop, n1, n2, True), it.step)
+        elif isinstance(it, (int, np.integer)) and isinstance(it2, (int, np.integer)) and \
+                not isinstance(it, bool):
+            it = _from_end(b, node, int(it), int(it2), n1, n2, False)
+        out.append(it)
+        axis += 1
+    return out
+
+
 @converter("Getitem")
 def _getitem(b: Builder, node: TraceNode, ins: list[str]) -> str:
-    items = _index_items(node.params.get("index"), len(node.in_shapes[0]))
+    items = _resolved(b, node)
     starts, ends, axes, steps, gathers, news = [], [], [], [], [], []
     axis = out_axis = 0
     for it in items:

@@ -35,6 +35,15 @@ class TraceNode:
     out_dtype: Any
     links: dict = field(default_factory=dict)  # param name -> value name (arrays from tensors)
     module: str = ""  # "path (Type)" of the innermost layer running the op
+    # shapes seen when the dynamic axes had other sizes (a second trace); same when static
+    alt_in_shapes: list = field(default_factory=list)
+    alt_out_shape: tuple = ()
+    alt_params: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.alt_in_shapes = self.alt_in_shapes or list(self.in_shapes)
+        self.alt_out_shape = self.alt_out_shape or self.out_shape
+        self.alt_params = self.alt_params or self.params
 
     def where(self) -> str:
         return f"op {self.op}" + (f" in layer {self.module}" if self.module else "")
@@ -48,6 +57,11 @@ class TracedGraph:
     nodes: list[TraceNode]
     outputs: list[tuple[str, tuple, Any]]
     constants: dict[str, Any]  # value name -> array (parameters, buffers, constants)
+    const_where: dict[str, str] = field(default_factory=dict)  # constant -> first user
+    # constants filled with one value whose shape follows the dynamic axes:
+    # name -> (other trace's shape); built at run time from the input shapes
+    fills: dict[str, tuple] = field(default_factory=dict)
+    frozen: list[str] = field(default_factory=list)  # input-dependent constants (errors)
 
 
 class _Recorder:
@@ -60,6 +74,7 @@ class _Recorder:
         self.data_ids: dict[int, str] = {}
         self.keep: list[Any] = []  # keeps traced objects alive so their ids stay unique
         self.constants: dict[str, Any] = {}
+        self.const_where: dict[str, str] = {}
         self.nodes: list[TraceNode] = []
         self.stack: list[str] = []
         self.used: set[str] = set()
@@ -91,6 +106,7 @@ class _Recorder:
             return self.names[key]
         name = self.register(t, self.state_names.get(key, "const"))
         self.constants[name] = backend.to_numpy(t.data).copy()
+        self.const_where[name] = where
         return name
 
     def __call__(self, fn_cls: type, inputs: Sequence[Tensor], params: dict,
@@ -178,4 +194,12 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
     for t in _flat_outputs(out):
         name = rec.value(t, "the model output")
         outputs.append((name, tuple(t.shape), t.data.dtype))
-    return TracedGraph(inputs, rec.nodes, outputs, rec.constants)
+    used = {i for node in rec.nodes for i in node.inputs}
+    used |= {v for node in rec.nodes for v in node.links.values()} | {o[0] for o in outputs}
+    for name in input_names:
+        if name not in used:
+            raise ExportError(
+                f"input {name!r} is not used by any traced op: the model reads it outside "
+                "softgrad's primitives (e.g. through .data, .numpy() or a comparison used as "
+                "a mask), so its value would be frozen into the file")
+    return TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)

@@ -23,8 +23,10 @@ def _disjoint(kernel: tuple, stride: tuple, dilation: tuple) -> bool:
 class MaxPool2d(Function):
     """y = max over each window; grad_x[argmax] += g (the first maximum wins, NaN propagates).
 
-    Params: kernel, stride, pads, dilation, out_hw; ``indices``: a list that receives the
-    kernel-offset argmax array (N, C, OH, OW) when ``return_indices`` is asked for.
+    Forward is a running ``maximum`` over the kernel-offset slices plus one compare per
+    offset for the argmax (kept as a small uint8 offset index). Params: kernel, stride,
+    pads, dilation, out_hw; ``indices``: a list that receives that offset index array
+    (N, C, OH, OW) when ``return_indices`` is asked for.
     """
 
     def forward(self, x: Any, kernel: tuple = (1, 1), stride: tuple = (1, 1),
@@ -35,23 +37,18 @@ class MaxPool2d(Function):
         self.kernel, self.stride, self.pads, self.dilation = kernel, stride, pads, dilation
         self.x_shape = x4.shape
         xpad = pad_array(xp, x4, pads, -xp.inf)
-        kh, kw = kernel
-        best = arg = None
-        for i in range(kh):
-            for j in range(kw):
-                v = xpad[(slice(None), slice(None)) + offset_slices(i, j, stride, dilation,
-                                                                    out_hw)]
-                if best is None:
-                    best = v.copy()
-                    arg = xp.zeros(best.shape, dtype=xp.int8 if kh * kw < 128 else xp.int32)
-                    continue
-                upd = v > best
-                upd |= v != v  # NaN wins, as in PyTorch
-                xp.copyto(best, v, where=upd)
-                arg[upd] = i * kw + j
-        self.arg = arg
+        lead = (slice(None), slice(None))
+        views = [xpad[lead + offset_slices(i, j, stride, dilation, out_hw)]
+                 for i in range(kernel[0]) for j in range(kernel[1])]
+        if len(views) == 1:
+            best = views[0].copy()
+        else:
+            best = xp.maximum(views[0], views[1])
+            for v in views[2:]:
+                xp.maximum(best, v, out=best)
+        self.arg = _first_argmax(xp, views, best)
         if indices is not None:
-            indices.append(arg)
+            indices.append(self.arg)
         return best[:, :, 0, :] if self.squeeze else best
 
     def backward(self, g: Any) -> Any:
@@ -61,22 +58,48 @@ class MaxPool2d(Function):
         g4 = g[:, :, None, :] if self.squeeze else g
         n, c, h, w = self.x_shape
         (t, b), (lft, r) = self.pads
-        buf = xp.zeros((n, c, h + t + b, w + lft + r), dtype=g.dtype)
+        padded = (n, c, h + t + b, w + lft + r)
         kh, kw = self.kernel
         out_hw = g4.shape[2:]
+        # disjoint windows that tile the whole input write every element exactly once
+        tiles = _disjoint(self.kernel, self.stride, self.dilation) and \
+            self.stride == self.kernel and padded[2] == kh * out_hw[0] and \
+            padded[3] == kw * out_hw[1]
+        buf = xp.empty(padded, dtype=g.dtype) if tiles else xp.zeros(padded, dtype=g.dtype)
         disjoint = _disjoint(self.kernel, self.stride, self.dilation)
-        zero = xp.zeros((), dtype=g.dtype)
         for i in range(kh):
             for j in range(kw):
                 sl = (slice(None), slice(None)) + offset_slices(i, j, self.stride,
                                                                 self.dilation, out_hw)
-                picked = xp.where(arg == i * kw + j, g4, zero)
+                hit = arg == i * kw + j
                 if disjoint:
-                    buf[sl] = picked
+                    xp.multiply(g4, hit, out=buf[sl])
                 else:
-                    buf[sl] += picked
+                    buf[sl] += g4 * hit
         gx = crop(buf, self.pads, (h, w)) if (t or b or lft or r) else buf
         return gx.reshape(n, c, w) if self.squeeze else gx
+
+
+def _first_argmax(xp: Any, views: list, best: Any) -> Any:
+    """Index of the first view equal to ``best`` (or the first NaN), per output element."""
+    k = len(views)
+    dtype = xp.uint8 if k < 256 else xp.int32
+    arg = xp.zeros(best.shape, dtype=dtype)
+    if k == 1:
+        return arg
+    taken = views[0] == best
+    for idx in range(1, k):
+        eq = views[idx] == best
+        first = xp.greater(eq, taken)  # equal here and at no earlier offset
+        if idx < k - 1:
+            taken |= eq
+        arg += first.view(xp.uint8) * xp.uint8(idx) if k < 256 else first * idx
+    if xp.isnan(best).any():  # rare: point NaN windows at their first NaN
+        nan_at = best != best
+        for idx in reversed(range(k)):
+            v = views[idx]
+            arg[nan_at & (v != v)] = idx
+    return arg
 
 
 def flat_indices(xp: Any, arg: Any, kernel: tuple, stride: tuple, pads: Pads,

@@ -5,6 +5,8 @@ import math
 from typing import Any
 
 from softgrad import backend
+from softgrad.optim import _fused
+from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_nonneg
 
 np = backend.np
@@ -53,6 +55,7 @@ class Adam(Optimizer):
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group.get("decoupled_weight_decay", False)
         state = self.state
+        items = []
         for p in group["params"]:
             if p.grad is None:
                 continue
@@ -65,31 +68,57 @@ class Adam(Optimizer):
                 if amsgrad:
                     st["max_exp_avg_sq"] = self._new_state(p)
             st["step"] += 1
-            step = st["step"]
-            s0, s1 = self._scratch(pd, 0), self._scratch(pd, 1)
-            if decoupled:
-                if wd:
-                    pd *= 1 - lr * wd
-                g = self._grad_with_decay(p.grad.data, pd, 0, maximize, s0)
-            else:
-                g = self._grad_with_decay(p.grad.data, pd, wd, maximize, s0)
-            m, v = st["exp_avg"].data, st["exp_avg_sq"].data
-            np.subtract(g, m, out=s1)                # m += (1 - b1) * (g - m)
-            s1 *= 1 - beta1
-            m += s1
-            v *= beta2                               # v = b2 * v + (1 - b2) * g * g
-            np.multiply(g, g, out=s1)
-            s1 *= 1 - beta2
-            v += s1
+            arrays = (pd, p.grad.data, st["exp_avg"].data, st["exp_avg_sq"].data)
             if amsgrad:
-                vmax = st["max_exp_avg_sq"].data
-                np.maximum(vmax, v, out=vmax)
-                v = vmax
-            step_size = lr / (1 - beta1**step)
-            np.sqrt(v, out=s1)
-            s1 /= math.sqrt(1 - beta2**step)
-            s1 += eps
-            np.divide(m, s1, out=s1)
-            s1 *= step_size
-            pd -= s1
+                arrays += (st["max_exp_avg_sq"].data,)
+            items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled, st["step"])))
             p._version += 1
+        fused = _fused.adam_kernel() if items else None
+        if fused is not None:
+            fast = [it for it in items if _fused.fusable(it[0])]
+            if fast:
+                try:
+                    run_kernel(fused, fast, self._scratch, 0)
+                    items = [it for it in items if not _fused.fusable(it[0])]
+                except Exception:  # pragma: no cover - numba rejected the call before any write
+                    _fused.disable()
+        if items:
+            run_kernel(_amsgrad_update if amsgrad else _adam_update, items, self._scratch, 2)
+
+
+def _adam_update(p: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, *hp: Any) -> None:
+    _update(p, g, m, v, None, s0, s1, *hp)
+
+
+def _amsgrad_update(p: Any, g: Any, m: Any, v: Any, vmax: Any, s0: Any, s1: Any,
+                    *hp: Any) -> None:
+    _update(p, g, m, v, vmax, s0, s1, *hp)
+
+
+def _update(pd: Any, g: Any, m: Any, v: Any, vmax: Any, s0: Any, s1: Any, lr: float,
+            beta1: float, beta2: float, eps: float, wd: float, maximize: bool,
+            decoupled: bool, step: float) -> None:
+    """One Adam update of ``pd`` in place (element-wise only: safe on any slice)."""
+    if decoupled:
+        if wd:
+            pd *= 1 - lr * wd
+        g = Optimizer._grad_with_decay(g, pd, 0, maximize, s0)
+    else:
+        g = Optimizer._grad_with_decay(g, pd, wd, maximize, s0)
+    np.subtract(g, m, out=s1)                # m += (1 - b1) * (g - m)
+    s1 *= 1 - beta1
+    m += s1
+    v *= beta2                               # v = b2 * v + (1 - b2) * g * g
+    np.multiply(g, g, out=s1)
+    s1 *= 1 - beta2
+    v += s1
+    if vmax is not None:
+        np.maximum(vmax, v, out=vmax)
+        v = vmax
+    step_size = lr / (1 - beta1**step)
+    np.sqrt(v, out=s1)
+    s1 /= math.sqrt(1 - beta2**step)
+    s1 += eps
+    np.divide(m, s1, out=s1)
+    s1 *= step_size
+    pd -= s1

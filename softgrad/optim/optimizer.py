@@ -121,9 +121,10 @@ class Optimizer:
     def _step_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
-    def _scratch(self, like: Any, slot: int = 0) -> Any:
-        """A reusable array shaped like ``like`` (grown on demand, shared across params)."""
-        key = (type(like), like.dtype, slot)
+    def _scratch(self, like: Any, slot: int = 0, thread: int = 0) -> Any:
+        """A reusable array shaped like ``like`` (grown on demand, shared across params;
+        one set per worker thread of the multi-threaded update)."""
+        key = (type(like), like.dtype, slot, thread)
         flat = self._scratch_bufs.get(key)
         if flat is None or flat.size < like.size:
             flat = backend.xp_of(like).empty(like.size, dtype=like.dtype)

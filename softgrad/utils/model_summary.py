@@ -130,13 +130,14 @@ def summary(model: Any, input_size: Sequence[int] | Sequence[Sequence[int]] | No
         handles.append(mod.register_forward_pre_hook(pre))
         handles.append(mod.register_forward_hook(post))
     stack: list[int] = []
-    training = model.training
+    modes = [(m, m.training) for m in model.modules()]
     model.eval()
     try:
         with no_grad():
             model(*args)
     finally:
-        model.train(training)
+        for m, mode in modes:  # each layer's own mode
+            m.training = mode
         for h in handles:
             h.remove()
     total, trainable, nbytes = _count(model.parameters())

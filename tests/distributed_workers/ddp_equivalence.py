@@ -11,8 +11,8 @@ import numpy as np
 
 import softgrad as sg
 import softgrad.distributed as dist
-import softgrad.nn as nn
 import softgrad.nn.functional as F
+from softgrad import nn
 from softgrad.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 GLOBAL_BATCH, N, EPOCH = 8, 40, 1

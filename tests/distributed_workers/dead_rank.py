@@ -13,8 +13,8 @@ import time
 
 import softgrad as sg
 import softgrad.distributed as dist
-import softgrad.nn as nn
 import softgrad.nn.functional as F
+from softgrad import nn
 
 
 def main() -> None:

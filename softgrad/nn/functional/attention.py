@@ -17,7 +17,7 @@ from softgrad.nn.functional.linear import dropout, linear
 from softgrad.tensor import Tensor
 
 np = backend.np
-__all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
+__all__ = ["multi_head_attention_forward", "scaled_dot_product_attention"]
 
 
 def _shape(t: Any) -> tuple:

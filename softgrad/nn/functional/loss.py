@@ -67,6 +67,10 @@ def _class_logits(name: str, input: Tensor) -> Tensor:  # noqa: A002
 def _index_target(name: str, x: Tensor, target: Tensor, ignore_index: int) -> Any:
     """Validated class-index target array: integer, shape (N, d1, ...), labels in [0, C)."""
     t = target.data
+    if backend._cupy is not None and backend.device_of(t) != x.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {x.device} and {target.device}! ({name}: input and "
+                           f"target)")
     if t.dtype.kind not in "iu":
         raise RuntimeError(
             f"{name}: expected class indices as an integer tensor, got dtype {target.dtype} "

@@ -140,6 +140,19 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
                          f"{tuple(input.shape)}")
     c = input.shape[1]
     axes = tuple(range(2, input.dim()))
+    if running_mean is not None and running_var is not None:
+        _update_instance_running(input.data, running_mean, running_var, axes, momentum)
     pshape = (1, c) + (1,) * (input.dim() - 2)
     wb = _affine(weight, bias, input, (c,))
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=pshape, eps=eps)
+
+
+def _update_instance_running(x: object, rmean: Tensor, rvar: Tensor, axes: tuple,
+                             momentum: float) -> None:
+    """Running statistics of instance norm: the batch average of each sample's update."""
+    count = x[0, 0].size
+    if count <= 1:
+        raise ValueError(f"Expected more than 1 spatial element when training, got input size "
+                         f"{tuple(x.shape)}")
+    mean, var = moments(backend.xp_of(x), x, axes)
+    _update_running(rmean, rvar, mean.mean(axis=0), var.mean(axis=0), count, momentum)

@@ -4,7 +4,7 @@ Not part of PyTorch's public ``torch.nn.functional``; nothing here is re-exporte
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from softgrad import backend
 from softgrad import functions as SF

@@ -48,6 +48,10 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
             raise ValueError(f"padding_idx {padding_idx} must be within the {num} embeddings")
         padding_idx %= num
     idx = _indices(input, num)
+    if backend._cupy is not None and backend.device_of(idx) != weight.device:
+        raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
+                           f"two devices, {weight.device} and {backend.device_of(idx)}! "
+                           f"(embedding: weight and indices)")
     if max_norm is not None:
         _renorm_rows(weight, idx, max_norm, norm_type)
     return Tensor._apply(Embedding, weight, indices=idx, padding_idx=padding_idx,

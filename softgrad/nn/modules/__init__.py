@@ -10,6 +10,7 @@ from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
 from softgrad.nn.modules.flatten import Flatten, Unflatten
+from softgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
 from softgrad.nn.modules.linear import Bilinear, Identity, Linear
 from softgrad.nn.modules.loss import (BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, HuberLoss,
                                       KLDivLoss, L1Loss, MSELoss, NLLLoss, SmoothL1Loss)
@@ -23,10 +24,12 @@ from softgrad.nn.modules.padding import (CircularPad1d, CircularPad2d, ConstantP
 from softgrad.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
                                          AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
                                          AvgPool2d, MaxPool1d, MaxPool2d)
-from softgrad.nn.modules.rnn import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell, RNNCellBase
+from softgrad.nn.modules.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,
+                                     RNNCellBase)
 from softgrad.nn.modules.sparse import Embedding
-from softgrad.nn.modules.transformer import (TransformerDecoder, TransformerDecoderLayer,
-                                             TransformerEncoder, TransformerEncoderLayer)
+from softgrad.nn.modules.transformer import (Transformer, TransformerDecoder,
+                                             TransformerDecoderLayer, TransformerEncoder,
+                                             TransformerEncoderLayer)
 from softgrad.nn.modules.upsampling import (Fold, Unfold, Upsample, UpsamplingBilinear2d,
                                             UpsamplingNearest2d)
 
@@ -44,6 +47,7 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "ZeroPad1d", "ZeroPad2d", "ConstantPad1d",
            "ConstantPad2d", "ReflectionPad1d", "ReflectionPad2d", "ReplicationPad1d",
            "ReplicationPad2d", "CircularPad1d", "CircularPad2d", "Upsample",
-           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell",
-           "GRUCell", "MultiheadAttention", "TransformerEncoderLayer", "TransformerEncoder",
-           "TransformerDecoderLayer", "TransformerDecoder"]
+           "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN",
+           "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
+           "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
+           "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d"]

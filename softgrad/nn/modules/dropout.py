@@ -55,15 +55,22 @@ class _ChannelDropout(_DropoutNd):
 
 
 class Dropout1d(_ChannelDropout):
-    """Channel dropout for (N, C, L) or (C, L) input."""
+    """Channel dropout for (N, C, L) or (C, L) input (see ``F.dropout1d``)."""
 
     _spatial = 1
 
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.dropout1d(input, self.p, self.training, self.inplace)
+
 
 class Dropout2d(_ChannelDropout):
-    """Channel dropout for (N, C, H, W) or (C, H, W) input."""
+    """Channel dropout for (N, C, H, W) input; a 3-D input is read as (N, C, L) with a
+    warning, as PyTorch does (see ``F.dropout2d``)."""
 
     _spatial = 2
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
 class Dropout3d(_ChannelDropout):

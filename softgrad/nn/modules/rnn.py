@@ -99,6 +99,10 @@ class RNNBase(Module):
         if input.data.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}: expected a floating point input, got "
                             f"{input.dtype}")
+        w = self._flat_weights[0]
+        if input.data.dtype != w.data.dtype:
+            raise RuntimeError(f"{type(self).__name__}: input must have the type {w.dtype} of "
+                               f"the weights, got type {input.dtype}")
         return input.ndim == 3
 
     def _check_hidden(self, hx: Any, expected: tuple, batched: bool, what: str) -> Tensor:
@@ -257,6 +261,9 @@ class RNNCellBase(Module):
             raise RuntimeError(f"{name}: input has inconsistent input_size: got "
                                f"{input.shape[-1]} expected {self.input_size} (input shape "
                                f"{tuple(input.shape)})")
+        if input.data.dtype != self.weight_ih.data.dtype:
+            raise RuntimeError(f"{name}: input must have the type {self.weight_ih.dtype} of "
+                               f"the weights, got type {input.dtype}")
         batched = input.ndim == 2
         x = input if batched else input.unsqueeze(0)
         shape = (x.shape[0], self.hidden_size)

@@ -1,13 +1,15 @@
 """Transformer layers: ``TransformerEncoderLayer``, ``TransformerEncoder``,
-``TransformerDecoderLayer``, ``TransformerDecoder`` (PyTorch's submodule names, so
+``TransformerDecoderLayer``, ``TransformerDecoder`` and ``Transformer`` (PyTorch's submodule names, so
 ``state_dict`` keys such as ``layers.0.self_attn.in_proj_weight`` match)."""
 from __future__ import annotations
 
 import copy
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.nn import functional as F
+from softgrad.nn import init
 from softgrad.nn.modules.attention import MultiheadAttention
 from softgrad.nn.modules.container import ModuleList
 from softgrad.nn.modules.dropout import Dropout
@@ -217,3 +219,67 @@ class TransformerDecoder(Module):
                         memory_key_padding_mask=memory_key_padding_mask,
                         tgt_is_causal=bool(tgt_is_causal), memory_is_causal=memory_is_causal)
         return self.norm(out) if self.norm is not None else out
+
+
+class Transformer(Module):
+    """Encoder-decoder Transformer with PyTorch's layout (``encoder.layers.N...``,
+    ``encoder.norm``, ``decoder.layers.N...``, ``decoder.norm``).
+
+    Args: d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6,
+        dim_feedforward=2048, dropout=0.1, activation=relu, custom_encoder/custom_decoder,
+        layer_norm_eps=1e-5, batch_first=False, norm_first=False, bias=True.
+    Shape: src (S, N, E), tgt (T, N, E) (batch-first when ``batch_first``) -> (T, N, E).
+    """
+
+    def __init__(self, d_model: int = 512, nhead: int = 8, num_encoder_layers: int = 6,
+                 num_decoder_layers: int = 6, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = F.relu,
+                 custom_encoder: Module | None = None, custom_decoder: Module | None = None,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        kw = {"dim_feedforward": dim_feedforward, "dropout": dropout, "activation": activation,
+              "layer_norm_eps": layer_norm_eps, "batch_first": batch_first,
+              "norm_first": norm_first, "bias": bias, "device": device, "dtype": dtype}
+        norm_kw = {"eps": layer_norm_eps, "bias": bias, "device": device, "dtype": dtype}
+        if custom_encoder is not None:
+            self.encoder = custom_encoder
+        else:
+            self.encoder = TransformerEncoder(TransformerEncoderLayer(d_model, nhead, **kw),
+                                              num_encoder_layers, LayerNorm(d_model, **norm_kw))
+        if custom_decoder is not None:
+            self.decoder = custom_decoder
+        else:
+            self.decoder = TransformerDecoder(TransformerDecoderLayer(d_model, nhead, **kw),
+                                              num_decoder_layers, LayerNorm(d_model, **norm_kw))
+        self.d_model, self.nhead, self.batch_first = d_model, nhead, batch_first
+        for p in self.parameters():
+            if p.ndim > 1:
+                init.xavier_uniform_(p)
+
+    def forward(self, src: Tensor, tgt: Tensor, src_mask: Tensor | None = None,
+                tgt_mask: Tensor | None = None, memory_mask: Tensor | None = None,
+                src_key_padding_mask: Tensor | None = None,
+                tgt_key_padding_mask: Tensor | None = None,
+                memory_key_padding_mask: Tensor | None = None,
+                src_is_causal: bool | None = None, tgt_is_causal: bool | None = None,
+                memory_is_causal: bool = False) -> Tensor:
+        _check_model_input("src", src, self.d_model)
+        _check_model_input("tgt", tgt, self.d_model)
+        bdim = 0 if self.batch_first else 1
+        if src.ndim == 3 and tgt.ndim == 3 and src.shape[bdim] != tgt.shape[bdim]:
+            raise RuntimeError(f"the batch number of src {tuple(src.shape)} and tgt "
+                               f"{tuple(tgt.shape)} must be equal")
+        memory = self.encoder(src, mask=src_mask, src_key_padding_mask=src_key_padding_mask,
+                              is_causal=src_is_causal)
+        return self.decoder(tgt, memory, tgt_mask=tgt_mask, memory_mask=memory_mask,
+                            tgt_key_padding_mask=tgt_key_padding_mask,
+                            memory_key_padding_mask=memory_key_padding_mask,
+                            tgt_is_causal=tgt_is_causal, memory_is_causal=memory_is_causal)
+
+    @staticmethod
+    def generate_square_subsequent_mask(sz: int, device: Any = None,
+                                        dtype: Any = None) -> Tensor:
+        """Float (sz, sz) causal mask: 0 on and below the diagonal, -inf above."""
+        return generate_square_subsequent_mask(sz, device, dtype)

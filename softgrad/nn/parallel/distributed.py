@@ -13,7 +13,8 @@ keeps ``grad=None`` everywhere.
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from softgrad import backend
 from softgrad import distributed as dist

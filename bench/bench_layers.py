@@ -1,0 +1,176 @@
+"""Layer benchmarks: softgrad vs PyTorch, each framework in its own subprocess.
+
+lenet: a LeNet-style CNN (conv 1->6 5x5, relu, maxpool 2, conv 6->16 5x5, relu, maxpool 2,
+linear 256->120->84->10) trained on synthetic 28x28 digits (10,000 samples by default),
+batch 128, SGD with momentum or Adam. One timed repeat is one epoch; the first epoch is an
+untimed warm-up. Reports the median epoch time, the ratio to PyTorch, minor page faults per
+training step and peak RSS. PyTorch runs with ``torch.set_num_threads(--threads)`` and the
+BLAS/OpenMP thread variables are pinned to the same count for both frameworks. By default
+both frameworks run in one process with their epochs alternating (so a busy machine slows
+both alike); ``--isolated`` runs each in its own subprocess instead (clean peak RSS).
+
+Usage:  python bench/bench_layers.py lenet [--samples 10000] [--repeats 5] [--threads 1]
+                                           [--optim sgd|adam] [--isolated]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import common  # noqa: E402
+
+BATCH = 128
+
+
+# ---------------------------------------------------------------------- LeNet
+def lenet_data(n: int, seed: int = 0):
+    """Synthetic 28x28 'digits': a class-dependent blob pattern plus noise."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, size=n).astype(np.int64)
+    protos = rng.standard_normal((10, 1, 28, 28)).astype(np.float32)
+    x = protos[y] + 2.0 * rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+    return x, y
+
+
+def build_lenet(fw: str, threads: int, optim: str):
+    """(to_tensor, step) for one framework; step(xb, yb) runs one training step."""
+    if fw == "torch":
+        import torch
+        import torch.nn as nn
+        import torch.nn.functional as F
+
+        torch.set_num_threads(threads)
+        torch.manual_seed(0)
+        lib, wrap = torch, torch.from_numpy
+    else:
+        import softgrad as sg
+        import softgrad.nn as nn
+        import softgrad.nn.functional as F
+
+        sg.manual_seed(0)
+        lib, wrap = sg, sg.from_numpy
+
+    model = nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10))
+    if optim == "adam":
+        opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    else:
+        opt = lib.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+
+    def step(xb, yb):
+        opt.zero_grad()
+        loss = F.cross_entropy(model(xb), yb)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return wrap, step
+
+
+def _lenet_runner(fw: str, args: argparse.Namespace):
+    """An ``epoch()`` callable for one framework and the lists it fills."""
+    x, y = lenet_data(args.samples)
+    wrap, step = build_lenet(fw, args.threads, args.optim)
+    batches = [(wrap(x[i:i + BATCH]), wrap(y[i:i + BATCH]))
+               for i in range(0, len(x) - BATCH + 1, BATCH)]
+    stats: dict = {"faults": [], "losses": [], "steps": len(batches)}
+
+    def epoch() -> None:
+        f0 = common.minor_faults()
+        for xb, yb in batches:
+            loss = step(xb, yb)
+        stats["faults"].append((common.minor_faults() - f0) / len(batches))
+        stats["losses"].append(float(loss.item()))
+
+    return epoch, stats
+
+
+def _lenet_result(times: list[float], stats: dict) -> dict:
+    res = common.summarize(times)
+    res.update(steps=stats["steps"], faults_per_step=stats["faults"][-1],
+               final_loss=stats["losses"][-1])
+    return res
+
+
+def lenet_child(fw: str, args: argparse.Namespace) -> None:
+    epoch, stats = _lenet_runner(fw, args)
+    common.emit(_lenet_result(common.time_repeats(epoch, args.repeats, warmup=1), stats))
+
+
+def lenet_interleaved(args: argparse.Namespace) -> dict:
+    """Both frameworks in this process, epochs alternating, so load changes hit both."""
+    common.pin_threads(args.threads)
+    fws = args.frameworks.split(",")
+    runners = {fw: _lenet_runner(fw, args) for fw in fws}
+    times: dict = {fw: [] for fw in fws}
+    for r in range(args.repeats + 1):
+        for fw in (fws if r % 2 == 0 else fws[::-1]):
+            t0 = time.perf_counter()
+            runners[fw][0]()
+            if r:  # the first round is the warm-up
+                times[fw].append(time.perf_counter() - t0)
+    rows = {fw: _lenet_result(times[fw], runners[fw][1]) for fw in fws}
+    for r in rows.values():
+        r["peak_rss_mib"] = common.peak_rss_mib()  # one process: shared
+    return rows
+
+
+def lenet_main(args: argparse.Namespace) -> None:
+    if args.isolated:
+        passthrough = ["lenet", "--samples", str(args.samples), "--repeats",
+                       str(args.repeats), "--optim", args.optim]
+        rows = {}
+        for fw in args.frameworks.split(","):
+            print(f"running {fw} ...", file=sys.stderr)
+            t0 = time.perf_counter()
+            rows[fw] = common.run_child(__file__, fw, passthrough, args.threads)
+            print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        how = "one subprocess each"
+    else:
+        rows = lenet_interleaved(args)
+        how = "interleaved epochs in one process; RSS is the process peak"
+    print(common.table(f"LeNet training epoch ({args.samples} samples, batch {BATCH}, "
+                       f"{args.optim}, {args.threads} thread(s); {how})", rows))
+    for fw, r in rows.items():
+        if r:
+            print(f"  {fw:<9} {r['median_s'] / r['steps'] * 1e3:7.2f} ms/step (median)  "
+                  f"minor faults/step {r['faults_per_step']:.0f}  final loss "
+                  f"{r['final_loss']:.3f}")
+
+
+# ---------------------------------------------------------------------- entry point
+CHILDREN = {"lenet": lenet_child}
+MAINS = {"lenet": lenet_main}
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("bench", choices=sorted(MAINS), nargs="?", default="lenet")
+    p.add_argument("--samples", type=int, default=10000)
+    p.add_argument("--repeats", type=int, default=5, help="timed epochs after one warm-up")
+    p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--optim", choices=("sgd", "adam"), default="sgd")
+    p.add_argument("--frameworks", default="softgrad,torch")
+    p.add_argument("--isolated", action="store_true",
+                   help="run each framework in its own subprocess (clean peak RSS) instead of "
+                        "alternating epochs in one process (robust ratio on a busy machine)")
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        common.pin_threads(args.threads)
+        CHILDREN[args.bench](args.child, args)
+        return
+    MAINS[args.bench](args)
+
+
+if __name__ == "__main__":
+    main()
