@@ -82,6 +82,37 @@ class ConvertMixin:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return builtins.int(self.item())
 
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Any:
+        """A tensor of ``size`` filled with ``fill_value``, with self's dtype and device."""
+        from softgrad.creation import _shape_arg
+
+        np_dtype = dtypes.to_np(dtype) if dtype is not None else self.data.dtype
+        xp = backend.xp_of(self.data) if device is None else backend.xp_for_device(str(device))
+        t = type(self)._wrap(xp.full(_shape_arg((size,)), fill_value, dtype=np_dtype))
+        return t.requires_grad_() if requires_grad else t
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Any:
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Any:
+        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Any:
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Any:
+        """A copy of ``data`` with self's dtype (unless given) and device."""
+        from softgrad.creation import tensor
+
+        return tensor(data, dtype=dtype if dtype is not None else self.dtype,
+                      device=device if device is not None else self.device,
+                      requires_grad=requires_grad)
+
     def clone(self) -> Any:
         """A copy that stays in the graph (grad flows back to self)."""
         from softgrad.ops.elementwise import Cast
@@ -169,6 +200,12 @@ class ConvertMixin:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __str__ = __repr__
+
+
+def _sizes(size: tuple) -> tuple:
+    from softgrad.creation import _shape_arg
+
+    return _shape_arg(size)
 
 
 def _device_kind(device: str) -> str:
