@@ -32,6 +32,30 @@ class ConvertMixin:
     def tolist(self) -> Any:
         return backend.to_numpy(self.data).tolist()
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy ufuncs that meet a Tensor.
+
+        ``array -= tensor`` (any ufunc with ``out=``) writes into the array, as it does with a
+        PyTorch tensor, so ``p.data -= lr * p.grad`` keeps ``p.data`` an array. An array on
+        the left of an operator gives a Tensor (``array + tensor``, as ``tensor + array``);
+        other ufunc calls (``np.exp(tensor)``) work on the data and return arrays.
+        """
+        out = kwargs.get("out")
+        raw = [x.data if isinstance(x, ConvertMixin) else x for x in inputs]
+        if out:
+            kwargs["out"] = tuple(o.data if isinstance(o, ConvertMixin) else o for o in out)
+            getattr(ufunc, method)(*raw, **kwargs)
+            for o in out:
+                if isinstance(o, ConvertMixin):
+                    o._version += 1
+            return out[0] if len(out) == 1 else out
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if (method == "__call__" and reflected and len(inputs) == 2 and not kwargs
+                and isinstance(inputs[1], ConvertMixin)
+                and not isinstance(inputs[0], ConvertMixin)):
+            return getattr(inputs[1], reflected)(inputs[0])
+        return getattr(ufunc, method)(*raw, **kwargs)
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """NumPy view of the data (shared memory on the CPU); a copy when ``copy=True``
         or when ``dtype`` differs."""
@@ -200,6 +224,16 @@ class ConvertMixin:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __str__ = __repr__
+
+
+# ufunc name -> the Tensor method that computes ``other <op> tensor``
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "true_divide": "__rtruediv__", "divide": "__rtruediv__",
+              "floor_divide": "__rfloordiv__", "remainder": "__rmod__", "power": "__rpow__",
+              "matmul": "__rmatmul__", "less": "__gt__", "less_equal": "__ge__",
+              "greater": "__lt__", "greater_equal": "__le__", "equal": "__eq__",
+              "not_equal": "__ne__", "bitwise_and": "__rand__", "bitwise_or": "__ror__",
+              "bitwise_xor": "__rxor__"}
 
 
 def _sizes(size: tuple) -> tuple:
