@@ -322,3 +322,29 @@ def test_residual_block_module_matches_torch() -> None:
     to.sum().backward()
     for (name, a), b in zip(ours.named_parameters(), theirs.parameters()):
         np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "selu", "celu", "silu", "mish",
+                                  "hardtanh", "hardswish", "hardsigmoid"])
+def test_functional_inplace_activation_writes_into_a_fresh_graph_tensor(name: str) -> None:
+    fn = getattr(sg.nn.functional, name)
+    x = sg.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+    h = x * 1.5
+    out = fn(h, inplace=True)
+    assert out is h and out.grad_fn is not None  # PyTorch's identity: the input is the output
+    (out * out).sum().backward()
+    ref_x = sg.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+    ref = fn(ref_x * 1.5)
+    (ref * ref).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ref_x.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+
+
+def test_functional_inplace_falls_back_out_of_place_when_input_is_still_needed() -> None:
+    x = sg.tensor([-1.0, 2.0], requires_grad=True)
+    h = x * 3
+    kept = h * h  # needs the old h
+    out = sg.nn.functional.relu(h, inplace=True)
+    assert out is not h and h.tolist() == [-3.0, 6.0]
+    (out.sum() + kept.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0 + 18 * -1.0, 3 + 18 * 2.0])
