@@ -9,6 +9,8 @@ from softgrad import dtypes as _dtypes
 from softgrad import graph_namespace as _graph_namespace
 from softgrad.autograd import engine as _engine
 from softgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from softgrad.autograd.grad_mode import inference_mode
+from softgrad.backend import device
 from softgrad.backend import cuda_available as _cuda_available
 from softgrad.backend import (get_num_threads, get_rng_state, manual_seed, set_num_threads,
                               set_rng_state)
