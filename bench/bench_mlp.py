@@ -29,7 +29,8 @@ def make_data(n: int, seed: int = 0):
     import numpy as np
 
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal((n, IN)).astype(np.float32)
+    # drawn as float32 directly: a float64 draw + astype would set every process's peak RSS
+    x = rng.standard_normal((n, IN), dtype=np.float32)
     y = rng.integers(0, OUT, size=n).astype(np.int64)
     return x, y
 
