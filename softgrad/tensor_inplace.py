@@ -44,7 +44,7 @@ class InplaceMixin:
         return self
 
     def _check_inplace(self, name: str) -> None:
-        """Refuse an in-place op that has no graph-recording form here (setitem, random fills)."""
+        """Refuse an in-place op that has no recorded form (random fills) while recording."""
         if self.requires_grad and self._is_recording():
             kind = "a leaf Variable that requires grad" if self._ctx is None else \
                 "a tensor that is part of the autograd graph"

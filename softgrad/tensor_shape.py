@@ -344,7 +344,8 @@ class ShapeMixin:
         return where(m, value, self)
 
     def masked_fill_(self, mask: Any, value: Any) -> Any:
-        self._check_inplace("masked_fill_")
+        if self._graph_inplace_needed("masked_fill_", value):
+            return self._rebase("masked_fill_", lambda old: old.masked_fill(mask, value))
         m = mask.data if hasattr(mask, "_ctx") else np.asarray(mask)
         self.data[...] = np.where(m, value.item() if hasattr(value, "_ctx") else value,
                                   self.data)

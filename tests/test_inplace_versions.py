@@ -228,6 +228,10 @@ def _graph_case(m, which: str):
         y = x * 1.5
         y.mul_(w)
         loss = y.sum()
+    elif which == "masked_fill_":
+        y = x * w
+        y.masked_fill_(y > 0.2, -3.0)
+        loss = (y * y).sum()
     elif which == "fill_":
         y = x * 2
         y.fill_(3.0)
@@ -252,8 +256,8 @@ def _graph_case(m, which: str):
     return loss.item(), grads
 
 
-GRAPH_CASES = ["residual", "accumulate", "buffer_gets_grad", "mul_", "fill_", "copy_",
-               "clamp_exp_", "arith"]
+GRAPH_CASES = ["residual", "accumulate", "buffer_gets_grad", "mul_", "masked_fill_", "fill_",
+               "copy_", "clamp_exp_", "arith"]
 
 
 @needs_torch
