@@ -42,11 +42,25 @@ __version__ = "0.1.0"
 
 
 class _Cuda:
-    """``sg.cuda.is_available()``, as in PyTorch."""
+    """``sg.cuda.is_available()``, ``device_count()`` and ``synchronize()``, as in PyTorch."""
 
     @staticmethod
     def is_available() -> bool:
         return _cuda_available()
+
+    @staticmethod
+    def device_count() -> int:
+        from softgrad import backend
+
+        return backend._cupy.cuda.runtime.getDeviceCount() if _cuda_available() else 0
+
+    @staticmethod
+    def synchronize() -> None:
+        """Wait until the GPU has finished the queued work (for timing)."""
+        from softgrad import backend
+
+        if _cuda_available():
+            backend._cupy.cuda.Device().synchronize()
 
 
 cuda = _Cuda()

@@ -268,6 +268,7 @@ def set_trace_hook(hook: Any) -> Any:
     ``Tensor._apply`` (None removes it); returns the previous hook."""
     global _trace_hook
     previous, _trace_hook = _trace_hook, hook
+    Tensor._tracing = hook is not None  # comparisons then run as primitives, to be recorded
     return previous
 
 
@@ -295,6 +296,8 @@ def _check_same_device(inputs: Sequence[Tensor]) -> None:
 def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
     """Array from Python data with softgrad's dtype rules (floats -> float32)."""
     xp = backend.xp_for_device(device) if device != "cpu" else np
+    if _is_device_array(data):  # a GPU array stays on the GPU (callers move it if asked)
+        xp = backend.xp_of(data)
     np_dtype = dtypes.to_np(dtype)
     if isinstance(data, Tensor):
         arr = data.data

@@ -171,8 +171,8 @@ class ConvertMixin:
 
         if np_dtype == self.data.dtype:
             return self
-        if self.requires_grad and np.dtype(np_dtype).kind in "fc":
-            return type(self)._apply(Cast, self, dtype=np_dtype)
+        if (self.requires_grad and np.dtype(np_dtype).kind in "fc") or self._tracing:
+            return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self.data.astype(np_dtype))
 
     def type(self, dtype: Any = None) -> Any:
