@@ -73,15 +73,20 @@ class InplaceMixin:
         producer = self._ctx
         if producer is not None and producer._out is not None and producer._out() is self:
             producer._out = weakref.ref(old)
-        res = compute(old)
-        if tuple(res.shape) != tuple(self.shape):
-            raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
-                               f"the broadcast shape {tuple(res.shape)}")
-        if res.dtype != self.dtype:
-            if not np.can_cast(res.data.dtype, self.data.dtype, casting="same_kind"):
-                raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to the "
-                                   f"desired output type {self.dtype.name}")
-            res = res.to(self.dtype)
+        try:
+            res = compute(old)
+            if tuple(res.shape) != tuple(self.shape):
+                raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't "
+                                   f"match the broadcast shape {tuple(res.shape)}")
+            if res.dtype != self.dtype:
+                if not np.can_cast(res.data.dtype, self.data.dtype, casting="same_kind"):
+                    raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to "
+                                       f"the desired output type {self.dtype.name}")
+                res = res.to(self.dtype)
+        except BaseException:
+            if producer is not None and producer._out is not None and producer._out() is old:
+                producer._out = weakref.ref(self)  # nothing changed: self keeps its place
+            raise
         self.data, self._ctx, self.requires_grad = res.data, res._ctx, res.requires_grad
         self._vc = [old._version + 1, False]
         fn = res._ctx
