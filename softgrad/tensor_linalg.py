@@ -206,3 +206,34 @@ class LinalgMixin:
         if self.data.flags.c_contiguous:
             return self
         return type(self)._apply(Sel.Contiguous, self)
+
+
+def _inplace_form(method: str) -> Any:
+    """``Tensor.<method>_``: the out-of-place result written back into self (recorded in the
+    graph where needed, like the other in-place methods)."""
+    name = method + "_"
+
+    def inplace(self: Any, *args: Any, **kwargs: Any) -> Any:
+        operands = list(args) + list(kwargs.values())
+        if self._graph_inplace_needed(name, *operands):
+            return self._rebase(name, lambda old: getattr(old, method)(*args, **kwargs))
+        res = getattr(self, method)(*args, **kwargs)
+        if tuple(res.shape) != tuple(self.shape):
+            raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
+                               f"the result shape {tuple(res.shape)}")
+        if res.data.dtype != self.data.dtype and not np.can_cast(
+                res.data.dtype, self.data.dtype, casting="same_kind"):
+            raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to the "
+                               f"desired output type {self.dtype.name}")
+        self.data[...] = res.data
+        self._version += 1
+        return self
+
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = f"In-place form of ``Tensor.{method}``."
+    return inplace
+
+
+for _m in ("scatter", "scatter_reduce", "index_add", "clamp_min", "clamp_max", "tril", "triu",
+           "lerp", "nan_to_num", "cumprod"):
+    setattr(LinalgMixin, _m + "_", _inplace_form(_m))

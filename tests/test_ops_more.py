@@ -298,3 +298,60 @@ def test_double_backward_through_sort_and_diagonal() -> None:
     expect = np.zeros(4)
     expect[i] = 6 * x.detach().numpy()[i]
     np.testing.assert_allclose(x.grad.numpy(), expect)
+
+
+@needs_torch
+@pytest.mark.parametrize("call", [
+    lambda lib, t: t.scatter_(1, lib.tensor([[0], [2], [1]]), lib.tensor([[5.0], [6.0], [7.0]], dtype=lib.float64)),
+    lambda lib, t: t.index_add_(0, lib.tensor([2, 2]), lib.ones(2, 5, dtype=lib.float64)),
+    lambda lib, t: t.scatter_reduce_(0, lib.tensor([[1, 1, 0, 2, 2]]),
+                                     lib.ones(1, 5, dtype=lib.float64), "amax"),
+    lambda lib, t: t.clamp_min_(0.0), lambda lib, t: t.clamp_max_(0.0),
+    lambda lib, t: t.tril_(1), lambda lib, t: t.triu_(-1), lambda lib, t: t.cumprod_(1),
+    lambda lib, t: t.lerp_(lib.ones(3, 5, dtype=lib.float64), 0.25),
+    lambda lib, t: t.nan_to_num_(1.0)])
+def test_inplace_forms_match_torch(call) -> None:
+    a = X.copy()
+    a[0, 0] = np.nan
+    s, t = sg.tensor(a), torch.tensor(a)
+    assert call(sg, s) is s
+    call(torch, t)
+    np.testing.assert_allclose(s.numpy(), t.numpy())
+    assert s._version == 1
+    leaf = sg.tensor(X, requires_grad=True)  # recorded when the tensor is in a graph
+    y = leaf * 1.0
+    call(sg, y)
+    y.sum().backward()
+    tl = torch.tensor(X, requires_grad=True)
+    ty = tl * 1.0
+    call(torch, ty)
+    ty.sum().backward()
+    np.testing.assert_allclose(leaf.grad.numpy(), tl.grad.numpy())
+
+
+SECOND_ORDER = [
+    lambda lib, x: x.cumprod(1),
+    lambda lib, x: x.masked_select(lib.tensor(X[0] > 0)),
+    lambda lib, x: x.repeat_interleave(lib.tensor([1, 0, 2]), dim=0),
+    lambda lib, x: x.repeat_interleave(2, dim=1),
+    lambda lib, x: x.topk(2, 1).values,
+    lambda lib, x: x.diagonal(1),
+    lambda lib, x: x.index_add(1, lib.tensor([0, 0]), x[:, :2] * 2.0),
+    lambda lib, x: x.scatter(1, lib.tensor([[1], [0], [3]]), x[:, 2:3] ** 2),
+    lambda lib, x: x.take_along_dim(lib.tensor([[0, 0], [1, 2], [4, 4]]), 1),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("k", range(len(SECOND_ORDER)))
+def test_second_order_gradients_match_torch(k: int) -> None:
+    f = SECOND_ORDER[k]
+    out = []
+    for lib in (sg, torch):
+        x = lib.tensor(X, requires_grad=True)
+        y = f(lib, x ** 3)
+        (g,) = lib.autograd.grad((y * y).sum(), x, create_graph=True)
+        (g * g).sum().backward()
+        out.append((g.detach().numpy(), x.grad.numpy()))
+    np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-9, atol=1e-12)
