@@ -7,6 +7,7 @@ parameters/buffers (named by their state-dict key) or constants (kept by value).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -78,6 +79,7 @@ class _Recorder:
         self.nodes: list[TraceNode] = []
         self.stack: list[str] = []
         self.used: set[str] = set()
+        self.thread = threading.get_ident()
 
     def _fresh(self, base: str) -> str:
         name, k = base, 1
@@ -116,6 +118,8 @@ class _Recorder:
 
     def __call__(self, fn_cls: type, inputs: Sequence[Tensor], params: dict,
                  out: Tensor) -> None:
+        if threading.get_ident() != self.thread:
+            return  # another thread's work (e.g. a data loader) is not part of the model
         module = self.stack[-1] if self.stack else ""
         where = f"op {fn_cls.__name__}" + (f" in layer {module}" if module else "")
         names = [self.value(t, where) for t in inputs]
