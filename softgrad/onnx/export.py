@@ -171,8 +171,10 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     return model
 
 
-def _fill(b: Builder, name: str, arr: Any, alt_shape: tuple, where: str) -> str:
-    """A constant filled with one value, shaped at run time (dims read from the inputs)."""
+def _fill(b: Builder, name: str, arr: Any, fill: tuple, where: str) -> str:
+    """A constant of one value, or a triangular two-valued one (a causal mask), shaped at run
+    time from the inputs' dims."""
+    alt_shape, tri = fill
     pieces: list = []
     for n1, n2 in zip(arr.shape, alt_shape):
         if n1 == n2:
@@ -183,8 +185,16 @@ def _fill(b: Builder, name: str, arr: Any, alt_shape: tuple, where: str) -> str:
             raise ExportError(f"cannot export with dynamic axes: a constant of shape "
                               f"{list(arr.shape)} used by {where} has a size that follows the "
                               "dynamic axes but matches no input dim")
-    value = b.const(np.asarray(arr.reshape(-1)[0], dtype=arr.dtype), name + "_value")
-    return b.op("Expand", [value, b.shape_value(pieces)], name=name)
+    shape = b.shape_value(pieces)
+    if tri is None:
+        value = b.const(np.asarray(arr.reshape(-1)[0], dtype=arr.dtype), name + "_value")
+        return b.op("Expand", [value, shape], name=name)
+    k, low, high = tri
+    ones = b.op("Expand", [b.const(np.asarray(1.0, np.float32), "one"), shape])
+    lower = b.op("Trilu", [ones, b.const(np.asarray(k, np.int64), "k")], upper=0)
+    inside = b.op("Greater", [lower, b.const(np.asarray(0.5, np.float32), "half")])
+    return b.op("Where", [inside, b.const(np.asarray(low, arr.dtype), "low"),
+                          b.const(np.asarray(high, arr.dtype), "high")], name=name)
 
 
 def _drop_unused(b: Builder, outputs: list[str]) -> None:

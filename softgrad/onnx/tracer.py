@@ -59,8 +59,9 @@ class TracedGraph:
     outputs: list[tuple[str, tuple, Any]]
     constants: dict[str, Any]  # value name -> array (parameters, buffers, constants)
     const_where: dict[str, str] = field(default_factory=dict)  # constant -> first user
-    # constants filled with one value whose shape follows the dynamic axes:
-    # name -> (other trace's shape); built at run time from the input shapes
+    # constants whose shape follows the dynamic axes, built at run time from the input
+    # shapes: name -> (probe trace's shape, None for one value or (k, low, high) for
+    # where(tril(ones, k), low, high))
     fills: dict[str, tuple] = field(default_factory=dict)
     frozen: list[str] = field(default_factory=list)  # input-dependent constants (errors)
 
