@@ -102,3 +102,13 @@ def index_add_zeros(g: Any, shape: tuple, index: Any) -> Any:
 
 def einsum(equation: str, *operands: Any) -> Any:
     return F.einsum(equation, *[_t(o) for o in operands])
+
+
+def apply(fn_cls: type, *inputs: Any, **params: Any) -> Any:
+    """Record primitive ``fn_cls`` on Tensors, so a backward can reuse other primitives."""
+    return Tensor._apply(fn_cls, *[_t(x) for x in inputs], **params)
+
+
+def const(array: Any) -> Any:
+    """A constant (non-differentiable) Tensor around an array."""
+    return Tensor._wrap(array)

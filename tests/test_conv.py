@@ -202,7 +202,8 @@ def test_conv_errors_name_the_shapes() -> None:
     with pytest.raises(ValueError, match="in_channels .* divisible by groups"):
         nn.Conv2d(3, 6, 3, groups=2)
     conv = nn.Conv2d(3, 6, 3)
-    with pytest.raises(RuntimeError, match=r"expected input with 3 channels, got 1 .*\[2, 1, 8, 8\]"):
+    with pytest.raises(RuntimeError,
+                       match=r"expected input with 3 channels, got 1 .*\[2, 1, 8, 8\]"):
         conv(sg.randn(2, 1, 8, 8))
     with pytest.raises(RuntimeError, match=r"expected 3D \(unbatched\) or 4D"):
         conv(sg.randn(2, 3, 8, 8, 1))
@@ -233,3 +234,45 @@ def test_conv2d_random_configs_match_torch(n, g, cpg, h, w, kh, kw, s, p, d, see
     torch_parity(lambda x, wt: F.conv_transpose2d(x, wt, None, s, p, op, g, d),
                  lambda x, wt: TF.conv_transpose2d(x, wt, None, s, p, op, g, d),
                  xa, wa, atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+def test_large_columns_are_recomputed_not_kept(monkeypatch) -> None:
+    """Above the size cap forward keeps no im2col buffer; backward rebuilds it exactly."""
+    from softgrad.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_BYTES", 0)
+    x, w = sg.tensor(_rand(2, 3, 6, 5), requires_grad=True), sg.randn(4, 3, 3, 3).double()
+    w.requires_grad_()
+    y = F.conv2d(x, w, stride=2, padding=1)
+    assert y.grad_fn.cols is None
+    torch_parity(lambda x, w: F.conv2d(x, w, stride=2, padding=1, dilation=(1, 2)),
+                 lambda x, w: TF.conv2d(x, w, stride=2, padding=1, dilation=(1, 2)),
+                 _rand(2, 3, 6, 7), _rand(4, 3, 3, 2, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv1d(x, w, padding=2), lambda x, w: TF.conv1d(x, w, padding=2),
+                 _rand(2, 3, 6), _rand(4, 3, 3, seed=1), atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+def test_empty_batch() -> None:
+    torch_parity(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
+                 _rand(0, 3, 5, 5), _rand(4, 3, 3, 3, seed=1))
+    torch_parity(lambda x, w: F.conv_transpose2d(x, w, stride=2),
+                 lambda x, w: TF.conv_transpose2d(x, w, stride=2),
+                 _rand(0, 3, 4, 4), _rand(3, 2, 3, 3, seed=1))
+
+
+@needs_torch
+@pytest.mark.parametrize("c,o,g,k,p,d", [(2, 2, 1, 3, 1, 1), (4, 2, 2, (3, 2), (2, 1), (2, 1)),
+                                         (3, 3, 3, 3, 1, 1), (2, 3, 1, 3, 3, 1)])
+def test_stride1_input_grad_paths_match_torch(c, o, g, k, p, d) -> None:
+    """Large stride-1 maps take the 'full convolution of g' input gradient (except where
+    the padding exceeds the dilated kernel); both paths and conv_transpose agree."""
+    kk = k if isinstance(k, tuple) else (k, k)
+    torch_parity(lambda x, w: F.conv2d(x, w, padding=p, dilation=d, groups=g),
+                 lambda x, w: TF.conv2d(x, w, padding=p, dilation=d, groups=g),
+                 _rand(2, c, 17, 16), _rand(o, c // g, *kk, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv_transpose2d(x, w, padding=p, dilation=d, groups=g),
+                 lambda x, w: TF.conv_transpose2d(x, w, padding=p, dilation=d, groups=g),
+                 _rand(2, c, 17, 16), _rand(c, o // g, *kk, seed=1),
+                 atol=1e-10, rtol=1e-9)

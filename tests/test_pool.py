@@ -62,7 +62,8 @@ def test_avg_pool2d_matches_torch(case: tuple, count_include_pad: bool) -> None:
 def test_avg_pool_divisor_override_and_1d() -> None:
     torch_parity(lambda x: F.avg_pool2d(x, 3, 2, 1, True, False, 5),
                  lambda x: TF.avg_pool2d(x, 3, 2, 1, True, False, 5), _rand(2, 3, 7, 9))
-    for k, s, p, c, cip in [(2, None, 0, False, True), (3, 2, 1, True, False), (4, 3, 2, True, True)]:
+    for k, s, p, c, cip in [(2, None, 0, False, True), (3, 2, 1, True, False),
+                            (4, 3, 2, True, True)]:
         torch_parity(lambda x: F.avg_pool1d(x, k, s, p, c, cip),
                      lambda x: TF.avg_pool1d(x, k, s, p, c, cip), _rand(2, 3, 11))
 
@@ -129,8 +130,8 @@ def test_pool_modules_match_torch() -> None:
                  (nn.AdaptiveAvgPool1d(4), torch.nn.AdaptiveAvgPool1d(4)),
                  (nn.AdaptiveMaxPool1d(4), torch.nn.AdaptiveMaxPool1d(4))]:
         torch_parity(s, t, x1)
-    y, idx = nn.MaxPool2d(2, return_indices=True)(sg.tensor(x))
-    ty, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
+    _, idx = nn.MaxPool2d(2, return_indices=True)(sg.tensor(x))
+    _, tidx = torch.nn.MaxPool2d(2, return_indices=True)(torch.tensor(x))
     assert idx.dtype == sg.int64 and (idx.numpy() == tidx.numpy()).all()
 
 
@@ -169,3 +170,16 @@ def test_pool_random_configs_match_torch(h, w, kh, kw, s, p, d, ceil, ties, seed
         return
     torch_parity(lambda x: F.avg_pool2d(x, k, s, p, ceil, ties),
                  lambda x: TF.avg_pool2d(x, k, s, p, ceil, ties), x)
+
+
+@needs_torch
+def test_all_minus_inf_windows_point_inside_the_input() -> None:
+    x = np.full((1, 2, 3, 4), -np.inf)
+    x[0, 1, 2, 3] = 1.0
+    s, t = sg.tensor(x, requires_grad=True), torch.tensor(x, requires_grad=True)
+    sy, si = F.max_pool2d(s, 3, 2, 1, return_indices=True)
+    ty, ti = TF.max_pool2d(t, 3, 2, 1, return_indices=True)
+    assert (si.numpy() == ti.numpy()).all()
+    sy.sum().backward()
+    ty.sum().backward()
+    np.testing.assert_array_equal(s.grad.numpy(), t.grad.numpy())

@@ -99,7 +99,8 @@ def test_padding_and_upsample_modules_match_torch() -> None:
              (nn.Upsample(scale_factor=2), torch.nn.Upsample(scale_factor=2)),
              (nn.Upsample(size=(8, 9), mode="bilinear", align_corners=True),
               torch.nn.Upsample(size=(8, 9), mode="bilinear", align_corners=True)),
-             (nn.UpsamplingBilinear2d(scale_factor=2), torch.nn.UpsamplingBilinear2d(scale_factor=2)),
+             (nn.UpsamplingBilinear2d(scale_factor=2),
+              torch.nn.UpsamplingBilinear2d(scale_factor=2)),
              (nn.UpsamplingNearest2d(size=(3, 3)), torch.nn.UpsamplingNearest2d(size=(3, 3)))]
     for s, t in pairs:
         torch_parity(s, t, x)

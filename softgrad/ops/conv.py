@@ -13,7 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.autograd.function import Function
+from softgrad.ops.fold import Fold, Unfold
 from softgrad.ops.windows import Pads, col2im_add, crop, im2col, out_size, pad_array
+
+
+KEEP_COLS_BYTES = 32 * 2**20  # im2col buffers up to this size are saved for backward
 
 
 def conv_forward(xp: Any, x: Any, w: Any, stride: tuple, pads: Pads, dilation: tuple,
@@ -46,6 +50,9 @@ def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads
     c = cg * groups
     h, wd = x_shape[2], x_shape[3]
     length = oh * ow
+    full = _full_conv_pads(pads, (kh, kw), stride, dilation)
+    if full is not None and o * h * wd <= c * length and (length >= 256 or cg == 1):
+        return _input_grad_as_conv(xp, g, w, x_shape, full, dilation, groups)
     gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0))  # (O, OH, OW, N)
     if groups == 1:
         gc = _flat(w, o).T @ gt.reshape(o, length * n)
@@ -60,6 +67,28 @@ def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads
     return xp.ascontiguousarray(crop(buf, pads, (h, wd), axis=1).transpose(3, 0, 1, 2))
 
 
+def _full_conv_pads(pads: Pads, kernel: tuple, stride: tuple, dilation: tuple) -> Pads | None:
+    """Padding that turns a stride-1 input gradient into a plain convolution of g, or None
+    (strided, or padded by more than the dilated kernel)."""
+    if stride != (1, 1):
+        return None
+    out = tuple((d * (k - 1) - lo, d * (k - 1) - hi)
+                for (lo, hi), k, d in zip(pads, kernel, dilation))
+    return None if min(min(p) for p in out) < 0 else out
+
+
+def _input_grad_as_conv(xp: Any, g: Any, w: Any, x_shape: tuple, full: Pads, dilation: tuple,
+                        groups: int) -> Any:
+    """Stride-1 input gradient as a 'full' convolution of g with the flipped, transposed
+    kernel: one im2col of g and a GEMM straight into (N, C, H, W), no col2im adds. Used
+    where g's columns are no larger than the col2im ones and the GEMMs are big enough."""
+    o, cg, kh, kw = w.shape
+    og = o // groups
+    wt = w.reshape(groups, og, cg, kh, kw).transpose(0, 2, 1, 3, 4)[..., ::-1, ::-1]
+    wt = xp.ascontiguousarray(wt).reshape(groups * cg, og, kh, kw)
+    return conv_forward(xp, g, wt, (1, 1), full, dilation, groups, out_hw=x_shape[2:])[0]
+
+
 def conv_weight_grad(xp: Any, g: Any, cols: Any, w_shape: tuple, groups: int) -> Any:
     """Gradient of a convolution's weight: sum over the batch of g (O, L) @ cols^T (L, CKK).
 
@@ -68,7 +97,7 @@ def conv_weight_grad(xp: Any, g: Any, cols: Any, w_shape: tuple, groups: int) ->
     """
     n, o = g.shape[:2]
     length = g.shape[2] * g.shape[3]
-    ckk = cols.size // (n * length)
+    ckk = cols.shape[1] * cols.shape[2] * cols.shape[3]
     if groups == 1:
         gw = xp.matmul(cols.reshape(n, ckk, length),
                        g.reshape(n, o, length).transpose(0, 2, 1)).sum(axis=0).T
@@ -91,9 +120,53 @@ def _as_2d(x: Any, w: Any) -> tuple[Any, Any, bool]:
     return x, w, False
 
 
-def _no_double_backward(fn: Function) -> None:
-    if fn._graph:
-        raise RuntimeError(f"double backward through {type(fn).__name__} is not supported")
+def _lift_t(fn: Function, *ts: Any) -> list:
+    """Tensors of a 1-D convolution given an H = 1 axis (graph mode)."""
+    return [t.unsqueeze(2) if fn.squeeze else t for t in ts]
+
+
+def _conv_backward_graph(fn: Function, g: Any, x: Any, w: Any) -> tuple:
+    """Conv2d's VJP recorded on Tensors (unfold / fold / matmul), for higher-order grads."""
+    xp, need, groups = fn.xp, fn.needs_input_grad, fn.groups
+    x4, w4, g4 = _lift_t(fn, x, w, g)
+    n, c, h, wd = x4.shape
+    o, cg, kh, kw = w4.shape
+    out_hw = tuple(g4.shape[2:])
+    length, og = out_hw[0] * out_hw[1], o // groups
+    geo = dict(kernel=(kh, kw), stride=fn.stride, pads=fn.pads, dilation=fn.dilation,
+               out_hw=out_hw)
+    g3 = g4.reshape(n, groups, og, length)
+    wg = w4.reshape(groups, og, cg * kh * kw)
+    gx = gw = gb = None
+    if need[0]:
+        cols = (wg.mT @ g3).reshape(n, c * kh * kw, length)
+        gx = xp.apply(Fold, cols, x_shape=(n, c, h, wd), **geo).reshape(x.shape)
+    if need[1]:
+        cols = xp.apply(Unfold, x4, **geo).reshape(n, groups, cg * kh * kw, length)
+        gw = (g3 @ cols.mT).sum(axis=0).reshape(w.shape)
+    if len(need) > 2 and need[2]:
+        gb = g4.sum(axis=(0, 2, 3))
+    return gx, gw, gb
+
+
+def _conv_transpose_backward_graph(fn: Function, g: Any, x: Any, w: Any) -> tuple:
+    """ConvTranspose2d's VJP recorded on Tensors: a convolution of g by W, and x @ cols(g)."""
+    xp, need, groups = fn.xp, fn.needs_input_grad, fn.groups
+    x4, w4, g4 = _lift_t(fn, x, w, g)
+    n, c_in, h, wd = x4.shape
+    _, cg, kh, kw = w4.shape
+    length, og = h * wd, c_in // groups
+    cols = xp.apply(Unfold, g4, kernel=(kh, kw), stride=fn.stride, pads=fn.pads,
+                    dilation=fn.dilation, out_hw=(h, wd))
+    cols = cols.reshape(n, groups, cg * kh * kw, length)
+    gx = gw = gb = None
+    if need[0]:
+        gx = (w4.reshape(groups, og, cg * kh * kw) @ cols).reshape(x.shape)
+    if need[1]:
+        gw = (x4.reshape(n, groups, og, length) @ cols.mT).sum(axis=0).reshape(w.shape)
+    if len(need) > 2 and need[2]:
+        gb = g4.sum(axis=(0, 2, 3))
+    return gx, gw, gb
 
 
 class Conv2d(Function):
@@ -108,7 +181,9 @@ class Conv2d(Function):
                 pads: Pads = ((0, 0), (0, 0)), dilation: tuple = (1, 1), groups: int = 1) -> Any:
         x4, w4, self.squeeze = _as_2d(x, w)
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
-        y, self.cols = conv_forward(self.xp, x4, w4, stride, pads, dilation, groups)
+        y, cols = conv_forward(self.xp, x4, w4, stride, pads, dilation, groups)
+        # keep the columns for grad_W unless they are large: then backward redoes im2col
+        self.cols = cols if cols.nbytes <= KEEP_COLS_BYTES else None
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         self.save_for_backward(x, w)
@@ -116,9 +191,10 @@ class Conv2d(Function):
         return y[:, :, 0, :] if self.squeeze else y
 
     def backward(self, g: Any) -> tuple:
-        _no_double_backward(self)
         x, w = self.saved
         xp, need = self.xp, self.needs_input_grad
+        if self._graph:
+            return _conv_backward_graph(self, g, x, w)
         w4 = w[:, :, None, :] if self.squeeze else w
         g4 = g[:, :, None, :] if self.squeeze else g
         gx = gw = gb = None
@@ -126,7 +202,12 @@ class Conv2d(Function):
             gx = conv_input_grad(xp, g4, w4, self.x_shape, self.stride, self.pads,
                                  self.dilation, self.groups).reshape(x.shape)
         if need[1]:
-            gw = conv_weight_grad(xp, g4, self.cols, w.shape, self.groups)
+            cols = self.cols
+            if cols is None:
+                x4 = x[:, :, None, :] if self.squeeze else x
+                cols = im2col(xp, pad_array(xp, x4, self.pads), w4.shape[2:], self.stride,
+                              self.dilation, g4.shape[2:])
+            gw = conv_weight_grad(xp, g4, cols, w.shape, self.groups)
         if len(need) > 2 and need[2]:
             gb = g4.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -155,9 +236,10 @@ class ConvTranspose2d(Function):
         return y[:, :, 0, :] if self.squeeze else y
 
     def backward(self, g: Any) -> tuple:
-        _no_double_backward(self)
         x, w = self.saved
         xp, need = self.xp, self.needs_input_grad
+        if self._graph:
+            return _conv_transpose_backward_graph(self, g, x, w)
         x4, w4, _ = _as_2d(x, w)
         g4 = g[:, :, None, :] if self.squeeze else g
         gx = gw = gb = None

@@ -26,7 +26,9 @@ class Unfold(Function):
 
     def backward(self, g: Any) -> Any:
         if self._graph:
-            raise RuntimeError("double backward through unfold is not supported")
+            return self.xp.apply(Fold, g, x_shape=self.x_shape, kernel=self.kernel,
+                                 stride=self.stride, pads=self.pads, dilation=self.dilation,
+                                 out_hw=self.cols_shape[4:])
         return fold_array(self.xp, g.reshape(self.cols_shape), self.x_shape, self.kernel,
                           self.stride, self.pads, self.dilation)
 
@@ -60,7 +62,9 @@ class Fold(Function):
 
     def backward(self, g: Any) -> Any:
         if self._graph:
-            raise RuntimeError("double backward through fold is not supported")
+            return self.xp.apply(Unfold, g, kernel=self.kernel, stride=self.stride,
+                                 pads=self.pads, dilation=self.dilation,
+                                 out_hw=self.out_hw).reshape(self.in_shape)
         cols = im2col(self.xp, pad_array(self.xp, g, self.pads), self.kernel, self.stride,
                       self.dilation, self.out_hw)
         return cols.reshape(self.in_shape)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.autograd.function import Function
+from softgrad.ops.fold import Fold
 from softgrad.ops.windows import Pads, crop, offset_slices, pad_array
 
 
@@ -35,7 +36,7 @@ class MaxPool2d(Function):
         xp = self.xp
         x4, self.squeeze = _lift(x)
         self.kernel, self.stride, self.pads, self.dilation = kernel, stride, pads, dilation
-        self.x_shape = x4.shape
+        self.x_shape, self.xp_dtype, self.axp = x4.shape, x.dtype, xp
         xpad = pad_array(xp, x4, pads, -xp.inf)
         lead = (slice(None), slice(None))
         views = [xpad[lead + offset_slices(i, j, stride, dilation, out_hw)]
@@ -47,13 +48,18 @@ class MaxPool2d(Function):
             for v in views[2:]:
                 xp.maximum(best, v, out=best)
         self.arg = _first_argmax(xp, views, best)
+        if (pads[0] != (0, 0) or pads[1] != (0, 0)) and xp.isneginf(best).any():
+            _point_into_input(xp, self.arg, best, kernel, stride, pads, dilation)
         if indices is not None:
             indices.append(self.arg)
         return best[:, :, 0, :] if self.squeeze else best
 
     def backward(self, g: Any) -> Any:
         if self._graph:
-            raise RuntimeError("double backward through max pooling is not supported")
+            axp = self.axp
+            k = self.kernel[0] * self.kernel[1]
+            hit = self.arg[:, :, None] == axp.arange(k).reshape(1, 1, k, 1, 1)
+            return _fold_back(self, g, hit.astype(self.xp_dtype))
         xp, arg = self.xp, self.arg
         g4 = g[:, :, None, :] if self.squeeze else g
         n, c, h, w = self.x_shape
@@ -102,6 +108,33 @@ def _first_argmax(xp: Any, views: list, best: Any) -> Any:
     return arg
 
 
+def _point_into_input(xp: Any, arg: Any, best: Any, kernel: tuple, stride: tuple, pads: Pads,
+                      dilation: tuple) -> None:
+    """Windows whose maximum is -inf point at their first element inside the input (not
+    the padding), as PyTorch's argmax does."""
+    oh, ow = best.shape[2:]
+    first = []
+    for size, k, s, lo, d in ((oh, kernel[0], stride[0], pads[0][0], dilation[0]),
+                              (ow, kernel[1], stride[1], pads[1][0], dilation[1])):
+        start = xp.arange(size) * s - lo  # input index of offset 0
+        first.append(xp.clip(-(start // d), 0, k - 1))  # smallest i with start + i*d >= 0
+    default = (first[0][:, None] * kernel[1] + first[1][None, :]).astype(arg.dtype)
+    xp.copyto(arg, xp.broadcast_to(default, arg.shape), where=xp.isneginf(best))
+
+
+def _fold_back(fn: Function, g: Any, weights: Any) -> Any:
+    """Pooling VJP on Tensors: g times constant per-offset weights (N|1, C|1, K, OH, OW),
+    folded back onto the input (for higher-order gradients)."""
+    g4 = g.unsqueeze(2) if fn.squeeze else g
+    n, c, _, w = fn.x_shape
+    out_hw = tuple(g4.shape[2:])
+    k = fn.kernel[0] * fn.kernel[1]
+    cols = (g4.unsqueeze(2) * fn.xp.const(weights)).reshape(n, c * k, out_hw[0] * out_hw[1])
+    gx = fn.xp.apply(Fold, cols, x_shape=fn.x_shape, kernel=fn.kernel, stride=fn.stride,
+                     pads=fn.pads, dilation=fn.dilation, out_hw=out_hw)
+    return gx.reshape(n, c, w) if fn.squeeze else gx
+
+
 def flat_indices(xp: Any, arg: Any, kernel: tuple, stride: tuple, pads: Pads,
                  dilation: tuple, width: int) -> Any:
     """Kernel-offset argmax (N, C, OH, OW) -> flat int64 indices into each (H, W) plane."""
@@ -125,7 +158,7 @@ class AvgPool2d(Function):
         xp = self.xp
         x4, self.squeeze = _lift(x)
         self.kernel, self.stride, self.pads, self.divisor = kernel, stride, pads, divisor
-        self.x_shape = x4.shape
+        self.x_shape, self.xp_dtype, self.axp, self.dilation = x4.shape, x.dtype, xp, (1, 1)
         xpad = pad_array(xp, x4, pads, 0.0)
         total = None
         for i in range(kernel[0]):
@@ -141,7 +174,11 @@ class AvgPool2d(Function):
 
     def backward(self, g: Any) -> Any:
         if self._graph:
-            raise RuntimeError("double backward through average pooling is not supported")
+            axp = self.axp
+            k = self.kernel[0] * self.kernel[1]
+            div = self.divisor if isinstance(self.divisor, float) else self.divisor[None]
+            scale = axp.ones((1, 1, k, 1, 1), dtype=self.xp_dtype) / div
+            return _fold_back(self, g, scale.astype(self.xp_dtype))
         xp = self.xp
         g4 = g[:, :, None, :] if self.squeeze else g
         share = g4 / self.divisor

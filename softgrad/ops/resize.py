@@ -28,9 +28,13 @@ class Resample(Function):
         return y if y is not x else y.copy()
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            raise RuntimeError("double backward through resampling is not supported")
         gx = g
+        if self._graph:  # a linear map: the same products, recorded on Tensors
+            if self.ah is not None:
+                gx = self.xp.const(self.ah.T.copy()) @ gx
+            if self.aw is not None:
+                gx = gx @ self.xp.const(self.aw)
+            return gx
         if self.ah is not None:
             gx = self.xp.matmul(self.ah.T, gx)
         if self.aw is not None:
