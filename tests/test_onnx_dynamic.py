@@ -148,3 +148,20 @@ def test_causal_attention_with_a_dynamic_sequence_length(tmp_path):
                                dynamic={"in0": {0: "n", 1: "l"}, "out": {0: "n", 1: "l"}},
                                sizes=((3, 9), (1, 1), (2, 2)))
     assert "Trilu" in {n.op_type for n in proto.graph.node}
+
+
+def test_indexing_with_an_integer_input_tensor(tmp_path):
+    table = sg.randn(6, 3)
+
+    class Rows(nn.Module):
+        def forward(self, x, i):
+            return x[i] * 2 + table[i]
+
+    path = tmp_path / "rows.onnx"
+    sg.onnx.export(Rows(), (sg.randn(5, 3), sg.tensor([0, 4, 4, 1])), path,
+                   input_names=["x", "i"], dynamic_axes={"i": [0]})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for i in ([2], [4, 0, 3, 3, 1, 2, 0]):
+        x, idx = sg.randn(5, 3), sg.tensor(i)
+        got = sess.run(None, {"x": x.numpy(), "i": idx.numpy()})[0]
+        np.testing.assert_allclose(got, Rows()(x, idx).numpy(), atol=ATOL)
