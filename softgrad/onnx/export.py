@@ -28,8 +28,10 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     is converted; parameters and buffers become initializers named by their state-dict keys.
     A second, probing trace (the example's values reversed and moved, dynamic axes longer)
     finds what follows the dynamic axes, and refuses what the file would wrongly freeze:
-    branches on the input, and values computed outside softgrad's primitives (``.numpy()``,
-    comparisons used as masks, ``.shape`` arithmetic that is no fixed offset).
+    branches on the input (``if x.sum().item() > 0``), values computed outside softgrad's
+    primitives (through ``.numpy()`` or ``.data``), and ``.shape`` arithmetic that is neither
+    a fixed offset from an end nor an input's size. Comparisons, ``where`` and masks are
+    traced like any other op.
 
     Args:
         model: a Module (or any callable taking and returning Tensors).
