@@ -137,7 +137,7 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     """Convert a traced graph into an ``onnx.ModelProto``.
 
     ``dynamic_axes`` is ``{name: {axis: label}}``; ``sources`` maps a dynamic size pair (see
-    ``dynamic.resized_inputs``) to the input dim it is read from at run time.
+    ``dynamic.probe_inputs``) to the input dim it is read from at run time.
     """
     in_names = [n for n, _, _ in graph.inputs]
     used = set(in_names) | set(out_names) | set(graph.constants)
