@@ -40,7 +40,7 @@ def test_mlp_matches_onnxruntime_with_dynamic_batch(tmp_path):
     assert {"Gemm", "BatchNormalization", "LayerNormalization", "LogSoftmax"} <= ops
     assert "Dropout" not in ops
     inits = {i.name for i in proto.graph.initializer}
-    assert {"0.weight", "0.bias", "3.weight"} <= inits  # state-dict names
+    assert {"0.weight", "0.bias", "3.weight", "3.running_mean", "3.running_var"} <= inits
     dim = proto.graph.input[0].type.tensor_type.shape.dim[0]
     assert dim.dim_param == "batch"
 

@@ -143,6 +143,7 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     used = set(in_names) | set(out_names) | set(graph.constants)
     used |= {node.output for node in graph.nodes}
     b = Builder(onnx, opset, used, sources or {})
+    b.state_data = graph.state_data
     env = {n: n for n in in_names}
     for name, arr in graph.constants.items():
         if name in graph.fills:

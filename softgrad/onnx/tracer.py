@@ -64,6 +64,9 @@ class TracedGraph:
     # where(tril(ones, k), low, high))
     fills: dict[str, tuple] = field(default_factory=dict)
     frozen: list[str] = field(default_factory=list)  # input-dependent constants (errors)
+    # id of a parameter's/buffer's array -> its state-dict key (names statistics passed as
+    # primitive parameters, e.g. BatchNorm's running_mean); valid while the model lives
+    state_data: dict[int, str] = field(default_factory=dict)
 
 
 class _Recorder:
@@ -212,4 +215,8 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
                 f"input {name!r} is not used by any traced op: the model reads it outside "
                 "softgrad's primitives (e.g. through .data, .numpy() or a comparison used as "
                 "a mask), so its value would be frozen into the file")
-    return TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)
+    graph = TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)
+    if hasattr(model, "named_buffers"):
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+            graph.state_data.setdefault(id(t.data), name)
+    return graph
