@@ -44,6 +44,21 @@ def _stable_argsort(xp: Any, a: Any, axis: int, descending: bool) -> Any:
     return (n - 1) - order
 
 
+def _topk_indices(xp: Any, a: Any, k: int, axis: int, largest: bool) -> Any:
+    """Indices of the k largest/smallest along ``axis``, in sorted order (NaN is largest).
+
+    A partition first when k is small against the line, so only k elements get sorted.
+    """
+    n = a.shape[axis]
+    if k * 8 > n or n < 64 or a.dtype == np.bool_:
+        order = _stable_argsort(xp, a, axis, largest)
+        return order[(slice(None),) * axis + (slice(0, k),)]
+    part = xp.argpartition(a, n - k if largest else k - 1, axis=axis)
+    part = part[(slice(None),) * axis + (slice(n - k, n) if largest else slice(0, k),)]
+    picked = xp.take_along_axis(a, part, axis=axis)
+    return xp.take_along_axis(part, _stable_argsort(xp, picked, axis, largest), axis=axis)
+
+
 class SelectMixin:
     """Sorting, selection and scatter methods of Tensor."""
 
@@ -81,8 +96,7 @@ class SelectMixin:
                                f"{d} of size {n} (input shape {tuple(self.shape)})")
         if self.ndim == 0:
             return ValuesIndices(self.clone(), self._zeros_index(()))
-        idx = _stable_argsort(backend.xp_of(self.data), self.data, d, largest)
-        idx = idx[(slice(None),) * d + (slice(0, k),)]
+        idx = _topk_indices(backend.xp_of(self.data), self.data, k, d, largest)
         return ValuesIndices(self._take_sorted(idx, d), type(self)._wrap(idx.astype(np.int64)))
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
@@ -111,8 +125,9 @@ class SelectMixin:
         if self.ndim == 0:
             return ValuesIndices(self.clone(), self._zeros_index(()))
         xp = backend.xp_of(self.data)
-        order = _stable_argsort(xp, self.data, d, False)
-        idx = xp.take(order, [pos(order)], axis=d)
+        kth = pos(None)
+        data = self.data.view(np.uint8) if self.data.dtype == np.bool_ else self.data
+        idx = xp.take(xp.argpartition(data, kth, axis=d), [kth], axis=d)
         if nan_first and self.data.dtype.kind == "f":  # a NaN in the line is the median
             nan = xp.isnan(self.data)
             has = nan.any(axis=d, keepdims=True)

@@ -355,3 +355,14 @@ def test_second_order_gradients_match_torch(k: int) -> None:
         out.append((g.detach().numpy(), x.grad.numpy()))
     np.testing.assert_allclose(out[0][0], out[1][0], rtol=1e-9, atol=1e-12)
     np.testing.assert_allclose(out[0][1], out[1][1], rtol=1e-9, atol=1e-12)
+
+
+@needs_torch
+@pytest.mark.parametrize("largest", [True, False])
+def test_topk_of_long_lines_matches_torch(largest: bool) -> None:
+    a = rng.standard_normal((3, 200))
+    a[1, 7] = np.nan  # NaN counts as the largest value
+    torch_parity(lambda x: x.topk(5, 1, largest=largest),
+                 lambda x: x.topk(5, 1, largest=largest), a)
+    torch_parity(lambda x: x.topk(4, 0, largest=largest),
+                 lambda x: x.topk(4, 0, largest=largest), rng.standard_normal((100, 3)))

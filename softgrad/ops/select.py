@@ -60,7 +60,8 @@ class IndexAdd(Function):
         if len(xp_of(index).unique(index)) == len(index):
             out[self.key] += s  # distinct indices: a strided add, no accumulation needed
         else:
-            self.xp.add.at(out, self.key, s)
+            uniq, sums = segment_sum(self.xp, s, index, axis, sorted_index=False)
+            out[_along(axis, uniq)] += sums
         return out
 
     def backward(self, g: Any) -> tuple:
@@ -210,8 +211,28 @@ class RepeatInterleave(Function):
         if self._graph:
             return self.xp.index_add_zeros(g, out_shape, _along(ax, owner))
         out = self.xp.zeros(out_shape, dtype=g.dtype)
-        self.xp.add.at(out, _along(ax, owner), g)
+        uniq, sums = segment_sum(self.xp, g, owner, ax, sorted_index=True)
+        out[_along(ax, uniq)] = sums
         return out
+
+
+def segment_sum(xp: Any, values: Any, index: Any, axis: int, sorted_index: bool) -> tuple:
+    """Sum the slices of ``values`` along ``axis`` that share an ``index``: returns the
+    distinct indices and their sums (a sort and one ``add.reduceat``, not ``add.at``)."""
+    if len(index) == 0:
+        return index, values
+    if not sorted_index:
+        order = xp.argsort(index, kind="stable")
+        index, values = index[order], xp.take(values, order, axis=axis)
+    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), index[1:] != index[:-1]]))
+    if not hasattr(xp.add, "reduceat"):  # an array module without reduceat
+        out = xp.zeros(values.shape[:axis] + (len(starts),) + values.shape[axis + 1:],
+                       dtype=values.dtype)
+        seg = xp.cumsum(xp.concatenate([xp.zeros(1, dtype=starts.dtype),
+                                        (index[1:] != index[:-1]).astype(starts.dtype)]))
+        xp.add.at(out, _along(axis, seg), values)
+        return index[starts], out
+    return index[starts], xp.add.reduceat(values, starts, axis=axis)
 
 
 class Cumprod(Function):
