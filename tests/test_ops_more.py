@@ -195,6 +195,7 @@ def test_float32_stays_float32() -> None:
             x.triu(), x.trace(), x.mm(x.t()), x.addmm(x, sg.eye(5)),
             x.index_add(0, sg.tensor([1, 1]), sg.ones(2, 5)),
             x.scatter_reduce(0, sg.tensor([[0, 0, 1, 1, 2]]), sg.ones(1, 5), "mean"),
+            x.scatter_reduce(1, sg.tensor([[0, 0, 1]] * 4), sg.ones(4, 3), "amax"),
             x.masked_select(x > 0), x.repeat_interleave(2, 0),
             x.take_along_dim(sg.tensor([[0], [1], [0], [2]]), 1)]
     for o in outs:
@@ -366,3 +367,16 @@ def test_topk_of_long_lines_matches_torch(largest: bool) -> None:
                  lambda x: x.topk(5, 1, largest=largest), a)
     torch_parity(lambda x: x.topk(4, 0, largest=largest),
                  lambda x: x.topk(4, 0, largest=largest), rng.standard_normal((100, 3)))
+
+
+@needs_torch
+@pytest.mark.parametrize("reduce", ["sum", "prod", "mean", "amax", "amin"])
+def test_scatter_reduce_on_integers_matches_torch(reduce: str) -> None:
+    a = np.arange(12, dtype=np.int64).reshape(3, 4) - 5
+    src = np.array([[3, -7, 2, 9], [4, 4, -1, 0]], dtype=np.int64)
+    for inc in (True, False):
+        s = sg.tensor(a).scatter_reduce(0, sg.tensor(SR_INDEX), sg.tensor(src), reduce,
+                                        include_self=inc)
+        t = torch.tensor(a).scatter_reduce(0, torch.tensor(SR_INDEX), torch.tensor(src), reduce,
+                                           include_self=inc)
+        assert s.tolist() == t.tolist() and s.dtype == sg.int64

@@ -121,27 +121,28 @@ class ScatterReduce(Function):
         s = src[tuple(slice(0, n) for n in index.shape)]
         self.full, self.reduce, self.include_self = full, reduce, include_self
         self.src_shape, self.ishape = src.shape, index.shape
-        touched = xp.zeros(a.shape, dtype=bool)
-        touched[full] = True
-        count = xp.zeros(a.shape, dtype=a.dtype)
-        xp.add.at(count, full, 1)
-        if include_self:
-            count += touched
+        ix = xp_of(index)
+        lin = ix.ravel_multi_index(tuple(ix.broadcast_to(f, index.shape) for f in full),
+                                   a.shape).ravel()
+        vals = s.reshape(-1)
+        hits = xp.bincount(lin, minlength=a.size).reshape(a.shape)
+        touched = hits > 0
+        count = (hits + touched if include_self else hits).astype(a.dtype)
         out = a.copy()
-        if not include_self:
-            init = {"sum": 0, "mean": 0, "prod": 1}.get(reduce)
-            if init is None:
-                init = -xp.inf if reduce == "amax" else xp.inf
-                if a.dtype.kind != "f":
-                    info = xp.iinfo(a.dtype)
-                    init = info.min if reduce == "amax" else info.max
-            out[touched] = init
-        ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply, "amax": xp.maximum,
-                 "amin": xp.minimum}[reduce]
-        ufunc.at(out, full, s)
+        flat = out.reshape(-1)
+        if reduce in ("sum", "mean") and a.dtype.kind == "f":
+            total = xp.bincount(lin, weights=vals, minlength=a.size).reshape(a.shape)
+            out = (out + total if include_self else xp.where(touched, total, out)).astype(
+                a.dtype, copy=False)
+        else:
+            ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply,
+                     "amax": xp.maximum, "amin": xp.minimum}[reduce]
+            uniq, red = _segment_reduce(xp, ufunc, vals, lin)
+            flat[uniq] = ufunc(flat[uniq], red) if include_self else red
         if reduce == "mean":
             div = xp.where(touched, count, 1)
             out = out // div if a.dtype.kind in "iu" else out / div
+        self.lin = lin
         self.touched, self.count = touched, count
         self.save_for_backward(a, src, out)
         return out
@@ -163,11 +164,21 @@ class ScatterReduce(Function):
         else:
             hit_a = keep_self & (a == out)
             hit_s = s == out[full]
-            n = hit_a.astype(g.dtype)
-            xp.add.at(n, full, hit_s.astype(g.dtype))
+            n = hit_a + xp.bincount(self.lin, weights=hit_s.reshape(-1),
+                                    minlength=g.size).reshape(g.shape).astype(g.dtype)
             share = g / xp.where(n == 0, 1, n)
             ga, gs = xp.where(hit_a, share, 0), xp.where(hit_s, share[full], 0)
         return ga, _pad(self, gs, self.src_shape)
+
+
+def _segment_reduce(xp: Any, ufunc: Any, vals: Any, lin: Any) -> tuple:
+    """``ufunc``-reduce the values that share a flat target index: (targets, reductions)."""
+    if lin.size == 0:
+        return lin, vals
+    order = xp.argsort(lin, kind="stable")
+    ls = lin[order]
+    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), ls[1:] != ls[:-1]]))
+    return ls[starts], ufunc.reduceat(vals[order], starts)
 
 
 def _prod_without_self(fn: ScatterReduce, a: Any, s: Any) -> Any:
