@@ -57,21 +57,25 @@ class _TransformerLayer(Module):
     """What encoder and decoder layers share: the sublayers (built in PyTorch's order, so
     initialisation and ``state_dict`` keys match), the residual wiring and the blocks."""
 
+    _cross = False  # decoder layers also attend over ``memory``
     _ff_dropout = "dropout2"  # the dropout after the feed-forward block
 
-    def _build(self, d_model: int, nhead: int, dim_feedforward: int, dropout: float,
-               activation: str | Callable, layer_norm_eps: float, batch_first: bool,
-               norm_first: bool, bias: bool, device: Any, dtype: Any, cross: bool) -> None:
+    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
+                 dropout: float = 0.1, activation: str | Callable = F.relu,
+                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
+                 norm_first: bool = False, bias: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
         kw = {"device": device, "dtype": dtype}
         attn_kw = dict(kw, dropout=dropout, bias=bias, batch_first=batch_first)
         self.self_attn = MultiheadAttention(d_model, nhead, **attn_kw)
-        if cross:
+        if self._cross:
             self.multihead_attn = MultiheadAttention(d_model, nhead, **attn_kw)
         self.linear1 = Linear(d_model, dim_feedforward, bias=bias, **kw)
         self.dropout = Dropout(dropout)
         self.linear2 = Linear(dim_feedforward, d_model, bias=bias, **kw)
         self.norm_first = norm_first
-        blocks = 3 if cross else 2
+        blocks = 3 if self._cross else 2
         for i in range(1, blocks + 1):
             setattr(self, f"norm{i}", LayerNorm(d_model, eps=layer_norm_eps, bias=bias, **kw))
         for i in range(1, blocks + 1):
@@ -108,15 +112,6 @@ class TransformerEncoderLayer(_TransformerLayer):
         bias: biases in linear and LayerNorm layers. Default: True.
     Shape: src (L, N, E) / (N, L, E) / (L, E) -> same.
     """
-
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__()
-        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                    batch_first, norm_first, bias, device, dtype, cross=False)
 
     def forward(self, src: Tensor, src_mask: Tensor | None = None,
                 src_key_padding_mask: Tensor | None = None, is_causal: bool = False) -> Tensor:
@@ -157,16 +152,8 @@ class TransformerDecoderLayer(_TransformerLayer):
     Shape: tgt (T, N, E), memory (S, N, E) (batch-first when ``batch_first``) -> (T, N, E).
     """
 
+    _cross = True
     _ff_dropout = "dropout3"
-
-    def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
-                 dropout: float = 0.1, activation: str | Callable = F.relu,
-                 layer_norm_eps: float = 1e-5, batch_first: bool = False,
-                 norm_first: bool = False, bias: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
-        super().__init__()
-        self._build(d_model, nhead, dim_feedforward, dropout, activation, layer_norm_eps,
-                    batch_first, norm_first, bias, device, dtype, cross=True)
 
     def forward(self, tgt: Tensor, memory: Tensor, tgt_mask: Tensor | None = None,
                 memory_mask: Tensor | None = None, tgt_key_padding_mask: Tensor | None = None,
