@@ -120,31 +120,27 @@ def _outputs(t, s, x):
     return got, want
 
 
+def _save_torch_state(t, path, fmt):
+    if fmt == "safetensors":
+        st_torch.save_file(t.state_dict(), str(path))
+    else:
+        np.savez(path, **{k: v.numpy() for k, v in t.state_dict().items()})
+
+
+@pytest.mark.parametrize("fmt, seed", [("safetensors", 0), ("npz", 1)])
 @pytest.mark.parametrize("pair", sorted(PAIRS))
-def test_pytorch_safetensors_load_into_softgrad(tmp_path, pair):
+def test_pytorch_files_load_into_softgrad(tmp_path, pair, fmt, seed):
     t, s, make_input = _pair(pair)
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     _train_torch(t, make_input, rng)
-    path = tmp_path / "torch.safetensors"
-    st_torch.save_file(t.state_dict(), str(path))
+    path = tmp_path / f"torch.{fmt}"
+    _save_torch_state(t, path, fmt)
     state = sg.load(path)
     assert set(state) == set(t.state_dict())
     s.load_state_dict(state)  # strict: every key and shape matches
     got, want = _outputs(t, s, make_input(rng))
     np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
     assert got.dtype == np.float32
-
-
-@pytest.mark.parametrize("pair", sorted(PAIRS))
-def test_pytorch_npz_load_into_softgrad(tmp_path, pair):
-    t, s, make_input = _pair(pair)
-    rng = np.random.default_rng(1)
-    _train_torch(t, make_input, rng)
-    path = tmp_path / "weights.npz"
-    np.savez(path, **{k: v.numpy() for k, v in t.state_dict().items()})
-    s.load_state_dict(sg.load(path))
-    got, want = _outputs(t, s, make_input(rng))
-    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
 
 
 @pytest.mark.parametrize("pair", sorted(PAIRS))
