@@ -276,3 +276,25 @@ def test_stride1_input_grad_paths_match_torch(c, o, g, k, p, d) -> None:
                  lambda x, w: TF.conv_transpose2d(x, w, padding=p, dilation=d, groups=g),
                  _rand(2, c, 17, 16), _rand(c, o // g, *kk, seed=1),
                  atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+@pytest.mark.parametrize("chunk", [1, 3000])
+def test_batch_sliced_columns_match_torch(monkeypatch, chunk: int) -> None:
+    """With a tiny column budget every conv runs in batch slices (forward, input and weight
+    gradients, transposed conv); results are unchanged."""
+    from softgrad.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk)
+    torch_parity(lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2),
+                 lambda x, w, b: TF.conv2d(x, w, b, 2, 1, 1, 2),
+                 _rand(5, 4, 7, 6), _rand(6, 2, 3, 3, seed=1), _rand(6, seed=2),
+                 atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
+                 _rand(3, 2, 17, 16), _rand(2, 2, 3, 3, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv1d(x, w, stride=2), lambda x, w: TF.conv1d(x, w, stride=2),
+                 _rand(4, 3, 9), _rand(2, 3, 3, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2),
+                 lambda x, w, b: TF.conv_transpose2d(x, w, b, 2, 1, 1, 2),
+                 _rand(5, 4, 3, 4), _rand(4, 3, 3, 3, seed=1), _rand(6, seed=2),
+                 atol=1e-10, rtol=1e-9)
