@@ -1,16 +1,18 @@
 """Data-parallel throughput versus process count, the measured allreduce cost, and a projection.
 
-Trains the 784-1024-1024-10 MLP of bench_mlp.py (3.1 M parameters, 12.4 MB of float32
-gradients) with SGD on synthetic data for one epoch per repeat, at a fixed global batch:
+Trains a 784-1024-1024-10 MLP (1.86 M parameters, 7.5 MB of float32 gradients) with SGD
+(momentum 0.9) on synthetic data for one epoch per repeat, at a fixed global batch:
   * 1 process, 1 BLAS thread (the baseline),
   * 1 process, 2 BLAS threads (the other way to use two cores),
-  * N processes under mpiexec, 1 thread each, with DistributedDataParallel (N = 2 by default).
+  * N processes under mpiexec, 1 thread each, with DistributedDataParallel (N = 2 by default),
+    with the default 25 MB gradient bucket (one allreduce per step) and with 1 MB buckets
+    (allreduces start during backward).
 Then, under mpiexec -n 2, times all_reduce of 0.25 ... 16 MB float32 buffers and fits
 time = latency + size * cost_per_MB. From the baseline's compute time per sample and the fit it
 projects step time for more processes on one machine and over a network (ring allreduce:
 2 (P-1) latencies + 2 (P-1)/P * size * cost_per_MB, no overlap assumed) and prints the speed-up.
 
-Usage:  python bench/bench_distributed.py [--samples 8192] [--batch 128] [--repeats 2]
+Usage:  python bench/bench_distributed.py [--samples 8192] [--batch 128] [--repeats 3]
                                           [--procs 2] [--net-gbps 10]
 """
 from __future__ import annotations
@@ -68,7 +70,8 @@ def worker(args: argparse.Namespace) -> None:
     sg.manual_seed(0)
     model = nn.Sequential(nn.Linear(IN, HID), nn.ReLU(), nn.Linear(HID, HID), nn.ReLU(),
                           nn.Linear(HID, OUT))
-    net = nn.parallel.DistributedDataParallel(model) if distributed else model
+    net = (nn.parallel.DistributedDataParallel(model, bucket_cap_mb=args.bucket_mb)
+           if distributed else model)
     wait_s = [0.0]
     if distributed:
         finish = net._finish
@@ -131,12 +134,14 @@ def allreduce_worker(dist, rank: int) -> None:
 
 
 # ---------------------------------------------------------------------- parent side
-def launch(n: int | None, threads: int, mode: str, args: argparse.Namespace) -> dict:
+def launch(n: int | None, threads: int, mode: str, args: argparse.Namespace,
+           bucket_mb: float = 25.0) -> dict:
     env = dict(os.environ, PYTHONWARNINGS="ignore", PYTHONPATH=common.REPO)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         env[var] = str(threads)
     cmd = [sys.executable, __file__, "--worker", mode, "--samples", str(args.samples),
-           "--batch", str(args.batch), "--repeats", str(args.repeats)]
+           "--batch", str(args.batch), "--repeats", str(args.repeats),
+           "--bucket-mb", str(bucket_mb)]
     if n is not None:
         cmd = [_mpiexec(), "-n", str(n)] + cmd
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=1800)
@@ -164,10 +169,11 @@ def main() -> None:
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--samples", type=int, default=8192)
     p.add_argument("--batch", type=int, default=128, help="global batch (split over processes)")
-    p.add_argument("--repeats", type=int, default=2, help="timed epochs after one warm-up")
+    p.add_argument("--repeats", type=int, default=3, help="timed epochs after one warm-up")
     p.add_argument("--procs", type=int, default=2, help="processes of the data-parallel run")
     p.add_argument("--net-gbps", type=float, default=10.0, help="network for the projection")
     p.add_argument("--net-latency-us", type=float, default=30.0)
+    p.add_argument("--bucket-mb", type=float, default=25.0, help=argparse.SUPPRESS)
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
@@ -179,10 +185,12 @@ def main() -> None:
           f"{args.samples} samples/epoch; os.cpu_count()={os.cpu_count()}", flush=True)
     runs = [("1 process x 1 thread", None, 1, "single"),
             ("1 process x 2 threads", None, 2, "single"),
-            (f"{args.procs} processes x 1 thread (DDP)", args.procs, 1, "ddp")]
+            (f"{args.procs} processes x 1 thread (DDP)", args.procs, 1, "ddp"),
+            (f"{args.procs} processes, 1 MB buckets", args.procs, 1, "ddp1")]
     results = {}
     for name, n, threads, mode in runs:
-        results[name] = launch(n, threads, mode, args)
+        bucket = 1.0 if mode == "ddp1" else 25.0
+        results[name] = launch(n, threads, mode.rstrip("1"), args, bucket)
         print(f"  ran {name}", file=sys.stderr, flush=True)
     base = results[runs[0][0]]
     print(f"\n{'configuration':<34} {'best':>9} {'median':>9} {'samples/s':>10} "

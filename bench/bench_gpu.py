@@ -87,9 +87,7 @@ def _softgrad(kind: str, device: str, x: Any, y: Any) -> tuple[Callable, Callabl
 
     def sync() -> None:
         if device != "cpu":
-            from softgrad import backend
-
-            backend._cupy.cuda.Device().synchronize()
+            sg.cuda.synchronize()
 
     return epoch, sync
 

@@ -86,6 +86,9 @@ def _pool(old: dict | None, new: dict) -> dict:
     for key in ("faults_per_step",):
         if key in old:
             merged[key] = min(old[key], new[key])
+    if "ceiling_gflops_here" in old:
+        merged["ceiling_gflops_here"] = max(old["ceiling_gflops_here"],
+                                            new["ceiling_gflops_here"])
     if "gflops" in new:
         merged["gflops"] = new["gflops"] * new["median_s"] / merged["median_s"]
     if "samples_per_s" in new:
@@ -94,6 +97,18 @@ def _pool(old: dict | None, new: dict) -> dict:
         merged["us_per_op"] = new["us_per_op"] * merged["median_s"] / new["median_s"]
     merged["rounds"] = old.get("rounds", 1) + 1
     return merged
+
+
+def _numba_version() -> str | None:
+    """numba's version when softgrad's fused optimizer kernels will use it, else None."""
+    from importlib import metadata
+
+    if os.environ.get("SOFTGRAD_NUMBA", "1").strip().lower() in ("0", "off", "no", "false"):
+        return None
+    try:
+        return metadata.version("numba")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def load_average() -> str:
@@ -137,7 +152,9 @@ def main(argv: list[str] | None = None) -> int:
             "mode": "quick" if args.quick else "full", "threads": args.threads,
             "python": platform.python_version(), "machine": platform.processor() or
             platform.machine(), "cpus": os.cpu_count(), "load_before": load_average(),
-            "config": cfg, "command": "python bench/run_all.py " + " ".join(argv or sys.argv[1:])}
+            "config": cfg, "command": "python bench/run_all.py " + " ".join(argv or sys.argv[1:]),
+            "softgrad_env": {k: v for k, v in os.environ.items() if k.startswith("SOFTGRAD_")},
+            "numba": _numba_version()}
     results: dict[str, dict] = {}
     for w in selected:
         fws = ["numpy"] if w == "ceiling" else frameworks

@@ -9,6 +9,8 @@ from softgrad import dtypes as _dtypes
 from softgrad import graph_namespace as _graph_namespace
 from softgrad.autograd import engine as _engine
 from softgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from softgrad.autograd.grad_mode import inference_mode
+from softgrad.backend import device
 from softgrad.backend import cuda_available as _cuda_available
 from softgrad.backend import (get_num_threads, get_rng_state, manual_seed, set_num_threads,
                               set_rng_state)
@@ -40,11 +42,25 @@ __version__ = "0.1.0"
 
 
 class _Cuda:
-    """``sg.cuda.is_available()``, as in PyTorch."""
+    """``sg.cuda.is_available()``, ``device_count()`` and ``synchronize()``, as in PyTorch."""
 
     @staticmethod
     def is_available() -> bool:
         return _cuda_available()
+
+    @staticmethod
+    def device_count() -> int:
+        from softgrad import backend
+
+        return backend._cupy.cuda.runtime.getDeviceCount() if _cuda_available() else 0
+
+    @staticmethod
+    def synchronize() -> None:
+        """Wait until the GPU has finished the queued work (for timing)."""
+        from softgrad import backend
+
+        if _cuda_available():
+            backend._cupy.cuda.Device().synchronize()
 
 
 cuda = _Cuda()

@@ -268,3 +268,33 @@ def tune_malloc(env: dict | None = None) -> bool:
 
 
 tune_malloc()
+
+
+class device(str):
+    """``sg.device('cpu')``, ``sg.device('cuda', 0)``: a device name usable wherever a device
+    string is (``tensor.to(device)``, ``device=`` arguments), with ``.type`` and ``.index``."""
+
+    def __new__(cls, type: Any, index: int | None = None) -> "device":  # noqa: A002
+        name = str(type)
+        kind, _, idx = name.partition(":")
+        if kind not in ("cpu", "cuda"):
+            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
+                               f"string: {name}")
+        if index is not None:
+            if idx:
+                raise RuntimeError(f"device index given twice: {name!r} and {index}")
+            idx = str(int(index))
+        return super().__new__(cls, f"{kind}:{idx}" if idx else kind)
+
+    @property
+    def type(self) -> str:  # noqa: A003
+        return self.partition(":")[0]
+
+    @property
+    def index(self) -> int | None:
+        idx = self.partition(":")[2]
+        return int(idx) if idx else None
+
+    def __repr__(self) -> str:
+        idx = self.index
+        return f"device(type='{self.type}'" + ("" if idx is None else f", index={idx}") + ")"

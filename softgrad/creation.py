@@ -32,7 +32,7 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     npd = dtypes.to_np(dtype)
     if npd is not None and arr.dtype != npd:
         arr = arr.astype(npd)
-    if device is not None and str(device) != "cpu":
+    if device is not None and (str(device) != "cpu" or backend.device_of(arr) != "cpu"):
         arr = backend.to_device(arr, str(device))
     return Tensor(arr, requires_grad=requires_grad)
 

@@ -59,9 +59,10 @@ def from_dlpack(ext_tensor: Any) -> Tensor:
     try:
         arr = xp.from_dlpack(ext_tensor)
     except (TypeError, ValueError, BufferError, RuntimeError) as exc:
-        raise TypeError(f"from_dlpack could not import {type(ext_tensor).__name__}: {exc} "
-                        "(softgrad supports bool, (u)int8-64 and float16/32/64 data; convert "
-                        "e.g. bfloat16 with .float() first)") from None
+        hint = (" (softgrad supports bool, (u)int8-64 and float16/32/64 data; convert e.g. "
+                "bfloat16 with .float() first)") if "dtype" in str(exc).lower() else ""
+        raise TypeError(f"from_dlpack could not import {type(ext_tensor).__name__}: "
+                        f"{exc}{hint}") from None
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"from_dlpack: dtype {arr.dtype} is not supported by softgrad")
     dtypes.from_np(arr.dtype)  # a clear error for unsupported dtypes

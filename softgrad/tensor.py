@@ -32,7 +32,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         requires_grad: whether operations on this tensor are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_retains_grad",
+    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_used", "_retains_grad",
                  "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
@@ -46,7 +46,8 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         self.grad: Tensor | None = None
         self.requires_grad = builtins.bool(requires_grad)
         self._ctx: Function | None = None
-        self._vc: list | None = None
+        self._vc: list | None = None  # [version, shared with another tensor]
+        self._used = False  # an input of a recorded op (in-place must not rebase it)
         self._retains_grad = False
         if requires_grad and not self.data.dtype.kind in "fc":
             raise RuntimeError(
@@ -63,6 +64,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
         t.requires_grad = requires_grad
         t._ctx = None
         t._vc = None
+        t._used = False
         t._retains_grad = False
         return t
 
@@ -89,6 +91,8 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
                 res._vc = t._counter()
                 break
         if need:
+            for t in inputs:
+                t._used = True
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             fn._out = _weakref(res)
             res._ctx = fn
@@ -108,14 +112,15 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
     @_version.setter
     def _version(self, value: int) -> None:
         if self._vc is None:
-            self._vc = [value]
+            self._vc = [value, False]
         else:
             self._vc[0] = value
 
     def _counter(self) -> list:
-        """The version counter cell, created on first use, to share with a view."""
+        """The version counter cell, to share with a view (marks the memory as shared)."""
         if self._vc is None:
-            self._vc = [0]
+            self._vc = [0, True]
+        self._vc[1] = True
         return self._vc
 
     # ------------------------------------------------------------------ properties
@@ -263,6 +268,7 @@ def set_trace_hook(hook: Any) -> Any:
     ``Tensor._apply`` (None removes it); returns the previous hook."""
     global _trace_hook
     previous, _trace_hook = _trace_hook, hook
+    Tensor._tracing = hook is not None  # comparisons then run as primitives, to be recorded
     return previous
 
 
@@ -290,6 +296,8 @@ def _check_same_device(inputs: Sequence[Tensor]) -> None:
 def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
     """Array from Python data with softgrad's dtype rules (floats -> float32)."""
     xp = backend.xp_for_device(device) if device != "cpu" else np
+    if _is_device_array(data):  # a GPU array stays on the GPU (callers move it if asked)
+        xp = backend.xp_of(data)
     np_dtype = dtypes.to_np(dtype)
     if isinstance(data, Tensor):
         arr = data.data

@@ -32,6 +32,30 @@ class ConvertMixin:
     def tolist(self) -> Any:
         return backend.to_numpy(self.data).tolist()
 
+    def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
+        """NumPy ufuncs that meet a Tensor.
+
+        ``array -= tensor`` (any ufunc with ``out=``) writes into the array, as it does with a
+        PyTorch tensor, so ``p.data -= lr * p.grad`` keeps ``p.data`` an array. An array on
+        the left of an operator gives a Tensor (``array + tensor``, as ``tensor + array``);
+        other ufunc calls (``np.exp(tensor)``) work on the data and return arrays.
+        """
+        out = kwargs.get("out")
+        raw = [x.data if isinstance(x, ConvertMixin) else x for x in inputs]
+        if out:
+            kwargs["out"] = tuple(o.data if isinstance(o, ConvertMixin) else o for o in out)
+            getattr(ufunc, method)(*raw, **kwargs)
+            for o in out:
+                if isinstance(o, ConvertMixin):
+                    o._version += 1
+            return out[0] if len(out) == 1 else out
+        reflected = _REFLECTED.get(ufunc.__name__)
+        if (method == "__call__" and reflected and len(inputs) == 2 and not kwargs
+                and isinstance(inputs[1], ConvertMixin)
+                and not isinstance(inputs[0], ConvertMixin)):
+            return getattr(inputs[1], reflected)(inputs[0])
+        return getattr(ufunc, method)(*raw, **kwargs)
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """NumPy view of the data (shared memory on the CPU); a copy when ``copy=True``
         or when ``dtype`` differs."""
@@ -82,6 +106,37 @@ class ConvertMixin:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return builtins.int(self.item())
 
+    def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Any:
+        """A tensor of ``size`` filled with ``fill_value``, with self's dtype and device."""
+        from softgrad.creation import _shape_arg
+
+        np_dtype = dtypes.to_np(dtype) if dtype is not None else self.data.dtype
+        xp = backend.xp_of(self.data) if device is None else backend.xp_for_device(str(device))
+        t = type(self)._wrap(xp.full(_shape_arg((size,)), fill_value, dtype=np_dtype))
+        return t.requires_grad_() if requires_grad else t
+
+    def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Any:
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Any:
+        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+
+    def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
+                  requires_grad: bool = False) -> Any:
+        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+
+    def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
+                   requires_grad: bool = False) -> Any:
+        """A copy of ``data`` with self's dtype (unless given) and device."""
+        from softgrad.creation import tensor
+
+        return tensor(data, dtype=dtype if dtype is not None else self.dtype,
+                      device=device if device is not None else self.device,
+                      requires_grad=requires_grad)
+
     def clone(self) -> Any:
         """A copy that stays in the graph (grad flows back to self)."""
         from softgrad.ops.elementwise import Cast
@@ -116,8 +171,8 @@ class ConvertMixin:
 
         if np_dtype == self.data.dtype:
             return self
-        if self.requires_grad and np.dtype(np_dtype).kind in "fc":
-            return type(self)._apply(Cast, self, dtype=np_dtype)
+        if (self.requires_grad and np.dtype(np_dtype).kind in "fc") or self._tracing:
+            return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self.data.astype(np_dtype))
 
     def type(self, dtype: Any = None) -> Any:
@@ -169,6 +224,22 @@ class ConvertMixin:
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
 
     __str__ = __repr__
+
+
+# ufunc name -> the Tensor method that computes ``other <op> tensor``
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "true_divide": "__rtruediv__", "divide": "__rtruediv__",
+              "floor_divide": "__rfloordiv__", "remainder": "__rmod__", "power": "__rpow__",
+              "matmul": "__rmatmul__", "less": "__gt__", "less_equal": "__ge__",
+              "greater": "__lt__", "greater_equal": "__le__", "equal": "__eq__",
+              "not_equal": "__ne__", "bitwise_and": "__rand__", "bitwise_or": "__ror__",
+              "bitwise_xor": "__rxor__"}
+
+
+def _sizes(size: tuple) -> tuple:
+    from softgrad.creation import _shape_arg
+
+    return _shape_arg(size)
 
 
 def _device_kind(device: str) -> str:

@@ -1,12 +1,25 @@
-"""In-place Tensor operations (``+=``, ``add_``, ``fill_``, ...): only on tensors that need no
-grad while recording, since they would invalidate the saved values of a graph (a mixin)."""
+"""In-place Tensor operations (``+=``, ``add_``, ``fill_``, ``exp_``, ...), a mixin.
+
+Outside recording (or on tensors that need no grad) they write into the array. While
+recording, an in-place op on a non-leaf tensor (or with an operand that needs grad) follows
+PyTorch: the tensor takes the result's place in the graph ("rebase"), so ``out += identity``
+or ``x.relu_()`` work in a model's forward. A leaf that requires grad refuses, and so does a
+tensor that an op already used or whose memory is shared with a view (backward could read
+stale values); values that backward needs and that change later are caught by the version
+counters.
+"""
 from __future__ import annotations
 
-from typing import Any
+import operator
+import weakref
+from typing import Any, Callable
 
 from softgrad import backend
 
 np = backend.np
+_OUT_OF_PLACE = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
+                 np.true_divide: operator.truediv, np.floor_divide: operator.floordiv,
+                 np.remainder: operator.mod, np.power: operator.pow}
 
 
 class InplaceMixin:
@@ -15,8 +28,9 @@ class InplaceMixin:
     __slots__ = ()
 
     def _inplace(self, o: Any, ufunc: Any, name: str) -> Any:
-        self._check_inplace(name)
         o = self._operand(o)
+        if self._graph_inplace_needed(name, o):
+            return self._rebase(name, lambda old: _OUT_OF_PLACE[ufunc](old, o))
         try:
             ufunc(self.data, o.data, out=self.data, casting="same_kind")
         except ValueError:
@@ -30,11 +44,52 @@ class InplaceMixin:
         return self
 
     def _check_inplace(self, name: str) -> None:
+        """Refuse an in-place op that has no graph-recording form here (setitem, random fills)."""
         if self.requires_grad and self._is_recording():
             kind = "a leaf Variable that requires grad" if self._ctx is None else \
                 "a tensor that is part of the autograd graph"
             raise RuntimeError(f"{name}: {kind} is being used in an in-place operation; "
                                "wrap it in softgrad.no_grad() or use the out-of-place form")
+
+    def _graph_inplace_needed(self, name: str, *operands: Any) -> bool:
+        """True when the op must be recorded (rebase); raises where PyTorch would refuse."""
+        if not self._is_recording():
+            return False
+        if self.requires_grad and self._ctx is None:
+            self._check_inplace(name)  # a leaf that requires grad
+        return self.requires_grad or any(getattr(t, "requires_grad", False) for t in operands)
+
+    def _rebase(self, name: str, compute: Callable) -> Any:
+        """Record ``self = compute(self)``: self becomes the output of the new node and a
+        stand-in keeps its old place (and array) in the graph."""
+        if self._used or (self._vc is not None and self._vc[1]):
+            why = "an operation already used it" if self._used else \
+                "its memory is shared with a view or a detached tensor"
+            raise RuntimeError(
+                f"{name}: in-place change of a tensor that is part of the autograd graph, but "
+                f"{why}, so backward could see the wrong value; use the out-of-place form")
+        old = self._wrap(self.data, self.requires_grad)
+        old._ctx, old._vc = self._ctx, self._vc
+        producer = self._ctx
+        if producer is not None and producer._out is not None and producer._out() is self:
+            producer._out = weakref.ref(old)
+        res = compute(old)
+        if tuple(res.shape) != tuple(self.shape):
+            raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
+                               f"the broadcast shape {tuple(res.shape)}")
+        if res.dtype != self.dtype:
+            if not np.can_cast(res.data.dtype, self.data.dtype, casting="same_kind"):
+                raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to the "
+                                   f"desired output type {self.dtype.name}")
+            res = res.to(self.dtype)
+        self.data, self._ctx, self.requires_grad = res.data, res._ctx, res.requires_grad
+        self._vc = [old._version + 1, False]
+        fn = res._ctx
+        if fn is not None:
+            fn._out = weakref.ref(self)
+            if fn._out_version is not None:
+                fn._out_version = self._version
+        return self
 
     @staticmethod
     def _is_recording() -> bool:
@@ -82,20 +137,23 @@ class InplaceMixin:
         return self.fill_(0)
 
     def fill_(self, value: Any) -> Any:
-        self._check_inplace("fill_")
+        if self._graph_inplace_needed("fill_", value):
+            return self._rebase("fill_", lambda old: _take(old, self._operand(value)))
         self.data[...] = value.item() if hasattr(value, "item") else value
         self._version += 1
         return self
 
     def copy_(self, src: Any) -> Any:
-        self._check_inplace("copy_")
         src = self._operand(src)
+        if self._graph_inplace_needed("copy_", src):
+            return self._rebase("copy_", lambda old: _take(old, src.to(self.dtype)))
         self.data[...] = backend.to_device(src.data, self.device)
         self._version += 1
         return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
-        self._check_inplace("clamp_")
+        if self._graph_inplace_needed("clamp_", min, max):
+            return self._rebase("clamp_", lambda old: old.clamp(min, max))
         backend.xp_of(self.data).clip(self.data, min, max, out=self.data)
         self._version += 1
         return self
@@ -118,6 +176,14 @@ class InplaceMixin:
         return self
 
 
+def _take(old: Any, new: Any) -> Any:
+    """``new`` broadcast to ``old``'s shape, recorded so that only ``new`` gets gradient."""
+    from softgrad.ops.elementwise import Where
+
+    everywhere = old._wrap(backend.xp_of(old.data).ones((), dtype=bool))
+    return old._apply(Where, everywhere, new, old)
+
+
 def _rng(generator: Any) -> Any:
     if generator is None:
         return backend.generator()
@@ -126,7 +192,8 @@ def _rng(generator: Any) -> Any:
 
 def _unary_inplace(name: str) -> Any:
     def method(self: Any) -> Any:
-        self._check_inplace(name + "_")
+        if self._graph_inplace_needed(name + "_"):
+            return self._rebase(name + "_", lambda old: getattr(old, name)())
         from softgrad.autograd import grad_mode
 
         with grad_mode.no_grad():

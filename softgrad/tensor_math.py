@@ -181,6 +181,8 @@ class MathMixin:
         return self.abs()
 
     def __invert__(self) -> Any:
+        if self._tracing:  # record it for export (softgrad.onnx)
+            return self._traced_compare((self,), np.invert)
         return type(self)._wrap(~self.data)
 
     def __and__(self, o: Any) -> Any:
@@ -198,6 +200,8 @@ class MathMixin:
     def _compare(self, o: Any, op: Any) -> Any:
         o = self._operand(o)
         try:
+            if self._tracing:  # record it for export (softgrad.onnx)
+                return self._traced_compare((self, o), op)
             return type(self)._wrap(op(self.data, o.data))
         except ValueError:
             raise broadcast_error(self.shape, o.shape) from None
@@ -221,6 +225,15 @@ class MathMixin:
         return self._compare(o, np.greater_equal)
 
     eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+
+    _tracing = False  # True while an export trace hook is installed (Tensor.set_trace_hook)
+
+    def _traced_compare(self, inputs: tuple, op: Any) -> Any:
+        from softgrad.ops.compare import Compare
+
+        out = type(self)._apply(Compare, *inputs, op=op)
+        out.requires_grad, out._ctx = False, None  # bool results never carry gradient
+        return out
 
     def equal(self, o: Any) -> bool:
         o = self._operand(o)

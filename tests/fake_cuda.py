@@ -36,6 +36,10 @@ class FakeDeviceArray(np.ndarray):
         res = func(*_map(args, func.__name__), **_map(kwargs, func.__name__))
         return _to_device(res)
 
+    @property
+    def __array_interface__(self) -> Any:  # CuPy arrays expose __cuda_array_interface__ only
+        raise AttributeError("fake cuda arrays have no __array_interface__")
+
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         raise TypeError("Implicit conversion to a NumPy array is not allowed (fake cuda array); "
                         "use .get() or softgrad.backend.to_numpy")
@@ -118,8 +122,9 @@ def make_module() -> Any:
     mod.asnumpy = lambda a: np.array(a.view(np.ndarray)) if isinstance(a, FakeDeviceArray) \
         else np.asarray(a)
     mod.get_array_module = lambda *a: mod
-    mod.cuda = types.SimpleNamespace(runtime=_Runtime(), Device=lambda i=0: None,
-                                     get_device_id=lambda: 0)
+    mod.cuda = types.SimpleNamespace(
+        runtime=_Runtime(), get_device_id=lambda: 0,
+        Device=lambda i=0: types.SimpleNamespace(synchronize=lambda: None))
     return mod
 
 

@@ -194,3 +194,28 @@ def test_mha_gradcheck_small():
 def test_one_hot():
     out = F.one_hot(sg.tensor(np.array([0, 2, 1])), num_classes=4).numpy()
     np.testing.assert_array_equal(out, np.eye(4, dtype=np.int64)[[0, 2, 1]])
+
+
+@needs_torch
+@pytest.mark.parametrize("float_mask", [False, True])
+def test_sdpa_fully_masked_row_is_zero_like_torch(float_mask):
+    q, k, v = _qkv((1, 2), 3, 4, 2, 2)
+    allowed = np.ones((3, 4), bool)
+    allowed[1] = False
+    mask = np.where(allowed, 0.0, -np.inf) if float_mask else allowed
+    torch_parity(lambda a, b, c: F.scaled_dot_product_attention(a, b, c,
+                                                                attn_mask=sg.tensor(mask)),
+                 lambda a, b, c: torch.nn.functional.scaled_dot_product_attention(
+                     a, b, c, attn_mask=torch.tensor(mask)), q, k, v, atol=1e-10)
+
+
+@needs_torch
+def test_mha_fully_padded_sequence_like_torch():
+    tm, sm = _mha_pair()
+    x = RNG.standard_normal((3, 2, 8))
+    kpm = np.zeros((2, 3), bool)
+    kpm[1] = True  # the second sequence is all padding
+    _mha_parity(tm, sm, x, x, x, self_attn=True, key_padding_mask=kpm, need_weights=False)
+    with np.errstate(invalid="ignore"):
+        out, w = sm(sg.tensor(x), sg.tensor(x), sg.tensor(x), key_padding_mask=sg.tensor(kpm))
+    assert np.isnan(w.detach().numpy()[1]).all()  # PyTorch returns NaN weights here too

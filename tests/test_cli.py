@@ -160,3 +160,15 @@ def test_mnist_joins_when_its_files_are_present(tmp_path, monkeypatch):
     assert main(["train", "--model", "lenet", "--dataset", "mnist", "--epochs", "1",
                  "--quick", "--no-progress", "--out", str(tmp_path / "run")]) == 0
     assert sg.load(tmp_path / "run" / "checkpoint.safetensors")["config"]["dataset"] == "mnist"
+
+
+def test_every_recipe_fixes_all_its_settings():
+    from softgrad.experiments.train import RECIPES, TrainConfig, recipe
+
+    for model in RECIPES:
+        cfg = recipe(model)
+        assert cfg.model == model and cfg.optimizer == "adam" and cfg.seed == 0
+        # a recipe must not silently inherit TrainConfig's (mlp) defaults
+        assert set(RECIPES[model]) >= {"dataset", "epochs", "lr", "batch_size", "scheduler"}
+    assert recipe("mlp") == TrainConfig()
+    assert recipe("gru", lr=0.5, epochs=None).lr == 0.5

@@ -50,6 +50,8 @@ def tol() -> float:
 
 # ---------------------------------------------------------------------- creation and moves
 def test_creation_functions_take_device(device: str) -> None:
+    assert sg.cuda.is_available() and sg.cuda.device_count() >= 1
+    sg.cuda.synchronize()
     made = [sg.zeros(2, 3, device=device), sg.ones(2, device=device), sg.empty(4, device=device),
             sg.full((2,), 3.0, device=device), sg.eye(3, device=device),
             sg.arange(5, device=device), sg.linspace(0, 1, 4, device=device),
@@ -64,6 +66,12 @@ def test_creation_functions_take_device(device: str) -> None:
     assert made[0].dtype == sg.float32 and made[5].dtype == sg.int64
     assert host(sg.arange(4, device=device)).tolist() == [0, 1, 2, 3]
     assert sg.zeros_like(base, device="cpu").device == "cpu"
+    # a GPU array (or tensor) given to tensor() stays on the GPU unless told otherwise
+    assert on_cuda(sg.tensor(base.data)) and on_cuda(sg.tensor(base)) and on_cuda(sg.Tensor(
+        base.data))
+    assert host(sg.tensor(base.data)).tolist() == host(base).tolist()
+    moved = sg.tensor(base.data, device="cpu", dtype=sg.float64)
+    assert moved.device == "cpu" and moved.dtype == sg.float64
     assert "device='cuda'" in repr(base)
 
 
@@ -262,7 +270,8 @@ def test_optimizer_training_on_cuda_matches_cpu(device: str, name: str) -> None:
         for _ in range(4):
             opt.zero_grad()
             F.cross_entropy(model(xb), yb).backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            assert norm.device == dev
             opt.step()
             sched.step()
         finals.append(list(model.parameters()))
@@ -297,7 +306,8 @@ def test_module_moves_and_state_dict_round_trip(device: str, tmp_path) -> None:
 # ---------------------------------------------------------------------- no GPU at all
 @pytest.mark.skipif(REAL_GPU, reason="a GPU is present")
 def test_cuda_without_gpu_is_a_clear_error() -> None:
-    assert not sg.cuda.is_available()
+    assert not sg.cuda.is_available() and sg.cuda.device_count() == 0
+    sg.cuda.synchronize()  # nothing to wait for
     with pytest.raises(RuntimeError, match="cuda.*(CuPy|extra)"):
         sg.zeros(2, device="cuda")
     with pytest.raises(RuntimeError, match="CuPy"):

@@ -62,7 +62,9 @@ def _results(tmp_path: Path, n: int) -> list[dict]:
 # ---------------------------------------------------------------------- multi-process
 @needs_mpi
 @pytest.mark.parametrize("n", [2, 4])
-@pytest.mark.parametrize("variant", [[], ["--accum", "--small-buckets"]])
+@pytest.mark.parametrize("variant", [[], ["--accum", "--small-buckets"],
+                                     ["--small-buckets", "--fake-cuda"]],
+                         ids=["plain", "accum-small-buckets", "fake-cuda"])
 def test_ddp_epoch_equals_single_process(tmp_path: Path, n: int, variant: list) -> None:
     rc, out, _ = _launch(n, "ddp_equivalence.py", str(tmp_path), *variant)
     assert rc == 0, out[-3000:]
@@ -71,7 +73,10 @@ def test_ddp_epoch_equals_single_process(tmp_path: Path, n: int, variant: list) 
         assert res["max_error"] < 1e-5, res     # float64: the same parameters as one process
         assert res["moved"] > 1e-2, res         # ... and training did change them
         assert res["rank_spread"] == 0.0, res   # every replica holds identical parameters
+        assert res["on_device"]  # parameters and gradients stay on the model's device
         assert res["buckets"] == (5 if variant else 1)
+        # every bucket's allreduce started from a gradient hook, during backward
+        assert res["overlapped"] == res["buckets"]
 
 
 @needs_mpi
@@ -140,6 +145,28 @@ def test_cli_train_under_mpiexec_rank0_prints_and_saves(tmp_path: Path) -> None:
                           timeout=120)
     assert rc == 0, text[-3000:]
     assert text.count("epoch 3/3") == 1 and "epoch 1/3" not in text
+
+
+@needs_mpi
+def test_single_process_without_mpiexec() -> None:
+    code = ("import softgrad as sg, softgrad.distributed as d, softgrad.nn as nn\n"
+            "assert d.launched_world_size() == 1 and not d.init_from_launcher()\n"
+            "d.init_process_group(timeout=30)\n"
+            "m = nn.parallel.DistributedDataParallel(nn.Linear(3, 2))\n"
+            "x = sg.randn(4, 3)\n"
+            "m(x).sum().backward()\n"
+            "ref = x.sum(0).expand(2, 3)\n"
+            "assert (m.module.weight.grad - ref).abs().max().item() < 1e-6\n"
+            "t = sg.ones(2)\n"
+            "d.all_reduce(t, op=d.ReduceOp.AVG)\n"
+            "print(d.get_rank(), d.get_world_size(), t.tolist())\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE",
+                                                           "PMIX_SIZE")}
+    env["PYTHONPATH"] = str(ROOT)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         timeout=60)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.split("\n")[0] == "0 1 [1.0, 1.0]"
 
 
 # ---------------------------------------------------------------------- in-process
@@ -258,3 +285,17 @@ def test_queued_callback_runs_after_backward() -> None:
     with pytest.raises(RuntimeError):  # a failed backward drops the queued callbacks
         (a * b).sum().backward(gradient=sg.ones(3))
     assert engine._final_callbacks == []
+
+
+def test_ddp_buckets_group_by_dtype_within_the_cap() -> None:
+    from softgrad.nn.parallel.distributed import _make_buckets
+
+    params = [nn.Parameter(sg.zeros(n, dtype=dt)) for n, dt in
+              [(100, sg.float32), (300, sg.float32), (50, sg.float64), (200, sg.float32),
+               (10, sg.float64)]]
+    buckets = _make_buckets(params, cap_bytes=1600)  # 400 float32 per bucket
+    # reverse registration order (the order backward tends to produce gradients); full
+    # buckets first, then the open one of each dtype
+    assert [[p.numel() for p in b.params] for b in buckets] == [[200], [10, 50], [300, 100]]
+    assert [b.flat.dtype for b in buckets] == [np.float32, np.float64, np.float32]
+    assert [b.flat.size for b in buckets] == [201, 62, 402]  # values + one use count each

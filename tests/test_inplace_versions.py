@@ -203,3 +203,148 @@ def test_optimizer_step_between_forward_and_backward_is_detected() -> None:
     opt.step()  # weight changed in place after ``loss`` saved it
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         loss.backward()
+
+
+# ------------------------------------------------------------------ recorded in-place ops
+def _graph_case(m, which: str):
+    x = m.tensor(np.linspace(-1, 1, 6).reshape(2, 3), requires_grad=True)
+    w = m.tensor(np.arange(6.0).reshape(2, 3) / 5, requires_grad=True)
+    if which == "residual":
+        out = x * w
+        out += x  # ResNet's ``out += identity``
+        out.relu_()
+        loss = (out * out).sum()
+    elif which == "accumulate":
+        acc = m.zeros((), dtype=m.float64)
+        for i in range(3):
+            acc += (x * i).sum()
+        loss = acc * w.sum()
+    elif which == "buffer_gets_grad":
+        buf = m.zeros(2, 3, dtype=m.float64)
+        buf += x * w
+        buf.sigmoid_()
+        loss = buf.sum()
+    elif which == "mul_":
+        y = x * 1.5
+        y.mul_(w)
+        loss = y.sum()
+    elif which == "fill_":
+        y = x * 2
+        y.fill_(3.0)
+        loss = (y * w).sum()
+    elif which == "copy_":
+        y = x * 2
+        y.copy_(w * 3)
+        loss = (y * y).sum()
+    elif which == "clamp_exp_":
+        y = x * 3
+        y.clamp_(-1, 1)
+        y.exp_()
+        loss = y.sum()
+    else:  # "arith"
+        y = x + 0
+        y.sub_(w, alpha=2)
+        y /= 3
+        y **= 2
+        loss = y.sum()
+    loss.backward()
+    grads = [None if t.grad is None else t.grad.detach().numpy() for t in (x, w)]
+    return loss.item(), grads
+
+
+GRAPH_CASES = ["residual", "accumulate", "buffer_gets_grad", "mul_", "fill_", "copy_",
+               "clamp_exp_", "arith"]
+
+
+@needs_torch
+@pytest.mark.parametrize("which", GRAPH_CASES)
+def test_inplace_on_non_leaf_is_recorded_like_torch(which: str) -> None:
+    ours, theirs = _graph_case(sg, which), _graph_case(torch, which)
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-9)
+    for a, b in zip(ours[1], theirs[1]):
+        if a is None or b is None:
+            assert (a is None or np.allclose(a, 0)) and (b is None or np.allclose(b, 0))
+        else:
+            np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-12)
+
+
+def test_rebased_tensor_keeps_identity_memory_and_dtype() -> None:
+    x = sg.randn(3, requires_grad=True)
+    y = x * 2
+    same = y
+    y += sg.ones(3, dtype=sg.float64)  # float32 stays float32
+    assert y is same and y.dtype == sg.float32 and y.grad_fn is not None
+    assert y._version == 1
+
+
+@pytest.mark.parametrize("setup", ["used", "viewed", "detached", "is_view"])
+def test_inplace_on_non_leaf_refuses_when_old_value_could_be_needed(setup: str) -> None:
+    x = sg.randn(4, requires_grad=True)
+    y = x * 2
+    if setup == "used":
+        _ = y.exp()
+    elif setup == "viewed":
+        _ = y[1:]
+    elif setup == "detached":
+        _ = y.detach()
+    else:
+        y = y[1:]  # a view of an intermediate (the slicing op used it)
+    with pytest.raises(RuntimeError, match="in-place"):
+        y.add_(1)
+
+
+def test_residual_block_module_matches_torch() -> None:
+    if torch is None:
+        pytest.skip("torch is not installed")
+
+    def block(m):
+        class Block(m.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.fc1, self.fc2 = m.nn.Linear(4, 4), m.nn.Linear(4, 4)
+                self.act = m.nn.ReLU(inplace=True)
+
+            def forward(self, x):
+                identity = x
+                out = self.act(self.fc1(x))
+                out = self.fc2(out)
+                out += identity
+                return self.act(out)
+        return Block()
+
+    ours, theirs = block(sg).double(), block(torch)
+    ours.load_state_dict({k: sg.tensor(v.detach().numpy()) for k, v in
+                          theirs.state_dict().items()})
+    xs = np.random.default_rng(0).standard_normal((5, 4))
+    so, to = ours(sg.tensor(xs, requires_grad=True)), theirs(torch.tensor(xs, requires_grad=True))
+    np.testing.assert_allclose(so.detach().numpy(), to.detach().numpy(), rtol=1e-10)
+    so.sum().backward()
+    to.sum().backward()
+    for (name, a), b in zip(ours.named_parameters(), theirs.parameters()):
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), rtol=1e-9, err_msg=name)
+
+
+@pytest.mark.parametrize("name", ["relu", "leaky_relu", "elu", "selu", "celu", "silu", "mish",
+                                  "hardtanh", "hardswish", "hardsigmoid"])
+def test_functional_inplace_activation_writes_into_a_fresh_graph_tensor(name: str) -> None:
+    fn = getattr(sg.nn.functional, name)
+    x = sg.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+    h = x * 1.5
+    out = fn(h, inplace=True)
+    assert out is h and out.grad_fn is not None  # PyTorch's identity: the input is the output
+    (out * out).sum().backward()
+    ref_x = sg.tensor(np.linspace(-2, 2, 7), requires_grad=True)
+    ref = fn(ref_x * 1.5)
+    (ref * ref).sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), ref_x.grad.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(out.detach().numpy(), ref.detach().numpy(), rtol=1e-12)
+
+
+def test_functional_inplace_falls_back_out_of_place_when_input_is_still_needed() -> None:
+    x = sg.tensor([-1.0, 2.0], requires_grad=True)
+    h = x * 3
+    kept = h * h  # needs the old h
+    out = sg.nn.functional.relu(h, inplace=True)
+    assert out is not h and h.tolist() == [-3.0, 6.0]
+    (out.sum() + kept.sum()).backward()
+    np.testing.assert_allclose(x.grad.numpy(), [0 + 18 * -1.0, 3 + 18 * 2.0])

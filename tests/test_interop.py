@@ -35,6 +35,8 @@ def test_numpy_reads_a_tensor_through_dlpack_without_copying():
     assert np.shares_memory(arr, t.data)
     arr[1, 2] = 5.0
     assert t[1, 2].item() == 5.0
+    copied = np.from_dlpack(t, copy=True)
+    assert not np.shares_memory(copied, t.data) and copied[1, 2] == 5.0
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.int64, np.int32,
@@ -87,6 +89,8 @@ def test_from_dlpack_of_torch_tensors_shares_memory():
     assert sg.from_dlpack(torch.arange(3)).dtype == sg.int64
     with pytest.raises(TypeError, match="bfloat16"):
         sg.from_dlpack(torch.ones(2, dtype=torch.bfloat16))
+    with pytest.raises(TypeError, match="require gradient"):
+        sg.from_dlpack(torch.ones(2, requires_grad=True))
 
 
 @needs_torch

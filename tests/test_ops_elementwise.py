@@ -141,9 +141,21 @@ def test_inplace_on_tensor_requiring_grad_raises_while_recording(op: str) -> Non
         "zero_": lambda t: t.zero_(), "setitem": lambda t: t.__setitem__(0, 5.0),
         "clamp_": lambda t: t.clamp_(0, 1), "pow_": lambda t: t.pow_(2),
     }
-    for t in (x, x * 2):
+    with pytest.raises(RuntimeError, match="leaf Variable"):
+        calls[op](x)
+    fresh = x * 2  # a non-leaf nothing used yet: recorded in place, as in PyTorch
+    if op == "setitem":
         with pytest.raises(RuntimeError, match="in-place"):
-            calls[op](t)
+            calls[op](fresh)
+    else:
+        assert calls[op](fresh) is fresh and fresh.grad_fn is not None
+        fresh.sum().backward()
+        assert x.grad is not None and x.grad.shape == x.shape
+        x.grad = None
+    used = x * 2
+    _ = used * 3  # backward of this product needs the old ``used``
+    with pytest.raises(RuntimeError, match="in-place"):
+        calls[op](used)
     with sg.no_grad():
         calls[op](x)
     assert x.requires_grad and x._version == 1

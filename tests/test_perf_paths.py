@@ -225,3 +225,33 @@ def test_half_precision_parameter_takes_plain_path(monkeypatch) -> None:
         assert p.data.dtype == np.float16
         results.append(p.data.copy())
     np.testing.assert_array_equal(*results)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_threaded_update_works_in_a_forked_child(monkeypatch) -> None:
+    monkeypatch.setitem(backend._threads, "n", 2)
+    monkeypatch.setenv("SOFTGRAD_NUMBA", "0")
+    p = sg.tensor(np.ones(4 * _parallel.MIN_SPLIT, np.float32), requires_grad=True)
+    opt = sg.optim.Adam([p], lr=0.1)
+    p.grad = sg.tensor(np.ones(p.shape, np.float32))
+    opt.step()  # the parent's pool now exists
+    pid = os.fork()
+    if pid == 0:  # child: the inherited pool has no threads; a step must not hang
+        try:
+            opt.step()
+            os._exit(0 if np.allclose(p.data, 0.8, atol=1e-3) else 1)
+        finally:
+            os._exit(2)
+    import time
+
+    deadline = time.monotonic() + 30
+    while True:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+        if time.monotonic() > deadline:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+            pytest.fail("optimizer step hung in a forked child")
+        time.sleep(0.05)
+    assert os.WEXITSTATUS(status) == 0

@@ -64,6 +64,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader, TensorDataset, random_split
 from torch.optim.lr_scheduler import StepLR
 
+device = torch.device("cuda" if torch.cuda.is_available() and USE_CUDA else "cpu")
 torch.manual_seed(0)
 X = torch.randn(480, 10)
 w_true = torch.randn(10, 3)
@@ -87,7 +88,7 @@ class MLP(nn.Module):
         return self.fc2(self.drop(x))
 
 
-model = MLP()
+model = MLP().to(device)
 criterion = nn.CrossEntropyLoss()
 optimizer = torch.optim.Adam(model.parameters(), lr=1e-2, weight_decay=1e-4)
 scheduler = StepLR(optimizer, step_size=4, gamma=0.5)
@@ -96,8 +97,9 @@ scheduler = StepLR(optimizer, step_size=4, gamma=0.5)
 def evaluate(net):
     net.eval()
     total_loss, correct, total = 0.0, 0, 0
-    with torch.no_grad():
+    with torch.inference_mode():
         for xb, yb in val_loader:
+            xb, yb = xb.to(device), yb.to(device)
             out = net(xb)
             total_loss += criterion(out, yb).item() * xb.size(0)
             correct += (out.argmax(dim=1) == yb).sum().item()
@@ -110,6 +112,7 @@ for epoch in range(8):
     model.train()
     running = 0.0
     for xb, yb in train_loader:
+        xb, yb = xb.to(device), yb.to(device)
         optimizer.zero_grad()
         loss = criterion(model(xb), yb)
         loss.backward()
@@ -124,11 +127,13 @@ lr_now = scheduler.get_last_lr()[0]
 torch.save({"model": model.state_dict(), "optimizer": optimizer.state_dict(),
             "scheduler": scheduler.state_dict(), "epoch": 8}, CHECKPOINT)
 checkpoint = torch.load(CHECKPOINT)
-restored = MLP()
+restored = MLP().to(device)
 restored.load_state_dict(checkpoint["model"])
 optimizer2 = torch.optim.Adam(restored.parameters(), lr=1e-2, weight_decay=1e-4)
 optimizer2.load_state_dict(checkpoint["optimizer"])
 val_loss2, val_acc2 = evaluate(restored)
+with torch.no_grad():
+    probe = restored(X[:4].to(device)).new_zeros(4, 3).sum().item()
 grad_free = all(p.grad is None for p in restored.parameters())
 param_dtype = str(next(model.parameters()).dtype)
 '''
@@ -138,14 +143,16 @@ param_dtype = str(next(model.parameters()).dtype)
 def test_training_script_runs_unchanged(lib: str, tmp_path) -> None:
     if lib == "torch" and torch is None:
         pytest.skip("torch is not installed")
-    ns = _run(TRAINING_SCRIPT, lib == "softgrad", CHECKPOINT=str(tmp_path / "ckpt.pt"))
+    ns = _run(TRAINING_SCRIPT, lib == "softgrad", CHECKPOINT=str(tmp_path / "ckpt.pt"),
+              USE_CUDA=False)
     losses = ns["epoch_losses"]
     assert len(losses) == 8 and all(np.isfinite(losses))
     assert losses[-1] < 0.5 * losses[0], losses
     assert ns["val_acc"] >= 0.85, ns["val_acc"]
     assert ns["val_loss2"] == ns["val_loss"] and ns["val_acc2"] == ns["val_acc"]
     assert ns["lr_now"] == pytest.approx(1e-2 * 0.25)
-    assert ns["grad_free"] and ns["param_dtype"].endswith("float32")
+    assert ns["grad_free"] and ns["param_dtype"].endswith("float32") and ns["probe"] == 0
+    assert str(ns["device"]) == "cpu"
     if lib == "softgrad":
         assert isinstance(ns["model"].fc1.weight, sg.nn.Parameter)
 

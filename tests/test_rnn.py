@@ -186,6 +186,7 @@ def test_float32_stays_float32_and_shapes():
 def test_init_range_and_keys():
     sg.manual_seed(0)
     m = nn.GRU(3, 16, num_layers=2, bidirectional=True)
+    m.flatten_parameters()  # accepted for PyTorch compatibility
     keys = list(m.state_dict())
     assert keys[:5] == ["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0",
                         "weight_ih_l0_reverse"]
@@ -293,3 +294,20 @@ def test_inplace_change_of_output_is_caught(mode):
         out.mul_(2)
     with pytest.raises(RuntimeError, match="in-place"):
         out.sum().backward()
+
+
+def test_no_grad_runs_match_and_reuse_scratch():
+    """Under no_grad the scratch goes straight back to the pool; results are unchanged."""
+    from softgrad.ops.rnn_base import _POOL
+
+    sg.manual_seed(0)
+    m = nn.LSTM(3, 5, num_layers=2, dtype=sg.float64)
+    x = sg.tensor(np.random.default_rng(0).standard_normal((6, 2, 3)))
+    ref = m(x)[0].detach().numpy()
+    with sg.no_grad():
+        a = m(x)[0].numpy()
+        held = _POOL.nbytes
+        b = m(x)[0].numpy()
+    assert held > 0 and _POOL.nbytes == held
+    np.testing.assert_array_equal(a, ref)
+    np.testing.assert_array_equal(b, ref)

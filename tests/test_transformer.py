@@ -172,3 +172,15 @@ def test_full_transformer_parity():
             memory_key_padding_mask=skpm)
     with pytest.raises(RuntimeError, match="batch number"):
         sm(sg.tensor(src), sg.tensor(tgt[:1]))
+
+
+def test_gradcheck_encoder_and_decoder_layers():
+    from tests.checks import gradcheck
+
+    sg.manual_seed(0)
+    enc = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, norm_first=True, dtype=sg.float64)
+    dec = nn.TransformerDecoderLayer(4, 2, 6, dropout=0.0, activation="gelu", dtype=sg.float64)
+    causal = generate_square_subsequent_mask(3, dtype=sg.float64)
+    gradcheck(lambda x: enc(x, src_mask=causal), RNG.standard_normal((3, 2, 4)))
+    gradcheck(lambda t, m: dec(t, m, tgt_mask=causal), RNG.standard_normal((3, 2, 4)),
+              RNG.standard_normal((2, 2, 4)))

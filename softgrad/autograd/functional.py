@@ -146,10 +146,11 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
         ana = backend.to_numpy(ga.data)
         if not np.allclose(ana, num, atol=atol, rtol=rtol):
             err = np.abs(ana - num)
-            k = np.unravel_index(int(np.argmax(err)), err.shape) if err.ndim else ()
+            k = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape)) \
+                if err.ndim else ()
             msg = (f"gradcheck failed for input {idx} (shape {tuple(x.shape)}): at index {k} "
-                   f"analytical {ana[k]!r} vs numerical {num[k]!r}; max abs error "
-                   f"{err.max():.3g}")
+                   f"analytical gradient {float(ana[k]):.6g} vs numerical {float(num[k]):.6g}; "
+                   f"max abs error {float(err.max()):.3g}")
             if raise_exception:
                 raise GradcheckError(msg)
             return False

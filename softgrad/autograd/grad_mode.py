@@ -81,3 +81,10 @@ class enable_grad(_Mode):
     """Context manager / decorator that turns graph recording back on."""
 
     mode = True
+
+
+class inference_mode(_Mode):
+    """PyTorch's ``inference_mode``: here the same as ``no_grad`` (``mode=False`` records)."""
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = not mode

@@ -43,7 +43,14 @@ class Work:
 
     def is_completed(self) -> bool:
         """True once the operation has finished (does not run the finishing step)."""
-        return self._finished or bool(self.request.Test())
+        if self._finished:
+            return True
+        try:
+            return bool(self.request.Test())
+        except pg._state.mpi.Exception as exc:
+            pg._fail(f"{self.what} failed: {exc.Get_error_string()}; a peer process probably "
+                     "died")
+            raise  # unreachable: _fail raises
 
     def wait(self, timeout: Any = None) -> bool:
         """Block until done (raises :class:`DistBackendError` after the group's timeout)."""

@@ -37,9 +37,12 @@ RECIPES: dict[str, dict[str, Any]] = {
             "scheduler": "cosine"},
     "lenet": {"dataset": "digits", "epochs": 12, "lr": 3e-3, "batch_size": 32,
               "scheduler": "cosine"},
-    "cnn1d": {"dataset": "mnist1d", "epochs": 15, "lr": 5e-3, "batch_size": 64},
-    "gru": {"dataset": "mnist1d", "epochs": 10, "lr": 1e-2, "batch_size": 64},
-    "transformer": {"dataset": "sequence", "epochs": 4, "lr": 2e-3, "batch_size": 64},
+    "cnn1d": {"dataset": "mnist1d", "epochs": 15, "lr": 5e-3, "batch_size": 64,
+              "scheduler": "none"},
+    "gru": {"dataset": "mnist1d", "epochs": 10, "lr": 1e-2, "batch_size": 64,
+            "scheduler": "none"},
+    "transformer": {"dataset": "sequence", "epochs": 4, "lr": 2e-3, "batch_size": 64,
+                    "scheduler": "none"},
 }
 
 
@@ -88,7 +91,7 @@ def recipe(model: str, **overrides: Any) -> TrainConfig:
     """``model``'s recipe from :data:`RECIPES`, with the non-None ``overrides`` applied."""
     if model not in RECIPES:
         raise ValueError(f"unknown model {model!r}; choose one of {', '.join(RECIPES)}")
-    settings = dict(RECIPES[model], model=model)
+    settings = dict(RECIPES[model], model=model, optimizer="adam", seed=0, quick=False)
     settings.update({k: v for k, v in overrides.items() if v is not None})
     return TrainConfig(**settings)
 

@@ -19,7 +19,7 @@ np = backend.np
 
 # parameters whose change with the input size the converters handle (runtime shapes)
 _SIZE_PARAMS = {("Reshape", "shape"), ("Expand", "shape"), ("MaxPool2d", "out_hw"),
-                ("AvgPool2d", "out_hw"), ("Getitem", "index"),
+                ("AvgPool2d", "out_hw"), ("ConvTranspose2d", "out_hw"), ("Getitem", "index"),
                 # lists the primitive fills with its own results (return_indices)
                 ("MaxPool2d", "indices"), ("AdaptiveMaxPool2d", "indices")}
 

@@ -6,7 +6,8 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import dynamic, ops_basic, ops_nn, ops_rnn, ops_shape, ops_vision  # noqa: F401
+from softgrad.onnx import (dynamic, ops_basic, ops_extra, ops_nn, ops_rnn,  # noqa: F401
+                           ops_shape, ops_vision)
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor
@@ -67,7 +68,8 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
             dyn = any(axes.get(n) for n in in_names)
             args2, sources = dynamic.probe_inputs(args, in_names, axes)
             try:
-                second = trace(model, args2, in_names)
+                with np.errstate(all="ignore"):  # probe values may overflow (e.g. -inf masks)
+                    second = trace(model, args2, in_names)
             except ExportError:
                 raise
             except Exception as exc:
@@ -150,6 +152,7 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
         conv = CONVERTERS.get(node.op)
         if conv is None:
             raise b.unsupported(node)
+        node.links = {k: env[v] for k, v in node.links.items()}  # arrays of traced values
         env[node.output] = conv(b, node, [env[i] for i in node.inputs])
     outputs = []
     for (value, shape, dtype), name in zip(graph.outputs, out_names):
@@ -160,8 +163,10 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     _drop_unused(b, [o.name for o in outputs])
     g = onnx.helper.make_graph(b.nodes, "softgrad", inputs, outputs,
                                list(b.initializers.values()))
+    from softgrad import __version__
+
     model = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                   producer_name="softgrad")
+                                   producer_name="softgrad", producer_version=__version__)
     model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9 if opset <= 20 else 10)
     return model
 

@@ -168,3 +168,30 @@ def _einsum(b: Builder, node: TraceNode, ins: list[str]) -> str:
 def _dropout(b: Builder, node: TraceNode, ins: list[str]) -> str:
     raise b.unsupported(node, "dropout in training mode; export calls model.eval(), so a "
                         "Dropout here was called with training=True explicitly")
+
+
+_COMPARE = {"greater": "Greater", "less": "Less", "equal": "Equal", "not_equal": "Equal",
+            "greater_equal": "GreaterOrEqual", "less_equal": "LessOrEqual"}
+_BITWISE = {"bitwise_and": ("And", "BitwiseAnd"), "bitwise_or": ("Or", "BitwiseOr"),
+            "bitwise_xor": ("Xor", "BitwiseXor"), "invert": ("Not", "BitwiseNot")}
+
+
+@converter("Compare")
+def _compare(b: Builder, node: TraceNode, ins: list[str]) -> str:
+    name = getattr(node.params.get("op"), "__name__", "")
+    dts = [np.dtype(d) for d in node.in_dtypes]
+    if len(ins) == 2 and dts[0] != dts[1]:  # ONNX wants one type: cast to the common one
+        common = np.result_type(*dts)
+        to = b.helper.np_dtype_to_tensor_dtype(common)
+        ins = [x if d == common else b.op("Cast", [x], to=to) for x, d in zip(ins, dts)]
+    if name in _COMPARE:
+        y = b.op(_COMPARE[name], ins)
+        return b.op("Not", [y]) if name == "not_equal" else y
+    if name in _BITWISE:
+        logical, bitwise = _BITWISE[name]
+        if all(d == np.bool_ for d in dts):
+            return b.op(logical, ins)
+        if b.opset < 18:
+            raise b.unsupported(node, f"integer {name} needs opset_version >= 18")
+        return b.op(bitwise, ins)
+    raise b.unsupported(node, f"comparison {name or '?'}")

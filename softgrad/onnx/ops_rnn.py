@@ -26,6 +26,10 @@ def _regroup(b: Builder, w: str, shape: tuple, order: list[int]) -> str:
 @converter("LSTMSeq", "GRUSeq", "RNNTanhSeq")
 def _recurrent(b: Builder, node: TraceNode, ins: list[str]) -> str:
     p = node.params
+    if p.get("mask") is not None:
+        raise NotImplementedError(f"ONNX export of {node.op} over a PackedSequence (a masked, "
+                                  "variable-length batch) is not supported; export the layer "
+                                  "on padded tensors")
     bias = bool(p.get("bias", True))
     order = _ORDER[node.op]
     x, w_ih, w_hh = ins[:3]

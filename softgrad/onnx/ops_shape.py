@@ -86,19 +86,22 @@ def _index_items(index: object, ndim: int) -> list:
     return out
 
 
-def _from_end(b: Builder, node: TraceNode, v1: int | None, v2: int | None, n1: int, n2: int,
-              stop: bool) -> int | None:
-    """An index/bound that follows a dynamic size as an offset from the end (ONNX negative
-    index), or the end itself; unchanged when both traces agree."""
+def _from_end(b: Builder, node: TraceNode, v1: int | None, v2: int | None, n1: int,
+              n2: int) -> int | str | None:
+    """An index/bound that follows a dynamic size: an offset from the end (ONNX negative
+    index), the end itself, or an input's dim read at run time (e.g. ``pe[:, :x.size(1)]``);
+    unchanged when both traces agree."""
     if v1 == v2:
         return v1
-    if v1 is not None and v2 is not None and v1 >= 0 and v2 >= 0 and n1 - v1 == n2 - v2:
-        k = n1 - v1
-        if k > 0:
-            return -k
-        return _INT64_MAX  # the end itself
+    if v1 is not None and v2 is not None and v1 >= 0 and v2 >= 0:
+        if n1 - v1 == n2 - v2:
+            k = n1 - v1
+            return -k if k > 0 else _INT64_MAX  # k == 0: the end itself
+        dim = b.dim(v1, v2)
+        if dim is not None:
+            return dim
     raise b.unsupported(node, f"index {v1!r} becomes {v2!r} when the dynamic axes change, "
-                        "which is no fixed offset from either end")
+                        "which is neither a fixed offset from an end nor an input's size")
 
 
 def _resolved(b: Builder, node: TraceNode) -> list:
@@ -117,14 +120,20 @@ def _resolved(b: Builder, node: TraceNode) -> list:
         if isinstance(it, slice) and isinstance(it2, slice):
             if it.step != it2.step:
                 raise b.unsupported(node, "a slice step that follows the input size")
-            it = slice(_from_end(b, node, it.start, it2.start, n1, n2, False),
-                       _from_end(b, node, it.stop, it2.stop, n1, n2, True), it.step)
+            it = slice(_from_end(b, node, it.start, it2.start, n1, n2),
+                       _from_end(b, node, it.stop, it2.stop, n1, n2), it.step)
         elif isinstance(it, (int, np.integer)) and isinstance(it2, (int, np.integer)) and \
                 not isinstance(it, bool):
-            it = _from_end(b, node, int(it), int(it2), n1, n2, False)
+            it = _from_end(b, node, int(it), int(it2), n1, n2)
+            if isinstance(it, str):
+                raise b.unsupported(node, "an integer index that equals an input's size")
         out.append(it)
         axis += 1
     return out
+
+
+def _bound(v: object) -> int | str:
+    return v if isinstance(v, str) else int(v)  # a str names a runtime (1,) value
 
 
 @converter("Getitem")
@@ -139,9 +148,9 @@ def _getitem(b: Builder, node: TraceNode, ins: list[str]) -> str:
         elif isinstance(it, slice):
             if it != slice(None):
                 step = 1 if it.step is None else int(it.step)
-                starts.append((0 if step > 0 else -1) if it.start is None else int(it.start))
+                starts.append((0 if step > 0 else -1) if it.start is None else _bound(it.start))
                 ends.append((_INT64_MAX if step > 0 else _INT64_MIN) if it.stop is None
-                            else int(it.stop))
+                            else _bound(it.stop))
                 axes.append(axis)
                 steps.append(step)
             axis += 1
@@ -162,7 +171,7 @@ def _getitem(b: Builder, node: TraceNode, ins: list[str]) -> str:
         raise b.unsupported(node, "indexing that mixes an index array with integers")
     x = ins[0]
     if axes:
-        x = b.op("Slice", [x, b.ints(starts, "starts"), b.ints(ends, "ends"),
+        x = b.op("Slice", [x, b.shape_value(starts), b.shape_value(ends),
                            b.ints(axes, "axes"), b.ints(steps, "steps")])
     for ax, idx in sorted(gathers, key=lambda g: -g[0]):
         x = b.op("Gather", [x, b.const(np.asarray(idx, dtype=np.int64), "index")], axis=ax)

@@ -41,9 +41,19 @@ def _conv(b: Builder, node: TraceNode, ins: list[str]) -> str:
 def _conv_transpose(b: Builder, node: TraceNode, ins: list[str]) -> str:
     attrs = _geometry(node, "stride", "dilation")
     attrs["kernel_shape"] = [int(k) for k in node.in_shapes[1][2:]]
-    spatial = list(node.out_shape[2:])
+    nd = len(attrs["kernel_shape"])
+    extra = []  # output_padding: what the traced size adds to the formula (any input size)
+    for i in range(nd):
+        k, s, d = attrs["kernel_shape"][i], attrs["strides"][i], attrs["dilations"][i]
+        base = (node.in_shapes[0][2 + i] - 1) * s - attrs["pads"][i] - attrs["pads"][i + nd] \
+            + d * (k - 1) + 1
+        extra.append(int(node.out_shape[2 + i] - base))
+    if any(e < 0 or e >= max(s, d) for e, s, d in zip(extra, attrs["strides"],
+                                                        attrs["dilations"])):
+        raise b.unsupported(node, f"output size {node.out_shape[2:]} is not reachable with "
+                            "output_padding")
     return b.op("ConvTranspose", ins, group=int(node.params.get("groups", 1)),
-                output_shape=[int(s) for s in spatial], **attrs)
+                output_padding=extra, **attrs)
 
 
 def _check_out_size(b: Builder, node: TraceNode, attrs: dict) -> None:

@@ -104,6 +104,11 @@ class _Recorder:
                     "place during the forward pass (e.g. inplace=True); use the out-of-place "
                     "form")
             return self.names[key]
+        alias = self.data_ids.get(id(t.data))
+        if alias is not None and key not in self.state_names:  # same array: detach(), wrap
+            self.names[key], self.versions[key] = alias, t._version
+            self.keep.append(t)
+            return alias
         name = self.register(t, self.state_names.get(key, "const"))
         self.constants[name] = backend.to_numpy(t.data).copy()
         self.const_where[name] = where

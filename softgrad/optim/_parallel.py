@@ -9,6 +9,7 @@ arrays and ``threads == 1`` take the plain path on the calling thread.
 """
 from __future__ import annotations
 
+import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Sequence
 
@@ -17,16 +18,20 @@ from softgrad import backend
 np = backend.np
 
 MIN_SPLIT = 1 << 16  # elements; below this a parameter is not worth a thread hand-off
-_pool: dict[int, ThreadPoolExecutor] = {}
+_pool: dict[tuple[int, int], ThreadPoolExecutor] = {}
 
 
 def _executor(n: int) -> ThreadPoolExecutor:
-    ex = _pool.get(n)
+    """The worker pool for ``n`` threads (n - 1 workers plus the caller); a forked child,
+    which inherits the pool object but not its threads, gets a fresh one."""
+    key = (n, os.getpid())
+    ex = _pool.get(key)
     if ex is None:
-        for old in _pool.values():
-            old.shutdown(wait=False)
+        for k, old in list(_pool.items()):
+            if k[1] == key[1]:
+                old.shutdown(wait=False)
         _pool.clear()
-        ex = _pool[n] = ThreadPoolExecutor(n - 1, thread_name_prefix="softgrad-optim")
+        ex = _pool[key] = ThreadPoolExecutor(n - 1, thread_name_prefix="softgrad-optim")
     return ex
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -21,7 +22,10 @@ GLOBAL_BATCH, N, EPOCH = 8, 40, 1
 def make_model(seed: int) -> nn.Module:
     sg.manual_seed(seed)
     return nn.Sequential(nn.Linear(5, 16), nn.Tanh(), nn.Linear(16, 16), nn.Tanh(),
-                         nn.Linear(16, 3)).double()
+                         nn.Linear(16, 3)).double().to(DEVICE)
+
+
+DEVICE = "cpu"
 
 
 def train(model: nn.Module, loader: DataLoader, sampler: DistributedSampler, accum: bool,
@@ -31,6 +35,7 @@ def train(model: nn.Module, loader: DataLoader, sampler: DistributedSampler, acc
     opt = sg.optim.SGD(model.parameters(), lr=0.1, momentum=0.9, weight_decay=1e-3)
     sampler.set_epoch(EPOCH)
     for x, y in loader:
+        x, y = x.to(DEVICE), y.to(DEVICE)
         opt.zero_grad()
         if accum:
             h = len(x) // 2
@@ -52,7 +57,14 @@ class _null:
 
 
 def main() -> None:
+    global DEVICE
     out_dir = sys.argv[1]
+    if "--fake-cuda" in sys.argv:  # the model on the NumPy-backed stand-in GPU of the tests
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        import fake_cuda
+
+        fake_cuda.install()
+        DEVICE = "cuda"
     accum = "--accum" in sys.argv
     cap = 0.0005 if "--small-buckets" in sys.argv else 25.0
     dist.init_process_group("mpi", timeout=30)
@@ -71,6 +83,8 @@ def main() -> None:
     ref_sampler = DistributedSampler(ds, num_replicas=1, rank=0, shuffle=True, seed=7)
     train(ref, DataLoader(ds, batch_size=GLOBAL_BATCH, sampler=ref_sampler), ref_sampler, accum)
 
+    on_device = all(p.device == DEVICE and (p.grad is None or p.grad.device == DEVICE)
+                    for p in model.parameters())
     err = max(float(np.abs(a.detach().numpy() - b.detach().numpy()).max())
               for a, b in zip(model.parameters(), ref.parameters()))
     moved = max(float(np.abs(a.detach().numpy() - b.detach().numpy()).max())
@@ -81,7 +95,8 @@ def main() -> None:
     spread = max(float(np.abs(g.numpy() - flat.numpy()).max()) for g in gathered)
     with open(f"{out_dir}/rank{rank}.json", "w") as f:
         json.dump({"rank": rank, "world": world, "max_error": err, "moved": moved,
-                   "rank_spread": spread, "buckets": len(ddp._buckets)}, f)
+                   "rank_spread": spread, "buckets": len(ddp._buckets),
+                   "overlapped": ddp.overlapped_buckets, "on_device": on_device}, f)
     dist.destroy_process_group()
 
 

@@ -6,7 +6,7 @@ of any magnitude and keep the input's floating dtype (float32 stays float32).
 from __future__ import annotations
 
 import warnings
-from typing import Any
+from typing import Any, Callable
 
 from softgrad.autograd import grad_mode
 from softgrad.ops import activation as A
@@ -65,15 +65,21 @@ def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3,  # noqa
     return (-x).softmax(dim)
 
 
-def _inplace(input: Tensor, out: Tensor, inplace: bool) -> Tensor:
-    """Honour ``inplace=True`` where no graph is recorded through ``input``.
+def _inplace(input: Tensor, fn: Callable[[Tensor], Tensor], inplace: bool) -> Tensor:
+    """``fn(input)``, written into ``input`` when ``inplace=True``, as in PyTorch.
 
-    softgrad never rewrites a recorded graph in place: when ``input`` takes part in autograd
-    the result is returned out of place (use the return value, as with PyTorch).
+    While recording, a non-leaf ``input`` that nothing else has used yet takes the result's
+    place in the graph (``Tensor._rebase``); where that could corrupt a gradient (a leaf, a
+    tensor already used or sharing memory) the result is returned out of place instead, so
+    use the return value, as with PyTorch.
     """
-    if not inplace or (input.requires_grad and grad_mode.is_grad_enabled()):
-        return out
-    return input.copy_(out)
+    if not inplace:
+        return fn(input)
+    if input.requires_grad and grad_mode.is_grad_enabled():
+        if input._ctx is None or input._used or (input._vc is not None and input._vc[1]):
+            return fn(input)
+        return input._rebase("inplace activation", fn)
+    return input.copy_(fn(input))
 
 
 def _act(input: Tensor, fn: type, **params: Any) -> Tensor:
@@ -97,7 +103,7 @@ def tanh(input: Tensor) -> Tensor:  # noqa: A002
 
 def relu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """max(x, 0); grad 0 at x = 0. See ``nn.ReLU``."""
-    return _inplace(input, input.relu(), inplace)
+    return _inplace(input, lambda x: x.relu(), inplace)
 
 
 def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
@@ -108,26 +114,26 @@ def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 def leaky_relu(input: Tensor, negative_slope: float = 0.01,  # noqa: A002
                inplace: bool = False) -> Tensor:
     """x for x > 0, negative_slope * x otherwise. See ``nn.LeakyReLU``."""
-    return _inplace(input, _act(input, A.LeakyRelu, negative_slope=float(negative_slope)),
+    return _inplace(input, lambda x: _act(x, A.LeakyRelu, negative_slope=float(negative_slope)),
                     inplace)
 
 
 def elu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """x for x > 0, alpha * (exp(x) - 1) otherwise. See ``nn.ELU``."""
-    return _inplace(input, _act(input, A.Elu, alpha=float(alpha)), inplace)
+    return _inplace(input, lambda x: _act(x, A.Elu, alpha=float(alpha)), inplace)
 
 
 def selu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """scale * elu(x, alpha) with the self-normalising constants. See ``nn.SELU``."""
-    return _inplace(input, _act(input, A.Elu, alpha=_SELU_ALPHA, scale=_SELU_SCALE), inplace)
+    return _inplace(input, lambda x: _act(x, A.Elu, alpha=_SELU_ALPHA, scale=_SELU_SCALE),
+                    inplace)
 
 
 def celu(input: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:  # noqa: A002
     """max(0, x) + min(0, alpha * (exp(x / alpha) - 1)). See ``nn.CELU``."""
     if alpha == 0:
         raise RuntimeError("ZeroDivisionError: celu with alpha=0")
-    out = _act(input * (1.0 / alpha), A.Elu, alpha=1.0) * alpha
-    return _inplace(input, out, inplace)
+    return _inplace(input, lambda x: _act(x * (1.0 / alpha), A.Elu, alpha=1.0) * alpha, inplace)
 
 
 def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
@@ -144,12 +150,12 @@ def gelu(input: Tensor, approximate: str = "none") -> Tensor:  # noqa: A002
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * sigmoid(x) (swish). See ``nn.SiLU``."""
-    return _inplace(input, _act(input, A.Silu), inplace)
+    return _inplace(input, lambda x: _act(x, A.Silu), inplace)
 
 
 def mish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * tanh(softplus(x)). See ``nn.Mish``."""
-    return _inplace(input, input * softplus(input).tanh(), inplace)
+    return _inplace(input, lambda x: x * softplus(x).tanh(), inplace)
 
 
 def softplus(input: Tensor, beta: float = 1.0, threshold: float = 20.0) -> Tensor:  # noqa: A002
@@ -168,17 +174,18 @@ def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa
     if min_val > max_val:
         raise ValueError(f"hardtanh: min_val ({min_val}) cannot be greater than max_val "
                          f"({max_val})")
-    return _inplace(input, _act(input, A.Hardtanh, min_val=min_val, max_val=max_val), inplace)
+    return _inplace(input, lambda x: _act(x, A.Hardtanh, min_val=min_val, max_val=max_val),
+                    inplace)
 
 
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """relu6(x + 3) / 6. See ``nn.Hardsigmoid``."""
-    return _inplace(input, hardtanh(input + 3, 0.0, 6.0) * (1 / 6), inplace)
+    return _inplace(input, lambda x: hardtanh(x + 3, 0.0, 6.0) * (1 / 6), inplace)
 
 
 def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     """x * relu6(x + 3) / 6. See ``nn.Hardswish``."""
-    return _inplace(input, input * hardsigmoid(input), inplace)
+    return _inplace(input, lambda x: x * hardsigmoid(x), inplace)
 
 
 def tanhshrink(input: Tensor) -> Tensor:  # noqa: A002

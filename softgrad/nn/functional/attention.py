@@ -103,12 +103,27 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                            f"{_shape(query)[:-2] + (L, S)}")
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
     scores = (query @ key.transpose(-2, -1)) * s
-    if mask is not None:
-        scores = scores + mask
-    attn = scores.softmax(-1)
+    attn = _masked_softmax(scores, mask, safe=True)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn @ value
+
+
+def _masked_softmax(scores: Tensor, mask: Tensor | None, safe: bool) -> Tensor:
+    """softmax(scores + mask) over the last dim. With ``safe``, a row whose mask blocks every
+    key gives zero weights (and zero gradients) instead of NaN, as PyTorch's fused kernels."""
+    if mask is None:
+        return scores.softmax(-1)
+    scores = scores + mask
+    if not safe:
+        return scores.softmax(-1)
+    xp = backend.xp_of(mask.data)
+    dead = xp.all(mask.data == -xp.inf, axis=-1, keepdims=True)
+    if not bool(dead.any()):
+        return scores.softmax(-1)
+    dead = Tensor._wrap(xp.broadcast_to(dead, _shape(scores)[:-1] + (1,)))
+    attn = SF.where(dead, 0.0, scores).softmax(-1)
+    return attn * Tensor._wrap((~dead.data).astype(scores.data.dtype))
 
 
 def _repeat_heads(t: Tensor, heads: int) -> Tensor:
@@ -244,9 +259,8 @@ def multi_head_attention_forward(
         kp = kpm.reshape(N, 1, 1, S2)
         total = kp if total is None else total + kp
     scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(-2, -1)
-    if total is not None:
-        scores = scores + total
-    attn = scores.softmax(-1)
+    # PyTorch: NaN rows for fully masked queries when it returns the weights, zeros otherwise
+    attn = _masked_softmax(scores, total, safe=not need_weights)
     if dropout_p > 0.0 and training:
         attn = dropout(attn, dropout_p, True)
     out = (attn @ v).permute(2, 0, 1, 3).reshape(L * N, E)

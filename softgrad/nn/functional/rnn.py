@@ -5,9 +5,11 @@ Not part of PyTorch's public ``torch.nn.functional``; nothing here is re-exporte
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad import functions as SF
+from softgrad.autograd import grad_mode
 from softgrad.nn.functional.linear import dropout as _dropout
 from softgrad.ops.rnn import GRUSeq, LSTMSeq, RNNTanhSeq
 from softgrad.tensor import Tensor
@@ -18,13 +20,15 @@ _SEQ = {"RNN_TANH": RNNTanhSeq, "RNN_RELU": RNNTanhSeq, "LSTM": LSTMSeq, "GRU": 
 
 
 def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
-                  c0: Tensor | None = None, reverse: bool = False) -> tuple:
+                  c0: Tensor | None = None, reverse: bool = False, mask: Any = None) -> tuple:
     """One layer, one direction over a time-major sequence.
 
     Args:
         mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.
         x: (T, B, I). weights: ``(w_ih, w_hh)`` or ``(w_ih, w_hh, b_ih, b_hh)``.
         h0, c0: (B, H) initial states (``c0`` for LSTM only).
+        mask: optional (T, B, 1) array, 1 where step t of sequence b exists (padded batches:
+            padded steps keep the state and output zeros).
     Returns:
         (output (T, B, H), h_n (B, H), c_n (B, H) or None).
     """
@@ -32,9 +36,16 @@ def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
     bias = len(weights) == 4
     states = (h0, c0) if mode == "LSTM" else (h0,)
     params = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
-    packed = Tensor._apply(fn, x, *weights, *states, bias=bias, reverse=reverse, **params)
+    inputs = (x, *weights, *states)
+    record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)
+    packed = Tensor._apply(fn, *inputs, bias=bias, reverse=reverse, mask=mask, record=record,
+                           **params)
     T = x.shape[0]
     last = 0 if reverse else T - 1
+    if mask is not None:  # the final states follow the outputs
+        if mode == "LSTM":
+            return packed[:T], packed[T + 1], packed[T]
+        return packed[:T], packed[T], None
     if mode == "LSTM":
         return packed[:T], packed[last], packed[T]
     return packed, packed[last], None
@@ -42,7 +53,7 @@ def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
 
 def rnn_stack(mode: str, x: Tensor, weights: Sequence[Sequence[Tensor]], num_layers: int,
               bidirectional: bool, h0: Tensor, c0: Tensor | None, dropout: float,
-              training: bool) -> tuple:
+              training: bool, mask: Any = None) -> tuple:
     """Multi-layer (optionally bidirectional) recurrence over a time-major input.
 
     Args:
@@ -59,7 +70,8 @@ def rnn_stack(mode: str, x: Tensor, weights: Sequence[Sequence[Tensor]], num_lay
         for d in range(dirs):
             k = layer * dirs + d
             out, h_n, c_n = rnn_direction(mode, layer_in, weights[k], h0[k],
-                                          None if c0 is None else c0[k], reverse=d == 1)
+                                          None if c0 is None else c0[k], reverse=d == 1,
+                                          mask=mask)
             outs.append(out)
             hs.append(h_n)
             cs.append(c_n)

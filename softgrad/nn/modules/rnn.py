@@ -10,11 +10,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from softgrad import backend
 from softgrad.nn import init
 from softgrad.nn.functional import rnn as FR
 from softgrad.nn.modules.module import Module
 from softgrad.nn.modules.normalization import _empty
 from softgrad.nn.parameter import Parameter
+from softgrad.nn.utils.rnn import PackedSequence, _positions, pad_packed_sequence
 from softgrad.tensor import Tensor
 
 _GATES = {"RNN_TANH": 1, "RNN_RELU": 1, "LSTM": 4, "GRU": 3}
@@ -74,6 +76,9 @@ class RNNBase(Module):
         for p in self.parameters():
             init.uniform_(p, -bound, bound)
 
+    def flatten_parameters(self) -> None:
+        """No-op kept for PyTorch compatibility (weights are always used as they are)."""
+
     @property
     def _flat_weights(self) -> list[Tensor]:
         return [getattr(self, n) for n in self._flat_weights_names]
@@ -120,20 +125,28 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {what} size {shape}, got {tuple(hx.shape)}")
         return hx if batched else hx.unsqueeze(1)
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple:  # noqa: A002
+    def forward(self, input: Any, hx: Any = None) -> tuple:  # noqa: A002
         """Run the stack. Returns (output, h_n), or (output, (h_n, c_n)) for LSTM.
 
-        Shape: input (L, N, H_in) / (N, L, H_in) if batch_first / (L, H_in) unbatched;
-        output (L, N, D*H) likewise; h_n, c_n (num_layers*D, N, H) ((num_layers*D, H)
-        unbatched).
+        Shape: input (L, N, H_in) / (N, L, H_in) if batch_first / (L, H_in) unbatched, or a
+        ``PackedSequence`` (then the output is one too); output (L, N, D*H) likewise;
+        h_n, c_n (num_layers*D, N, H) ((num_layers*D, H) unbatched).
         """
-        batched = self._check_input(input)
-        x = input if batched else input.unsqueeze(1)
-        if batched and self.batch_first:
-            x = x.transpose(0, 1)
+        packed, mask = None, None
+        if isinstance(input, PackedSequence):
+            packed = input
+            x, lengths = pad_packed_sequence(packed)
+            batched = self._check_input(x)
+            steps = backend.np.arange(x.shape[0])[:, None] < lengths.data[None, :]
+            mask = backend.to_device(steps[..., None].astype(x.data.dtype), x.device)
+        else:
+            batched = self._check_input(input)
+            x = input if batched else input.unsqueeze(1)
+            if batched and self.batch_first:
+                x = x.transpose(0, 1)
         if x.shape[0] == 0:
             raise RuntimeError(f"{type(self).__name__}: expected a non-empty sequence, got "
-                               f"input of shape {tuple(input.shape)}")
+                               f"input of shape {tuple(x.shape)}")
         n = self.num_layers * (2 if self.bidirectional else 1)
         expected = (n, x.shape[1], self.hidden_size)
         lstm = self.mode == "LSTM"
@@ -148,8 +161,11 @@ class RNNBase(Module):
         else:
             h0, c0 = self._check_hidden(hx, expected, batched, "hidden"), None
         out, h_n, c_n = FR.rnn_stack(self.mode, x, self.all_weights, self.num_layers,
-                                     self.bidirectional, h0, c0, self.dropout, self.training)
-        if not batched:
+                                     self.bidirectional, h0, c0, self.dropout, self.training,
+                                     mask=mask)
+        if packed is not None:
+            out = _repack(out, packed)
+        elif not batched:
             out, h_n = out.squeeze(1), h_n.squeeze(1)
             c_n = c_n.squeeze(1) if c_n is not None else None
         elif self.batch_first:
@@ -169,6 +185,14 @@ class RNNBase(Module):
         if self.bidirectional:
             s += ", bidirectional=True"
         return s
+
+
+def _repack(out: Tensor, like: PackedSequence) -> PackedSequence:
+    """Pack a padded time-major output with the layout (batch sizes, order) of ``like``."""
+    T, B = out.shape[0], out.shape[1]
+    tt, ob, _ = _positions(like.batch_sizes, like.sorted_indices)
+    data = out.reshape(T * B, out.shape[2])[backend.to_device(tt * B + ob, out.device)]
+    return PackedSequence(data, like.batch_sizes, like.sorted_indices, like.unsorted_indices)
 
 
 class RNN(RNNBase):

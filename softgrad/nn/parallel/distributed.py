@@ -104,6 +104,8 @@ class DistributedDataParallel(Module):
         self._where = {id(p): (b, b.slot[id(p)]) for b in self._buckets for p in b.params}
         self._handles = [p.register_post_accumulate_grad_hook(self._on_grad) for p in params]
         self._queued = False
+        self._overlapped = 0
+        self.overlapped_buckets = 0  # of the last backward: buckets started before it ended
 
     # ------------------------------------------------------------------ forward
     def forward(self, *inputs: Any, **kwargs: Any) -> Any:
@@ -136,6 +138,7 @@ class DistributedDataParallel(Module):
         bucket.put(i, param.grad.data)
         if bucket.pending == 0:
             bucket.work = dist.all_reduce(_flat_tensor(bucket), async_op=True)
+            self._overlapped += 1
         for b in self._buckets:  # let MPI progress the buckets already started
             if b.work is not None and not b.work._finished:
                 b.work.is_completed()
@@ -143,6 +146,7 @@ class DistributedDataParallel(Module):
     def _finish(self) -> None:
         """After backward: start the remaining buckets, wait, write averaged grads back."""
         self._queued = False
+        self.overlapped_buckets, self._overlapped = self._overlapped, 0
         for b in self._buckets:
             if b.work is None:
                 b.fill_missing()

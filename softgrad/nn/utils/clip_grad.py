@@ -51,7 +51,8 @@ def _total_norm(arrays: list[Any], norm_type: float, error_if_nonfinite: bool) -
             f"The total norm of order {norm_type} for gradients from `parameters` is "
             "non-finite, so it cannot be clipped. To disable this error and scale the gradients "
             "by the non-finite norm anyway, set `error_if_nonfinite=False`")
-    return Tensor._wrap(np.asarray(total, dtype=dtype))
+    return Tensor._wrap(backend.to_device(np.asarray(total, dtype=dtype),
+                                          backend.device_of(arrays[0])))
 
 
 def clip_grads_with_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float,
