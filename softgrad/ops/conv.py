@@ -7,6 +7,10 @@ x (N, C, H, W), conv weight (O, C / groups, KH, KW), transposed-conv weight
 The three building blocks are each other's adjoints:
 ``conv_forward`` (im2col of x, then W @ cols), ``conv_input_grad`` (W^T @ g, then col2im:
 a transposed convolution) and ``conv_weight_grad`` (g @ cols^T summed over the batch).
+Column buffers above ``CHUNK_BYTES`` are built one batch slice at a time; a large stride-1
+input gradient is computed as a plain convolution of g with the flipped kernel instead of
+col2im. In graph mode (higher-order gradients) the VJPs are recorded through
+``Unfold``/``Fold`` and matmuls on Tensors.
 """
 from __future__ import annotations
 
