@@ -30,6 +30,23 @@ def _index_arg(index: Any) -> Any:
     return index
 
 
+def _index_put(old: Any, index: Any, value: Any) -> Any:
+    """``old`` with ``value`` written at ``index``, as a differentiable expression: gradient
+    flows to ``old`` outside the indexed region and to ``value`` inside it."""
+    from softgrad.ops.elementwise import Where
+
+    xp = backend.xp_of(old.data)
+    outside = xp.ones(old.shape, dtype=bool)
+    outside[index] = False
+    region = outside[index].shape
+    if value.dtype != old.dtype:
+        value = value.to(old.dtype)
+    if tuple(value.shape) != region:
+        value = value.expand(region)
+    placed = type(old)._apply(S.IndexAddZeros, value, shape=old.shape, index=index)
+    return type(old)._apply(Where, old._wrap(outside), old, placed)
+
+
 def _index_on(index: Any, data: Any) -> Any:
     """Index arrays moved to ``data``'s device: host indices may index a GPU tensor (as in
     PyTorch); GPU indices into a CPU tensor are an error."""
@@ -266,9 +283,12 @@ class ShapeMixin:
             raise IndexError(f"{exc} (indexing a tensor of shape {tuple(self.shape)})") from None
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
+        idx = _index_on(_index_arg(index), self.data)
+        if self._graph_inplace_needed("__setitem__", value):  # recorded, as PyTorch's index_put_
+            self._rebase("__setitem__", lambda old: _index_put(old, idx, old._operand(value)))
+            return
         v = value.data if hasattr(value, "_ctx") else value
-        self.data[_index_on(_index_arg(index), self.data)] = v
+        self.data[idx] = v
         self._version += 1
 
     def __iter__(self) -> Any:
@@ -324,7 +344,8 @@ class ShapeMixin:
         return where(m, value, self)
 
     def masked_fill_(self, mask: Any, value: Any) -> Any:
-        self._check_inplace("masked_fill_")
+        if self._graph_inplace_needed("masked_fill_", value):
+            return self._rebase("masked_fill_", lambda old: old.masked_fill(mask, value))
         m = mask.data if hasattr(mask, "_ctx") else np.asarray(mask)
         self.data[...] = np.where(m, value.item() if hasattr(value, "_ctx") else value,
                                   self.data)

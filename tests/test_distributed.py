@@ -103,6 +103,11 @@ def test_collective_values(tmp_path: Path, n: int) -> None:
         assert res["all_gather"] == [(np.full((2, 2), q) + np.eye(2)).tolist()
                                      for q in range(n)]
         assert (res["sampler_rank"], res["sampler_replicas"]) == (r, n)
+        assert res["weight_sum_True"] == results[0]["weight_sum_True"]  # rank 0's init
+        assert res["weight_sum_False"] == results[0]["weight_sum_False"]
+        assert res["bn_mean_True"] == [1.0] * 4          # rank 0's buffers before forward
+        assert res["bn_mean_False"] == [float(r + 1)] * 4  # each rank keeps its own
+        assert res["ddp_state_keys"] == ["module.0.bias", "module.0.weight"]
         shares.append(res["sampler"])
     epoch0 = [list(DistributedSampler(range(11), n, r, seed=3)) for r in range(n)]
     samplers = [DistributedSampler(range(11), n, r, seed=3) for r in range(n)]

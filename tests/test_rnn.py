@@ -311,3 +311,75 @@ def test_no_grad_runs_match_and_reuse_scratch():
     assert held > 0 and _POOL.nbytes == held
     np.testing.assert_array_equal(a, ref)
     np.testing.assert_array_equal(b, ref)
+
+
+@needs_torch
+@pytest.mark.parametrize("bidirectional,batch_first", [(False, False), (True, True)])
+def test_lstm_proj_size_parity(bidirectional, batch_first):
+    torch.manual_seed(5)
+    kw = {"num_layers": 2, "proj_size": 3, "bidirectional": bidirectional,
+          "batch_first": batch_first}
+    tm = torch.nn.LSTM(4, 5, **kw)
+    sm = nn.LSTM(4, 5, dtype=sg.float64, **kw)
+    assert list(sm.state_dict()) == list(tm.state_dict())
+    assert sm.weight_hr_l1.shape == (3, 5)
+    assert sm.weight_ih_l1.shape == (20, 3 * (1 + bidirectional))
+    rng = np.random.default_rng(8)
+    n = 4 if bidirectional else 2
+    x = rng.standard_normal((2, 6, 4) if batch_first else (6, 2, 4))
+    _parity(tm, sm, x, [rng.standard_normal((n, 2, 3)), rng.standard_normal((n, 2, 5))])
+    _parity(tm, sm, x)
+
+
+@needs_torch
+def test_lstm_proj_size_packed_parity():
+    from softgrad.nn.utils import rnn as R
+
+    torch.manual_seed(6)
+    tm = torch.nn.LSTM(3, 4, proj_size=2, bidirectional=True)
+    sm = nn.LSTM(3, 4, proj_size=2, bidirectional=True, dtype=sg.float64)
+    _copy_weights(tm, sm)
+    x = np.random.default_rng(9).standard_normal((5, 3, 3))
+    tx, sx = torch.tensor(x, requires_grad=True), sg.tensor(x, requires_grad=True)
+    lengths = [5, 2, 4]
+    to, (th, tc) = tm(torch.nn.utils.rnn.pack_padded_sequence(tx, lengths,
+                                                               enforce_sorted=False))
+    so, (sh, sc) = sm(R.pack_padded_sequence(sx, lengths, enforce_sorted=False))
+    for s, t in ((so.data, to.data), (sh, th), (sc, tc)):
+        np.testing.assert_allclose(s.detach().numpy(), t.detach().numpy(), atol=1e-10)
+    (to.data.sum() + (th ** 2).sum() + (tc ** 3).sum()).backward()
+    (so.data.sum() + (sh ** 2).sum() + (sc ** 3).sum()).backward()
+    np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), atol=1e-10)
+    sp = dict(sm.named_parameters())
+    for name, p in tm.named_parameters():
+        np.testing.assert_allclose(sp[name].grad.numpy(), p.grad.numpy(), atol=1e-10)
+
+
+def test_proj_size_errors():
+    with pytest.raises(ValueError, match="smaller than hidden_size"):
+        nn.LSTM(3, 4, proj_size=4)
+    with pytest.raises(ValueError, match="only supported for LSTM"):
+        nn.RNNBase("GRU", 3, 4, proj_size=2)
+    m = nn.LSTM(3, 4, proj_size=2)
+    with pytest.raises(RuntimeError, match=r"\(1, 2, 2\)"):
+        m(sg.randn(5, 2, 3), (sg.zeros(1, 2, 4), sg.zeros(1, 2, 4)))
+
+
+@pytest.mark.parametrize("masked", [False, True])
+def test_gradcheck_lstm_projection_primitive(masked):
+    rng = np.random.default_rng(10)
+    T, B, I, H, P = 3, 2, 2, 3, 2
+    mask = None
+    if masked:
+        mask = (np.arange(T)[:, None] < np.array([3, 1])[None, :]).astype(np.float64)[..., None]
+    arrays = [rng.standard_normal((T, B, I)), rng.standard_normal((4 * H, I)) * 0.7,
+              rng.standard_normal((4 * H, P)) * 0.7, rng.standard_normal(4 * H) * 0.5,
+              rng.standard_normal(4 * H) * 0.5, rng.standard_normal((P, H)),
+              rng.standard_normal((B, P)), rng.standard_normal((B, H))]
+
+    def fn(x, w_ih, w_hh, b_ih, b_hh, w_hr, h0, c0):
+        out, h_n, c_n = FR.rnn_direction("LSTM", x, (w_ih, w_hh, b_ih, b_hh, w_hr), h0, c0,
+                                         reverse=True, mask=mask, proj=True)
+        return (out * out).sum() + (h_n * 1.5).sum() + (c_n ** 3).sum()
+
+    gradcheck(fn, *arrays)

@@ -142,6 +142,9 @@ def test_onnx_converter_refuses_a_masked_recurrent_node():
     node = SimpleNamespace(op="GRUSeq", params={"mask": np.ones((3, 2, 1)), "bias": True})
     with pytest.raises(NotImplementedError, match="PackedSequence"):
         _recurrent(None, node, [])
+    node = SimpleNamespace(op="LSTMSeq", params={"proj": True, "bias": True})
+    with pytest.raises(NotImplementedError, match="proj_size"):
+        _recurrent(None, node, [])
 
 
 @pytest.mark.parametrize("mode", ["RNN_TANH", "LSTM", "GRU"])

@@ -30,6 +30,9 @@ def _recurrent(b: Builder, node: TraceNode, ins: list[str]) -> str:
         raise NotImplementedError(f"ONNX export of {node.op} over a PackedSequence (a masked, "
                                   "variable-length batch) is not supported; export the layer "
                                   "on padded tensors")
+    if p.get("proj"):
+        raise NotImplementedError("ONNX export of an LSTM with proj_size is not supported (ONNX "
+                                  "LSTM has no projection)")
     bias = bool(p.get("bias", True))
     order = _ORDER[node.op]
     x, w_ih, w_hh = ins[:3]

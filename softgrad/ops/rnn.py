@@ -81,26 +81,44 @@ class LSTMSeq(_Recurrent):
     """LSTM layer, gates i, f, g, o.
 
     Output (T+1, B, H): h_t for t < T, then the last cell state c_n in slot T (and h_n in
-    slot T+1 when masked). VJP per step: dc = dc_{t+1} + dh * o * (1 - tanh(c)^2);
-    d gates = (dc*g, dc*c_{t-1}, dc*i, dh*tanh(c)) times the activation derivatives;
-    dh_{t-1} = d gates @ W_hh.
+    slot T+1 when masked). With ``proj`` (h_t = W_hr (o * tanh(c_t)), size P) the output is
+    flat: h_t (T*B*P), c_n (B*H), [h_n (B*P)].
+    VJP per step: dc = dc_{t+1} + dh * o * (1 - tanh(c)^2); d gates = (dc*g, dc*c_{t-1},
+    dc*i, dh*tanh(c)) times the activation derivatives; dh_{t-1} = d gates @ W_hh.
     """
 
     scales = (0.5, 0.5, 1.0, 0.5)
     keeps_projection = True
 
+    def _outputs(self, xp, T, B, P, Hc, dt):
+        """The output array and its (h_t (T,B,P), c_n (B,Hc), h_n (B,P) or None) views.
+
+        Without projection (P == Hc) it is (T+1[+1], B, H); with one, a flat array."""
+        masked = self.mask is not None
+        if self.w_hr is None:
+            out = xp.empty((T + 1 + masked, B, Hc), dtype=dt)
+            return out, out[:T], out[T], (out[T + 1] if masked else None)
+        n_h = T * B * P
+        out = xp.empty(n_h + B * Hc + B * P * masked, dtype=dt)
+        hn = out[n_h + B * Hc:].reshape(B, P) if masked else None
+        return out, out[:n_h].reshape(T, B, P), out[n_h:n_h + B * Hc].reshape(B, Hc), hn
+
     def _loop(self, xp, xg, w_hh_t, b_hh, states, steps, H):
         T, B = xg.shape[:2]
-        dt, m = xg.dtype, self.mask
+        dt, m, Hc = xg.dtype, self.mask, xg.shape[2] // 4
         h, c = states if m is None else (states[0].copy(), states[1].copy())
-        mul = xp.repeat(xp.asarray((0.5, 0.5, 1.0, 0.5), dtype=dt), H)
-        add = xp.repeat(xp.asarray((0.5, 0.5, 0.0, 0.5), dtype=dt), H)
-        out = xp.empty((T + 1 + (m is not None), B, H), dtype=dt)
-        cs, tcs = self._scratch((T, B, H), dt), self._scratch((T, B, H), dt)
+        mul = xp.repeat(xp.asarray((0.5, 0.5, 1.0, 0.5), dtype=dt), Hc)
+        add = xp.repeat(xp.asarray((0.5, 0.5, 0.0, 0.5), dtype=dt), Hc)
+        out, out_h, out_c, out_hn = self._outputs(xp, T, B, H, Hc, dt)
+        cs, tcs = self._scratch((T, B, Hc), dt), self._scratch((T, B, Hc), dt)
+        proj = self.w_hr is not None
+        if proj:
+            hf, w_hr_t = self._scratch((T, B, Hc), dt), xp.ascontiguousarray(self.w_hr.T)
+            self.hf = hf
         if m is not None:
-            self.cp = self._scratch((T, B, H), dt)
-        tmp = xp.empty((B, H), dtype=dt)
-        rec = xp.empty((B, 4 * H), dtype=dt)
+            self.cp = self._scratch((T, B, Hc), dt)
+        tmp = xp.empty((B, Hc), dtype=dt)
+        rec = xp.empty((B, 4 * Hc), dtype=dt)
         for t in steps:
             a = xg[t]
             xp.matmul(h, w_hh_t, out=rec)
@@ -109,33 +127,38 @@ class LSTMSeq(_Recurrent):
             a *= mul
             a += add
             ct = cs[t]
-            xp.multiply(a[:, H:2 * H], c, out=ct)
-            xp.multiply(a[:, :H], a[:, 2 * H:3 * H], out=tmp)
+            xp.multiply(a[:, Hc:2 * Hc], c, out=ct)
+            xp.multiply(a[:, :Hc], a[:, 2 * Hc:3 * Hc], out=tmp)
             ct += tmp
             xp.tanh(ct, out=tcs[t])
-            xp.multiply(a[:, 3 * H:], tcs[t], out=out[t])
+            if proj:
+                xp.multiply(a[:, 3 * Hc:], tcs[t], out=hf[t])
+                xp.matmul(hf[t], w_hr_t, out=out_h[t])
+            else:
+                xp.multiply(a[:, 3 * Hc:], tcs[t], out=out_h[t])
             if m is None:
-                h, c = out[t], ct
+                h, c = out_h[t], ct
             else:
                 self.hp[t], self.cp[t] = h, c
-                self._carry(t, h, out[t])
+                self._carry(t, h, out_h[t])
                 xp.copyto(c, ct, where=self.keep_rows[t])
-        out[T] = c
-        if m is not None:
-            out[T + 1] = h
-        self.acts, self.cs, self.tcs, self.hs = xg, cs, tcs, out[:T]
+        out_c[...] = c
+        if out_hn is not None:
+            out_hn[...] = h
+        self.acts, self.cs, self.tcs, self.hs = xg, cs, tcs, out_h
         return out
 
     def _bptt(self, xp, g, w_hh, H, tmp):
         acts, cs, tcs, m = self.acts, self.cs, self.tcs, self.mask
         T, B = acts.shape[:2]
-        dt = acts.dtype
-        a4 = acts.reshape(T, B, 4, H)
+        dt, Hc, proj = acts.dtype, acts.shape[2] // 4, self.w_hr is not None
+        _, g_h, g_c, g_hn = self._outputs_views(g, T, B, H, Hc)
+        a4 = acts.reshape(T, B, 4, Hc)
         i, f, gg, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
         # per-gate factors, all steps at once: d pre-gate = (dc, dc, dc, dh) * factor
-        fac = _POOL.get(xp, (T, B, 4, H), dt)
-        dcdh = _POOL.get(xp, (T, B, H), dt)
-        dgates = _POOL.get(xp, (T, B, 4, H), dt)
+        fac = _POOL.get(xp, (T, B, 4, Hc), dt)
+        dcdh = _POOL.get(xp, (T, B, Hc), dt)
+        dgates = _POOL.get(xp, (T, B, 4, Hc), dt)
         tmp += [fac, dcdh, dgates]
         xp.subtract(1, a4, out=fac)
         fac *= a4                                   # s (1 - s) for the sigmoid gates
@@ -149,25 +172,34 @@ class LSTMSeq(_Recurrent):
         xp.multiply(tcs, tcs, out=dcdh)
         xp.subtract(1, dcdh, out=dcdh)
         dcdh *= o
-        dh = xp.zeros_like(self.states[0]) if m is None else g[T + 1].copy()
-        dc = g[T].copy()
-        dtmp, hbuf, cbuf = xp.empty_like(dh), xp.empty_like(dh), xp.empty_like(dh)
+        dh = xp.zeros_like(self.states[0]) if m is None else g_hn.copy()
+        dc = g_c.copy()
+        dtmp, cbuf = xp.empty_like(dc), xp.empty_like(dc)
+        hbuf = xp.empty_like(dh)
+        if proj:
+            dhs = _POOL.get(xp, (T, B, H), dt)  # gradient of each projected h_t
+            tmp.append(dhs)
+            dhf = xp.empty_like(dc)
         steps = range(T) if self.reverse else range(T - 1, -1, -1)
         for t in steps:
             if m is None:
-                dh += g[t]
+                dh += g_h[t]
                 dhn, dcn = dh, dc
             else:
-                dhn = self._masked_grad(t, dh, g[t], hbuf)
+                dhn = self._masked_grad(t, dh, g_h[t], hbuf)
                 xp.multiply(dc, m[t], out=cbuf)
                 dc *= self.inv_mask[t]
                 dcn = cbuf
+            if proj:
+                dhs[t] = dhn
+                xp.matmul(dhn, self.w_hr, out=dhf)
+                dhn = dhf
             xp.multiply(dhn, dcdh[t], out=dtmp)
             dcn += dtmp
             d = dgates[t]
             xp.multiply(dcn[:, None, :], fac[t, :, :3], out=d[:, :3])
             xp.multiply(dhn, fac[t, :, 3], out=d[:, 3])
-            back = d.reshape(B, 4 * H) @ w_hh
+            back = d.reshape(B, 4 * Hc) @ w_hh
             if m is None:
                 dc *= f[t]
                 dh = back
@@ -175,8 +207,19 @@ class LSTMSeq(_Recurrent):
                 xp.multiply(dcn, f[t], out=dtmp)
                 dc += dtmp
                 dh += back
-        dgates = dgates.reshape(T, B, 4 * H)
+        if proj:
+            self.dw_hr = dhs.reshape(T * B, H).T @ self.hf.reshape(T * B, Hc)
+        dgates = dgates.reshape(T, B, 4 * Hc)
         return dgates, dgates, (dh, dc)
+
+    def _outputs_views(self, g, T, B, P, Hc):
+        """Split an output-shaped gradient like :meth:`_outputs` splits the output."""
+        masked = self.mask is not None
+        if self.w_hr is None:
+            return g, g[:T], g[T], (g[T + 1] if masked else None)
+        n_h = T * B * P
+        hn = g[n_h + B * Hc:].reshape(B, P) if masked else None
+        return g, g[:n_h].reshape(T, B, P), g[n_h:n_h + B * Hc].reshape(B, Hc), hn
 
 
 class GRUSeq(_Recurrent):

@@ -58,7 +58,8 @@ class _Recurrent(Function):
 
     Inputs: ``x, w_ih, w_hh, [b_ih, b_hh], h0, [c0]``; params ``bias``, ``reverse``,
     ``nonlinearity`` ('tanh' or 'relu', plain RNN only), ``mask`` (T, B, 1) or None, and
-    ``record`` (False when no backward will follow: scratch is released at once).
+    ``record`` (False when no backward will follow: scratch is released at once) and
+    ``proj`` (LSTM only: a last input ``w_hr (P, H)`` projects each hidden state to P).
     """
 
     # per-gate scale of the pre-activation fed to tanh (0.5 for sigmoid gates)
@@ -68,10 +69,13 @@ class _Recurrent(Function):
 
     def forward(self, x: Any, w_ih: Any, w_hh: Any, *rest: Any, bias: bool = True,
                 reverse: bool = False, nonlinearity: str = "tanh", mask: Any = None,
-                record: bool = True) -> Any:
+                record: bool = True, proj: bool = False) -> Any:
         xp = self.xp
         b_ih, b_hh = (rest[0], rest[1]) if bias else (None, None)
         states = rest[2:] if bias else rest
+        self.w_hr = None
+        if proj:  # LSTM with projections: the last input is w_hr (P, H)
+            self.w_hr, states = states[-1], states[:-1]
         self.bias, self.reverse, self.nonlinearity = bias, reverse, nonlinearity
         self.pooled: list = []
         self.record = record
@@ -81,12 +85,13 @@ class _Recurrent(Function):
         if mask is not None:
             self.keep_rows, self.inv_mask = mask.astype(bool), 1 - mask
             self.hp = self._scratch((T, B, H), x.dtype)  # state fed into each step
-        scale = self._scale_vector(H, x.dtype)
+        Hc = w_ih.shape[0] // len(self.scales)  # cell size (H unless projected)
+        scale = self._scale_vector(Hc, x.dtype)
         w_ih_s = w_ih * scale[:, None] if scale is not None else w_ih
         xg = self._scratch((T, B, w_ih.shape[0]), x.dtype, keep=self.keeps_projection)
         xp.matmul(x.reshape(T * B, -1), w_ih_s.T, out=xg.reshape(T * B, -1))
         if bias:
-            xg += self._input_bias(b_ih, b_hh, H) * (scale if scale is not None else 1)
+            xg += self._input_bias(b_ih, b_hh, Hc) * (scale if scale is not None else 1)
         w_hh_s = w_hh * scale[:, None] if scale is not None else w_hh
         b_hh_s = None
         if bias:
@@ -210,5 +215,7 @@ class _Recurrent(Function):
         offset = len(grads)
         for k, d in enumerate(dstates):
             grads.append(d if need[offset + k] else None)
+        if self.w_hr is not None:
+            grads.append(self.dw_hr if need[-1] else None)
         _POOL.give(xp, *tmp)
         return tuple(grads)

@@ -9,6 +9,7 @@ import sys
 
 import softgrad as sg
 import softgrad.distributed as dist
+import softgrad.nn as nn
 from softgrad.utils.data import DistributedSampler
 
 
@@ -51,6 +52,19 @@ def main() -> None:
     gathered = [sg.zeros(2, 2) for _ in range(n)]
     dist.all_gather(gathered, sg.full((2, 2), float(r)) + sg.eye(2))
     out["all_gather"] = [g.tolist() for g in gathered]
+
+    # DDP: parameters from rank 0 at construction; buffers from rank 0 before each forward
+    for broadcast_buffers in (True, False):
+        sg.manual_seed(r)  # a different initialisation on every rank
+        model = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4))
+        ddp = nn.parallel.DistributedDataParallel(model, broadcast_buffers=broadcast_buffers)
+        out[f"weight_sum_{broadcast_buffers}"] = model[0].weight.sum().item()
+        model[1].running_mean.data[...] = float(r + 1)
+        ddp.eval()
+        with sg.no_grad():
+            ddp(sg.randn(2, 3))
+        out[f"bn_mean_{broadcast_buffers}"] = model[1].running_mean.tolist()
+    out["ddp_state_keys"] = sorted(ddp.state_dict())[:2]
 
     dist.barrier()
     sampler = DistributedSampler(range(11), shuffle=True, seed=3)

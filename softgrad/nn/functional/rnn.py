@@ -20,12 +20,14 @@ _SEQ = {"RNN_TANH": RNNTanhSeq, "RNN_RELU": RNNTanhSeq, "LSTM": LSTMSeq, "GRU": 
 
 
 def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
-                  c0: Tensor | None = None, reverse: bool = False, mask: Any = None) -> tuple:
+                  c0: Tensor | None = None, reverse: bool = False, mask: Any = None,
+                  proj: bool = False) -> tuple:
     """One layer, one direction over a time-major sequence.
 
     Args:
         mode: 'RNN_TANH', 'RNN_RELU', 'LSTM' or 'GRU'.
-        x: (T, B, I). weights: ``(w_ih, w_hh)`` or ``(w_ih, w_hh, b_ih, b_hh)``.
+        x: (T, B, I). weights: ``(w_ih, w_hh)`` or ``(w_ih, w_hh, b_ih, b_hh)``, then
+            ``w_hr`` (P, H) when ``proj`` (LSTM with projections).
         h0, c0: (B, H) initial states (``c0`` for LSTM only).
         mask: optional (T, B, 1) array, 1 where step t of sequence b exists (padded batches:
             padded steps keep the state and output zeros).
@@ -33,15 +35,24 @@ def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
         (output (T, B, H), h_n (B, H), c_n (B, H) or None).
     """
     fn = _SEQ[mode]
-    bias = len(weights) == 4
+    bias = len(weights) - proj == 4
     states = (h0, c0) if mode == "LSTM" else (h0,)
+    if proj:
+        weights, states = weights[:-1], (*states, weights[-1])
     params = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}
     inputs = (x, *weights, *states)
     record = grad_mode.is_grad_enabled() and any(t.requires_grad for t in inputs)
     packed = Tensor._apply(fn, *inputs, bias=bias, reverse=reverse, mask=mask, record=record,
-                           **params)
+                           proj=proj, **params)
     T = x.shape[0]
     last = 0 if reverse else T - 1
+    if proj:  # flat output: h_t (T*B*P), c_n (B*H), [h_n (B*P)]
+        B, P, H = x.shape[1], states[-1].shape[0], states[-1].shape[1]
+        n_h = T * B * P
+        out = packed[:n_h].reshape(T, B, P)
+        c_n = packed[n_h:n_h + B * H].reshape(B, H)
+        h_n = packed[n_h + B * H:].reshape(B, P) if mask is not None else out[last]
+        return out, h_n, c_n
     if mask is not None:  # the final states follow the outputs
         if mode == "LSTM":
             return packed[:T], packed[T + 1], packed[T]
@@ -53,7 +64,7 @@ def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
 
 def rnn_stack(mode: str, x: Tensor, weights: Sequence[Sequence[Tensor]], num_layers: int,
               bidirectional: bool, h0: Tensor, c0: Tensor | None, dropout: float,
-              training: bool, mask: Any = None) -> tuple:
+              training: bool, mask: Any = None, proj: bool = False) -> tuple:
     """Multi-layer (optionally bidirectional) recurrence over a time-major input.
 
     Args:
@@ -71,7 +82,7 @@ def rnn_stack(mode: str, x: Tensor, weights: Sequence[Sequence[Tensor]], num_lay
             k = layer * dirs + d
             out, h_n, c_n = rnn_direction(mode, layer_in, weights[k], h0[k],
                                           None if c0 is None else c0[k], reverse=d == 1,
-                                          mask=mask)
+                                          mask=mask, proj=proj)
             outs.append(out)
             hs.append(h_n)
             cs.append(c_n)

@@ -50,21 +50,31 @@ class RNNBase(Module):
             raise ValueError(f"hidden_size must be a positive integer, got {hidden_size}")
         if not isinstance(num_layers, int) or num_layers <= 0:
             raise ValueError(f"num_layers must be a positive integer, got {num_layers}")
-        if proj_size != 0:
-            raise NotImplementedError("softgrad's LSTM does not support proj_size yet")
+        if not isinstance(proj_size, int) or proj_size < 0:
+            raise ValueError(f"proj_size should be a positive integer or zero to disable "
+                             f"projections, got {proj_size}")
+        if proj_size and mode != "LSTM":
+            raise ValueError("proj_size argument is only supported for LSTM, not RNN or GRU")
+        if proj_size >= hidden_size:
+            raise ValueError(f"proj_size ({proj_size}) has to be smaller than hidden_size "
+                             f"({hidden_size})")
         self.mode, self.input_size, self.hidden_size = mode, input_size, hidden_size
         self.num_layers, self.bias, self.batch_first = num_layers, bias, batch_first
-        self.dropout, self.bidirectional, self.proj_size = float(dropout), bidirectional, 0
+        self.dropout, self.bidirectional = float(dropout), bidirectional
+        self.proj_size = proj_size
         dirs = 2 if bidirectional else 1
         gate = _GATES[mode] * hidden_size
+        real = proj_size or hidden_size  # size of h (and of each direction's output)
         self._flat_weights_names: list[str] = []
         for layer in range(num_layers):
             for d in range(dirs):
-                in_size = input_size if layer == 0 else hidden_size * dirs
+                in_size = input_size if layer == 0 else real * dirs
                 sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
-                shapes = [("weight_ih", (gate, in_size)), ("weight_hh", (gate, hidden_size))]
+                shapes = [("weight_ih", (gate, in_size)), ("weight_hh", (gate, real))]
                 if bias:
                     shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
+                if proj_size:
+                    shapes.append(("weight_hr", (proj_size, hidden_size)))
                 for name, shape in shapes:
                     setattr(self, name + sfx, Parameter(_empty(shape, device, dtype)))
                     self._flat_weights_names.append(name + sfx)
@@ -86,7 +96,7 @@ class RNNBase(Module):
     @property
     def all_weights(self) -> list[list[Tensor]]:
         """Weights grouped per (layer, direction)."""
-        per = 4 if self.bias else 2
+        per = (4 if self.bias else 2) + (1 if self.proj_size else 0)
         w = self._flat_weights
         return [w[i:i + per] for i in range(0, len(w), per)]
 
@@ -148,21 +158,22 @@ class RNNBase(Module):
             raise RuntimeError(f"{type(self).__name__}: expected a non-empty sequence, got "
                                f"input of shape {tuple(x.shape)}")
         n = self.num_layers * (2 if self.bidirectional else 1)
-        expected = (n, x.shape[1], self.hidden_size)
+        expected = (n, x.shape[1], self.proj_size or self.hidden_size)
+        expected_c = (n, x.shape[1], self.hidden_size)
         lstm = self.mode == "LSTM"
         if hx is None:
             h0 = FR.zeros_state(*expected, like=x)
-            c0 = FR.zeros_state(*expected, like=x) if lstm else None
+            c0 = FR.zeros_state(*expected_c, like=x) if lstm else None
         elif lstm:
             if not isinstance(hx, (tuple, list)) or len(hx) != 2:
                 raise TypeError("LSTM: hx must be a tuple (h_0, c_0)")
             h0 = self._check_hidden(hx[0], expected, batched, "hidden")
-            c0 = self._check_hidden(hx[1], expected, batched, "cell state")
+            c0 = self._check_hidden(hx[1], expected_c, batched, "cell state")
         else:
             h0, c0 = self._check_hidden(hx, expected, batched, "hidden"), None
         out, h_n, c_n = FR.rnn_stack(self.mode, x, self.all_weights, self.num_layers,
                                      self.bidirectional, h0, c0, self.dropout, self.training,
-                                     mask=mask)
+                                     mask=mask, proj=self.proj_size > 0)
         if packed is not None:
             out = _repack(out, packed)
         elif not batched:
@@ -184,6 +195,8 @@ class RNNBase(Module):
             s += f", dropout={self.dropout}"
         if self.bidirectional:
             s += ", bidirectional=True"
+        if self.proj_size:
+            s += f", proj_size={self.proj_size}"
         return s
 
 

@@ -1,6 +1,6 @@
 """Transformer layers: ``TransformerEncoderLayer``, ``TransformerEncoder``,
-``TransformerDecoderLayer``, ``TransformerDecoder`` and ``Transformer`` (PyTorch's submodule names, so
-``state_dict`` keys such as ``layers.0.self_attn.in_proj_weight`` match)."""
+``TransformerDecoderLayer``, ``TransformerDecoder`` and ``Transformer`` (PyTorch's submodule
+names, so ``state_dict`` keys such as ``layers.0.self_attn.in_proj_weight`` match)."""
 from __future__ import annotations
 
 import copy
