@@ -173,6 +173,9 @@ def lenet_main(args: argparse.Namespace) -> None:
     title = "LeNet" if args.bench == "lenet" else "CIFAR-sized CNN"
     print(common.table(f"{title} training epoch ({args.samples} samples, batch {BATCH}, "
                        f"{args.optim}, {args.threads} thread(s); {how})", rows))
+    if hasattr(os, "getloadavg"):
+        print("  load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+              + f" on {os.cpu_count()} CPUs")
     for fw, r in rows.items():
         if r:
             print(f"  {fw:<9} {r['median_s'] / r['steps'] * 1e3:7.2f} ms/step (median)  "
