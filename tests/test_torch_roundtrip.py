@@ -240,3 +240,38 @@ def test_every_layer_round_trips_through_safetensors_files(tmp_path, name):
     theirs.load_state_dict(st_torch.load_file(str(tmp_path / "softgrad.safetensors")))
     for a, b in zip(_eval_outputs(name, ours), _eval_outputs(name, theirs, torch)):
         np.testing.assert_allclose(a, b, atol=REGISTRY[name].atol, rtol=1e-4)
+
+
+def test_tied_weights_load_into_pytorch(tmp_path):
+    """A state dict with a tied weight lists it under both keys, as PyTorch's does."""
+    class TorchLM(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.head = tnn.Embedding(10, 4, dtype=F32), tnn.Linear(4, 10, dtype=F32)
+            self.head.weight = self.emb.weight
+
+        def forward(self, ids):
+            return self.head(self.emb(ids))
+
+    class SgLM(snn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.head = snn.Embedding(10, 4), snn.Linear(4, 10)
+            self.head.weight = self.emb.weight
+
+        def forward(self, ids):
+            return self.head(self.emb(ids))
+
+    ours, theirs = SgLM(), TorchLM()
+    sg.save(ours.state_dict(), tmp_path / "lm.safetensors")
+    state = st_torch.load_file(str(tmp_path / "lm.safetensors"))
+    assert set(state) == {"emb.weight", "head.weight", "head.bias"}
+    theirs.load_state_dict(state)
+    ids = np.array([[1, 7, 3]])
+    with torch.no_grad():
+        want = theirs(torch.from_numpy(ids)).numpy()
+    np.testing.assert_allclose(ours(sg.tensor(ids)).detach().numpy(), want, atol=ATOL)
+    back = sg.load(tmp_path / "lm.safetensors")
+    fresh = SgLM()
+    fresh.load_state_dict(back)
+    assert fresh.head.weight is fresh.emb.weight
