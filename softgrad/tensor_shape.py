@@ -92,9 +92,6 @@ class ShapeMixin:
 
     reshape_as = view_as
 
-    def contiguous(self) -> Any:
-        return self
-
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Any:
         if self.ndim == 0:
             return self.reshape(1)
@@ -161,10 +158,24 @@ class ShapeMixin:
     def mT(self) -> Any:  # noqa: N802
         return self.transpose(-2, -1)
 
-    def movedim(self, source: int, destination: int) -> Any:
-        s, d = norm_dim(source, self.ndim), norm_dim(destination, self.ndim)
-        order = [i for i in range(self.ndim) if i != s]
-        order.insert(d, s)
+    def movedim(self, source: Any, destination: Any) -> Any:
+        """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
+        src = source if isinstance(source, (tuple, list)) else (source,)
+        dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)}"
+                               f" dims) should contain the same number of dims as destination "
+                               f"({list(dst)} dims)")
+        src = [norm_dim(s, self.ndim) for s in src]
+        dst = [norm_dim(d, self.ndim) for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError(f"movedim: repeated dim in source {list(src)} or destination "
+                               f"{list(dst)}")
+        order = [None] * self.ndim
+        for s, d in zip(src, dst):
+            order[d] = s
+        rest = iter(i for i in range(self.ndim) if i not in src)
+        order = [next(rest) if o is None else o for o in order]
         return self.permute(*order)
 
     moveaxis = movedim
