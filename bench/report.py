@@ -6,7 +6,8 @@ from typing import Any
 TARGETS = [  # (summary key, comparison, limit, text)
     ("mlp_train_x_torch", "<=", 1.0, "MLP epoch <= 1.0x PyTorch"),
     ("mlp_train_x_pydynet", "<", 1.0, "MLP epoch below PyDyNet"),
-    ("mlp_ceiling_fraction", ">=", 0.5, "MLP epoch >= 50% of the GEMM ceiling"),
+    ("mlp_ceiling_fraction", ">=", 0.5, "MLP step >= 50% of GEMM ceiling (interleaved)"),
+    ("mlp_epoch_over_ceiling_workload", ">=", 0.5, "MLP epoch / ceiling workload >= 50%"),
     ("mlp_infer_x_torch", "<=", 1.0, "MLP inference <= 1.0x PyTorch"),
     ("overhead_x_torch", "<=", 1.5, "per-op overhead <= 1.5x PyTorch"),
     ("mlp_peak_rss_x_torch", "<=", 1.0, "MLP epoch peak RSS <= PyTorch's"),
@@ -52,8 +53,10 @@ def table(title: str, workload: str, rows: dict[str, dict]) -> str:
 
 def _extra(workload: str, r: dict) -> str:
     if workload == "mlp_train":
-        here = r.get("ceiling_gflops_here")
-        ceil = f" ({100 * r['gflops'] / here:.0f}% of {here:.0f} GFLOP/s GEMM here)" if here else ""
+        ceil = ""
+        if "ceiling_fraction" in r:
+            ceil = (f" (interleaved steps: {r['step_gflops_here']:.0f} vs GEMM-only "
+                    f"{r['ceiling_gflops_here']:.0f} GFLOP/s = {100 * r['ceiling_fraction']:.0f}%)")
         return f"{r['gflops']:.1f} GFLOP/s{ceil}, {r['faults_per_step']:.0f} minor faults/step"
     if workload == "mlp_infer":
         return f"{r['samples_per_s']:.0f} samples/s, {r['faults_per_step']:.0f} minor faults/step"
@@ -86,11 +89,16 @@ def summary(results: dict[str, dict]) -> dict[str, float]:
         ceil = results.get("ceiling", {}).get("numpy")
         if _ok(ceil):
             out["gemm_ceiling_gflops"] = round(ceil["gemm_gflops"], 1)
-        # the fraction uses the ceiling measured in the softgrad MLP process itself, right
-        # after its epochs (same load); the separate ceiling workload when that is missing
-        here = mlp["softgrad"].get("ceiling_gflops_here") or out.get("gemm_ceiling_gflops")
-        if here:
-            out["mlp_ceiling_fraction"] = round(mlp["softgrad"]["gflops"] / here, 3)
+        # the fraction from training steps interleaved with GEMM-only steps in the softgrad
+        # process itself (load-robust); else epoch rate / the separate ceiling workload
+        if "gemm_ceiling_gflops" in out:
+            out["mlp_epoch_over_ceiling_workload"] = round(
+                mlp["softgrad"]["gflops"] / out["gemm_ceiling_gflops"], 3)
+        if "ceiling_fraction" in mlp["softgrad"]:
+            out["mlp_ceiling_fraction"] = round(mlp["softgrad"]["ceiling_fraction"], 3)
+        elif "gemm_ceiling_gflops" in out:
+            out["mlp_ceiling_fraction"] = round(
+                mlp["softgrad"]["gflops"] / out["gemm_ceiling_gflops"], 3)
     rss = results.get("mlp_rss", {}).get("softgrad")
     if _ok(rss):
         out["rss_growth_pct"] = round(rss["rss_growth_pct"], 2)
@@ -212,6 +220,14 @@ cross-entropy, one epoch of synthetic MNIST-shaped data), `mlp_infer` (the same 
 (one training step of LSTM(32->128) over 50 steps, batch 64, Adam), `overhead` (10 element-wise ops
 + sum + backward on 1x10 tensors, repeated), `mlp_rss` (RSS after 10 short epochs vs after
 epoch 2) and `ceiling` (NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth).
+
+The fraction of the GEMM ceiling is given two ways: the epoch's model FLOP/s over the
+`ceiling` workload's GEMM rate (two separate measurements, sensitive to load changes), and,
+inside the softgrad MLP process, 150 training steps each followed by a step of only its nine
+GEMMs at the same shapes: median GEMM-only time / median step time (load-robust).
+
+Environment: `SOFTGRAD_NUMBA=0` turns off the optional numba-fused optimizer kernels,
+`SOFTGRAD_MALLOC=default` leaves glibc's malloc thresholds alone (see the main README).
 
 ## Latest numbers
 

@@ -86,9 +86,10 @@ def _pool(old: dict | None, new: dict) -> dict:
     for key in ("faults_per_step",):
         if key in old:
             merged[key] = min(old[key], new[key])
-    if "ceiling_gflops_here" in old:
-        merged["ceiling_gflops_here"] = max(old["ceiling_gflops_here"],
-                                            new["ceiling_gflops_here"])
+    for key in ("ceiling_fraction", "ceiling_gflops_here", "step_gflops_here"):
+        if key in old and key in new:  # median of the rounds' load-robust estimates
+            merged[key + "_rounds"] = old.get(key + "_rounds", [old[key]]) + [new[key]]
+            merged[key] = statistics.median(merged[key + "_rounds"])
     if "gflops" in new:
         merged["gflops"] = new["gflops"] * new["median_s"] / merged["median_s"]
     if "samples_per_s" in new:

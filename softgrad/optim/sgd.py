@@ -4,6 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
+from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_nonneg
 from softgrad.tensor import Tensor
 
@@ -49,32 +50,57 @@ class SGD(Optimizer):
         lr, momentum, dampening = group["lr"], group["momentum"], group["dampening"]
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         state = self.state
+        hp = (lr, momentum, dampening, wd, nesterov, maximize)
+        items = []
         for p in group["params"]:
             if p.grad is None:
                 continue
-            pd = p.data
-            s0, s1 = self._scratch(pd, 0), self._scratch(pd, 1)
-            d = self._grad_with_decay(p.grad.data, pd, wd, maximize, s0)
-            if momentum:
-                st = state[p]
-                buf = st.get("momentum_buffer")
-                if buf is None:
-                    st["momentum_buffer"] = Tensor._wrap(d.copy())
-                    b = st["momentum_buffer"].data
-                else:
-                    b = buf.data
-                    b *= momentum
-                    if dampening:
-                        np.multiply(d, 1 - dampening, out=s1)
-                        b += s1
-                    else:
-                        b += d
-                if nesterov:
-                    np.multiply(b, momentum, out=s1)
-                    s1 += d
-                    d = s1
-                else:
-                    d = b
-            np.multiply(d, lr, out=s1)
-            pd -= s1
+            pd, g = p.data, p.grad.data
             p._version += 1
+            if not momentum:
+                items.append(((pd, g), hp))
+                continue
+            st = state[p]
+            buf = st.get("momentum_buffer")
+            if buf is not None:
+                items.append(((pd, g, buf.data), hp))
+                continue
+            # first step: the buffer starts as d itself
+            d = self._grad_with_decay(g, pd, wd, maximize, self._scratch(pd, 0))
+            st["momentum_buffer"] = Tensor._wrap(d.copy())
+            _apply_direction(pd, d, st["momentum_buffer"].data, self._scratch(pd, 1), *hp)
+        if items:
+            run_kernel(_sgd_momentum if momentum else _sgd_plain, items, self._scratch, 2)
+
+
+def _sgd_plain(pd: Any, g: Any, s0: Any, s1: Any, lr: float, momentum: float,
+               dampening: float, wd: float, nesterov: bool, maximize: bool) -> None:
+    """p -= lr * d (no momentum), element-wise in place."""
+    d = Optimizer._grad_with_decay(g, pd, wd, maximize, s0)
+    np.multiply(d, lr, out=s1)
+    pd -= s1
+
+
+def _sgd_momentum(pd: Any, g: Any, b: Any, s0: Any, s1: Any, lr: float, momentum: float,
+                  dampening: float, wd: float, nesterov: bool, maximize: bool) -> None:
+    """buf = momentum * buf + (1 - dampening) * d, then the step, element-wise in place."""
+    d = Optimizer._grad_with_decay(g, pd, wd, maximize, s0)
+    b *= momentum
+    if dampening:
+        np.multiply(d, 1 - dampening, out=s1)
+        b += s1
+    else:
+        b += d
+    _apply_direction(pd, d, b, s1, lr, momentum, dampening, wd, nesterov, maximize)
+
+
+def _apply_direction(pd: Any, d: Any, b: Any, s1: Any, lr: float, momentum: float,
+                     dampening: float, wd: float, nesterov: bool, maximize: bool) -> None:
+    if nesterov:
+        np.multiply(b, momentum, out=s1)
+        s1 += d
+        d = s1
+    else:
+        d = b
+    np.multiply(d, lr, out=s1)
+    pd -= s1

@@ -1,0 +1,65 @@
+"""bench/run_all.py plumbing: workloads run (tiny sizes), rounds pool, targets are checked."""
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+sys.path.insert(0, BENCH)
+
+import report  # noqa: E402
+import run_all  # noqa: E402
+import workloads  # noqa: E402
+
+TINY = dict(run_all.QUICK, threads=1, repeats=2, overhead_iters=20, rss_samples=256,
+            samples=512, infer_iters=2, budget_s=5.0, rounds=1)
+
+
+def test_softgrad_workloads_run_at_tiny_sizes() -> None:
+    over = workloads.overhead("softgrad", TINY)
+    assert over["iters"] == 20 and len(over["times"]) == 2 and over["median_s"] > 0
+    train = workloads.mlp_train("softgrad", TINY)
+    assert train["samples"] == 512 and train["gflops"] > 0
+    assert 0 < train["ceiling_fraction"] < 5
+    rss = workloads.mlp_rss("softgrad", TINY)
+    assert len(rss["rss_mib"]) == 10
+
+
+def test_pool_merges_rounds() -> None:
+    a = {"times": [1.0, 3.0], "median_s": 2.0, "peak_rss_mib": 10, "faults_per_step": 4,
+         "ceiling_fraction": 0.5, "ceiling_gflops_here": 100, "step_gflops_here": 50}
+    b = {"times": [2.0], "median_s": 2.0, "peak_rss_mib": 12, "faults_per_step": 1,
+         "ceiling_fraction": 0.7, "ceiling_gflops_here": 90, "step_gflops_here": 63}
+    m = run_all._pool(a, b)
+    assert m["times"] == [1.0, 3.0, 2.0] and m["median_s"] == 2.0
+    assert m["peak_rss_mib"] == 12 and m["faults_per_step"] == 1
+    assert m["ceiling_fraction"] == pytest.approx(0.6)
+    assert run_all._pool(None, b) is b
+    assert run_all._pool(a, {"skipped": "x"}) is a
+
+
+def test_summary_and_targets() -> None:
+    def r(t, **kw):
+        return {"times": [t], "median_s": t, "peak_rss_mib": kw.pop("rss", 100), **kw}
+
+    results = {
+        "mlp_train": {"softgrad": r(6.0, gflops=120.0, rss=200, ceiling_fraction=0.7),
+                      "torch": r(8.0, gflops=90.0, rss=500), "pydynet": r(7.5, gflops=96.0)},
+        "overhead": {"softgrad": r(2.0, iters=10, us_per_op=1.0),
+                     "torch": r(1.0, iters=10, us_per_op=1.0),
+                     "pydynet": {"skipped": "n/a"}},
+        "ceiling": {"numpy": r(0.01, gemm_gflops=160.0, bandwidth_gbs=30.0,
+                               per_gemm_gflops={})},
+    }
+    s = report.summary(results)
+    assert s["mlp_train_x_torch"] == 0.75 and s["mlp_train_x_pydynet"] == 0.8
+    assert s["overhead_x_torch"] == 2.0 and s["mlp_peak_rss_x_torch"] == 0.4
+    assert s["mlp_ceiling_fraction"] == 0.7 and s["mlp_epoch_over_ceiling_workload"] == 0.75
+    states = {text: state for text, _, state in report.check_targets(s)}
+    assert states["MLP epoch <= 1.0x PyTorch"] == "met"
+    assert states["per-op overhead <= 1.5x PyTorch"] == "MISSED"
+    assert states["LeNet training <= 2x PyTorch"] == "not measured"
+    text = report.table("t", "overhead", results["overhead"])
+    assert "2.00" in text and "skipped" in text
