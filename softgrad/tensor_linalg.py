@@ -181,9 +181,10 @@ class LinalgMixin:
         d = self.data
         if xp.isfinite(d).all():
             return self.clone()
+        inf = xp.isinf(d)
         out = _where(type(self)._wrap(xp.isnan(d)), nan, self)
-        out = _where(type(self)._wrap(xp.isposinf(d)), hi, out)
-        return _where(type(self)._wrap(xp.isneginf(d)), lo, out)
+        out = _where(type(self)._wrap(inf & (d > 0)), hi, out)
+        return _where(type(self)._wrap(inf & (d < 0)), lo, out)
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> Any:

@@ -319,7 +319,7 @@ class SelectMixin:
         d = 0 if dim is None else norm_dim(dim, self.ndim)
         if x.ndim == 0:
             x = x.reshape(1)
-        r = repeats.data if hasattr(repeats, "_ctx") else repeats
+        r = backend.to_numpy(repeats.data) if hasattr(repeats, "_ctx") else repeats
         if not isinstance(r, (builtins.int, np.integer)):
             r = np.asarray(r)
             if r.dtype.kind not in "iu" or r.ndim > 1:

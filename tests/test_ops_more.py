@@ -380,3 +380,66 @@ def test_scatter_reduce_on_integers_matches_torch(reduce: str) -> None:
         t = torch.tensor(a).scatter_reduce(0, torch.tensor(SR_INDEX), torch.tensor(src), reduce,
                                            include_self=inc)
         assert s.tolist() == t.tolist() and s.dtype == sg.int64
+
+
+DEVICE_CASES = {
+    "sort": lambda sg_, x, d: x.sort(1, descending=True).values,
+    "topk": lambda sg_, x, d: x.topk(2, 0).values,
+    "median": lambda sg_, x, d: x.median(1).values + x.kthvalue(2, 0).values.sum(),
+    "take_along_dim": lambda sg_, x, d: x.take_along_dim(
+        sg_.tensor([[0, 4], [1, 1], [2, 0]], device=d), 1),
+    "index_add": lambda sg_, x, d: x.index_add(1, sg_.tensor([4, 0, 4], device=d), x[:, :3]),
+    "scatter": lambda sg_, x, d: x.scatter(1, sg_.tensor([[0], [3], [1]], device=d),
+                                           x[:, 4:] * 2),
+    "scatter_reduce": lambda sg_, x, d: x.scatter_reduce(
+        1, sg_.tensor([[0, 0, 2]] * 3, device=d), x[:, 2:] ** 2, "amax"),
+    "masked_select": lambda sg_, x, d: x.masked_select(x > 0),
+    "repeat_interleave": lambda sg_, x, d: x.repeat_interleave(
+        sg_.tensor([2, 0, 1], device=d), dim=0),
+    "diag_triu": lambda sg_, x, d: x.diagonal(1).diag() .sum() + x.triu(1),
+    "cumprod": lambda sg_, x, d: x.cumprod(1) + x.logcumsumexp(0),
+    "nan_to_num": lambda sg_, x, d: (x / (x > 0)).nan_to_num(posinf=3.0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DEVICE_CASES))
+def test_ops_on_the_fake_gpu_module_match_cpu(name: str) -> None:
+    """The device code paths (a second array module that refuses host arrays)."""
+    import fake_cuda
+    from softgrad import backend
+
+    fn = DEVICE_CASES[name]
+    x = sg.tensor(X, requires_grad=True)
+    ref = fn(sg, x, "cpu")
+    ref.sum().backward()
+    fake_cuda.install()
+    try:
+        xc = sg.tensor(X, device="cuda", requires_grad=True)
+        out = fn(sg, xc, "cuda")
+        out.sum().backward()
+        assert isinstance(out.data, backend._cupy.ndarray)
+        np.testing.assert_allclose(backend.to_numpy(out.data), ref.detach().numpy())
+        np.testing.assert_allclose(backend.to_numpy(xc.grad.data), x.grad.numpy())
+    finally:
+        fake_cuda.uninstall()
+
+
+def test_non_differentiable_ops_on_the_fake_gpu_module() -> None:
+    import fake_cuda
+    from softgrad import backend
+
+    fake_cuda.install()
+    try:
+        a = sg.tensor([[0.0, 2.0, 0.0], [1.0, 1.0, -1.0]], device="cuda")
+        assert a.nonzero().device == "cuda" and a.nonzero().tolist() == [[0, 1], [1, 0], [1, 1],
+                                                                         [1, 2]]
+        assert a.unique().tolist() == [-1.0, 0.0, 1.0, 2.0] and a.unique().device == "cuda"
+        assert a.count_nonzero(1).tolist() == [1, 3]
+        assert a.isclose(a).all().item()
+        v = sg.tensor([1, 1, 3], device="cuda")
+        assert v.bincount().tolist() == [0, 2, 0, 1]
+        seq = sg.tensor([1.0, 3.0, 5.0], device="cuda")
+        assert sg.searchsorted(seq, sg.tensor([2.0, 5.0], device="cuda")).tolist() == [1, 2]
+        assert isinstance(a.argsort().data, backend._cupy.ndarray)
+    finally:
+        fake_cuda.uninstall()

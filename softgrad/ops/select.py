@@ -10,7 +10,7 @@ from typing import Any
 
 from softgrad.autograd.function import Function
 from softgrad.ops.shape import Gather, Getitem, _full_index
-from softgrad.backend import xp_of
+from softgrad.backend import device_of, np, to_device, xp_of
 
 
 class GetitemUnique(Getitem):
@@ -206,23 +206,29 @@ def _prod_src_grad(fn: ScatterReduce, g: Any, s: Any, out: Any) -> Any:
 
 
 class RepeatInterleave(Function):
-    """np.repeat along an axis: grad = the sum of each element's repeated copies."""
+    """np.repeat along an axis: grad = the sum of each element's repeated copies.
+
+    ``repeats`` is an int or a host integer array (one count per element along ``axis``).
+    """
 
     def forward(self, a: Any, repeats: Any = 1, axis: int = 0) -> Any:
         self.repeats, self.axis, self.n = repeats, axis, a.shape[axis]
-        return self.xp.repeat(a, repeats, axis=axis)
+        if isinstance(repeats, int):
+            return self.xp.repeat(a, repeats, axis=axis)
+        owner = np.repeat(np.arange(self.n), repeats)  # which input element each copy is
+        self.owner = to_device(owner, device_of(a))
+        return self.xp.take(a, self.owner, axis=axis)
 
     def backward(self, g: Any) -> Any:
         r, ax, n = self.repeats, self.axis, self.n
         shape = tuple(g.shape)
         if isinstance(r, int):  # equal repeats: a reshape and a sum
             return g.reshape(shape[:ax] + (n, r) + shape[ax + 1:]).sum(axis=ax + 1)
-        owner = xp_of(r).repeat(xp_of(r).arange(n), r)
         out_shape = shape[:ax] + (n,) + shape[ax + 1:]
         if self._graph:
-            return self.xp.index_add_zeros(g, out_shape, _along(ax, owner))
+            return self.xp.index_add_zeros(g, out_shape, _along(ax, self.owner))
         out = self.xp.zeros(out_shape, dtype=g.dtype)
-        uniq, sums = segment_sum(self.xp, g, owner, ax, sorted_index=True)
+        uniq, sums = segment_sum(self.xp, g, self.owner, ax, sorted_index=True)
         out[_along(ax, uniq)] = sums
         return out
 
