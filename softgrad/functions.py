@@ -242,8 +242,24 @@ def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,  
                                f"{tuple(vals.shape)} must agree in all but the last dim")
         if srt is not None:
             seq = xp.take_along_axis(seq, srt, axis=-1)
-        s2 = seq.reshape(-1, seq.shape[-1])
-        v2 = vals.reshape(-1, vals.shape[-1])
-        out = xp.stack([xp.searchsorted(s, v, side=how) for s, v in zip(s2, v2)]
-                       ).reshape(vals.shape) if s2.shape[0] else xp.zeros(vals.shape, dtype=int)
+        out = _searchsorted_rows(xp, seq.reshape(-1, seq.shape[-1]),
+                                 vals.reshape(-1, vals.shape[-1]), right).reshape(vals.shape)
     return Tensor._wrap(xp.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+
+
+def _searchsorted_rows(xp: Any, seq: Any, vals: Any, right: bool) -> Any:
+    """Row-wise searchsorted of (r, m) ``vals`` into (r, n) sorted ``seq`` by one stable sort
+    of both: each value's answer is the number of sequence elements sorted before it."""
+    r, n = seq.shape
+    m = vals.shape[1]
+    dt = np.result_type(seq.dtype, vals.dtype)
+    # ties: for "left" the values go first (equal boundaries count after them), else last
+    both = xp.concatenate([vals, seq] if not right else [seq, vals], axis=1).astype(dt)
+    order = xp.argsort(both, axis=1, kind="stable")
+    is_val = order < m if not right else order >= n
+    vals_before = xp.cumsum(is_val, axis=1) - is_val
+    seq_before = xp.arange(n + m) - vals_before
+    which = (order if not right else order - n)[is_val].reshape(r, m)
+    out = xp.empty((r, m), dtype=np.int64)
+    xp.put_along_axis(out, which, seq_before[is_val].reshape(r, m), axis=1)
+    return out

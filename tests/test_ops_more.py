@@ -443,3 +443,17 @@ def test_non_differentiable_ops_on_the_fake_gpu_module() -> None:
         assert isinstance(a.argsort().data, backend._cupy.ndarray)
     finally:
         fake_cuda.uninstall()
+
+
+@needs_torch
+def test_searchsorted_rows_with_ties_match_torch() -> None:
+    seq = np.sort(rng.integers(0, 6, (4, 7)), axis=1).astype(np.float64)
+    q = rng.integers(-1, 8, (4, 9)).astype(np.float64)
+    for right in (False, True):
+        assert sg.searchsorted(sg.tensor(seq), sg.tensor(q), right=right).tolist() == \
+            torch.searchsorted(torch.tensor(seq), torch.tensor(q), right=right).tolist()
+    shuffled = rng.permuted(seq, axis=1)  # unsorted: sorter gives the order
+    srt = np.argsort(shuffled, axis=1, kind="stable")
+    assert sg.searchsorted(sg.tensor(shuffled), sg.tensor(q), sorter=sg.tensor(srt),
+                           side="right").tolist() == torch.searchsorted(
+        torch.tensor(shuffled), torch.tensor(q), sorter=torch.tensor(srt), side="right").tolist()
