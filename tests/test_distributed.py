@@ -124,7 +124,7 @@ def test_dead_rank_stops_the_job_with_a_clear_error(mode: str) -> None:
     assert f"rank 1: dying ({mode})" in out
     assert "finished all steps" not in out
     assert rc != 0, out[-3000:]
-    assert seconds < 15, f"took {seconds:.1f} s"
+    assert seconds < 30, f"took {seconds:.1f} s"  # start-up included; the deadline is 2 s
     if mode == "kill":  # the launcher notices the killed process and ends the job
         assert "Killed" in out or "timed out" in out, out[-3000:]
     elif mode == "hang" or "[rank 0/2]" in out:  # the deadline (2 s) fires on rank 0
