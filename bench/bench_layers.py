@@ -9,8 +9,12 @@ BLAS/OpenMP thread variables are pinned to the same count for both frameworks. B
 both frameworks run in one process with their epochs alternating (so a busy machine slows
 both alike); ``--isolated`` runs each in its own subprocess instead (clean peak RSS).
 
+cnn: the same protocol for a small CIFAR-sized CNN (3x32x32 input; 3x3 convs with padding
+32-32-64-64 channels, BatchNorm2d, max pooling, global average pooling), 2,560 samples.
+
 Usage:  python bench/bench_layers.py lenet [--samples 10000] [--repeats 5] [--threads 1]
                                            [--optim sgd|adam] [--isolated]
+        python bench/bench_layers.py cnn [--samples 2560] ...
 """
 from __future__ import annotations
 
@@ -37,7 +41,40 @@ def lenet_data(n: int, seed: int = 0):
     return x, y
 
 
-def build_lenet(fw: str, threads: int, optim: str):
+def cnn_data(n: int, seed: int = 0):
+    """Synthetic 3x32x32 'images' for the CIFAR-sized CNN (same recipe as lenet_data)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 10, size=n).astype(np.int64)
+    protos = rng.standard_normal((10, 3, 32, 32)).astype(np.float32)
+    x = protos[y] + 2.0 * rng.standard_normal((n, 3, 32, 32)).astype(np.float32)
+    return x, y
+
+
+def _lenet_layers(nn):
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10))
+
+
+def _cnn_layers(nn):
+    """A small CIFAR-sized CNN: 3x3 convs with padding, batch norm, max pooling, global
+    average pooling."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3, padding=1), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+        nn.Linear(64, 10))
+
+
+MODELS = {"lenet": (lenet_data, _lenet_layers), "cnn": (cnn_data, _cnn_layers)}
+
+
+def build_lenet(fw: str, threads: int, optim: str, model_name: str = "lenet"):
     """(to_tensor, step) for one framework; step(xb, yb) runs one training step."""
     if fw == "torch":
         import torch
@@ -55,11 +92,7 @@ def build_lenet(fw: str, threads: int, optim: str):
         sg.manual_seed(0)
         lib, wrap = sg, sg.from_numpy
 
-    model = nn.Sequential(
-        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
-        nn.Linear(84, 10))
+    model = MODELS[model_name][1](nn)
     if optim == "adam":
         opt = lib.optim.Adam(model.parameters(), lr=1e-3)
     else:
@@ -77,8 +110,8 @@ def build_lenet(fw: str, threads: int, optim: str):
 
 def _lenet_runner(fw: str, args: argparse.Namespace):
     """An ``epoch()`` callable for one framework and the lists it fills."""
-    x, y = lenet_data(args.samples)
-    wrap, step = build_lenet(fw, args.threads, args.optim)
+    x, y = MODELS[args.bench][0](args.samples)
+    wrap, step = build_lenet(fw, args.threads, args.optim, args.bench)
     batches = [(wrap(x[i:i + BATCH]), wrap(y[i:i + BATCH]))
                for i in range(0, len(x) - BATCH + 1, BATCH)]
     stats: dict = {"faults": [], "losses": [], "steps": len(batches)}
@@ -125,7 +158,7 @@ def lenet_interleaved(args: argparse.Namespace) -> dict:
 
 def lenet_main(args: argparse.Namespace) -> None:
     if args.isolated:
-        passthrough = ["lenet", "--samples", str(args.samples), "--repeats",
+        passthrough = [args.bench, "--samples", str(args.samples), "--repeats",
                        str(args.repeats), "--optim", args.optim]
         rows = {}
         for fw in args.frameworks.split(","):
@@ -137,8 +170,12 @@ def lenet_main(args: argparse.Namespace) -> None:
     else:
         rows = lenet_interleaved(args)
         how = "interleaved epochs in one process; RSS is the process peak"
-    print(common.table(f"LeNet training epoch ({args.samples} samples, batch {BATCH}, "
+    title = "LeNet" if args.bench == "lenet" else "CIFAR-sized CNN"
+    print(common.table(f"{title} training epoch ({args.samples} samples, batch {BATCH}, "
                        f"{args.optim}, {args.threads} thread(s); {how})", rows))
+    if hasattr(os, "getloadavg"):
+        print("  load average (1, 5, 15 min): " + ", ".join(f"{v:.2f}" for v in os.getloadavg())
+              + f" on {os.cpu_count()} CPUs")
     for fw, r in rows.items():
         if r:
             print(f"  {fw:<9} {r['median_s'] / r['steps'] * 1e3:7.2f} ms/step (median)  "
@@ -147,15 +184,16 @@ def lenet_main(args: argparse.Namespace) -> None:
 
 
 # ---------------------------------------------------------------------- entry point
-CHILDREN = {"lenet": lenet_child}
-MAINS = {"lenet": lenet_main}
+CHILDREN = {"lenet": lenet_child, "cnn": lenet_child}
+MAINS = {"lenet": lenet_main, "cnn": lenet_main}
 
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("bench", choices=sorted(MAINS), nargs="?", default="lenet")
-    p.add_argument("--samples", type=int, default=10000)
+    p.add_argument("--samples", type=int, default=None,
+                   help="training samples (default 10000 for lenet, 2560 for cnn)")
     p.add_argument("--repeats", type=int, default=5, help="timed epochs after one warm-up")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--optim", choices=("sgd", "adam"), default="sgd")
@@ -165,6 +203,8 @@ def main() -> None:
                         "alternating epochs in one process (robust ratio on a busy machine)")
     p.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
+    if args.samples is None:
+        args.samples = 10000 if args.bench == "lenet" else 2560
     if args.child:
         common.pin_threads(args.threads)
         CHILDREN[args.bench](args.child, args)

@@ -143,7 +143,11 @@ _METHODS = (
     "squeeze unsqueeze transpose swapaxes swapdims permute movedim moveaxis t flip roll narrow "
     "split chunk unbind select gather scatter_add index_select masked_fill isnan isfinite isinf "
     "equal allclose tile detach clone numel eq ne lt le gt ge remainder floor_divide trunc "
-    "softmax log_softmax"
+    "softmax log_softmax "
+    "sort argsort msort topk kthvalue median nonzero argwhere unique bincount count_nonzero "
+    "take_along_dim index_add scatter scatter_reduce masked_select repeat_interleave "
+    "mm bmm mv dot outer ger addmm diagonal diag triu tril trace cumprod logcumsumexp lerp "
+    "clamp_min clamp_max nan_to_num isclose"
 ).split()
 for _name in _METHODS:
     globals()[_name] = _method(_name)
@@ -166,31 +170,6 @@ def broadcast_to(input: Tensor, shape: Sequence[int]) -> Tensor:  # noqa: A002
     return _t(input).expand(tuple(shape))
 
 
-def mm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 2 or b.ndim != 2:
-        raise RuntimeError(f"mm(): both arguments must be 2-D, got {tuple(a.shape)} and "
-                           f"{tuple(b.shape)}")
-    return a @ b
-
-
-def bmm(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 3 or b.ndim != 3 or a.shape[0] != b.shape[0]:
-        raise RuntimeError(f"bmm(): expected two 3-D tensors with the same batch size, got "
-                           f"{tuple(a.shape)} and {tuple(b.shape)}")
-    return a @ b
-
-
-def dot(a: Tensor, b: Tensor) -> Tensor:
-    if a.ndim != 1 or b.ndim != 1:
-        raise RuntimeError("1D tensors expected, but got "
-                           f"{a.ndim}D and {b.ndim}D tensors")
-    return a @ b
-
-
-def outer(a: Tensor, b: Tensor) -> Tensor:
-    return a.reshape(-1, 1) * b.reshape(1, -1)
-
-
 def is_tensor(obj: Any, /) -> bool:
     return isinstance(obj, Tensor)
 
@@ -198,3 +177,89 @@ def is_tensor(obj: Any, /) -> bool:
 def numel(input: Tensor) -> int:  # noqa: A002
     return input.numel()
 
+
+
+class Size(tuple):
+    """A shape: a tuple of ints with ``numel()``, as ``torch.Size``."""
+
+    def numel(self) -> int:
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self) -> str:
+        return f"softgrad.Size({list(self)})"
+
+
+def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
+    """Coordinate grids from 1-D tensors; ``indexing`` 'ij' (default) or 'xy'."""
+    if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):
+        tensors = tuple(tensors[0])
+    ts = [_t(t) for t in tensors]
+    indexing = "ij" if indexing is None else indexing
+    if indexing not in ("ij", "xy"):
+        raise RuntimeError(f"meshgrid: indexing must be 'ij' or 'xy', got {indexing!r}")
+    for i, t in enumerate(ts):
+        if t.ndim > 1:
+            raise RuntimeError(f"meshgrid: expected 0-D or 1-D tensors, got shape "
+                               f"{tuple(t.shape)} for tensor {i}")
+    ts = [t.reshape(-1) for t in ts]
+    swap = indexing == "xy" and len(ts) >= 2
+    order = [ts[1], ts[0]] + ts[2:] if swap else ts
+    shape = tuple(t.shape[0] for t in order)
+    grids = []
+    for k, t in enumerate(order):
+        view = [1] * len(order)
+        view[k] = t.shape[0]
+        grids.append(t.reshape(*view).expand(*shape))
+    if swap:
+        grids[0], grids[1] = grids[1], grids[0]
+    return tuple(grids)
+
+
+def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,  # noqa: A002
+                 right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
+    """Insertion points of ``input`` into the innermost dim of ``sorted_sequence``."""
+    seq = _t(sorted_sequence).data
+    vals = input.data if isinstance(input, Tensor) else np.asarray(input)
+    if side is not None:
+        if side not in ("left", "right") or (right and side == "left"):
+            raise RuntimeError(f"searchsorted(): side must be 'left' or 'right' and agree "
+                               f"with right={right}, got {side!r}")
+        right = side == "right"
+    srt = None if sorter is None else (sorter.data if isinstance(sorter, Tensor)
+                                       else np.asarray(sorter))
+    xp = backend.xp_of(seq)
+    how = "right" if right else "left"
+    if seq.ndim == 1:
+        if srt is not None:
+            seq = seq[srt]
+        out = xp.searchsorted(seq, vals, side=how)
+    else:
+        if seq.shape[:-1] != vals.shape[:-1]:
+            raise RuntimeError(f"searchsorted(): boundaries {tuple(seq.shape)} and input "
+                               f"{tuple(vals.shape)} must agree in all but the last dim")
+        if srt is not None:
+            seq = xp.take_along_axis(seq, srt, axis=-1)
+        out = _searchsorted_rows(xp, seq.reshape(-1, seq.shape[-1]),
+                                 vals.reshape(-1, vals.shape[-1]), right).reshape(vals.shape)
+    return Tensor._wrap(xp.asarray(out, dtype=np.int32 if out_int32 else np.int64))
+
+
+def _searchsorted_rows(xp: Any, seq: Any, vals: Any, right: bool) -> Any:
+    """Row-wise searchsorted of (r, m) ``vals`` into (r, n) sorted ``seq`` by one stable sort
+    of both: each value's answer is the number of sequence elements sorted before it."""
+    r, n = seq.shape
+    m = vals.shape[1]
+    dt = np.result_type(seq.dtype, vals.dtype)
+    # ties: for "left" the values go first (equal boundaries count after them), else last
+    both = xp.concatenate([vals, seq] if not right else [seq, vals], axis=1).astype(dt)
+    order = xp.argsort(both, axis=1, kind="stable")
+    is_val = order < m if not right else order >= n
+    vals_before = xp.cumsum(is_val, axis=1) - is_val
+    seq_before = xp.arange(n + m) - vals_before
+    which = (order if not right else order - n)[is_val].reshape(r, m)
+    out = xp.empty((r, m), dtype=np.int64)
+    xp.put_along_axis(out, which, seq_before[is_val].reshape(r, m), axis=1)
+    return out

@@ -13,8 +13,10 @@ from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
 from softgrad.tensor_convert import ConvertMixin
 from softgrad.tensor_inplace import InplaceMixin
+from softgrad.tensor_linalg import LinalgMixin
 from softgrad.tensor_math import MathMixin
 from softgrad.tensor_reduce import ReduceMixin
+from softgrad.tensor_select import SelectMixin
 from softgrad.tensor_shape import ShapeMixin
 
 np = backend.np
@@ -23,7 +25,8 @@ _np_scalar = np.generic
 _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
-class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin):
+class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, SelectMixin,
+             LinalgMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:

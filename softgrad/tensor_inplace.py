@@ -44,7 +44,7 @@ class InplaceMixin:
         return self
 
     def _check_inplace(self, name: str) -> None:
-        """Refuse an in-place op that has no graph-recording form here (setitem, random fills)."""
+        """Refuse an in-place op that has no recorded form (random fills) while recording."""
         if self.requires_grad and self._is_recording():
             kind = "a leaf Variable that requires grad" if self._ctx is None else \
                 "a tensor that is part of the autograd graph"
@@ -73,15 +73,20 @@ class InplaceMixin:
         producer = self._ctx
         if producer is not None and producer._out is not None and producer._out() is self:
             producer._out = weakref.ref(old)
-        res = compute(old)
-        if tuple(res.shape) != tuple(self.shape):
-            raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
-                               f"the broadcast shape {tuple(res.shape)}")
-        if res.dtype != self.dtype:
-            if not np.can_cast(res.data.dtype, self.data.dtype, casting="same_kind"):
-                raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to the "
-                                   f"desired output type {self.dtype.name}")
-            res = res.to(self.dtype)
+        try:
+            res = compute(old)
+            if tuple(res.shape) != tuple(self.shape):
+                raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't "
+                                   f"match the broadcast shape {tuple(res.shape)}")
+            if res.dtype != self.dtype:
+                if not np.can_cast(res.data.dtype, self.data.dtype, casting="same_kind"):
+                    raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to "
+                                       f"the desired output type {self.dtype.name}")
+                res = res.to(self.dtype)
+        except BaseException:
+            if producer is not None and producer._out is not None and producer._out() is old:
+                producer._out = weakref.ref(self)  # nothing changed: self keeps its place
+            raise
         self.data, self._ctx, self.requires_grad = res.data, res._ctx, res.requires_grad
         self._vc = [old._version + 1, False]
         fn = res._ctx

@@ -45,6 +45,8 @@ def _reduce_args(dim: Any, keepdim: bool, kwargs: dict) -> tuple:
         dim = kwargs.pop("axis")
     if "keepdims" in kwargs:
         keepdim = kwargs.pop("keepdims")
+    if kwargs.pop("out", None) is not None:  # np.sum(tensor) passes out=None
+        raise TypeError("softgrad reductions do not take out=; use the returned tensor")
     if kwargs:
         raise TypeError(f"unexpected keyword arguments {sorted(kwargs)}")
     return dim, builtins.bool(keepdim)

@@ -30,6 +30,23 @@ def _index_arg(index: Any) -> Any:
     return index
 
 
+def _index_put(old: Any, index: Any, value: Any) -> Any:
+    """``old`` with ``value`` written at ``index``, as a differentiable expression: gradient
+    flows to ``old`` outside the indexed region and to ``value`` inside it."""
+    from softgrad.ops.elementwise import Where
+
+    xp = backend.xp_of(old.data)
+    outside = xp.ones(old.shape, dtype=bool)
+    outside[index] = False
+    region = outside[index].shape
+    if value.dtype != old.dtype:
+        value = value.to(old.dtype)
+    if tuple(value.shape) != region:
+        value = value.expand(region)
+    placed = type(old)._apply(S.IndexAddZeros, value, shape=old.shape, index=index)
+    return type(old)._apply(Where, old._wrap(outside), old, placed)
+
+
 def _index_on(index: Any, data: Any) -> Any:
     """Index arrays moved to ``data``'s device: host indices may index a GPU tensor (as in
     PyTorch); GPU indices into a CPU tensor are an error."""
@@ -74,9 +91,6 @@ class ShapeMixin:
         return self.reshape(other.shape)
 
     reshape_as = view_as
-
-    def contiguous(self) -> Any:
-        return self
 
     def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Any:
         if self.ndim == 0:
@@ -144,10 +158,24 @@ class ShapeMixin:
     def mT(self) -> Any:  # noqa: N802
         return self.transpose(-2, -1)
 
-    def movedim(self, source: int, destination: int) -> Any:
-        s, d = norm_dim(source, self.ndim), norm_dim(destination, self.ndim)
-        order = [i for i in range(self.ndim) if i != s]
-        order.insert(d, s)
+    def movedim(self, source: Any, destination: Any) -> Any:
+        """Move dim(s) ``source`` to position(s) ``destination``; the others keep their order."""
+        src = source if isinstance(source, (tuple, list)) else (source,)
+        dst = destination if isinstance(destination, (tuple, list)) else (destination,)
+        if len(src) != len(dst):
+            raise RuntimeError(f"movedim: Invalid source or destination dims: source ({list(src)}"
+                               f" dims) should contain the same number of dims as destination "
+                               f"({list(dst)} dims)")
+        src = [norm_dim(s, self.ndim) for s in src]
+        dst = [norm_dim(d, self.ndim) for d in dst]
+        if len(set(src)) != len(src) or len(set(dst)) != len(dst):
+            raise RuntimeError(f"movedim: repeated dim in source {list(src)} or destination "
+                               f"{list(dst)}")
+        order = [None] * self.ndim
+        for s, d in zip(src, dst):
+            order[d] = s
+        rest = iter(i for i in range(self.ndim) if i not in src)
+        order = [next(rest) if o is None else o for o in order]
         return self.permute(*order)
 
     moveaxis = movedim
@@ -266,9 +294,12 @@ class ShapeMixin:
             raise IndexError(f"{exc} (indexing a tensor of shape {tuple(self.shape)})") from None
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        self._check_inplace("__setitem__")
+        idx = _index_on(_index_arg(index), self.data)
+        if self._graph_inplace_needed("__setitem__", value):  # recorded, as PyTorch's index_put_
+            self._rebase("__setitem__", lambda old: _index_put(old, idx, old._operand(value)))
+            return
         v = value.data if hasattr(value, "_ctx") else value
-        self.data[_index_on(_index_arg(index), self.data)] = v
+        self.data[idx] = v
         self._version += 1
 
     def __iter__(self) -> Any:
@@ -324,7 +355,8 @@ class ShapeMixin:
         return where(m, value, self)
 
     def masked_fill_(self, mask: Any, value: Any) -> Any:
-        self._check_inplace("masked_fill_")
+        if self._graph_inplace_needed("masked_fill_", value):
+            return self._rebase("masked_fill_", lambda old: old.masked_fill(mask, value))
         m = mask.data if hasattr(mask, "_ctx") else np.asarray(mask)
         self.data[...] = np.where(m, value.item() if hasattr(value, "_ctx") else value,
                                   self.data)

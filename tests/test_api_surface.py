@@ -23,7 +23,11 @@ TOP = ("tensor from_numpy as_tensor zeros ones full empty eye arange linspace ra
        "norm cumsum reshape flatten unflatten squeeze unsqueeze transpose permute swapaxes tile "
        "flip roll narrow chunk split gather scatter_add index_select masked_fill exp log log1p "
        "expm1 sqrt rsqrt sin cos tanh sigmoid relu sign floor ceil round abs neg mm bmm dot "
-       "broadcast_to concat is_tensor numel softmax log_softmax device inference_mode").split()
+       "broadcast_to concat is_tensor numel softmax log_softmax device inference_mode "
+       "sort argsort topk kthvalue median nonzero argwhere unique bincount count_nonzero "
+       "take_along_dim index_add scatter scatter_reduce masked_select repeat_interleave mv "
+       "addmm outer diag diagonal triu tril trace cumprod logcumsumexp lerp clamp_min "
+       "clamp_max nan_to_num isclose meshgrid searchsorted movedim Size").split()
 DTYPES = "float32 float64 int64 bool float double long".split()
 TENSOR = ("shape dtype ndim size numel T grad requires_grad is_leaf device item numpy tolist "
           "detach requires_grad_ float double long to backward grad_fn dim __array__ "
@@ -36,7 +40,12 @@ TENSOR = ("shape dtype ndim size numel T grad requires_grad is_leaf device item 
           "squeeze unsqueeze transpose permute swapaxes expand repeat tile flip roll narrow chunk "
           "split gather scatter_add index_select masked_fill __getitem__ softmax "
           "log_softmax uniform_ normal_ exp_ abs_ neg_ sqrt_ relu_ sigmoid_ tanh_ clamp_ "
-          "masked_fill_ new_zeros new_ones new_full new_empty new_tensor").split()
+          "masked_fill_ new_zeros new_ones new_full new_empty new_tensor "
+          "sort argsort topk kthvalue median nonzero argwhere unique bincount count_nonzero "
+          "take_along_dim index_add scatter scatter_reduce masked_select repeat_interleave mm "
+          "bmm mv addmm outer dot diag diagonal triu tril trace cumprod logcumsumexp lerp "
+          "clamp_min clamp_max nan_to_num isclose type_as contiguous is_contiguous scatter_ "
+          "index_add_ scatter_reduce_ tril_ triu_").split()
 AUTOGRAD = ["autograd.grad", "autograd.gradcheck", "autograd.functional.jacobian",
             "autograd.functional.hessian", "autograd.functional.vjp"]
 FUNCTIONAL = ("softmax log_softmax sigmoid logsigmoid tanh relu leaky_relu elu selu gelu silu "

@@ -276,3 +276,52 @@ def test_stride1_input_grad_paths_match_torch(c, o, g, k, p, d) -> None:
                  lambda x, w: TF.conv_transpose2d(x, w, padding=p, dilation=d, groups=g),
                  _rand(2, c, 17, 16), _rand(c, o // g, *kk, seed=1),
                  atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+@pytest.mark.parametrize("chunk", [1, 3000])
+def test_batch_sliced_columns_match_torch(monkeypatch, chunk: int) -> None:
+    """With a tiny column budget every conv runs in batch slices (forward, input and weight
+    gradients, transposed conv); results are unchanged."""
+    from softgrad.ops import conv as conv_ops
+
+    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk)
+    torch_parity(lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2),
+                 lambda x, w, b: TF.conv2d(x, w, b, 2, 1, 1, 2),
+                 _rand(5, 4, 7, 6), _rand(6, 2, 3, 3, seed=1), _rand(6, seed=2),
+                 atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv2d(x, w, padding=1), lambda x, w: TF.conv2d(x, w, padding=1),
+                 _rand(3, 2, 17, 16), _rand(2, 2, 3, 3, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w: F.conv1d(x, w, stride=2), lambda x, w: TF.conv1d(x, w, stride=2),
+                 _rand(4, 3, 9), _rand(2, 3, 3, seed=1), atol=1e-10, rtol=1e-9)
+    torch_parity(lambda x, w, b: F.conv_transpose2d(x, w, b, 2, 1, 1, 2),
+                 lambda x, w, b: TF.conv_transpose2d(x, w, b, 2, 1, 1, 2),
+                 _rand(5, 4, 3, 4), _rand(4, 3, 3, 3, seed=1), _rand(6, seed=2),
+                 atol=1e-10, rtol=1e-9)
+
+
+@needs_torch
+def test_lenet_float32_matches_torch_through_state_dict() -> None:
+    """A whole LeNet in float32: same state_dict keys, loss and parameter gradients."""
+
+    def lenet(lib):
+        m = lib.nn
+        return m.Sequential(m.Conv2d(1, 6, 5), m.ReLU(), m.MaxPool2d(2), m.Conv2d(6, 16, 5),
+                            m.ReLU(), m.MaxPool2d(2), m.Flatten(), m.Linear(256, 120), m.ReLU(),
+                            m.Linear(120, 10))
+
+    t_model = lenet(torch).float()
+    s_model = lenet(sg)
+    s_model.load_state_dict(t_model.state_dict())
+    x = _rand(8, 1, 28, 28).astype(np.float32)
+    y = np.arange(8) % 10
+    s_loss = F.cross_entropy(s_model(sg.tensor(x)), sg.tensor(y))
+    t_loss = TF.cross_entropy(t_model(torch.tensor(x)), torch.tensor(y))
+    s_loss.backward()
+    t_loss.backward()
+    assert s_loss.dtype == sg.float32
+    np.testing.assert_allclose(s_loss.item(), t_loss.item(), rtol=1e-5)
+    for (name, p), q in zip(s_model.named_parameters(), t_model.parameters()):
+        assert p.grad.dtype == sg.float32
+        np.testing.assert_allclose(p.grad.numpy(), q.grad.numpy(), rtol=1e-3, atol=1e-5,
+                                   err_msg=name)

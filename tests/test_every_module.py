@@ -223,6 +223,15 @@ REGISTRY: dict[str, Entry] = {
                                  _n(2, 3, 4, 4)),
     "UpsamplingBilinear2d": Entry(lambda nn: nn.UpsamplingBilinear2d(scale_factor=2),
                                   _n(2, 3, 4, 4)),
+    "MaxUnpool1d": Entry(lambda nn: nn.MaxUnpool1d(2), lambda r: [
+        r.standard_normal((2, 3, 4)), np.broadcast_to(np.arange(4) * 2 + r.integers(0, 2, 4),
+                                                      (2, 3, 4)).astype(np.int64)]),
+    "MaxUnpool2d": Entry(lambda nn: nn.MaxUnpool2d(2), lambda r: [
+        r.standard_normal((2, 3, 3, 3)),
+        np.broadcast_to((np.arange(3)[:, None] * 12 + np.arange(3) * 2), (2, 3, 3, 3))
+        .astype(np.int64)]),
+    "PixelShuffle": Entry(lambda nn: nn.PixelShuffle(2), _n(2, 8, 3, 3)),
+    "PixelUnshuffle": Entry(lambda nn: nn.PixelUnshuffle(2), _n(2, 2, 4, 6)),
 }
 
 # Public classes that are not layers one can run on their own.

@@ -228,6 +228,10 @@ def _graph_case(m, which: str):
         y = x * 1.5
         y.mul_(w)
         loss = y.sum()
+    elif which == "masked_fill_":
+        y = x * w
+        y.masked_fill_(y > 0.2, -3.0)
+        loss = (y * y).sum()
     elif which == "fill_":
         y = x * 2
         y.fill_(3.0)
@@ -252,8 +256,8 @@ def _graph_case(m, which: str):
     return loss.item(), grads
 
 
-GRAPH_CASES = ["residual", "accumulate", "buffer_gets_grad", "mul_", "fill_", "copy_",
-               "clamp_exp_", "arith"]
+GRAPH_CASES = ["residual", "accumulate", "buffer_gets_grad", "mul_", "masked_fill_", "fill_",
+               "copy_", "clamp_exp_", "arith"]
 
 
 @needs_torch
@@ -348,3 +352,33 @@ def test_functional_inplace_falls_back_out_of_place_when_input_is_still_needed()
     assert out is not h and h.tolist() == [-3.0, 6.0]
     (out.sum() + kept.sum()).backward()
     np.testing.assert_allclose(x.grad.numpy(), [0 + 18 * -1.0, 3 + 18 * 2.0])
+
+
+def _setitem_case(m, which: str):
+    x = m.tensor(np.linspace(-1, 1, 12).reshape(3, 4), requires_grad=True)
+    v = m.tensor(np.array([0.5, -0.25, 2.0, 1.0]), requires_grad=True)
+    s = x * 2
+    if which == "mask":
+        s[s > 0.5] = -1e9  # masking scores before a softmax
+    elif which == "row":
+        s[1] = v
+    elif which == "slice_broadcast":
+        s[:, 1:3] = v[:2]
+    elif which == "int_arrays":
+        s[[0, 2], [1, 3]] = v[:2] * 3
+    else:  # "element"
+        s[0, 0] = v[3]
+    out = (s.softmax(1) * m.arange(4.0)).sum()
+    out.backward()
+    return out.item(), x.grad.numpy(), v.grad
+
+
+@needs_torch
+@pytest.mark.parametrize("which", ["mask", "row", "slice_broadcast", "int_arrays", "element"])
+def test_setitem_on_a_graph_tensor_is_recorded_like_torch(which: str) -> None:
+    ours, theirs = _setitem_case(sg, which), _setitem_case(torch, which)
+    assert ours[0] == pytest.approx(theirs[0], rel=1e-9)
+    np.testing.assert_allclose(ours[1], theirs[1], rtol=1e-9, atol=1e-12)
+    assert (ours[2] is None) == (theirs[2] is None)
+    if ours[2] is not None:
+        np.testing.assert_allclose(ours[2].numpy(), theirs[2].numpy(), rtol=1e-9, atol=1e-12)

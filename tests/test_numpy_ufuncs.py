@@ -45,3 +45,9 @@ def test_plain_ufunc_calls_and_out_arguments() -> None:
     v = target._version
     np.add(t, 1.0, out=target)
     assert target.tolist() == [1.0, 2.0] and target._version == v + 1
+
+
+def test_numpy_reduction_functions_accept_tensors() -> None:
+    t = sg.tensor([[1.0, 2.0], [3.0, 4.0]])
+    assert np.sum(t).item() == 10.0 and np.mean(t, axis=0).tolist() == [2.0, 3.0]
+    assert np.max(t).item() == 4.0 and np.prod(t).item() == 24.0

@@ -40,7 +40,7 @@ def test_mlp_matches_onnxruntime_with_dynamic_batch(tmp_path):
     assert {"Gemm", "BatchNormalization", "LayerNormalization", "LogSoftmax"} <= ops
     assert "Dropout" not in ops
     inits = {i.name for i in proto.graph.initializer}
-    assert {"0.weight", "0.bias", "3.weight"} <= inits  # state-dict names
+    assert {"0.weight", "0.bias", "3.weight", "3.running_mean", "3.running_var"} <= inits
     dim = proto.graph.input[0].type.tensor_type.shape.dim[0]
     assert dim.dim_param == "batch"
 
@@ -246,3 +246,22 @@ def test_rolling_a_dynamic_axis_is_refused():
     with pytest.raises(ExportError, match="Roll.*dynamic axis"):
         sg.onnx.export(lambda x: x.roll(1, 0), sg.randn(3, 2), None,
                        dynamic_axes={"input": [0]})
+
+
+def test_ops_run_by_other_threads_during_tracing_are_not_recorded():
+    import threading
+
+    done = threading.Event()
+
+    def busy():
+        while not done.is_set():
+            (sg.ones(3) * 2).sum()
+
+    worker = threading.Thread(target=busy)
+    worker.start()
+    try:
+        proto = sg.onnx.export(nn.Sequential(nn.Linear(3, 2), nn.ReLU()), sg.randn(4, 3), None)
+    finally:
+        done.set()
+        worker.join()
+    assert [n.op_type for n in proto.graph.node] == ["Gemm", "Relu", "Identity"]

@@ -6,6 +6,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn as nn
+import softgrad.nn.functional as F
 from softgrad.onnx import ExportError
 
 onnx = pytest.importorskip("onnx")
@@ -128,3 +129,39 @@ def test_positional_table_sliced_to_the_sequence_length(tmp_path):
     _export_and_run(Positional(), sg.randn(2, 6, 8), tmp_path,
                     dynamic={"in0": {0: "n", 1: "l"}, "out": {0: "n", 1: "l"}},
                     sizes=((3, 11), (1, 1)))
+
+
+def test_causal_attention_with_a_dynamic_sequence_length(tmp_path):
+    class Causal(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.qkv, self.out = nn.Linear(8, 24), nn.Linear(8, 8)
+
+        def forward(self, x):  # (N, L, 8), two heads
+            n, seq, _ = x.shape
+            q, k, v = self.qkv(x).reshape(n, seq, 3, 2, 4).permute(2, 0, 3, 1, 4)
+            y = F.scaled_dot_product_attention(q, k, v, is_causal=True)
+            return self.out(y.transpose(1, 2).reshape(n, seq, 8))
+
+    sg.manual_seed(15)
+    proto, _ = _export_and_run(Causal(), sg.randn(2, 5, 8), tmp_path,
+                               dynamic={"in0": {0: "n", 1: "l"}, "out": {0: "n", 1: "l"}},
+                               sizes=((3, 9), (1, 1), (2, 2)))
+    assert "Trilu" in {n.op_type for n in proto.graph.node}
+
+
+def test_indexing_with_an_integer_input_tensor(tmp_path):
+    table = sg.randn(6, 3)
+
+    class Rows(nn.Module):
+        def forward(self, x, i):
+            return x[i] * 2 + table[i]
+
+    path = tmp_path / "rows.onnx"
+    sg.onnx.export(Rows(), (sg.randn(5, 3), sg.tensor([0, 4, 4, 1])), path,
+                   input_names=["x", "i"], dynamic_axes={"i": [0]})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    for i in ([2], [4, 0, 3, 3, 1, 2, 0]):
+        x, idx = sg.randn(5, 3), sg.tensor(i)
+        got = sess.run(None, {"x": x.numpy(), "i": idx.numpy()})[0]
+        np.testing.assert_allclose(got, Rows()(x, idx).numpy(), atol=ATOL)

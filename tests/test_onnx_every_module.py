@@ -16,7 +16,8 @@ from test_every_module import NAMES, REGISTRY  # noqa: E402
 
 # layers without an ONNX counterpart (or, for circular padding, not before opset 19)
 NOT_EXPORTABLE = {"Fold": "Fold", "Unfold": "Unfold", "CircularPad1d": "opset_version >= 19",
-                  "CircularPad2d": "opset_version >= 19"}
+                  "CircularPad2d": "opset_version >= 19", "MaxUnpool1d": "MaxUnpool",
+                  "MaxUnpool2d": "MaxUnpool"}
 LAYERS = [n for n in NAMES if "Loss" not in n]
 
 

@@ -1,6 +1,7 @@
 """sg.onnx.export of convolution/pooling/padding, Transformer and recurrent layers."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 import softgrad as sg
@@ -151,3 +152,33 @@ def test_transposed_convolution_with_dynamic_spatial_size(tmp_path):
                           nn.ReLU(), nn.ConvTranspose2d(3, 1, (2, 3), stride=(1, 2)))
     _export_and_run(model, sg.randn(1, 2, 4, 5), tmp_path,
                     dynamic={"in0": {0: "n", 2: "h", 3: "w"}}, sizes=((2, 2, 7, 3),))
+
+
+def test_transformer_with_a_boolean_padding_mask_input(tmp_path):
+    sg.manual_seed(16)
+    layer = nn.TransformerEncoderLayer(16, 4, 32, batch_first=True)
+
+    class Padded(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
+
+        def forward(self, x, pad):
+            return self.layer(x, src_key_padding_mask=pad)
+
+    def padding(lengths, seq):
+        return sg.tensor(np.arange(seq)[None, :] >= np.asarray(lengths)[:, None])
+
+    model = Padded()
+    path = tmp_path / "padded.onnx"
+    sg.onnx.export(model, (sg.randn(2, 5, 16), padding([5, 3], 5)), path,
+                   input_names=["x", "pad"],
+                   dynamic_axes={"x": {0: "b", 1: "s"}, "pad": {0: "b", 1: "s"}})
+    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    model.eval()
+    for lengths, seq in (([5, 3], 5), ([7, 2, 1], 7)):
+        x, pad = sg.randn(len(lengths), seq, 16), padding(lengths, seq)
+        with sg.no_grad():
+            want = model(x, pad).numpy()
+        got = sess.run(None, {"x": x.numpy(), "pad": pad.numpy()})[0]
+        np.testing.assert_allclose(got, want, atol=1e-5)

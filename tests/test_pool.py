@@ -183,3 +183,29 @@ def test_all_minus_inf_windows_point_inside_the_input() -> None:
     sy.sum().backward()
     ty.sum().backward()
     np.testing.assert_array_equal(s.grad.numpy(), t.grad.numpy())
+
+
+@needs_torch
+@pytest.mark.parametrize("hw,k,s,p,size", [((6, 8), 2, None, 0, None), ((7, 9), 3, 2, 1, None),
+                                           ((7, 9), 2, 2, 0, (7, 9))])
+def test_max_unpool_matches_torch(hw, k, s, p, size) -> None:
+    x = _rand(2, 3, *hw)
+    _, idx = TF.max_pool2d(torch.tensor(x), k, s, p, return_indices=True)
+    pooled = TF.max_pool2d(torch.tensor(x), k, s, p).numpy()
+    torch_parity(lambda v: F.max_unpool2d(v, sg.tensor(idx.numpy()), k, s, p, size),
+                 lambda v: TF.max_unpool2d(v, idx, k, s, p, size), pooled)
+    x1 = _rand(2, 3, 10)
+    _, idx1 = TF.max_pool1d(torch.tensor(x1), 2, return_indices=True)
+    torch_parity(lambda v: nn.MaxUnpool1d(2)(v, sg.tensor(idx1.numpy())),
+                 lambda v: torch.nn.MaxUnpool1d(2)(v, idx1),
+                 TF.max_pool1d(torch.tensor(x1), 2).numpy())
+    with pytest.raises(RuntimeError, match="invalid max index"):
+        F.max_unpool2d(sg.tensor(pooled), sg.tensor(idx.numpy() + 1000), k, s, p)
+
+
+def test_max_pool_then_unpool_round_trip() -> None:
+    x = sg.randn(2, 3, 6, 6)
+    y, idx = F.max_pool2d(x, 2, return_indices=True)
+    back = F.max_unpool2d(y, idx, 2).numpy()
+    assert back.shape == (2, 3, 6, 6) and (back != 0).sum() == y.numel()
+    np.testing.assert_array_equal(back.max(axis=(2, 3)), x.numpy().max(axis=(2, 3)))

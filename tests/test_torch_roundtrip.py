@@ -17,113 +17,86 @@ F32 = torch.float32  # explicit: other test files change torch's default dtype
 ATOL = 1e-5
 
 
-def _pair_mlp():
-    torch.manual_seed(0)
-    t = tnn.Sequential(tnn.Linear(6, 16, dtype=F32), tnn.BatchNorm1d(16, dtype=F32), tnn.ReLU(),
-                       tnn.LayerNorm(16, dtype=F32), tnn.Linear(16, 5, dtype=F32))
-    s = snn.Sequential(snn.Linear(6, 16), snn.BatchNorm1d(16), snn.ReLU(), snn.LayerNorm(16),
-                       snn.Linear(16, 5))
-    return t, s, lambda rng: rng.standard_normal((7, 6)).astype(np.float32)
+# Each model is written once, for either library: ``build(nn, **kw)`` with ``nn`` torch.nn
+# (and ``dtype=F32``) or softgrad.nn; the two share names and layouts.
+def _mlp(nn, **kw):
+    return nn.Sequential(nn.Linear(6, 16, **kw), nn.BatchNorm1d(16, **kw), nn.ReLU(),
+                         nn.LayerNorm(16, **kw), nn.Linear(16, 5, **kw))
 
 
-class _TorchTokens(tnn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = tnn.Embedding(30, 8, padding_idx=0, dtype=F32)
-        self.norm = tnn.LayerNorm(8, elementwise_affine=True, dtype=F32)
-        self.head = tnn.Linear(8, 3, dtype=F32)
+def _tokens(nn, **kw):
+    class Tokens(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb = nn.Embedding(30, 8, padding_idx=0, **kw)
+            self.norm = nn.LayerNorm(8, elementwise_affine=True, **kw)
+            self.head = nn.Linear(8, 3, **kw)
 
-    def forward(self, ids):
-        return self.head(self.norm(self.emb(ids)).mean(dim=1))
+        def forward(self, ids):
+            return self.head(self.norm(self.emb(ids)).mean(dim=1))
 
-
-class _SgTokens(snn.Module):
-    def __init__(self):
-        super().__init__()
-        self.emb = snn.Embedding(30, 8, padding_idx=0)
-        self.norm = snn.LayerNorm(8)
-        self.head = snn.Linear(8, 3)
-
-    def forward(self, ids):
-        return self.head(self.norm(self.emb(ids)).mean(dim=1))
+    return Tokens()
 
 
-def _pair_tokens():
-    torch.manual_seed(1)
-    return _TorchTokens(), _SgTokens(), lambda rng: rng.integers(0, 30, (4, 9))
+def _cnn(nn, **kw):
+    return nn.Sequential(nn.Conv2d(3, 6, 3, padding=1, **kw), nn.BatchNorm2d(6, **kw),
+                         nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 4, 3, groups=2, **kw),
+                         nn.Flatten(), nn.Linear(4 * 2 * 2, 3, **kw))
 
 
-def _pair_cnn():
-    torch.manual_seed(2)
-    t = tnn.Sequential(tnn.Conv2d(3, 6, 3, padding=1, dtype=F32), tnn.BatchNorm2d(6, dtype=F32),
-                       tnn.ReLU(), tnn.MaxPool2d(2), tnn.Conv2d(6, 4, 3, groups=2, dtype=F32),
-                       tnn.Flatten(), tnn.Linear(4 * 2 * 2, 3, dtype=F32))
-    s = snn.Sequential(snn.Conv2d(3, 6, 3, padding=1), snn.BatchNorm2d(6), snn.ReLU(),
-                       snn.MaxPool2d(2), snn.Conv2d(6, 4, 3, groups=2), snn.Flatten(),
-                       snn.Linear(4 * 2 * 2, 3))
-    return t, s, lambda rng: rng.standard_normal((2, 3, 8, 8)).astype(np.float32)
+def _conv1d(nn, **kw):
+    return nn.Sequential(nn.Conv1d(3, 6, 3, stride=2, groups=3, **kw),
+                         nn.BatchNorm1d(6, **kw), nn.ConvTranspose1d(6, 2, 3, **kw))
 
 
-def _pair_conv1d():
-    torch.manual_seed(3)
-    t = tnn.Sequential(tnn.Conv1d(3, 6, 3, stride=2, groups=3, dtype=F32),
-                       tnn.BatchNorm1d(6, dtype=F32), tnn.ConvTranspose1d(6, 2, 3, dtype=F32))
-    s = snn.Sequential(snn.Conv1d(3, 6, 3, stride=2, groups=3), snn.BatchNorm1d(6),
-                       snn.ConvTranspose1d(6, 2, 3))
-    return t, s, lambda rng: rng.standard_normal((2, 3, 11)).astype(np.float32)
-
-
-class _First(tnn.Module):
+def _first(nn, layer, self_attention=False):
     """Keep the first output of a layer returning a tuple (RNNs, attention)."""
 
-    def __init__(self, layer, self_attention=False):
-        super().__init__()
-        self.layer, self.self_attention = layer, self_attention
+    class First(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layer = layer
 
-    def forward(self, x):
-        args = (x, x, x) if self.self_attention else (x,)
-        return self.layer(*args)[0]
+        def forward(self, x):
+            args = (x, x, x) if self_attention else (x,)
+            return self.layer(*args)[0]
 
-
-class _SgFirst(snn.Module):
-    def __init__(self, layer, self_attention=False):
-        super().__init__()
-        self.layer, self.self_attention = layer, self_attention
-
-    def forward(self, x):
-        args = (x, x, x) if self.self_attention else (x,)
-        return self.layer(*args)[0]
+    return First()
 
 
-def _pair_lstm():
-    torch.manual_seed(4)
-    t = _First(tnn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True, dtype=F32))
-    s = _SgFirst(snn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True))
-    return t, s, lambda rng: rng.standard_normal((2, 5, 4)).astype(np.float32)
+def _lstm(nn, **kw):
+    return _first(nn, nn.LSTM(4, 8, num_layers=2, batch_first=True, bidirectional=True, **kw))
 
 
-def _pair_gru():
-    torch.manual_seed(5)
-    return (_First(tnn.GRU(4, 8, dtype=F32)), _SgFirst(snn.GRU(4, 8)),
-            lambda rng: rng.standard_normal((5, 2, 4)).astype(np.float32))
+def _gru(nn, **kw):
+    return _first(nn, nn.GRU(4, 8, **kw))
 
 
-def _pair_mha():
-    torch.manual_seed(6)
-    return (_First(tnn.MultiheadAttention(16, 4, batch_first=True, dtype=F32), True),
-            _SgFirst(snn.MultiheadAttention(16, 4, batch_first=True), True),
-            lambda rng: rng.standard_normal((2, 5, 16)).astype(np.float32))
+def _mha(nn, **kw):
+    return _first(nn, nn.MultiheadAttention(16, 4, batch_first=True, **kw), True)
 
 
-def _pair_encoder():
-    torch.manual_seed(7)
-    return (tnn.TransformerEncoderLayer(16, 4, 32, batch_first=True, dtype=F32),
-            snn.TransformerEncoderLayer(16, 4, 32, batch_first=True),
-            lambda rng: rng.standard_normal((2, 5, 16)).astype(np.float32))
+def _encoder(nn, **kw):
+    return nn.TransformerEncoderLayer(16, 4, 32, batch_first=True, **kw)
 
 
-PAIRS = {"mlp": _pair_mlp, "tokens": _pair_tokens, "cnn": _pair_cnn, "conv1d": _pair_conv1d,
-         "lstm": _pair_lstm, "gru": _pair_gru, "mha": _pair_mha, "encoder": _pair_encoder}
+def _normal(*shape):
+    return lambda rng: rng.standard_normal(shape).astype(np.float32)
+
+
+# name: (torch seed, model builder, input maker)
+PAIRS = {"mlp": (0, _mlp, _normal(7, 6)),
+         "tokens": (1, _tokens, lambda rng: rng.integers(0, 30, (4, 9))),
+         "cnn": (2, _cnn, _normal(2, 3, 8, 8)), "conv1d": (3, _conv1d, _normal(2, 3, 11)),
+         "lstm": (4, _lstm, _normal(2, 5, 4)), "gru": (5, _gru, _normal(5, 2, 4)),
+         "mha": (6, _mha, _normal(2, 5, 16)), "encoder": (7, _encoder, _normal(2, 5, 16))}
+
+
+def _pair(name):
+    """(torch model, softgrad model, input maker) for ``PAIRS[name]``."""
+    seed, build, make_input = PAIRS[name]
+    torch.manual_seed(seed)
+    return build(tnn, dtype=F32), build(snn), make_input
 
 
 def _train_torch(t, make_input, rng):
@@ -147,13 +120,21 @@ def _outputs(t, s, x):
     return got, want
 
 
+def _save_torch_state(t, path, fmt):
+    if fmt == "safetensors":
+        st_torch.save_file(t.state_dict(), str(path))
+    else:
+        np.savez(path, **{k: v.numpy() for k, v in t.state_dict().items()})
+
+
+@pytest.mark.parametrize("fmt, seed", [("safetensors", 0), ("npz", 1)])
 @pytest.mark.parametrize("pair", sorted(PAIRS))
-def test_pytorch_safetensors_load_into_softgrad(tmp_path, pair):
-    t, s, make_input = PAIRS[pair]()
-    rng = np.random.default_rng(0)
+def test_pytorch_files_load_into_softgrad(tmp_path, pair, fmt, seed):
+    t, s, make_input = _pair(pair)
+    rng = np.random.default_rng(seed)
     _train_torch(t, make_input, rng)
-    path = tmp_path / "torch.safetensors"
-    st_torch.save_file(t.state_dict(), str(path))
+    path = tmp_path / f"torch.{fmt}"
+    _save_torch_state(t, path, fmt)
     state = sg.load(path)
     assert set(state) == set(t.state_dict())
     s.load_state_dict(state)  # strict: every key and shape matches
@@ -163,20 +144,8 @@ def test_pytorch_safetensors_load_into_softgrad(tmp_path, pair):
 
 
 @pytest.mark.parametrize("pair", sorted(PAIRS))
-def test_pytorch_npz_load_into_softgrad(tmp_path, pair):
-    t, s, make_input = PAIRS[pair]()
-    rng = np.random.default_rng(1)
-    _train_torch(t, make_input, rng)
-    path = tmp_path / "weights.npz"
-    np.savez(path, **{k: v.numpy() for k, v in t.state_dict().items()})
-    s.load_state_dict(sg.load(path))
-    got, want = _outputs(t, s, make_input(rng))
-    np.testing.assert_allclose(got, want, atol=ATOL, rtol=0)
-
-
-@pytest.mark.parametrize("pair", sorted(PAIRS))
 def test_softgrad_save_loads_into_pytorch(tmp_path, pair):
-    t, s, make_input = PAIRS[pair]()
+    t, s, make_input = _pair(pair)
     rng = np.random.default_rng(2)
     s.train()
     for _ in range(3):  # move BatchNorm statistics away from their initial values
@@ -195,7 +164,7 @@ def test_softgrad_save_loads_into_pytorch(tmp_path, pair):
 
 
 def test_round_trip_torch_to_softgrad_to_torch_is_bit_exact(tmp_path):
-    t, s, _ = _pair_mlp()
+    t, s, _ = _pair("mlp")
     st_torch.save_file(t.state_dict(), str(tmp_path / "a.safetensors"))
     s.load_state_dict(sg.load(tmp_path / "a.safetensors"))
     sg.save(s.state_dict(), tmp_path / "b.safetensors")
@@ -205,7 +174,7 @@ def test_round_trip_torch_to_softgrad_to_torch_is_bit_exact(tmp_path):
 
 
 def test_mismatched_model_gives_clear_error(tmp_path):
-    t, _, _ = _pair_mlp()
+    t, _, _ = _pair("mlp")
     st_torch.save_file(t.state_dict(), str(tmp_path / "a.safetensors"))
     wrong = snn.Sequential(snn.Linear(6, 8), snn.BatchNorm1d(8), snn.ReLU(), snn.LayerNorm(8),
                            snn.Linear(8, 5))
@@ -240,3 +209,38 @@ def test_every_layer_round_trips_through_safetensors_files(tmp_path, name):
     theirs.load_state_dict(st_torch.load_file(str(tmp_path / "softgrad.safetensors")))
     for a, b in zip(_eval_outputs(name, ours), _eval_outputs(name, theirs, torch)):
         np.testing.assert_allclose(a, b, atol=REGISTRY[name].atol, rtol=1e-4)
+
+
+def test_tied_weights_load_into_pytorch(tmp_path):
+    """A state dict with a tied weight lists it under both keys, as PyTorch's does."""
+    class TorchLM(tnn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.head = tnn.Embedding(10, 4, dtype=F32), tnn.Linear(4, 10, dtype=F32)
+            self.head.weight = self.emb.weight
+
+        def forward(self, ids):
+            return self.head(self.emb(ids))
+
+    class SgLM(snn.Module):
+        def __init__(self):
+            super().__init__()
+            self.emb, self.head = snn.Embedding(10, 4), snn.Linear(4, 10)
+            self.head.weight = self.emb.weight
+
+        def forward(self, ids):
+            return self.head(self.emb(ids))
+
+    ours, theirs = SgLM(), TorchLM()
+    sg.save(ours.state_dict(), tmp_path / "lm.safetensors")
+    state = st_torch.load_file(str(tmp_path / "lm.safetensors"))
+    assert set(state) == {"emb.weight", "head.weight", "head.bias"}
+    theirs.load_state_dict(state)
+    ids = np.array([[1, 7, 3]])
+    with torch.no_grad():
+        want = theirs(torch.from_numpy(ids)).numpy()
+    np.testing.assert_allclose(ours(sg.tensor(ids)).detach().numpy(), want, atol=ATOL)
+    back = sg.load(tmp_path / "lm.safetensors")
+    fresh = SgLM()
+    fresh.load_state_dict(back)
+    assert fresh.head.weight is fresh.emb.weight

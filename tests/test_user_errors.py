@@ -36,6 +36,12 @@ def _with_child():
     return m
 
 
+def _inplace_used():
+    h = sg.randn(3, requires_grad=True) * 2
+    _ = h.exp()
+    h += 1
+
+
 def _backward_twice():
     x = sg.randn(3, requires_grad=True)
     y = (x * x).sum()
@@ -131,6 +137,12 @@ CASES: list[tuple[str, Callable, type, str]] = [
     ("inplace_saved", _inplace_saved, RuntimeError, r"modified by an in-place operation"),
     ("inplace_leaf", lambda: sg.randn(3, requires_grad=True).add_(1), RuntimeError,
      r"leaf Variable"),
+    ("inplace_graph_shape", lambda: (sg.randn(3, requires_grad=True) * 2).add_(sg.ones(2, 3)),
+     RuntimeError, r"\(3,\).*\(2, 3\)"),
+    ("inplace_int_from_float_graph",
+     lambda: sg.tensor([1, 2]).add_(sg.randn(2, requires_grad=True)), RuntimeError,
+     r"float32 can't be cast to .*int64"),
+    ("inplace_used_graph_tensor", _inplace_used, RuntimeError, r"already used it"),
     ("int_requires_grad", lambda: sg.tensor([1, 2], requires_grad=True), RuntimeError,
      r"floating point.*int64"),
     ("grad_unused", lambda: sg.autograd.grad((sg.randn(2, requires_grad=True) * 2).sum(),

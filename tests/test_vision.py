@@ -131,3 +131,17 @@ def test_vision_errors() -> None:
         F.interpolate(x, scale_factor=2, mode="linear")
     with pytest.raises(RuntimeError, match="calculated number of sliding blocks"):
         F.fold(sg.randn(1, 8, 5), (4, 5), 2)
+
+
+@needs_torch
+def test_pixel_shuffle_matches_torch() -> None:
+    torch_parity(lambda x: F.pixel_shuffle(x, 2), lambda x: TF.pixel_shuffle(x, 2),
+                 _rand(2, 8, 3, 4))
+    torch_parity(lambda x: F.pixel_unshuffle(x, 3), lambda x: TF.pixel_unshuffle(x, 3),
+                 _rand(1, 2, 6, 9))
+    torch_parity(nn.PixelShuffle(3), torch.nn.PixelShuffle(3), _rand(2, 5, 9, 2, 2))
+    x = sg.randn(2, 4, 6, 6)
+    np.testing.assert_array_equal(F.pixel_shuffle(F.pixel_unshuffle(x, 2), 2).numpy(),
+                                  x.numpy())
+    with pytest.raises(RuntimeError, match="pixel_shuffle"):
+        F.pixel_shuffle(sg.randn(1, 3, 2, 2), 2)

@@ -57,7 +57,7 @@ def mnist_available(data_dir: Any = None) -> bool:
 
 
 def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int = 0,
-                 image: bool = False) -> Split:
+                 image: bool = False, num_samples: int | None = None) -> Split:
     """A dataset by name, standardised on its training part.
 
     Args:
@@ -67,6 +67,7 @@ def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int
         seed: seed of the train/test split of the tabular sets.
         image: keep the image shape (digits as (N, 1, 8, 8), MNIST as (N, 1, 28, 28),
             MNIST-1D as (N, 1, 40)) instead of flat feature vectors.
+        num_samples: MNIST-1D only: total samples, train + test (default 5000, 1500 quick).
     """
     if name == "breast_cancer":
         split = sg.datasets.load_breast_cancer(seed=seed)
@@ -74,7 +75,9 @@ def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int
         split = sg.datasets.load_digits(seed=seed, standardize=False)
         split = split.standardized(per_feature=not image)
     elif name == "mnist1d":
-        split = sg.datasets.load_mnist1d(num_samples=1500 if quick else 5000)
+        if num_samples is None:
+            num_samples = 1500 if quick else 5000
+        split = sg.datasets.load_mnist1d(num_samples=num_samples)
         split = split.standardized(per_feature=False)
     elif name == "mnist":
         root = default_data_dir() if data_dir is None else data_dir

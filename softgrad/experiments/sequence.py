@@ -1,11 +1,14 @@
-"""Sequence-model examples: a GRU classifier on MNIST-1D and a small Transformer encoder
-classifier on a generated token task, as plain functions returning results.
+"""Sequence-model examples as plain functions returning results: the GRU and Transformer
+classifiers of :mod:`~softgrad.experiments.zoo` on their datasets, with settings of one's own.
 
-* :func:`run_gru_mnist1d`: each 40-sample MNIST-1D signal is a sequence of 40 scalar steps;
-  a GRU reads it and a linear head classifies the mean of its outputs (10 classes).
-* :func:`run_transformer_majority`: sequences of ``length`` tokens from ``vocab`` symbols;
-  the label is the most frequent token (ties: the smallest). Token + learned position
-  embeddings, a ``TransformerEncoder``, mean pooling and a linear head.
+* :func:`run_gru_mnist1d`: each 40-sample MNIST-1D signal is read by a bidirectional GRU one
+  scalar step at a time; a linear head classifies the mean of its outputs (10 classes).
+* :func:`run_transformer_majority`: the generated ``sequence`` task
+  (:func:`~softgrad.experiments.data.make_sequence_task`: which token occurs most often?)
+  solved by a small ``TransformerEncoder`` classifier.
+
+The models, the data and the training loop (:func:`~softgrad.experiments.trainer.fit`) are
+the ones ``softgrad train`` and ``softgrad experiments`` use; only the sizes differ.
 """
 from __future__ import annotations
 
@@ -16,9 +19,10 @@ from typing import Any
 import softgrad as sg
 import softgrad.nn as nn
 import softgrad.nn.functional as F
-from softgrad import backend
-
-np = backend.np
+from softgrad.datasets import Split
+from softgrad.experiments.data import load_dataset, make_sequence_task
+from softgrad.experiments.trainer import FitConfig, accuracy, fit
+from softgrad.experiments.zoo import GRUClassifier, TransformerClassifier
 
 
 @dataclass
@@ -36,105 +40,35 @@ class SequenceResult:
         return asdict(self)
 
 
-class GRUClassifier(nn.Module):
-    """GRU over a (N, L) signal read as L scalar steps; head on the mean output.
-
-    Shape: (N, L) -> (N, num_classes) logits.
-    """
-
-    def __init__(self, hidden_size: int = 64, num_layers: int = 1, num_classes: int = 10,
-                 bidirectional: bool = True) -> None:
-        super().__init__()
-        self.gru = nn.GRU(1, hidden_size, num_layers, batch_first=True,
-                          bidirectional=bidirectional)
-        self.head = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
-
-    def forward(self, x: sg.Tensor) -> sg.Tensor:
-        out, _ = self.gru(x.unsqueeze(-1))
-        return self.head(out.mean(1))
-
-
-class TransformerClassifier(nn.Module):
-    """Token + position embeddings, a ``TransformerEncoder``, mean pooling, linear head.
-
-    Shape: (N, L) int64 tokens -> (N, num_classes) logits.
-    """
-
-    def __init__(self, vocab: int, length: int, num_classes: int, d_model: int = 32,
-                 nhead: int = 4, num_layers: int = 2, dim_feedforward: int = 64) -> None:
-        super().__init__()
-        self.tok = nn.Embedding(vocab, d_model)
-        self.pos = nn.Embedding(length, d_model)
-        layer = nn.TransformerEncoderLayer(d_model, nhead, dim_feedforward, dropout=0.0,
-                                           batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, num_layers)
-        self.head = nn.Linear(d_model, num_classes)
-
-    def forward(self, tokens: sg.Tensor) -> sg.Tensor:
-        positions = sg.tensor(np.arange(tokens.shape[1]))
-        h = self.encoder(self.tok(tokens) + self.pos(positions))
-        return self.head(h.mean(1))
-
-
-def _train(model: nn.Module, x: Any, y: Any, x_test: Any, y_test: Any, epochs: int,
-           batch_size: int, lr: float, seed: int) -> tuple[float, float, float]:
-    """Adam on mini-batches; returns (train accuracy, test accuracy, last epoch's mean loss)."""
-    opt = sg.optim.Adam(model.parameters(), lr=lr)
-    rng = np.random.default_rng(seed)
-    loss_sum = 0.0
-    for _ in range(epochs):
-        model.train()
-        order, loss_sum, batches = rng.permutation(len(y)), 0.0, 0
-        for i in range(0, len(y), batch_size):
-            idx = order[i:i + batch_size]
-            loss = F.cross_entropy(model(sg.tensor(x[idx])), sg.tensor(y[idx]))
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            loss_sum, batches = loss_sum + loss.item(), batches + 1
-        loss_sum /= batches
-    return _accuracy(model, x, y), _accuracy(model, x_test, y_test), loss_sum
-
-
-def _accuracy(model: nn.Module, x: Any, y: Any, batch_size: int = 1000) -> float:
-    model.eval()
-    correct = 0
-    with sg.no_grad():
-        for i in range(0, len(y), batch_size):
-            pred = model(sg.tensor(x[i:i + batch_size])).numpy().argmax(1)
-            correct += int((pred == y[i:i + batch_size]).sum())
-    return correct / len(y)
+def _run(name: str, model: nn.Module, split: Split, epochs: int, batch_size: int, lr: float,
+         seed: int, t0: float) -> SequenceResult:
+    """Adam with cross-entropy via :func:`fit`; train accuracy measured after training."""
+    config = FitConfig(epochs=epochs, batch_size=batch_size, lr=lr, optimizer="adam", seed=seed,
+                       eval_batch_size=1000)
+    run = fit(model, split, F.cross_entropy, config, experiment="sequence", variant=name,
+              show_progress=False)
+    last = run.epochs[-1]
+    return SequenceResult(name, accuracy(model, split.x_train, split.y_train, 1000),
+                          last.test_acc, last.train_loss, epochs, time.perf_counter() - t0)
 
 
 def run_gru_mnist1d(epochs: int = 30, hidden_size: int = 64, num_samples: int = 5000,
                     batch_size: int = 64, lr: float = 3e-3, seed: int = 0) -> SequenceResult:
-    """Train :class:`GRUClassifier` on MNIST-1D (needs the ``mnist1d`` package)."""
+    """Train :class:`~softgrad.experiments.zoo.GRUClassifier` on MNIST-1D (needs ``mnist1d``)."""
     t0 = time.perf_counter()
-    split = sg.datasets.load_mnist1d(num_samples=num_samples)
+    split = load_dataset("mnist1d", image=True, num_samples=num_samples)
     sg.manual_seed(seed)
-    model = GRUClassifier(hidden_size)
-    train, test, loss = _train(model, split.x_train, split.y_train, split.x_test,
-                               split.y_test, epochs, batch_size, lr, seed)
-    return SequenceResult("gru_mnist1d", train, test, loss, epochs, time.perf_counter() - t0)
-
-
-def majority_task(n: int, vocab: int = 8, length: int = 16, seed: int = 0) -> tuple:
-    """(tokens (n, length) int64, labels (n,) int64): label = most frequent token."""
-    rng = np.random.default_rng(seed)
-    tokens = rng.integers(0, vocab, size=(n, length))
-    counts = (tokens[:, :, None] == np.arange(vocab)).sum(1)
-    return tokens.astype(np.int64), counts.argmax(1).astype(np.int64)
+    model = GRUClassifier(1, split.num_classes, hidden_size, bidirectional=True, pool="mean")
+    return _run("gru_mnist1d", model, split, epochs, batch_size, lr, seed, t0)
 
 
 def run_transformer_majority(epochs: int = 30, num_train: int = 4000, num_test: int = 1000,
                              vocab: int = 8, length: int = 16, batch_size: int = 64,
                              lr: float = 2e-3, seed: int = 0) -> SequenceResult:
-    """Train :class:`TransformerClassifier` on the generated majority-token task."""
+    """Train :class:`~softgrad.experiments.zoo.TransformerClassifier` on the generated
+    majority-token task (:func:`~softgrad.experiments.data.make_sequence_task`)."""
     t0 = time.perf_counter()
-    x, y = majority_task(num_train, vocab, length, seed)
-    x_test, y_test = majority_task(num_test, vocab, length, seed + 1)
+    split = make_sequence_task(num_train, num_test, vocab, length, seed)
     sg.manual_seed(seed)
     model = TransformerClassifier(vocab, length, vocab)
-    train, test, loss = _train(model, x, y, x_test, y_test, epochs, batch_size, lr, seed)
-    return SequenceResult("transformer_majority", train, test, loss, epochs,
-                          time.perf_counter() - t0)
+    return _run("transformer_majority", model, split, epochs, batch_size, lr, seed, t0)

@@ -59,19 +59,29 @@ class CNN1d(nn.Module):
 
 
 class GRUClassifier(nn.Module):
-    """A GRU reads the signal one step at a time; its last hidden state is classified.
+    """A GRU reads the signal one step at a time; a linear head classifies its summary.
 
+    ``pool="last"`` classifies the last layer's final hidden state (both directions'
+    when ``bidirectional``), ``pool="mean"`` the mean of the outputs over time.
     Shape: (N, C, L) (channels first, as for :class:`CNN1d`) -> (N, num_classes).
     """
 
-    def __init__(self, in_channels: int = 1, num_classes: int = 10, hidden: int = 64) -> None:
+    def __init__(self, in_channels: int = 1, num_classes: int = 10, hidden: int = 64,
+                 bidirectional: bool = False, pool: str = "last") -> None:
         super().__init__()
-        self.gru = nn.GRU(in_channels, hidden, batch_first=True)
-        self.head = nn.Linear(hidden, num_classes)
+        if pool not in ("last", "mean"):
+            raise ValueError(f"pool must be 'last' or 'mean', got {pool!r}")
+        self.pool = pool
+        self.directions = 2 if bidirectional else 1
+        self.gru = nn.GRU(in_channels, hidden, batch_first=True, bidirectional=bidirectional)
+        self.head = nn.Linear(hidden * self.directions, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        _, h = self.gru(x.transpose(1, 2))
-        return self.head(h[-1])
+        out, h = self.gru(x.transpose(1, 2))
+        if self.pool == "mean":
+            return self.head(out.mean(1))
+        last = h[-self.directions:]  # (directions, N, hidden)
+        return self.head(last.transpose(0, 1).flatten(1))
 
 
 class TransformerClassifier(nn.Module):

@@ -46,6 +46,14 @@ class Builder:
         self.count = 0
         self.sources = sources or {}
         self.cache: dict[Any, str] = {}
+        self.state_data: dict[int, str] = {}  # array id -> state-dict key (set by export)
+
+    def state_name(self, array: Any, default: str) -> str:
+        """The state-dict key of the parameter/buffer ``array`` is (a view of), else default."""
+        for a in (array, getattr(array, "base", None)):
+            if a is not None and id(a) in self.state_data:
+                return self.state_data[id(a)]
+        return default
 
     def dim(self, n1: int, n2: int) -> str | None:
         """A (1,) int64 value holding, at run time, the input dim whose traced sizes were

@@ -116,7 +116,12 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
     for name, arr in first.constants.items():
         other = second.constants.get(name)
         if other is not None and other.shape != arr.shape and _uniform(arr, other):
-            first.fills[name] = other.shape  # e.g. zero initial states sized by the batch
+            first.fills[name] = (other.shape, None)  # e.g. zero initial states
+            continue
+        tri = _triangular(arr, other) if other is not None and other.shape != arr.shape \
+            else None
+        if tri is not None:
+            first.fills[name] = (other.shape, tri)  # e.g. a causal mask sized by the sequence
             continue
         if other is None or other.shape != arr.shape or not np.array_equal(
                 arr, other, equal_nan=arr.dtype.kind == "f"):
@@ -126,6 +131,22 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
                 "values (or on random numbers); it was computed outside softgrad's traced ops "
                 "(e.g. from .numpy(), .shape arithmetic or a comparison) and would be frozen "
                 "into the file")
+
+
+def _triangular(a: Any, b: Any) -> tuple | None:
+    """``(k, low, high)`` when both 2-D arrays are ``where(tril(ones, k), low, high)``."""
+    if a.ndim != 2 or b.ndim != 2 or a.dtype != b.dtype or 0 in a.shape or 0 in b.shape:
+        return None
+    low, high = a[-1, 0], a[0, -1]
+    if low == high or not (low == low and high == high):  # uniform, or NaN
+        return None
+    k = int((a[0] == low).sum()) - 1
+    for arr in (a, b):
+        rows, cols = arr.shape
+        want = np.where(np.tri(rows, cols, k, dtype=bool), low, high).astype(arr.dtype)
+        if not np.array_equal(arr, want):
+            return None
+    return k, low, high
 
 
 def _short(v: Any) -> str:

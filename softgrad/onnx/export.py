@@ -28,8 +28,10 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     is converted; parameters and buffers become initializers named by their state-dict keys.
     A second, probing trace (the example's values reversed and moved, dynamic axes longer)
     finds what follows the dynamic axes, and refuses what the file would wrongly freeze:
-    branches on the input, and values computed outside softgrad's primitives (``.numpy()``,
-    comparisons used as masks, ``.shape`` arithmetic that is no fixed offset).
+    branches on the input (``if x.sum().item() > 0``), values computed outside softgrad's
+    primitives (through ``.numpy()`` or ``.data``), and ``.shape`` arithmetic that is neither
+    a fixed offset from an end nor an input's size. Comparisons, ``where`` and masks are
+    traced like any other op.
 
     Args:
         model: a Module (or any callable taking and returning Tensors).
@@ -135,12 +137,13 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     """Convert a traced graph into an ``onnx.ModelProto``.
 
     ``dynamic_axes`` is ``{name: {axis: label}}``; ``sources`` maps a dynamic size pair (see
-    ``dynamic.resized_inputs``) to the input dim it is read from at run time.
+    ``dynamic.probe_inputs``) to the input dim it is read from at run time.
     """
     in_names = [n for n, _, _ in graph.inputs]
     used = set(in_names) | set(out_names) | set(graph.constants)
     used |= {node.output for node in graph.nodes}
     b = Builder(onnx, opset, used, sources or {})
+    b.state_data = graph.state_data
     env = {n: n for n in in_names}
     for name, arr in graph.constants.items():
         if name in graph.fills:
@@ -171,8 +174,10 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     return model
 
 
-def _fill(b: Builder, name: str, arr: Any, alt_shape: tuple, where: str) -> str:
-    """A constant filled with one value, shaped at run time (dims read from the inputs)."""
+def _fill(b: Builder, name: str, arr: Any, fill: tuple, where: str) -> str:
+    """A constant of one value, or a triangular two-valued one (a causal mask), shaped at run
+    time from the inputs' dims."""
+    alt_shape, tri = fill
     pieces: list = []
     for n1, n2 in zip(arr.shape, alt_shape):
         if n1 == n2:
@@ -183,8 +188,16 @@ def _fill(b: Builder, name: str, arr: Any, alt_shape: tuple, where: str) -> str:
             raise ExportError(f"cannot export with dynamic axes: a constant of shape "
                               f"{list(arr.shape)} used by {where} has a size that follows the "
                               "dynamic axes but matches no input dim")
-    value = b.const(np.asarray(arr.reshape(-1)[0], dtype=arr.dtype), name + "_value")
-    return b.op("Expand", [value, b.shape_value(pieces)], name=name)
+    shape = b.shape_value(pieces)
+    if tri is None:
+        value = b.const(np.asarray(arr.reshape(-1)[0], dtype=arr.dtype), name + "_value")
+        return b.op("Expand", [value, shape], name=name)
+    k, low, high = tri
+    ones = b.op("Expand", [b.const(np.asarray(1.0, np.float32), "one"), shape])
+    lower = b.op("Trilu", [ones, b.const(np.asarray(k, np.int64), "k")], upper=0)
+    inside = b.op("Greater", [lower, b.const(np.asarray(0.5, np.float32), "half")])
+    return b.op("Where", [inside, b.const(np.asarray(low, arr.dtype), "low"),
+                          b.const(np.asarray(high, arr.dtype), "high")], name=name)
 
 
 def _drop_unused(b: Builder, outputs: list[str]) -> None:

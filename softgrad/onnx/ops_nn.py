@@ -23,11 +23,12 @@ def _affine_norm(b: Builder, node: TraceNode, ins: list[str]) -> str:
     channel_axes = (0,) + tuple(range(2, nd))
     if p.get("fixed") and nd >= 2 and axes == channel_axes:  # batch norm, eval mode
         c = shape[1]
+        names = [b.state_name(s, d) for s, d in zip(p["stats"], ("running_mean", "running_var"))]
         mean, var = (np.asarray(backend.to_numpy(s), dtype=dt).reshape(c) for s in p["stats"])
         scale, bias = (ins[1], ins[2]) if affine else (b.const(np.ones(c, dt), "bn_scale"),
                                                        b.const(np.zeros(c, dt), "bn_bias"))
-        return b.op("BatchNormalization", [ins[0], scale, bias, b.const(mean, "running_mean"),
-                                           b.const(var, "running_var")], epsilon=eps)
+        return b.op("BatchNormalization", [ins[0], scale, bias, b.const(mean, names[0]),
+                                           b.const(var, names[1])], epsilon=eps)
     k = len(pshape)
     trailing = tuple(range(nd - k, nd)) if k else ()
     if (not p.get("fixed") and b.opset >= 17 and k and axes == trailing

@@ -138,6 +138,11 @@ def _bound(v: object) -> int | str:
 
 @converter("Getitem")
 def _getitem(b: Builder, node: TraceNode, ins: list[str]) -> str:
+    index = node.params.get("index")
+    if "index" in node.links and getattr(index, "dtype", None) is not None:
+        if index.dtype.kind not in "iu":  # x[t] with a traced integer tensor t: rows of x
+            raise b.unsupported(node, "indexing with a boolean mask tensor")
+        return b.op("Gather", [ins[0], node.links["index"]], axis=0)
     items = _resolved(b, node)
     starts, ends, axes, steps, gathers, news = [], [], [], [], [], []
     axis = out_axis = 0

@@ -7,6 +7,7 @@ parameters/buffers (named by their state-dict key) or constants (kept by value).
 """
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -58,10 +59,14 @@ class TracedGraph:
     outputs: list[tuple[str, tuple, Any]]
     constants: dict[str, Any]  # value name -> array (parameters, buffers, constants)
     const_where: dict[str, str] = field(default_factory=dict)  # constant -> first user
-    # constants filled with one value whose shape follows the dynamic axes:
-    # name -> (other trace's shape); built at run time from the input shapes
+    # constants whose shape follows the dynamic axes, built at run time from the input
+    # shapes: name -> (probe trace's shape, None for one value or (k, low, high) for
+    # where(tril(ones, k), low, high))
     fills: dict[str, tuple] = field(default_factory=dict)
     frozen: list[str] = field(default_factory=list)  # input-dependent constants (errors)
+    # id of a parameter's/buffer's array -> its state-dict key (names statistics passed as
+    # primitive parameters, e.g. BatchNorm's running_mean); valid while the model lives
+    state_data: dict[int, str] = field(default_factory=dict)
 
 
 class _Recorder:
@@ -78,6 +83,7 @@ class _Recorder:
         self.nodes: list[TraceNode] = []
         self.stack: list[str] = []
         self.used: set[str] = set()
+        self.thread = threading.get_ident()
 
     def _fresh(self, base: str) -> str:
         name, k = base, 1
@@ -116,6 +122,8 @@ class _Recorder:
 
     def __call__(self, fn_cls: type, inputs: Sequence[Tensor], params: dict,
                  out: Tensor) -> None:
+        if threading.get_ident() != self.thread:
+            return  # another thread's work (e.g. a data loader) is not part of the model
         module = self.stack[-1] if self.stack else ""
         where = f"op {fn_cls.__name__}" + (f" in layer {module}" if module else "")
         names = [self.value(t, where) for t in inputs]
@@ -207,4 +215,8 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
                 f"input {name!r} is not used by any traced op: the model reads it outside "
                 "softgrad's primitives (e.g. through .data, .numpy() or a comparison used as "
                 "a mask), so its value would be frozen into the file")
-    return TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)
+    graph = TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)
+    if hasattr(model, "named_buffers"):
+        for name, t in list(model.named_parameters()) + list(model.named_buffers()):
+            graph.state_data.setdefault(id(t.data), name)
+    return graph

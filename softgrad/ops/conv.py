@@ -7,6 +7,10 @@ x (N, C, H, W), conv weight (O, C / groups, KH, KW), transposed-conv weight
 The three building blocks are each other's adjoints:
 ``conv_forward`` (im2col of x, then W @ cols), ``conv_input_grad`` (W^T @ g, then col2im:
 a transposed convolution) and ``conv_weight_grad`` (g @ cols^T summed over the batch).
+Column buffers above ``CHUNK_BYTES`` are built one batch slice at a time; a large stride-1
+input gradient is computed as a plain convolution of g with the flipped kernel instead of
+col2im. In graph mode (higher-order gradients) the VJPs are recorded through
+``Unfold``/``Fold`` and matmuls on Tensors.
 """
 from __future__ import annotations
 
@@ -18,24 +22,62 @@ from softgrad.ops.windows import Pads, col2im_add, crop, im2col, out_size, pad_a
 
 
 KEEP_COLS_BYTES = 32 * 2**20  # im2col buffers up to this size are saved for backward
+CHUNK_BYTES = 8 * 2**20  # larger column buffers are built a batch slice at a time
+
+
+def batch_chunk(n: int, per_sample_bytes: int) -> int:
+    """Samples per slice so one slice's columns stay near ``CHUNK_BYTES`` (cache-sized)."""
+    return max(1, min(n, CHUNK_BYTES // max(per_sample_bytes, 1)))
 
 
 def conv_forward(xp: Any, x: Any, w: Any, stride: tuple, pads: Pads, dilation: tuple,
                  groups: int, out_hw: tuple | None = None) -> tuple[Any, Any]:
-    """(y, cols): y (N, O, OH, OW) = W (O, C/G*KH*KW) @ cols (N, C*KH*KW, OH*OW) per group."""
+    """(y, cols): y (N, O, OH, OW) = W (O, C/G*KH*KW) @ cols (N, C*KH*KW, OH*OW) per group.
+
+    Large inputs run a batch slice at a time (im2col of the slice, then its GEMM straight
+    into y), so the columns stay cache-sized; ``cols`` is then None.
+    """
     n, c, h, wd = x.shape
     o, cg, kh, kw = w.shape
     if out_hw is None:
         out_hw = (out_size(h, kh, stride[0], *pads[0], dilation[0]),
                   out_size(wd, kw, stride[1], *pads[1], dilation[1]))
-    cols = im2col(xp, pad_array(xp, x, pads), (kh, kw), stride, dilation, out_hw)
     length = out_hw[0] * out_hw[1]
+    m = batch_chunk(n, c * kh * kw * length * x.itemsize)
+    if m < n:
+        y = xp.empty((n, o) + tuple(out_hw), dtype=x.dtype)
+        for i in range(0, n, m):
+            y[i:i + m] = conv_forward(xp, x[i:i + m], w, stride, pads, dilation, groups,
+                                      out_hw)[0]
+        return y, None
+    cols = im2col(xp, pad_array(xp, x, pads), (kh, kw), stride, dilation, out_hw)
     if groups == 1:
         y = xp.matmul(_flat(w, o), cols.reshape(n, c * kh * kw, length))
     else:
         y = xp.matmul(_flat(w, o).reshape(groups, o // groups, cg * kh * kw),
                       cols.reshape(n, groups, cg * kh * kw, length))
     return y.reshape(n, o, out_hw[0], out_hw[1]), cols
+
+
+def weight_grad_from_input(xp: Any, g: Any, src: Any, w_shape: tuple, stride: tuple,
+                           pads: Pads, dilation: tuple, groups: int) -> Any:
+    """``conv_weight_grad`` with the columns of ``src`` rebuilt a batch slice at a time.
+
+    g (N, O, OH, OW) is the gradient of the convolution of src (N, C, H, W).
+    """
+    n, c = src.shape[:2]
+    kernel, out_hw = tuple(w_shape[2:]), tuple(g.shape[2:])
+    per = c * kernel[0] * kernel[1] * out_hw[0] * out_hw[1] * src.itemsize
+    m = batch_chunk(n, per)
+    gw = None
+    for i in range(0, n, m):
+        cols = im2col(xp, pad_array(xp, src[i:i + m], pads), kernel, stride, dilation, out_hw)
+        part = conv_weight_grad(xp, g[i:i + m], cols, w_shape, groups)
+        if gw is None:
+            gw = part
+        else:
+            gw += part
+    return gw
 
 
 def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads: Pads,
@@ -53,6 +95,13 @@ def conv_input_grad(xp: Any, g: Any, w: Any, x_shape: tuple, stride: tuple, pads
     full = _full_conv_pads(pads, (kh, kw), stride, dilation)
     if full is not None and o * h * wd <= c * length and (length >= 256 or cg == 1):
         return _input_grad_as_conv(xp, g, w, x_shape, full, dilation, groups)
+    m = batch_chunk(n, c * kh * kw * length * g.itemsize)
+    if m < n:  # batch slices keep the column buffer cache-sized
+        gx = xp.empty((n, c, h, wd), dtype=g.dtype)
+        for i in range(0, n, m):
+            gx[i:i + m] = conv_input_grad(xp, g[i:i + m], w, (min(m, n - i), c, h, wd),
+                                          stride, pads, dilation, groups)
+        return gx
     gt = xp.ascontiguousarray(g.transpose(1, 2, 3, 0))  # (O, OH, OW, N)
     if groups == 1:
         gc = _flat(w, o).T @ gt.reshape(o, length * n)
@@ -183,7 +232,7 @@ class Conv2d(Function):
         self.stride, self.pads, self.dilation, self.groups = stride, pads, dilation, groups
         y, cols = conv_forward(self.xp, x4, w4, stride, pads, dilation, groups)
         # keep the columns for grad_W unless they are large: then backward redoes im2col
-        self.cols = cols if cols.nbytes <= KEEP_COLS_BYTES else None
+        self.cols = cols if cols is not None and cols.nbytes <= KEEP_COLS_BYTES else None
         if b is not None:
             y += b.reshape(1, -1, 1, 1)
         self.save_for_backward(x, w)
@@ -202,12 +251,12 @@ class Conv2d(Function):
             gx = conv_input_grad(xp, g4, w4, self.x_shape, self.stride, self.pads,
                                  self.dilation, self.groups).reshape(x.shape)
         if need[1]:
-            cols = self.cols
-            if cols is None:
+            if self.cols is not None:
+                gw = conv_weight_grad(xp, g4, self.cols, w.shape, self.groups)
+            else:
                 x4 = x[:, :, None, :] if self.squeeze else x
-                cols = im2col(xp, pad_array(xp, x4, self.pads), w4.shape[2:], self.stride,
-                              self.dilation, g4.shape[2:])
-            gw = conv_weight_grad(xp, g4, cols, w.shape, self.groups)
+                gw = weight_grad_from_input(xp, g4, x4, w4.shape, self.stride, self.pads,
+                                            self.dilation, self.groups).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g4.sum(axis=(0, 2, 3))
         return gx, gw, gb
@@ -248,8 +297,11 @@ class ConvTranspose2d(Function):
                                      self.groups, out_hw=x4.shape[2:])
             if need[0]:
                 gx = gx4.reshape(x.shape)
-            if need[1]:
+            if need[1] and cols is not None:
                 gw = conv_weight_grad(xp, x4, cols, w.shape, self.groups)
+            elif need[1]:
+                gw = weight_grad_from_input(xp, x4, g4, w4.shape, self.stride, self.pads,
+                                            self.dilation, self.groups).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g4.sum(axis=(0, 2, 3))
         return gx, gw, gb

@@ -113,6 +113,9 @@ def summary(model: Any, input_size: Sequence[int] | Sequence[Sequence[int]] | No
         >>> sg.utils.summary(model, (1, 784))
     """
     args = _inputs(input_size, input_data, dtype)
+    first = next(iter(model.parameters()), None)
+    if input_data is None and first is not None and first.device != "cpu":
+        args = tuple(a.to(first.device) for a in args)  # random input on the model's device
     rows: list[LayerInfo] = []
     handles = []
     for name, mod in model.named_modules():

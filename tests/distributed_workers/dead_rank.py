@@ -13,16 +13,21 @@ import time
 
 import softgrad as sg
 import softgrad.distributed as dist
+from softgrad.distributed import process_group
 import softgrad.nn.functional as F
 from softgrad import nn
 
 
 def main() -> None:
     mode = sys.argv[1]
-    dist.init_process_group("mpi", timeout=2.0)
+    # start-up (imports, the initial broadcast) may be slow on a loaded machine: a generous
+    # deadline until every process is in the loop, then the 2 s one under test
+    dist.init_process_group("mpi", timeout=60.0)
     rank, world = dist.get_rank(), dist.get_world_size()
     sg.manual_seed(0)
     model = nn.parallel.DistributedDataParallel(nn.Sequential(nn.Linear(4, 8), nn.Linear(8, 2)))
+    dist.barrier()
+    process_group._state.timeout = 2.0
     opt = sg.optim.SGD(model.parameters(), lr=0.1)
     for step in range(1000):
         if rank == world - 1 and step == 3:

@@ -33,9 +33,9 @@ def _additive(mask: Any, like: Tensor, allowed_when_true: bool, name: str) -> Te
     kind = m.data.dtype.kind
     if kind == "b":
         xp = backend.xp_of(m.data)
-        blocked = ~m.data if allowed_when_true else m.data
-        add = xp.where(blocked, -xp.inf, 0.0).astype(like.data.dtype)
-        return Tensor._wrap(add)
+        blocked = ~m if allowed_when_true else m  # Tensor ops: recorded when exporting
+        ninf, zero = (Tensor._wrap(xp.asarray(v, dtype=like.data.dtype)) for v in (-xp.inf, 0))
+        return SF.where(blocked, ninf, zero)
     if kind != "f":
         raise TypeError(f"{name}: only bool and floating-point masks are supported, got "
                         f"dtype {m.dtype}")

@@ -10,12 +10,14 @@ from typing import Any, Sequence, Union
 from softgrad import backend
 from softgrad.ops.pool import AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, flat_indices
 from softgrad.ops.resize import Resample
+from softgrad.ops.unpool import MaxUnpool
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
 np = backend.np
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d",
-           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d"]
+           "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
+           "max_unpool2d"]
 
 IntOr = Union[int, Sequence[int]]
 
@@ -262,3 +264,50 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
     See ``nn.AdaptiveMaxPool2d``.
     """
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
+
+
+def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,  # noqa: A002
+                kernel_size: IntOr, stride: IntOr | None, padding: IntOr,
+                output_size: Sequence[int] | None) -> Tensor:
+    x, added = _batched(name, input, nd)
+    idx = indices.unsqueeze(0) if added else indices
+    if tuple(idx.shape) != tuple(x.shape) or idx.data.dtype.kind not in "iu":
+        raise RuntimeError(f"{name}(): expected integer indices of the input's size "
+                           f"{list(input.shape)}, got {list(indices.shape)} ({indices.dtype})")
+    k = as_tuple(kernel_size, nd, "kernel_size")
+    s = k if stride is None else as_tuple(stride, nd, "stride")
+    p = as_tuple(padding, nd, "padding")
+    spatial = tuple(x.shape[2:])
+    size = tuple((n - 1) * ss - 2 * pp + kk for n, kk, ss, pp in zip(spatial, k, s, p))
+    if output_size is not None:
+        size = tuple(int(v) for v in tuple(output_size)[-nd:])
+    plane = 1
+    for v in size:
+        plane *= v
+    n, c = x.shape[:2]
+    flat = idx.reshape(n, c, -1)
+    if flat.numel() and (int(flat.data.min()) < 0 or int(flat.data.max()) >= plane):
+        raise RuntimeError(f"{name}(): found an invalid max index {int(flat.data.max())} for "
+                           f"an output of size {size} ({plane} elements per plane)")
+    out = Tensor._apply(MaxUnpool, x.reshape(n, c, -1), flat, plane=plane)
+    out = out.reshape((n, c) + size)
+    return out.squeeze(0) if added else out
+
+
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: IntOr,  # noqa: A002
+                 stride: IntOr | None = None, padding: IntOr = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Inverse of ``max_pool1d(return_indices=True)``: zeros except at the indices.
+    See ``nn.MaxUnpool1d``."""
+    return _max_unpool("max_unpool1d", 1, input, indices, kernel_size, stride, padding,
+                       output_size)
+
+
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: IntOr,  # noqa: A002
+                 stride: IntOr | None = None, padding: IntOr = 0,
+                 output_size: Sequence[int] | None = None) -> Tensor:
+    """Inverse of ``max_pool2d(return_indices=True)``: each value goes back to its argmax
+    position, zeros elsewhere. Output (H_in - 1) * stride - 2 * padding + kernel_size per
+    dim unless ``output_size`` is given. See ``nn.MaxUnpool2d``."""
+    return _max_unpool("max_unpool2d", 2, input, indices, kernel_size, stride, padding,
+                       output_size)

@@ -12,7 +12,8 @@ from softgrad.ops.windows import as_tuple, out_size
 from softgrad.tensor import Tensor
 
 np = backend.np
-__all__ = ["pad", "interpolate", "upsample", "unfold", "fold"]
+__all__ = ["pad", "interpolate", "upsample", "unfold", "fold", "pixel_shuffle",
+           "pixel_unshuffle"]
 
 IntOr = Union[int, Sequence[int]]
 
@@ -245,3 +246,30 @@ def fold(input: Tensor, output_size: IntOr, kernel_size: IntOr,  # noqa: A002
     out = Tensor._apply(Fold, x, x_shape=x_shape, kernel=k, stride=s, pads=pads, dilation=d,
                         out_hw=out_hw)
     return out.squeeze(0) if input.dim() == 2 else out
+
+
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+    """(*, C * r^2, H, W) -> (*, C, H * r, W * r): channel blocks become r x r pixel tiles.
+    See ``nn.PixelShuffle``."""
+    r = int(upscale_factor)
+    if input.dim() < 3 or r < 1 or input.shape[-3] % (r * r):
+        raise RuntimeError(f"pixel_shuffle(): expected input (*, C * {r}^2, H, W) with C * "
+                           f"{r}^2 channels, got size {list(input.shape)}")
+    *lead, c, h, w = input.shape
+    nl = len(lead)
+    x = input.reshape(*lead, c // (r * r), r, r, h, w)
+    perm = tuple(range(nl)) + (nl, nl + 3, nl + 1, nl + 4, nl + 2)
+    return x.permute(*perm).reshape(*lead, c // (r * r), h * r, w * r)
+
+
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+    """(*, C, H * r, W * r) -> (*, C * r^2, H, W), the inverse of :func:`pixel_shuffle`."""
+    r = int(downscale_factor)
+    if input.dim() < 3 or r < 1 or input.shape[-1] % r or input.shape[-2] % r:
+        raise RuntimeError(f"pixel_unshuffle(): expected input (*, C, H * {r}, W * {r}), got "
+                           f"size {list(input.shape)}")
+    *lead, c, h, w = input.shape
+    nl = len(lead)
+    x = input.reshape(*lead, c, h // r, r, w // r, r)
+    perm = tuple(range(nl)) + (nl, nl + 2, nl + 4, nl + 1, nl + 3)
+    return x.permute(*perm).reshape(*lead, c * r * r, h // r, w // r)

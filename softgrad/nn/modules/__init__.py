@@ -23,14 +23,16 @@ from softgrad.nn.modules.padding import (CircularPad1d, CircularPad2d, ConstantP
                                          ZeroPad2d)
 from softgrad.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
                                          AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
-                                         AvgPool2d, MaxPool1d, MaxPool2d)
+                                         AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
+                                         MaxUnpool2d)
 from softgrad.nn.modules.rnn import (GRU, LSTM, RNN, GRUCell, LSTMCell, RNNBase, RNNCell,
                                      RNNCellBase)
 from softgrad.nn.modules.sparse import Embedding
 from softgrad.nn.modules.transformer import (Transformer, TransformerDecoder,
                                              TransformerDecoderLayer, TransformerEncoder,
                                              TransformerEncoderLayer)
-from softgrad.nn.modules.upsampling import (Fold, Unfold, Upsample, UpsamplingBilinear2d,
+from softgrad.nn.modules.upsampling import (Fold, PixelShuffle, PixelUnshuffle, Unfold,
+                                            Upsample, UpsamplingBilinear2d,
                                             UpsamplingNearest2d)
 
 __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", "ParameterDict",
@@ -50,4 +52,5 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "UpsamplingNearest2d", "UpsamplingBilinear2d", "Unfold", "Fold", "RNNBase", "RNN",
            "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
            "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
-           "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d"]
+           "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d",
+           "MaxUnpool1d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle"]

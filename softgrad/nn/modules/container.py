@@ -176,21 +176,6 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._list)
 
-    def __repr__(self) -> str:
-        """As PyTorch: runs of identical children print once, as ``(0-5): 6 x Layer(...)``."""
-        runs: list[list] = []  # [first index, last index, repr]
-        for i, m in enumerate(self):
-            r = repr(m)
-            if runs and runs[-1][2] == r:
-                runs[-1][1] = i
-            else:
-                runs.append([i, i, r])
-        if not runs:
-            return f"{self._get_name()}()"
-        lines = [(f"({a}): " if a == b else f"({a}-{b}): {b - a + 1} x ") + r.replace("\n", "\n  ")
-                 for a, b, r in runs]
-        return f"{self._get_name()}(\n  " + "\n  ".join(lines) + "\n)"
-
     def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
         return self.extend(modules)
 

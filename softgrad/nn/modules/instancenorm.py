@@ -4,16 +4,12 @@ from __future__ import annotations
 import warnings
 from typing import Any
 
-from softgrad import dtypes
-from softgrad.nn import init
 from softgrad.nn.functional import normalization as FN
-from softgrad.nn.modules.module import Module
-from softgrad.nn.modules.normalization import _empty
-from softgrad.nn.parameter import Parameter
+from softgrad.nn.modules.normalization import _NormBase
 from softgrad.tensor import Tensor
 
 
-class _InstanceNorm(Module):
+class _InstanceNorm(_NormBase):
     """Normalise each channel of each sample over its spatial dims (PyTorch's defaults:
     ``affine=False``, ``track_running_stats=False``)."""
 
@@ -22,30 +18,8 @@ class _InstanceNorm(Module):
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = False, track_running_stats: bool = False, device: Any = None,
                  dtype: Any = None, *, bias: bool = True) -> None:
-        super().__init__()
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
-        self.affine, self.track_running_stats = affine, track_running_stats
-        if affine:
-            self.weight = Parameter(_empty((num_features,), device, dtype))
-            init.ones_(self.weight)
-            if bias:
-                self.bias = Parameter(init.zeros_(_empty((num_features,), device, dtype)))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
-        if track_running_stats:
-            self.register_buffer("running_mean", init.zeros_(_empty((num_features,), device,
-                                                                    dtype)))
-            self.register_buffer("running_var", init.ones_(_empty((num_features,), device,
-                                                                  dtype)))
-            self.register_buffer("num_batches_tracked",
-                                 init.zeros_(_empty((), device, kind=dtypes.int64)))
-        else:
-            self.register_buffer("running_mean", None)
-            self.register_buffer("running_var", None)
-            self.register_buffer("num_batches_tracked", None)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
+                         dtype, bias=bias)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         nd, name = self._nd, type(self).__name__
@@ -65,11 +39,6 @@ class _InstanceNorm(Module):
                                use_input, 0.0 if self.momentum is None else self.momentum,
                                self.eps)
         return out.squeeze(0) if input.dim() == nd + 1 else out
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class InstanceNorm1d(_InstanceNorm):

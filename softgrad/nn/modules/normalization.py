@@ -21,11 +21,10 @@ def _empty(shape: tuple, device: Any = None, dtype: Any = None, kind: Any = None
     return Tensor._wrap(arr)
 
 
-class _BatchNorm(Module):
-    """Shared body of BatchNorm1d/2d/3d (PyTorch's semantics, including ``momentum=None``
-    for a cumulative average and ``track_running_stats=False``)."""
-
-    _dims: tuple[int, ...] = ()
+class _NormBase(Module):
+    """What batch and instance normalisation share: per-channel ``weight``/``bias`` (when
+    ``affine``), the running-statistics buffers (when ``track_running_stats``), their
+    reset and the repr."""
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
@@ -61,6 +60,18 @@ class _BatchNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
+                f"affine={self.affine}, bias={self.bias is not None}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """Shared body of BatchNorm1d/2d/3d (PyTorch's semantics, including ``momentum=None``
+    for a cumulative average and ``track_running_stats=False``)."""
+
+    _dims: tuple[int, ...] = ()
+
     def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
         if input.dim() not in self._dims:
             want = " or ".join(f"{d}D" for d in self._dims)
@@ -82,11 +93,6 @@ class _BatchNorm(Module):
         return FN.batch_norm(input, self.running_mean if keep else None,
                              self.running_var if keep else None, self.weight, self.bias,
                              use_batch, factor, self.eps)
-
-    def extra_repr(self) -> str:
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, "
-                f"affine={self.affine}, bias={self.bias is not None}, "
-                f"track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):

@@ -9,6 +9,7 @@ from typing import Any, Sequence, Union
 
 from softgrad.nn.functional import pooling as FP
 from softgrad.nn.modules.module import Module
+from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
 IntOr = Union[int, Sequence[int]]
@@ -154,3 +155,38 @@ class AdaptiveMaxPool2d(_AdaptiveMax):
     """Max of (N, C, H, W) input over ``output_size`` adaptive windows."""
 
     _fn = staticmethod(FP.adaptive_max_pool2d)
+
+
+class _MaxUnpoolNd(Module):
+    _fn = staticmethod(FP.max_unpool2d)
+    _nd = 2
+
+    def __init__(self, kernel_size: IntOr, stride: IntOr | None = None,
+                 padding: IntOr = 0) -> None:
+        super().__init__()
+        nd = self._nd  # stored as tuples, as PyTorch does
+        self.kernel_size = as_tuple(kernel_size, nd, "kernel_size")
+        self.stride = as_tuple(stride if stride is not None else kernel_size, nd, "stride")
+        self.padding = as_tuple(padding, nd, "padding")
+
+    def forward(self, input: Tensor, indices: Tensor,  # noqa: A002
+                output_size: Sequence[int] | None = None) -> Tensor:
+        return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
+                              output_size)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
+
+
+class MaxUnpool1d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool1d``: ``forward(input, indices, output_size=None)``."""
+
+    _fn = staticmethod(FP.max_unpool1d)
+    _nd = 1
+
+
+class MaxUnpool2d(_MaxUnpoolNd):
+    """Partial inverse of ``MaxPool2d``: ``forward(input, indices, output_size=None)``
+    puts each value back at its index, zeros elsewhere."""
+
+    _fn = staticmethod(FP.max_unpool2d)

@@ -1,0 +1,286 @@
+"""Selection and scatter primitives: picks at unique positions, index_add, scatter,
+scatter_reduce, repeat_interleave and cumprod.
+
+"Unique" picks (sort/topk values, diagonals, masked_select) never hit a position twice, so
+their backward assigns into zeros instead of accumulating.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from softgrad.autograd.function import Function
+from softgrad.ops.shape import Gather, Getitem, _full_index
+from softgrad.backend import device_of, np, to_device, xp_of
+
+
+class GetitemUnique(Getitem):
+    """x[index] where no element is picked twice: grad = zeros with g assigned at index."""
+
+    def backward(self, g: Any) -> Any:
+        if self._graph:
+            return self.xp.index_add_zeros(g, self.shape, self.index)
+        out = self.xp.zeros(self.shape, dtype=self.dtype)
+        out[self.index] = g
+        return out
+
+
+class GatherUnique(Gather):
+    """take_along_axis(x, index, axis) with distinct indices per line (sort, topk, kthvalue)."""
+
+    def backward(self, g: Any) -> Any:
+        if self._graph:
+            return self.xp.index_add_zeros(g, self.shape, self.full_index)
+        out = self.xp.zeros(self.shape, dtype=self.dtype)
+        out[self.full_index] = g
+        return out
+
+
+class Contiguous(Function):
+    """A row-major copy: grad = g."""
+
+    def forward(self, a: Any) -> Any:
+        return self.xp.ascontiguousarray(a)
+
+    def backward(self, g: Any) -> Any:
+        return g
+
+
+def _along(axis: int, index: Any) -> tuple:
+    return (slice(None),) * axis + (index,)
+
+
+class IndexAdd(Function):
+    """x.index_add(dim, index, src, alpha): grad_x = g, grad_src = alpha * g[..., index, ...]."""
+
+    def forward(self, a: Any, src: Any, index: Any = None, axis: int = 0,
+                alpha: Any = 1) -> Any:
+        self.key, self.alpha = _along(axis, index), alpha
+        out = a.copy()
+        s = src if alpha == 1 else src * alpha
+        if len(xp_of(index).unique(index)) == len(index):
+            out[self.key] += s  # distinct indices: a strided add, no accumulation needed
+        else:
+            uniq, sums = segment_sum(self.xp, s, index, axis, sorted_index=False)
+            out[_along(axis, uniq)] += sums
+        return out
+
+    def backward(self, g: Any) -> tuple:
+        gs = None
+        if self.needs_input_grad[1]:
+            gs = g[self.key]
+            if self.alpha != 1:
+                gs = gs * self.alpha
+        return g, gs
+
+
+class Scatter(Function):
+    """x.scatter(dim, index, src): grad_x = g zeroed where written, grad_src = g gathered."""
+
+    def forward(self, a: Any, src: Any, index: Any = None, axis: int = 0) -> Any:
+        self.full = _full_index(xp_of(index), index, axis)
+        self.src_shape = src.shape
+        out = a.copy()
+        out[self.full] = src[tuple(slice(0, n) for n in index.shape)]
+        return out
+
+    def backward(self, g: Any) -> tuple:
+        ga = gs = None
+        if self.needs_input_grad[0]:
+            keep = xp_of(self.full[0]).ones(g.shape, dtype=bool)
+            keep[self.full] = False
+            ga = self.xp.where(keep, g, 0)
+        if self.needs_input_grad[1]:
+            gs = _pad(self, g[self.full], self.src_shape)
+        return ga, gs
+
+
+def _pad(fn: Function, picked: Any, shape: tuple) -> Any:
+    """``picked`` placed in the leading corner of zeros(shape)."""
+    if tuple(picked.shape) == tuple(shape):
+        return picked
+    key = tuple(slice(0, n) for n in picked.shape)
+    if fn._graph:
+        return fn.xp.index_add_zeros(picked, shape, key)
+    out = fn.xp.zeros(shape, dtype=picked.dtype)
+    out[key] = picked
+    return out
+
+
+class ScatterReduce(Function):
+    """x.scatter_reduce(dim, index, src, reduce, include_self).
+
+    Gradients: sum -> g (x, if included) and gathered g (src); mean -> the same over the
+    count; amax/amin -> g shared evenly among the elements equal to the result; prod ->
+    g * result / element (exact where the element is nonzero).
+    """
+
+    def forward(self, a: Any, src: Any, index: Any = None, axis: int = 0, reduce: str = "sum",
+                include_self: bool = True) -> Any:
+        xp = self.xp
+        full = _full_index(xp_of(index), index, axis)
+        s = src[tuple(slice(0, n) for n in index.shape)]
+        self.full, self.reduce, self.include_self = full, reduce, include_self
+        self.src_shape, self.ishape = src.shape, index.shape
+        ix = xp_of(index)
+        lin = ix.ravel_multi_index(tuple(ix.broadcast_to(f, index.shape) for f in full),
+                                   a.shape).ravel()
+        vals = s.reshape(-1)
+        hits = xp.bincount(lin, minlength=a.size).reshape(a.shape)
+        touched = hits > 0
+        count = (hits + touched if include_self else hits).astype(a.dtype)
+        out = a.copy()
+        flat = out.reshape(-1)
+        if reduce in ("sum", "mean") and a.dtype.kind == "f":
+            total = xp.bincount(lin, weights=vals, minlength=a.size).reshape(a.shape)
+            out = (out + total if include_self else xp.where(touched, total, out)).astype(
+                a.dtype, copy=False)
+        else:
+            ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply,
+                     "amax": xp.maximum, "amin": xp.minimum}[reduce]
+            uniq, red = _segment_reduce(xp, ufunc, vals, lin)
+            flat[uniq] = ufunc(flat[uniq], red) if include_self else red
+        if reduce == "mean":
+            div = xp.where(touched, count, 1)
+            out = out // div if a.dtype.kind in "iu" else out / div
+        self.lin = lin
+        self.touched, self.count = touched, count
+        self.save_for_backward(a, src, out)
+        return out
+
+    def backward(self, g: Any) -> tuple:
+        if self._graph:
+            raise RuntimeError("double backward through scatter_reduce is not supported")
+        a, src, out = self.saved
+        xp, full, red = self.xp, self.full, self.reduce
+        s = src[tuple(slice(0, n) for n in self.ishape)]
+        keep_self = self.include_self | ~self.touched
+        if red in ("sum", "mean"):
+            gg = g / xp.where(self.touched, self.count, 1) if red == "mean" else g
+            ga, gs = xp.where(keep_self, gg, 0), gg[full]
+        elif red == "prod":
+            ga = xp.where(keep_self, g * out / xp.where(a == 0, 1, a), 0)
+            ga = xp.where(keep_self & (a == 0), g * _prod_without_self(self, a, s), ga)
+            gs = _prod_src_grad(self, g, s, out)
+        else:
+            hit_a = keep_self & (a == out)
+            hit_s = s == out[full]
+            n = hit_a + xp.bincount(self.lin, weights=hit_s.reshape(-1),
+                                    minlength=g.size).reshape(g.shape).astype(g.dtype)
+            share = g / xp.where(n == 0, 1, n)
+            ga, gs = xp.where(hit_a, share, 0), xp.where(hit_s, share[full], 0)
+        return ga, _pad(self, gs, self.src_shape)
+
+
+def _segment_reduce(xp: Any, ufunc: Any, vals: Any, lin: Any) -> tuple:
+    """``ufunc``-reduce the values that share a flat target index: (targets, reductions)."""
+    if lin.size == 0:
+        return lin, vals
+    order = xp.argsort(lin, kind="stable")
+    ls = lin[order]
+    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), ls[1:] != ls[:-1]]))
+    return ls[starts], ufunc.reduceat(vals[order], starts)
+
+
+def _prod_without_self(fn: ScatterReduce, a: Any, s: Any) -> Any:
+    """Product of the src values scattered into each position (self left out)."""
+    p = fn.xp.ones(a.shape, dtype=a.dtype)
+    fn.xp.multiply.at(p, fn.full, s)
+    return p
+
+
+def _prod_src_grad(fn: ScatterReduce, g: Any, s: Any, out: Any) -> Any:
+    """d out / d src_j = product of the other factors, computed without dividing by zero."""
+    xp, full = fn.xp, fn.full
+    base = fn.saved[0] if fn.include_self else xp.ones_like(fn.saved[0])
+    base = xp.where(fn.include_self | ~fn.touched, base, 1)
+    zeros = xp.zeros(out.shape, dtype=s.dtype)
+    xp.add.at(zeros, full, (s == 0).astype(s.dtype))
+    zeros += base == 0
+    nz_prod = xp.where(base == 0, 1, base).astype(s.dtype)
+    xp.multiply.at(nz_prod, full, xp.where(s == 0, 1, s))
+    # others = product of all factors but this one
+    z_here = zeros[full] - (s == 0)
+    others = xp.where(s == 0, nz_prod[full], nz_prod[full] / xp.where(s == 0, 1, s))
+    others = xp.where(z_here > 0, 0, others)
+    return g[full] * others
+
+
+class RepeatInterleave(Function):
+    """np.repeat along an axis: grad = the sum of each element's repeated copies.
+
+    ``repeats`` is an int or a host integer array (one count per element along ``axis``).
+    """
+
+    def forward(self, a: Any, repeats: Any = 1, axis: int = 0) -> Any:
+        self.repeats, self.axis, self.n = repeats, axis, a.shape[axis]
+        if isinstance(repeats, int):
+            return self.xp.repeat(a, repeats, axis=axis)
+        owner = np.repeat(np.arange(self.n), repeats)  # which input element each copy is
+        self.owner = to_device(owner, device_of(a))
+        return self.xp.take(a, self.owner, axis=axis)
+
+    def backward(self, g: Any) -> Any:
+        r, ax, n = self.repeats, self.axis, self.n
+        shape = tuple(g.shape)
+        if isinstance(r, int):  # equal repeats: a reshape and a sum
+            return g.reshape(shape[:ax] + (n, r) + shape[ax + 1:]).sum(axis=ax + 1)
+        out_shape = shape[:ax] + (n,) + shape[ax + 1:]
+        if self._graph:
+            return self.xp.index_add_zeros(g, out_shape, _along(ax, self.owner))
+        out = self.xp.zeros(out_shape, dtype=g.dtype)
+        uniq, sums = segment_sum(self.xp, g, self.owner, ax, sorted_index=True)
+        out[_along(ax, uniq)] = sums
+        return out
+
+
+def segment_sum(xp: Any, values: Any, index: Any, axis: int, sorted_index: bool) -> tuple:
+    """Sum the slices of ``values`` along ``axis`` that share an ``index``: returns the
+    distinct indices and their sums (a sort and one ``add.reduceat``, not ``add.at``)."""
+    if len(index) == 0:
+        return index, values
+    if not sorted_index:
+        order = xp.argsort(index, kind="stable")
+        index, values = index[order], xp.take(values, order, axis=axis)
+    starts = xp.flatnonzero(xp.concatenate([xp.ones(1, dtype=bool), index[1:] != index[:-1]]))
+    if not hasattr(xp.add, "reduceat"):  # an array module without reduceat
+        out = xp.zeros(values.shape[:axis] + (len(starts),) + values.shape[axis + 1:],
+                       dtype=values.dtype)
+        seg = xp.cumsum(xp.concatenate([xp.zeros(1, dtype=starts.dtype),
+                                        (index[1:] != index[:-1]).astype(starts.dtype)]))
+        xp.add.at(out, _along(axis, seg), values)
+        return index[starts], out
+    return index[starts], xp.add.reduceat(values, starts, axis=axis)
+
+
+class Cumprod(Function):
+    """Cumulative product: grad_i = sum_{j>=i} g_j * prod_{k<=j, k!=i} x_k (exact with zeros)."""
+
+    def forward(self, a: Any, axis: int = 0) -> Any:
+        self.axis = axis
+        out = self.xp.cumprod(a, axis=axis)
+        self.save_for_backward(a, out)
+        return out
+
+    def backward(self, g: Any) -> Any:
+        a, out = self.saved
+        xp, ax = self.xp, self.axis
+        rev = xp.flip(xp.cumsum(xp.flip(g * out, ax), axis=ax), ax)
+        if self._graph:
+            return rev / a  # (inputs with zeros are not supported for double backward)
+        if not (a == 0).any():
+            return rev / a
+        return _cumprod_grad_zeros(xp, a, g, ax)
+
+
+def _cumprod_grad_zeros(xp: Any, a: Any, g: Any, ax: int) -> Any:
+    """The exact cumprod gradient where inputs contain zeros: an (n, n) product table."""
+    x = xp.moveaxis(a, ax, -1)
+    gm = xp.moveaxis(g, ax, -1)
+    n = x.shape[-1]
+    eye = xp.eye(n, dtype=bool)
+    # table[..., i, k] = x_k with x_i replaced by 1; products over k <= j give d out_j / d x_i
+    table = xp.where(eye, 1, x[..., None, :])
+    partial = xp.cumprod(table, axis=-1)  # [..., i, j] = prod_{k<=j, k!=i} x_k
+    upper = xp.triu(xp.ones((n, n), dtype=bool))  # j >= i
+    grad = (xp.where(upper, partial, 0) * gm[..., None, :]).sum(axis=-1)
+    return xp.moveaxis(grad, -1, ax)
