@@ -14,6 +14,7 @@ Usage:  python bench/bench_rnn.py [--cell lstm] [--layers 1] [--steps 30] [--thr
 from __future__ import annotations
 
 import argparse
+import functools
 import os
 import statistics
 import sys
@@ -33,16 +34,22 @@ def make_data(seed: int = 0):
     return x, y
 
 
-def build_softgrad(cell: str, layers: int, bidirectional: bool):
-    import softgrad as sg
-    import softgrad.nn as nn
-    import softgrad.nn.functional as F
+def build(framework: str, cell: str, layers: int, bidirectional: bool, threads: int = 1):
+    """(wrap, step) of the training step for ``framework`` ('softgrad' or 'torch')."""
+    if framework == "softgrad":
+        import softgrad as lib
+        import softgrad.nn.functional as F
+    else:
+        import torch as lib
+        import torch.nn.functional as F
 
-    sg.manual_seed(0)
+        lib.set_num_threads(threads)
+    lib.manual_seed(0)
+    nn = lib.nn
     rnn = getattr(nn, cell.upper())(IN, HID, num_layers=layers, batch_first=True,
                                     bidirectional=bidirectional)
     head = nn.Linear(HID * (2 if bidirectional else 1), OUT)
-    opt = sg.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
+    opt = lib.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
 
     def step(xb, yb):
         opt.zero_grad()
@@ -51,66 +58,26 @@ def build_softgrad(cell: str, layers: int, bidirectional: bool):
         loss.backward()
         opt.step()
 
-    return sg.from_numpy, step
+    return lib.from_numpy, step
 
 
-def build_torch(cell: str, layers: int, bidirectional: bool, threads: int):
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    rnn = getattr(nn, cell.upper())(IN, HID, num_layers=layers, batch_first=True,
-                                    bidirectional=bidirectional)
-    head = nn.Linear(HID * (2 if bidirectional else 1), OUT)
-    opt = torch.optim.Adam(list(rnn.parameters()) + list(head.parameters()), lr=1e-3)
-
-    def step(xb, yb):
-        opt.zero_grad()
-        out, _ = rnn(xb)
-        loss = F.cross_entropy(head(out[:, -1]), yb)
-        loss.backward()
-        opt.step()
-
-    return torch.from_numpy, step
-
-
-def child_both(args: argparse.Namespace) -> None:
-    """Both frameworks in one process, alternating steps; emits {framework: times}."""
-    import time
-
+def _steps(frameworks: list[str], args: argparse.Namespace) -> dict:
+    """One argument-free training step closure per framework, on the same data."""
     x, y = make_data()
-    runs = {}
-    for fw in args.frameworks.split(","):
-        if fw == "softgrad":
-            wrap, step = build_softgrad(args.cell, args.layers, args.bidirectional)
-        else:
-            wrap, step = build_torch(args.cell, args.layers, args.bidirectional, args.threads)
-        runs[fw] = (step, wrap(x), wrap(y))
-    for _ in range(3):
-        for step, xb, yb in runs.values():
-            step(xb, yb)
-    times: dict[str, list[float]] = {fw: [] for fw in runs}
-    for _ in range(args.steps):
-        for fw, (step, xb, yb) in runs.items():
-            t0 = time.perf_counter()
-            step(xb, yb)
-            times[fw].append(time.perf_counter() - t0)
-    common.emit({"times": times})
+    steps = {}
+    for fw in frameworks:
+        wrap, step = build(fw, args.cell, args.layers, args.bidirectional, args.threads)
+        steps[fw] = functools.partial(step, wrap(x), wrap(y))
+    return steps
 
 
 def child(framework: str, args: argparse.Namespace) -> None:
-    if framework == "both":
-        child_both(args)
+    if framework == "both":  # all frameworks in one process, alternating steps
+        steps = _steps(args.frameworks.split(","), args)
+        common.emit({"times": common.alternate(steps, args.steps, warmup=3)})
         return
-    x, y = make_data()
-    if framework == "softgrad":
-        wrap, step = build_softgrad(args.cell, args.layers, args.bidirectional)
-    else:
-        wrap, step = build_torch(args.cell, args.layers, args.bidirectional, args.threads)
-    xb, yb = wrap(x), wrap(y)
-    times = common.time_repeats(lambda: step(xb, yb), args.steps, warmup=3)
+    step = _steps([framework], args)[framework]
+    times = common.time_repeats(step, args.steps, warmup=3)
     common.emit(common.summarize(times))
 
 
@@ -141,9 +108,8 @@ def main() -> None:
         r = common.run_child(__file__, "both", passthrough, args.threads)
         if r is None:
             sys.exit(1)
-        rows = {fw: {"times": t, "median_s": statistics.median(t),
-                     "peak_rss_mib": r["peak_rss_mib"]} for fw, t in r["times"].items()}
-        print(common.table(title + ", steps alternating in one process", rows))
+        print(common.table(title + ", steps alternating in one process",
+                           common.alternating_rows(r)))
         return
     fws = args.frameworks.split(",")
     collected: dict[str, dict | None] = {fw: {"times": [], "peak_rss_mib": 0.0} for fw in fws}

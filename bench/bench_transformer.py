@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -56,16 +54,7 @@ def build(framework: str, layers: int, threads: int):
 
 def child(args: argparse.Namespace) -> None:
     steps = {fw: build(fw, args.layers, args.threads) for fw in args.frameworks.split(",")}
-    for _ in range(2):
-        for step in steps.values():
-            step()
-    times: dict[str, list[float]] = {fw: [] for fw in steps}
-    for _ in range(args.steps):
-        for fw, step in steps.items():
-            t0 = time.perf_counter()
-            step()
-            times[fw].append(time.perf_counter() - t0)
-    common.emit({"times": times})
+    common.emit({"times": common.alternate(steps, args.steps, warmup=2)})
 
 
 def main() -> None:
@@ -85,8 +74,7 @@ def main() -> None:
                          args.threads)
     if r is None:
         sys.exit(1)
-    rows = {fw: {"times": t, "median_s": statistics.median(t), "peak_rss_mib": r["peak_rss_mib"]}
-            for fw, t in r["times"].items()}
+    rows = common.alternating_rows(r)
     print(common.table(f"{args.layers}-layer Transformer encoder training step (d_model {D}, "
                        f"{HEADS} heads, seq {SEQ}, batch {BATCH}, Adam; {args.threads} "
                        "thread(s)), steps alternating in one process", rows))

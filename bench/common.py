@@ -54,6 +54,30 @@ def time_repeats(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[f
     return times
 
 
+def alternate(steps: dict[str, Callable[[], Any]], repeats: int,
+              warmup: int = 1) -> dict[str, list[float]]:
+    """Wall times of ``repeats`` rounds calling every step once, after ``warmup`` rounds.
+
+    Interleaving the frameworks step by step lets load from other processes hit all alike.
+    """
+    for _ in range(warmup):
+        for step in steps.values():
+            step()
+    times: dict[str, list[float]] = {name: [] for name in steps}
+    for _ in range(repeats):
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            step()
+            times[name].append(time.perf_counter() - t0)
+    return times
+
+
+def alternating_rows(result: dict) -> dict[str, dict]:
+    """Table rows from a child's ``{"times": {framework: times}, "peak_rss_mib": ...}``."""
+    return {fw: {"times": t, "median_s": statistics.median(t),
+                 "peak_rss_mib": result["peak_rss_mib"]} for fw, t in result["times"].items()}
+
+
 def run_child(script: str, framework: str, args: list[str], threads: int) -> dict | None:
     """Run ``script --framework X`` in a subprocess; return its JSON result (or None)."""
     env = dict(os.environ)

@@ -165,10 +165,8 @@ def lstm(framework: str, cfg: dict) -> dict:
     if R is None:
         return {"skipped": "bench/bench_rnn.py is not on this branch"}
     x, y = R.make_data()
-    if framework == "softgrad":
-        wrap, step = R.build_softgrad("lstm", 1, False)
-    elif framework == "torch":
-        wrap, step = R.build_torch("lstm", 1, False, cfg["threads"])
+    if framework in ("softgrad", "torch"):
+        wrap, step = R.build(framework, "lstm", 1, False, cfg["threads"])
     else:
         wrap, step = _lstm_pydynet()
     xt, yt, steps = wrap(x), wrap(y), cfg["lstm_steps"]
