@@ -36,24 +36,38 @@ def make_data(n: int, seed: int = 0):
 
 
 # ---------------------------------------------------------------------- per framework
-def build_softgrad():
-    import softgrad as sg
-    import softgrad.nn as nn
-    import softgrad.nn.functional as F
-
-    sg.manual_seed(0)
+def _mlp(nn, F, **kw):
+    """784-1024-1024-10 with ReLU and a residual add before the last layer."""
 
     class MLP(nn.Module):
         def __init__(self):
             super().__init__()
-            self.fc1, self.fc2, self.fc3 = nn.Linear(IN, HID), nn.Linear(HID, HID), nn.Linear(HID, OUT)
+            self.fc1 = nn.Linear(IN, HID, **kw)
+            self.fc2 = nn.Linear(HID, HID, **kw)
+            self.fc3 = nn.Linear(HID, OUT, **kw)
 
         def forward(self, x):
             h = F.relu(self.fc1(x))
             return self.fc3(F.relu(self.fc2(h)) + h)
 
-    model = MLP()
-    opt = sg.optim.Adam(model.parameters(), lr=1e-3)
+    return MLP()
+
+
+def build(framework: str, threads: int = 1):
+    """(wrap, step, infer) for 'softgrad', 'torch' or 'pydynet'."""
+    if framework == "pydynet":
+        return build_pydynet()
+    if framework == "softgrad":
+        import softgrad as lib
+        import softgrad.nn.functional as F
+    else:
+        import torch as lib
+        import torch.nn.functional as F
+
+        lib.set_num_threads(threads)
+    lib.manual_seed(0)
+    model = _mlp(lib.nn, F)
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
 
     def step(xb, yb):
         opt.zero_grad()
@@ -62,43 +76,10 @@ def build_softgrad():
         opt.step()
 
     def infer(xb):
-        with sg.no_grad():
+        with lib.no_grad():
             return model(xb)
 
-    return sg.from_numpy, step, infer
-
-
-def build_torch(threads: int):
-    import torch
-    import torch.nn as nn
-    import torch.nn.functional as F
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1, self.fc2, self.fc3 = nn.Linear(IN, HID), nn.Linear(HID, HID), nn.Linear(HID, OUT)
-
-        def forward(self, x):
-            h = F.relu(self.fc1(x))
-            return self.fc3(F.relu(self.fc2(h)) + h)
-
-    model = MLP()
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-
-    def step(xb, yb):
-        opt.zero_grad()
-        loss = F.cross_entropy(model(xb), yb)
-        loss.backward()
-        opt.step()
-
-    def infer(xb):
-        with torch.no_grad():
-            return model(xb)
-
-    return torch.from_numpy, step, infer
+    return lib.from_numpy, step, infer
 
 
 def build_pydynet():
@@ -110,18 +91,7 @@ def build_pydynet():
     import pydynet.nn.functional as F
     import pydynet.optim as optim
 
-    class MLP(nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.fc1 = nn.Linear(IN, HID, dtype="float32")
-            self.fc2 = nn.Linear(HID, HID, dtype="float32")
-            self.fc3 = nn.Linear(HID, OUT, dtype="float32")
-
-        def forward(self, x):
-            h = F.relu(self.fc1(x))
-            return self.fc3(F.relu(self.fc2(h)) + h)
-
-    model = MLP()
+    model = _mlp(nn, F, dtype="float32")
     opt = optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = nn.CrossEntropyLoss()
 
@@ -141,23 +111,15 @@ def build_pydynet():
 # ---------------------------------------------------------------------- child
 def child(framework: str, args: argparse.Namespace) -> None:
     x, y = make_data(args.samples)
-    if framework == "softgrad":
-        wrap, step, infer = build_softgrad()
-    elif framework == "torch":
-        wrap, step, infer = build_torch(args.threads)
-    else:
-        wrap, step, infer = build_pydynet()
-    batches = [(wrap(x[i:i + BATCH]), wrap(y[i:i + BATCH]))
-               for i in range(0, len(x) - BATCH + 1, BATCH)]
+    wrap, step, infer = build(framework, args.threads)
+    batches = common.make_batches(wrap, x, y, BATCH)
 
     rss_after: list[float] = []
     faults: list[float] = []
+    one_pass = common.epoch_runner(batches, step, faults)
 
     def epoch():
-        f0 = common.minor_faults()
-        for xb, yb in batches:
-            step(xb, yb)
-        faults.append((common.minor_faults() - f0) / len(batches))
+        one_pass()
         rss_after.append(common.rss_mib())
 
     times = common.time_repeats(epoch, args.epochs, warmup=1)

@@ -29,44 +29,48 @@ def chain(mod, x, w):
     return y.sum()
 
 
-def child(framework: str, args: argparse.Namespace) -> None:
+def make_inputs(framework: str, threads: int) -> tuple:
+    """(module, x, w) for ``framework``: two 1x10 float32 leaves that require grad."""
     import numpy as np
 
     a = np.random.default_rng(0).standard_normal((1, 10)).astype(np.float32)
     if framework == "softgrad":
         import softgrad as mod
 
-        x = mod.tensor(a, requires_grad=True)
-        w = mod.tensor(a * 0.5, requires_grad=True)
-    elif framework == "torch":
+        return mod, mod.tensor(a, requires_grad=True), mod.tensor(a * 0.5, requires_grad=True)
+    if framework == "torch":
         import torch as mod
 
-        torch_threads = args.threads
-        mod.set_num_threads(torch_threads)
-        x = mod.tensor(a, requires_grad=True)
-        w = mod.tensor(a * 0.5, requires_grad=True)
-    else:
-        import warnings
+        mod.set_num_threads(threads)
+        return mod, mod.tensor(a, requires_grad=True), mod.tensor(a * 0.5, requires_grad=True)
+    import warnings
 
-        warnings.filterwarnings("ignore")
-        import pydynet as mod
+    warnings.filterwarnings("ignore")
+    import pydynet as mod
 
-        x = mod.Tensor(a, requires_grad=True, dtype=np.float32)
-        w = mod.Tensor(a * 0.5, requires_grad=True, dtype=np.float32)
+    return (mod, mod.Tensor(a, requires_grad=True, dtype=np.float32),
+            mod.Tensor(a * 0.5, requires_grad=True, dtype=np.float32))
 
-    def reset():
-        if framework == "pydynet":  # its engine needs zeroed (not None) gradients
-            x.zero_grad()
-            w.zero_grad()
-        else:
-            x.grad = None
-            w.grad = None
 
-    def run():
-        for _ in range(args.iters):
+def chain_loop(framework: str, threads: int, iters: int):
+    """A closure running ``iters`` x (chain + backward + gradient reset)."""
+    mod, x, w = make_inputs(framework, threads)
+
+    def run() -> None:
+        for _ in range(iters):
             chain(mod, x, w).backward()
-            reset()
+            if framework == "pydynet":  # its engine needs zeroed (not None) gradients
+                x.zero_grad()
+                w.zero_grad()
+            else:
+                x.grad = None
+                w.grad = None
 
+    return run
+
+
+def child(framework: str, args: argparse.Namespace) -> None:
+    run = chain_loop(framework, args.threads, args.iters)
     times = common.time_repeats(run, args.repeats, warmup=1)
     common.emit(common.summarize(times))
 

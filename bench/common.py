@@ -54,6 +54,24 @@ def time_repeats(fn: Callable[[], Any], repeats: int, warmup: int = 1) -> list[f
     return times
 
 
+def make_batches(wrap: Callable[[Any], Any], x: Any, y: Any, batch: int) -> list[tuple]:
+    """Full ``batch``-sized (x, y) pairs of the arrays, each wrapped as a framework tensor."""
+    return [(wrap(x[i:i + batch]), wrap(y[i:i + batch]))
+            for i in range(0, len(x) - batch + 1, batch)]
+
+
+def epoch_runner(batches: list[tuple], step: Callable[[Any, Any], Any],
+                 faults: list[float]) -> Callable[[], None]:
+    """A closure for one pass of ``step`` over ``batches``; appends minor faults per step."""
+    def epoch() -> None:
+        f0 = minor_faults()
+        for xb, yb in batches:
+            step(xb, yb)
+        faults.append((minor_faults() - f0) / len(batches))
+
+    return epoch
+
+
 def alternate(steps: dict[str, Callable[[], Any]], repeats: int,
               warmup: int = 1) -> dict[str, list[float]]:
     """Wall times of ``repeats`` rounds calling every step once, after ``warmup`` rounds.

@@ -35,12 +35,8 @@ def timed(fn: Callable[[], Any], repeats: int, warmup: Callable[[], Any] | None 
 # ---------------------------------------------------------------------- MLP
 def _mlp_batches(framework: str, samples: int, threads: int):
     x, y = bench_mlp.make_data(samples)
-    builder = {"softgrad": lambda: bench_mlp.build_softgrad(),
-               "torch": lambda: bench_mlp.build_torch(threads),
-               "pydynet": lambda: bench_mlp.build_pydynet()}[framework]
-    wrap, step, infer = builder()
-    B = bench_mlp.BATCH
-    batches = [(wrap(x[i:i + B]), wrap(y[i:i + B])) for i in range(0, len(x) - B + 1, B)]
+    wrap, step, infer = bench_mlp.build(framework, threads)
+    batches = common.make_batches(wrap, x, y, bench_mlp.BATCH)
     return batches, step, infer, wrap, x
 
 
@@ -48,12 +44,7 @@ def mlp_train(framework: str, cfg: dict) -> dict:
     """One epoch of MLP training (Adam, batch 128); also minor page faults per step."""
     batches, step, _, _, _ = _mlp_batches(framework, cfg["samples"], cfg["threads"])
     faults: list[float] = []
-
-    def epoch() -> None:
-        f0 = common.minor_faults()
-        for xb, yb in batches:
-            step(xb, yb)
-        faults.append((common.minor_faults() - f0) / len(batches))
+    epoch = common.epoch_runner(batches, step, faults)
 
     def warm() -> None:
         for xb, yb in batches[:20]:
@@ -141,37 +132,10 @@ def mlp_rss(framework: str, cfg: dict) -> dict:
 # ---------------------------------------------------------------------- per-op overhead
 def overhead(framework: str, cfg: dict) -> dict:
     """``iters`` x (10 element-wise ops + sum + backward) on 1x10 tensors."""
-    import numpy as np
-
     import bench_overhead
 
-    a = np.random.default_rng(0).standard_normal((1, 10)).astype(np.float32)
-    if framework == "softgrad":
-        import softgrad as mod
-
-        x, w = mod.tensor(a, requires_grad=True), mod.tensor(a * 0.5, requires_grad=True)
-    elif framework == "torch":
-        import torch as mod
-
-        mod.set_num_threads(cfg["threads"])
-        x, w = mod.tensor(a, requires_grad=True), mod.tensor(a * 0.5, requires_grad=True)
-    else:
-        import pydynet as mod
-
-        x = mod.Tensor(a, requires_grad=True, dtype=np.float32)
-        w = mod.Tensor(a * 0.5, requires_grad=True, dtype=np.float32)
     iters = cfg["overhead_iters"]
-
-    def run() -> None:
-        for _ in range(iters):
-            bench_overhead.chain(mod, x, w).backward()
-            if framework == "pydynet":  # its engine needs zeroed (not None) gradients
-                x.zero_grad()
-                w.zero_grad()
-            else:
-                x.grad = None
-                w.grad = None
-
+    run = bench_overhead.chain_loop(framework, cfg["threads"], iters)
     res = common.summarize(timed(run, cfg["repeats"], budget_s=cfg["budget_s"]))
     res["iters"] = iters
     res["us_per_op"] = res["median_s"] / iters / 12 * 1e6  # 10 ops + sum + backward seed

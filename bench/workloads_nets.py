@@ -113,15 +113,9 @@ def lenet(framework: str, cfg: dict) -> dict:
         x = rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
         y = rng.integers(0, 10, size=n).astype(np.int64)
     wrap, step = _lenet_builder(framework, cfg["threads"])
-    batches = [(wrap(x[i:i + BATCH]), wrap(y[i:i + BATCH]))
-               for i in range(0, n - BATCH + 1, BATCH)]
+    batches = common.make_batches(wrap, x, y, BATCH)
     faults: list[float] = []
-
-    def epoch() -> None:
-        f0 = common.minor_faults()
-        for xb, yb in batches:
-            step(xb, yb)
-        faults.append((common.minor_faults() - f0) / len(batches))
+    epoch = common.epoch_runner(batches, step, faults)
 
     def warm() -> None:
         for xb, yb in batches[:3]:
