@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bench_mlp  # noqa: E402
 import common  # noqa: E402
 
 
@@ -26,21 +26,13 @@ def main() -> None:
     import numpy as np
 
     rng = np.random.default_rng(0)
-    B, layers = 128, [(784, 1024), (1024, 1024), (1024, 10)]
+    B = bench_mlp.BATCH
     total_flop, total_time = 0.0, 0.0
     print(f"NumPy {np.__version__} float32 GEMM at the MLP's shapes ({args.threads} threads)")
-    for fin, fout in layers:
-        x = rng.standard_normal((B, fin)).astype(np.float32)
-        w = rng.standard_normal((fout, fin)).astype(np.float32)
-        g = rng.standard_normal((B, fout)).astype(np.float32)
+    for fin, fout, x, w, g in bench_mlp.gemm_operands(rng):
         for name, fn in (("fwd  x@W.T", lambda: x @ w.T), ("dW   g.T@x", lambda: g.T @ x),
                          ("dx   g@W", lambda: g @ w)):
-            reps = 50
-            fn()
-            t0 = time.perf_counter()
-            for _ in range(reps):
-                fn()
-            dt = (time.perf_counter() - t0) / reps
+            dt = common.per_call_s(fn, 50)
             flop = 2 * B * fin * fout
             total_flop += flop
             total_time += dt
@@ -49,11 +41,7 @@ def main() -> None:
     print(f"GEMM-only ceiling for one training step: {ceiling:.1f} GFLOP/s")
     a = rng.standard_normal(2**24).astype(np.float32)
     out = np.empty_like(a)
-    np.multiply(a, 1.0001, out=out)
-    t0 = time.perf_counter()
-    for _ in range(20):
-        np.multiply(a, 1.0001, out=out)
-    dt = (time.perf_counter() - t0) / 20
+    dt = common.per_call_s(lambda: np.multiply(a, 1.0001, out=out), 20)
     print(f"element-wise pass (read+write {a.nbytes * 2 / 2**20:.0f} MiB): "
           f"{a.nbytes * 2 / dt / 1e9:.1f} GB/s")
     if args.mlp_gflops:

@@ -25,6 +25,19 @@ def flops_per_sample() -> float:
     return 2 * macs * 3
 
 
+def gemm_operands(rng) -> list[tuple]:
+    """(fin, fout, x, w, g) per layer at batch BATCH: the operands of the nine GEMMs of one
+    training step (forward x @ w.T, weight gradient g.T @ x, input gradient g @ w)."""
+    import numpy as np
+
+    out = []
+    for fin, fout in ((IN, HID), (HID, HID), (HID, OUT)):
+        out.append((fin, fout, rng.standard_normal((BATCH, fin)).astype(np.float32),
+                    rng.standard_normal((fout, fin)).astype(np.float32),
+                    rng.standard_normal((BATCH, fout)).astype(np.float32)))
+    return out
+
+
 def make_data(n: int, seed: int = 0):
     import numpy as np
 

@@ -96,6 +96,18 @@ def alternating_rows(result: dict) -> dict[str, dict]:
                  "peak_rss_mib": result["peak_rss_mib"]} for fw, t in result["times"].items()}
 
 
+def per_call_s(fn: Callable[[], Any], reps: int, rounds: int = 1) -> float:
+    """Seconds per call of ``fn``: the best over ``rounds`` of ``reps`` calls, after one warm call."""
+    fn()
+    best = float("inf")
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(reps):
+            fn()
+        best = min(best, (time.perf_counter() - t0) / reps)
+    return best
+
+
 def run_child(script: str, framework: str, args: list[str], threads: int) -> dict | None:
     """Run ``script --framework X`` in a subprocess; return its JSON result (or None)."""
     env = dict(os.environ)

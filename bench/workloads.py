@@ -72,17 +72,11 @@ def _ceiling_fraction(batches: list, step: Callable) -> dict:
 
     import numpy as np
 
-    rng = np.random.default_rng(1)
     B = bench_mlp.BATCH
-    mats = []
-    for fin, fout in [(bench_mlp.IN, bench_mlp.HID), (bench_mlp.HID, bench_mlp.HID),
-                      (bench_mlp.HID, bench_mlp.OUT)]:
-        mats.append((rng.standard_normal((B, fin)).astype(np.float32),
-                     rng.standard_normal((fout, fin)).astype(np.float32),
-                     rng.standard_normal((B, fout)).astype(np.float32)))
+    mats = bench_mlp.gemm_operands(np.random.default_rng(1))
 
     def gemms() -> None:
-        for x, w, g in mats:
+        for _, _, x, w, g in mats:
             x @ w.T
             g.T @ x
             g @ w
@@ -147,26 +141,14 @@ def gemm_ceiling() -> dict:
     """NumPy float32 GEMM rate (best of 3) of the MLP's nine training-step products."""
     import numpy as np
 
-    rng = np.random.default_rng(0)
     B = bench_mlp.BATCH
-    layers = [(bench_mlp.IN, bench_mlp.HID), (bench_mlp.HID, bench_mlp.HID),
-              (bench_mlp.HID, bench_mlp.OUT)]
     total_flop = total_time = 0.0
     per_gemm = {}
-    for fin, fout in layers:
-        x = rng.standard_normal((B, fin)).astype(np.float32)
-        w = rng.standard_normal((fout, fin)).astype(np.float32)
-        g = rng.standard_normal((B, fout)).astype(np.float32)
+    for fin, fout, x, w, g in bench_mlp.gemm_operands(np.random.default_rng(0)):
         for name, fn in (("fwd", lambda: x @ w.T), ("dW", lambda: g.T @ x),
                          ("dx", lambda: g @ w)):
-            reps = 40
-            fn()
-            best = float("inf")
-            for _ in range(3):  # best of 3 rounds: the ceiling, not the noise
-                t0 = time.perf_counter()
-                for _ in range(reps):
-                    fn()
-                best = min(best, (time.perf_counter() - t0) / reps)
+            # best of 3 rounds: the ceiling, not the noise
+            best = common.per_call_s(fn, 40, rounds=3)
             flop = 2 * B * fin * fout
             total_flop += flop
             total_time += best
@@ -182,12 +164,7 @@ def ceiling(framework: str, cfg: dict) -> dict:
     res = gemm_ceiling()
     a = np.random.default_rng(0).standard_normal(2**24).astype(np.float32)
     out = np.empty_like(a)
-    np.multiply(a, 1.0001, out=out)
-    best = float("inf")
-    for _ in range(10):
-        t0 = time.perf_counter()
-        np.multiply(a, 1.0001, out=out)
-        best = min(best, time.perf_counter() - t0)
+    best = common.per_call_s(lambda: np.multiply(a, 1.0001, out=out), 1, rounds=10)
     res.update(times=[res["step_gemm_s"]], median_s=res["step_gemm_s"],
                bandwidth_gbs=a.nbytes * 2 / best / 1e9)
     return res
