@@ -30,26 +30,25 @@ BATCH = 128
 
 
 # ---------------------------------------------------------------------- LeNet
-def lenet_data(n: int, seed: int = 0):
-    """Synthetic 28x28 'digits': a class-dependent blob pattern plus noise."""
+def _blob_images(n: int, shape: tuple[int, int, int], seed: int):
+    """n images of ``shape`` in 10 classes: a class-dependent pattern plus noise."""
     import numpy as np
 
     rng = np.random.default_rng(seed)
     y = rng.integers(0, 10, size=n).astype(np.int64)
-    protos = rng.standard_normal((10, 1, 28, 28)).astype(np.float32)
-    x = protos[y] + 2.0 * rng.standard_normal((n, 1, 28, 28)).astype(np.float32)
+    protos = rng.standard_normal((10, *shape)).astype(np.float32)
+    x = protos[y] + 2.0 * rng.standard_normal((n, *shape)).astype(np.float32)
     return x, y
+
+
+def lenet_data(n: int, seed: int = 0):
+    """Synthetic 28x28 'digits': a class-dependent blob pattern plus noise."""
+    return _blob_images(n, (1, 28, 28), seed)
 
 
 def cnn_data(n: int, seed: int = 0):
     """Synthetic 3x32x32 'images' for the CIFAR-sized CNN (same recipe as lenet_data)."""
-    import numpy as np
-
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 10, size=n).astype(np.int64)
-    protos = rng.standard_normal((10, 3, 32, 32)).astype(np.float32)
-    x = protos[y] + 2.0 * rng.standard_normal((n, 3, 32, 32)).astype(np.float32)
-    return x, y
+    return _blob_images(n, (3, 32, 32), seed)
 
 
 def _lenet_layers(nn):
@@ -160,12 +159,7 @@ def lenet_main(args: argparse.Namespace) -> None:
     if args.isolated:
         passthrough = [args.bench, "--samples", str(args.samples), "--repeats",
                        str(args.repeats), "--optim", args.optim]
-        rows = {}
-        for fw in args.frameworks.split(","):
-            print(f"running {fw} ...", file=sys.stderr)
-            t0 = time.perf_counter()
-            rows[fw] = common.run_child(__file__, fw, passthrough, args.threads)
-            print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+        rows = common.run_each(__file__, args.frameworks, passthrough, args.threads)
         how = "one subprocess each"
     else:
         rows = lenet_interleaved(args)

@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -150,21 +149,11 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--samples", type=int, default=60000)
     p.add_argument("--epochs", type=int, default=3, help="timed epochs after one warm-up")
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--frameworks", default=",".join(common.FRAMEWORKS))
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.child:
-        common.pin_threads(args.threads)
-        child(args.child, args)
+    args = common.parse_or_run_child(p, child, threads=2, frameworks=",".join(common.FRAMEWORKS))
+    if args is None:
         return
     passthrough = ["--samples", str(args.samples), "--epochs", str(args.epochs)]
-    rows = {}
-    for fw in args.frameworks.split(","):
-        print(f"running {fw} ...", file=sys.stderr)
-        t0 = time.perf_counter()
-        rows[fw] = common.run_child(__file__, fw, passthrough, args.threads)
-        print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    rows = common.run_each(__file__, args.frameworks, passthrough, args.threads)
     print(common.table(f"MLP training epoch ({args.samples} samples, batch {BATCH}, "
                        f"{args.threads} threads)", rows))
     for fw, r in rows.items():

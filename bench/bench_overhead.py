@@ -79,13 +79,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--iters", type=int, default=10000)
     p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--threads", type=int, default=2)
-    p.add_argument("--frameworks", default=",".join(common.FRAMEWORKS))
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.child:
-        common.pin_threads(args.threads)
-        child(args.child, args)
+    args = common.parse_or_run_child(p, child, threads=2, frameworks=",".join(common.FRAMEWORKS))
+    if args is None:
         return
     rows = {fw: common.run_child(__file__, fw, ["--iters", str(args.iters), "--repeats",
                                                 str(args.repeats)], args.threads)

@@ -90,13 +90,8 @@ def main() -> None:
     p.add_argument("--separate", action="store_true",
                    help="one subprocess per framework instead of alternating steps in one")
     p.add_argument("--rounds", type=int, default=2, help="with --separate: runs per framework")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--frameworks", default="softgrad,torch")
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.child:
-        common.pin_threads(args.threads)
-        child(args.child, args)
+    args = common.parse_or_run_child(p, child)
+    if args is None:
         return
     passthrough = ["--cell", args.cell, "--layers", str(args.layers), "--steps",
                    str(args.steps), "--frameworks", args.frameworks] + (

@@ -61,13 +61,8 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--layers", type=int, default=2)
     p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--frameworks", default="softgrad,torch")
-    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
-    args = p.parse_args()
-    if args.child:
-        common.pin_threads(args.threads)
-        child(args)
+    args = common.parse_or_run_child(p, lambda _, a: child(a))
+    if args is None:
         return
     r = common.run_child(__file__, "both", ["--layers", str(args.layers), "--steps",
                                             str(args.steps), "--frameworks", args.frameworks],

@@ -5,6 +5,7 @@ that peak memory (ru_maxrss) is measured cleanly; the parent prints the comparis
 """
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import resource
@@ -24,6 +25,36 @@ def pin_threads(n: int) -> None:
     """Set BLAS/OpenMP thread counts before NumPy/torch are imported."""
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
         os.environ[var] = str(n)
+
+
+def parse_or_run_child(p: argparse.ArgumentParser,
+                       child: Callable[[str, argparse.Namespace], None], threads: int = 1,
+                       frameworks: str = "softgrad,torch") -> argparse.Namespace | None:
+    """Add ``--threads``, ``--frameworks`` and the hidden ``--child`` to ``p`` and parse.
+
+    In a child process (``--child FRAMEWORK``, see ``run_child``) pins the thread count, runs
+    ``child(FRAMEWORK, args)`` and returns None; in the parent returns the parsed arguments.
+    """
+    p.add_argument("--threads", type=int, default=threads)
+    p.add_argument("--frameworks", default=frameworks)
+    p.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if not args.child:
+        return args
+    pin_threads(args.threads)
+    child(args.child, args)
+    return None
+
+
+def run_each(script: str, frameworks: str, args: list[str], threads: int) -> dict:
+    """``run_child`` for each comma-separated framework in turn, with progress on stderr."""
+    rows = {}
+    for fw in frameworks.split(","):
+        print(f"running {fw} ...", file=sys.stderr)
+        t0 = time.perf_counter()
+        rows[fw] = run_child(script, fw, args, threads)
+        print(f"  done in {time.perf_counter() - t0:.0f} s", file=sys.stderr)
+    return rows
 
 
 def rss_mib() -> float:
@@ -97,7 +128,7 @@ def alternating_rows(result: dict) -> dict[str, dict]:
 
 
 def per_call_s(fn: Callable[[], Any], reps: int, rounds: int = 1) -> float:
-    """Seconds per call of ``fn``: the best over ``rounds`` of ``reps`` calls, after one warm call."""
+    """Seconds per call of ``fn``: best over ``rounds`` of ``reps`` calls, after one warm call."""
     fn()
     best = float("inf")
     for _ in range(rounds):
