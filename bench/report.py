@@ -26,6 +26,16 @@ def _ok(r: Any) -> bool:
     return isinstance(r, dict) and "median_s" in r
 
 
+def _framework_rows(rows: dict):
+    """(framework, result, ratio to torch as text, why it has no timing or None) per row."""
+    base = rows.get("torch", {}).get("median_s") if _ok(rows.get("torch")) else None
+    for fw, r in rows.items():
+        if not _ok(r):
+            yield fw, r, "", r.get("skipped", "failed") if isinstance(r, dict) else "failed"
+        else:
+            yield fw, r, f"{r['median_s'] / base:.2f}" if base else "n/a", None
+
+
 def table(title: str, workload: str, rows: dict[str, dict]) -> str:
     """Text table: median, min, ratio to torch, peak RSS and a workload-specific extra."""
     if workload == "ceiling":
@@ -37,15 +47,12 @@ def table(title: str, workload: str, rows: dict[str, dict]) -> str:
         lines.append(f"  GEMM-only ceiling for one training step: {r['gemm_gflops']:.1f} GFLOP/s")
         lines.append(f"  element-wise pass bandwidth: {r['bandwidth_gbs']:.1f} GB/s")
         return "\n".join(lines)
-    base = rows.get("torch", {}).get("median_s") if _ok(rows.get("torch")) else None
     lines = [title, f"  {'framework':<10} {'median':>11} {'min':>11} {'x torch':>8} "
                     f"{'peak RSS':>10}  extra"]
-    for fw, r in rows.items():
-        if not _ok(r):
-            why = r.get("skipped", "failed") if isinstance(r, dict) else "failed"
+    for fw, r, ratio, why in _framework_rows(rows):
+        if why is not None:
             lines.append(f"  {fw:<10} {'skipped':>11}  ({why})")
             continue
-        ratio = f"{r['median_s'] / base:.2f}" if base else "n/a"
         lines.append(f"  {fw:<10} {_fmt(r['median_s']):>11} {_fmt(min(r['times'])):>11} "
                      f"{ratio:>8} {r.get('peak_rss_mib', 0):>6.0f} MiB  {_extra(workload, r)}")
     return "\n".join(lines)
@@ -183,15 +190,12 @@ def markdown_tables(out: dict) -> str:
                 lines.append(f"- GEMM ceiling at the MLP's shapes: **{r['gemm_gflops']:.0f} "
                              f"GFLOP/s**; element-wise bandwidth: **{r['bandwidth_gbs']:.0f} GB/s**")
             continue
-        base = rows.get("torch", {}).get("median_s") if _ok(rows.get("torch")) else None
         lines += ["", f"**{w}**", "", "| framework | median | x PyTorch | peak RSS | notes |",
                   "|---|---:|---:|---:|---|"]
-        for fw, r in rows.items():
-            if not _ok(r):
-                why = r.get("skipped", "failed") if isinstance(r, dict) else "failed"
+        for fw, r, ratio, why in _framework_rows(rows):
+            if why is not None:
                 lines.append(f"| {fw} | skipped | | | {why} |")
                 continue
-            ratio = f"{r['median_s'] / base:.2f}" if base else "n/a"
             lines.append(f"| {fw} | {_fmt(r['median_s'])} | {ratio} | "
                          f"{r.get('peak_rss_mib', 0):.0f} MiB | {_extra(w, r)} |")
     return "\n".join(lines)
