@@ -65,17 +65,27 @@ def _models(nn: Any, F: Any) -> dict:
     return {"mlp": MLP, "lenet": LeNet}
 
 
-def _softgrad(kind: str, device: str, x: Any, y: Any) -> tuple[Callable, Callable]:
-    import softgrad as sg
-    import softgrad.nn.functional as F
-    from softgrad import nn
+def _build(framework: str, kind: str, device: str, x: Any, y: Any,
+           threads: int = 1) -> tuple[Callable, Callable]:
+    """(epoch, sync) for 'softgrad' or 'torch' on ``device``; epoch returns the last loss."""
+    if framework == "softgrad":
+        import softgrad as lib
+        import softgrad.nn.functional as F
 
-    sg.manual_seed(0)
-    model = _models(nn, F)[kind]().to(device)
-    opt = sg.optim.Adam(model.parameters(), lr=1e-3)
-    batches = [(sg.tensor(x[i:i + BATCH], device=device), sg.tensor(y[i:i + BATCH],
-                                                                     device=device))
-               for i in range(0, len(x) - BATCH + 1, BATCH)]
+        def wrap(a: Any) -> Any:
+            return lib.tensor(a, device=device)
+    else:
+        import torch as lib
+        import torch.nn.functional as F
+
+        lib.set_num_threads(threads)
+
+        def wrap(a: Any) -> Any:
+            return lib.from_numpy(a).to(device)
+    lib.manual_seed(0)
+    model = _models(lib.nn, F)[kind]().to(device)
+    opt = lib.optim.Adam(model.parameters(), lr=1e-3)
+    batches = common.make_batches(wrap, x, y, BATCH)
 
     def epoch() -> float:
         for xb, yb in batches:
@@ -87,35 +97,7 @@ def _softgrad(kind: str, device: str, x: Any, y: Any) -> tuple[Callable, Callabl
 
     def sync() -> None:
         if device != "cpu":
-            sg.cuda.synchronize()
-
-    return epoch, sync
-
-
-def _torch(kind: str, device: str, x: Any, y: Any, threads: int) -> tuple[Callable, Callable]:
-    import torch
-    import torch.nn.functional as F
-    from torch import nn
-
-    torch.set_num_threads(threads)
-    torch.manual_seed(0)
-    model = _models(nn, F)[kind]().to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    batches = [(torch.from_numpy(x[i:i + BATCH]).to(device),
-                torch.from_numpy(y[i:i + BATCH]).to(device))
-               for i in range(0, len(x) - BATCH + 1, BATCH)]
-
-    def epoch() -> float:
-        for xb, yb in batches:
-            opt.zero_grad()
-            loss = F.cross_entropy(model(xb), yb)
-            loss.backward()
-            opt.step()
-        return loss.item()
-
-    def sync() -> None:
-        if device != "cpu":
-            torch.cuda.synchronize()
+            lib.cuda.synchronize()
 
     return epoch, sync
 
@@ -166,16 +148,15 @@ def main() -> int:
           f"CPU runs with {args.threads} threads")
     for kind in args.workloads.split(","):
         x, y = _data(kind, args.samples if kind == "mlp" else args.lenet_samples)
-        runs = {"softgrad cpu": (_softgrad, kind, "cpu", x, y),
-                "softgrad cuda": (_softgrad, kind, "cuda", x, y)}
+        runs = ["softgrad cpu", "softgrad cuda"]
         if torch is not None:
-            runs["torch cpu"] = (_torch, kind, "cpu", x, y, args.threads)
-            if torch_cuda:
-                runs["torch cuda"] = (_torch, kind, "cuda", x, y, args.threads)
+            runs += ["torch cpu"] + (["torch cuda"] if torch_cuda else [])
         rows = {}
-        for name, (build, *build_args) in runs.items():
+        for name in runs:
             print(f"  running {kind} / {name} ...", file=sys.stderr, flush=True)
-            rows[name] = _time(*build(*build_args), args.repeats)
+            framework, device = name.split()
+            rows[name] = _time(*_build(framework, kind, device, x, y, args.threads),
+                               args.repeats)
         n = (len(x) // BATCH) * BATCH
         base = rows["softgrad cpu"]["best_s"]
         print(f"\n{kind}: one epoch of {n} samples, batch {BATCH}, Adam")
