@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Sequence, Union
 
+from softgrad.nn.functional._spatial import batched as _batched
 from softgrad.ops.conv import Conv2d, ConvTranspose2d
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
@@ -18,19 +19,6 @@ IntOr = Union[int, Sequence[int]]
 
 def _shape(t: Tensor) -> str:
     return str(list(t.shape))
-
-
-def _batched(name: str, input: Tensor, nd: int) -> tuple[Tensor, bool]:  # noqa: A002
-    """(input with a batch axis, whether one was added); raises on a wrong rank."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): input must be a Tensor, got {type(input).__name__}")
-    if input.dim() == nd + 1:
-        return input.unsqueeze(0), True
-    if input.dim() != nd + 2:
-        lay = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
-        raise RuntimeError(f"{name}(): expected {nd + 1}D (unbatched) or {nd + 2}D (batched) "
-                           f"input {lay}, but got input of size: {_shape(input)}")
-    return input, False
 
 
 def _check_common(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd: int,

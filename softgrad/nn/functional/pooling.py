@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any, Sequence, Union
 
 from softgrad import backend
+from softgrad.nn.functional._spatial import batched
 from softgrad.ops.pool import AdaptiveMaxPool2d, AvgPool2d, MaxPool2d, flat_indices
 from softgrad.ops.resize import Resample
 from softgrad.ops.unpool import MaxUnpool
@@ -20,20 +21,6 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
            "max_unpool2d"]
 
 IntOr = Union[int, Sequence[int]]
-
-
-def _batched(name: str, input: Tensor, nd: int) -> tuple[Tensor, bool]:  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{name}(): input must be a Tensor, got {type(input).__name__}")
-    if input.data.dtype.kind != "f":
-        raise RuntimeError(f"{name}(): expected a floating point input, got {input.dtype}")
-    if input.dim() == nd + 1:
-        return input.unsqueeze(0), True
-    if input.dim() != nd + 2:
-        lay = "(N, C, L)" if nd == 1 else "(N, C, H, W)"
-        raise RuntimeError(f"{name}(): expected {nd + 1}D (unbatched) or {nd + 2}D (batched) "
-                           f"input {lay}, but got input of size: {list(input.shape)}")
-    return input, False
 
 
 def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -79,7 +66,7 @@ def _geometry(name: str, x: Tensor, nd: int, kernel_size: IntOr, stride: IntOr |
 def _max_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A002
               stride: IntOr | None, padding: IntOr, dilation: IntOr, ceil_mode: bool,
               return_indices: bool) -> Any:
-    x, added = _batched(name, input, nd)
+    x, added = batched(name, input, nd, floating=True)
     k, s, pads, d, out_hw, spatial = _geometry(name, x, nd, kernel_size, stride, padding,
                                                dilation, ceil_mode, avg=False)
     holder: list | None = [] if return_indices else None
@@ -148,7 +135,7 @@ def _avg_divisor(spatial: tuple, k: tuple, s: tuple, pad: tuple, out_hw: tuple,
 def _avg_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A002
               stride: IntOr | None, padding: IntOr, ceil_mode: bool, count_include_pad: bool,
               divisor_override: Any) -> Tensor:
-    x, added = _batched(name, input, nd)
+    x, added = batched(name, input, nd, floating=True)
     k, s, pads, _, out_hw, spatial = _geometry(name, x, nd, kernel_size, stride, padding, 1,
                                                ceil_mode, avg=True)
     div = _avg_divisor(spatial, k, s, tuple(p[0] for p in pads), out_hw, count_include_pad,
@@ -209,7 +196,7 @@ def _mean_matrix(n_in: int, n_out: int, dtype: Any) -> Any:
 
 
 def _adaptive_avg(name: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
-    x, added = _batched(name, input, nd)
+    x, added = batched(name, input, nd, floating=True)
     size, spatial = _adaptive_sizes(name, x, nd, output_size)
     dtype = x.data.dtype
     mats = [None if o == n else backend.to_device(_mean_matrix(n, o, dtype), x.device)
@@ -240,7 +227,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
 
 def _adaptive_max(name: str, nd: int, input: Tensor, output_size: Any,  # noqa: A002
                   return_indices: bool) -> Any:
-    x, added = _batched(name, input, nd)
+    x, added = batched(name, input, nd, floating=True)
     size, _ = _adaptive_sizes(name, x, nd, output_size)
     holder: list | None = [] if return_indices else None
     out = Tensor._apply(AdaptiveMaxPool2d, x, out_hw=(1,) * (2 - nd) + size, indices=holder)
@@ -269,7 +256,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
 def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,  # noqa: A002
                 kernel_size: IntOr, stride: IntOr | None, padding: IntOr,
                 output_size: Sequence[int] | None) -> Tensor:
-    x, added = _batched(name, input, nd)
+    x, added = batched(name, input, nd, floating=True)
     idx = indices.unsqueeze(0) if added else indices
     if tuple(idx.shape) != tuple(x.shape) or idx.data.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): expected integer indices of the input's size "
