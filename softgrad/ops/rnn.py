@@ -38,11 +38,7 @@ class RNNTanhSeq(_Recurrent):
                 xp.maximum(pre, 0, out=out[t])
             else:
                 xp.tanh(pre, out=out[t])
-            if m is None:
-                h = out[t]
-            else:
-                self.hp[t] = h
-                self._carry(t, h, out[t])
+            h = self._advance(t, h, out[t])
         if m is not None:
             out[T] = h
         self.hs = out[:T]
@@ -266,11 +262,7 @@ class GRUSeq(_Recurrent):
             xp.subtract(h, n, out=tmp)
             tmp *= a[:, H:]
             xp.add(tmp, n, out=out[t])
-            if m is None:
-                h = out[t]
-            else:
-                self.hp[t] = h
-                self._carry(t, h, out[t])
+            h = self._advance(t, h, out[t])
         if m is not None:
             out[T] = h
         self.rz, self.ns, self.ghn, self.hs = rz, ns, ghn, out[:T]

@@ -129,6 +129,15 @@ class _Recurrent(Function):
         self.xp.copyto(state, new, where=self.keep_rows[t])
         new *= self.mask[t]
 
+    def _advance(self, t: int, h: Any, out_t: Any) -> Any:
+        """The hidden state after step t, whose output row is ``out_t``: ``out_t`` itself, or
+        with a mask, ``h`` (recorded first in ``hp``) carried forward in place."""
+        if self.mask is None:
+            return out_t
+        self.hp[t] = h
+        self._carry(t, h, out_t)
+        return h
+
     def _masked_grad(self, t: int, d_state: Any, g_t: Any, out: Any) -> Any:
         """Gradient reaching step t's new hidden state: (d_state + g_t) on existing rows."""
         self.xp.add(d_state, g_t, out=out)
