@@ -57,13 +57,8 @@ class RNNTanhSeq(_Recurrent):
         dpre = deriv  # overwritten step by step, in the order it is read
         dh = xp.zeros_like(self.states[0]) if m is None else g[T].copy()
         buf = xp.empty_like(dh)
-        steps = range(T) if self.reverse else range(T - 1, -1, -1)
-        for t in steps:
-            if m is None:
-                dh += g[t]
-                dn = dh
-            else:
-                dn = self._masked_grad(t, dh, g[t], buf)
+        for t in self._back_steps(T):
+            dn = self._grad_at(t, dh, g[t], buf)
             xp.multiply(dn, deriv[t], out=dpre[t])
             back = dpre[t] @ w_hh
             if m is None:
@@ -176,13 +171,11 @@ class LSTMSeq(_Recurrent):
             dhs = _POOL.get(xp, (T, B, H), dt)  # gradient of each projected h_t
             tmp.append(dhs)
             dhf = xp.empty_like(dc)
-        steps = range(T) if self.reverse else range(T - 1, -1, -1)
-        for t in steps:
+        for t in self._back_steps(T):
+            dhn = self._grad_at(t, dh, g_h[t], hbuf)
             if m is None:
-                dh += g_h[t]
-                dhn, dcn = dh, dc
+                dcn = dc
             else:
-                dhn = self._masked_grad(t, dh, g_h[t], hbuf)
                 xp.multiply(dc, m[t], out=cbuf)
                 dc *= self.inv_mask[t]
                 dcn = cbuf
@@ -289,13 +282,8 @@ class GRUSeq(_Recurrent):
         d_r *= ghn                                  # (W_hn h + b_hn) r (1 - r)
         dh = xp.zeros_like(self.states[0]) if m is None else g[T].copy()
         buf, zbuf = xp.empty_like(dh), xp.empty_like(dh)
-        steps = range(T) if self.reverse else range(T - 1, -1, -1)
-        for t in steps:
-            if m is None:
-                dh += g[t]
-                dn = dh
-            else:
-                dn = self._masked_grad(t, dh, g[t], buf)
+        for t in self._back_steps(T):
+            dn = self._grad_at(t, dh, g[t], buf)
             dx_t, dh_t = dxg[t], dhg[t]
             xp.multiply(dn, d_n[t], out=dx_t[:, 2 * H:])
             xp.multiply(dn, d_z[t], out=dx_t[:, H:2 * H])

@@ -138,6 +138,18 @@ class _Recurrent(Function):
         self._carry(t, h, out_t)
         return h
 
+    def _back_steps(self, T: int) -> range:
+        """Time steps in the order backpropagation visits them."""
+        return range(T) if self.reverse else range(T - 1, -1, -1)
+
+    def _grad_at(self, t: int, dh: Any, g_t: Any, buf: Any) -> Any:
+        """Gradient reaching step t's new hidden state: ``dh += g_t`` without a mask (and
+        ``dh`` itself returned), else ``_masked_grad`` into ``buf``."""
+        if self.mask is None:
+            dh += g_t
+            return dh
+        return self._masked_grad(t, dh, g_t, buf)
+
     def _masked_grad(self, t: int, d_state: Any, g_t: Any, out: Any) -> Any:
         """Gradient reaching step t's new hidden state: (d_state + g_t) on existing rows."""
         self.xp.add(d_state, g_t, out=out)
