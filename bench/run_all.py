@@ -178,8 +178,11 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(report.summary_text(summary, meta))
     out = {"meta": meta, "summary": summary, "results": results}
-    with open(os.path.join(args.out, "results.json"), "w") as f:
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "results.json")
+    with open(path + ".tmp", "w") as f:  # written whole, then renamed over the old file
         json.dump(out, f, indent=1)
+    os.replace(path + ".tmp", path)
     png = report.chart(out, os.path.join(args.out, "results.png"))
     if png:
         print(f"chart: {png}")
