@@ -11,5 +11,6 @@ from softgrad.nn.functional.sparse import *  # noqa: F401,F403
 from softgrad.nn.functional.conv import *  # noqa: F401,F403
 
 from softgrad.nn.functional.pooling import *  # noqa: F401,F403
+from softgrad.nn.functional.volume import *  # noqa: F401,F403
 from softgrad.nn.functional.vision import *  # noqa: F401,F403
 from softgrad.nn.functional.channel_dropout import *  # noqa: F401,F403

@@ -43,7 +43,7 @@ def _conv_pads(name: str, padding: IntOr | str, kernel: tuple, dilation: tuple,
     """Padding as ((top, bottom), (left, right)); 'same' may be asymmetric, as PyTorch."""
     if isinstance(padding, str):
         if padding == "valid":
-            return ((0, 0), (0, 0))
+            return ((0, 0),) * max(2, nd)
         if padding != "same":
             raise ValueError(f"{name}(): invalid padding string {padding!r}, should be one of "
                              f"{{'valid', 'same'}}")

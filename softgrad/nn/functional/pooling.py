@@ -55,9 +55,9 @@ def _geometry(name: str, x: Tensor, nd: int, kernel_size: IntOr, stride: IntOr |
                 for n, kk, ss, pp, dd in zip(spatial, k, s, p, d))
     if any(o < 1 for o in out):
         raise RuntimeError(f"{name}(): Given input size: ({x.shape[1]}x"
-                           f"{'x'.join(map(str, spatial[2 - nd:]))}). Calculated output size: "
-                           f"({x.shape[1]}x{'x'.join(map(str, out[2 - nd:]))}). Output size is "
-                           f"too small (kernel_size={k[2 - nd:]}, padding={p[2 - nd:]})")
+                           f"{'x'.join(map(str, spatial[-nd:]))}). Calculated output size: "
+                           f"({x.shape[1]}x{'x'.join(map(str, out[-nd:]))}). Output size is "
+                           f"too small (kernel_size={k[-nd:]}, padding={p[-nd:]})")
     pads = tuple((pp, max(0, (o - 1) * ss + dd * (kk - 1) + 1 - n - pp))
                  for n, kk, ss, pp, dd, o in zip(spatial, k, s, p, d, out))
     return k, s, pads, d, out, spatial

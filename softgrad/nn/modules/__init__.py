@@ -6,6 +6,7 @@ from softgrad.nn.modules.activation import (CELU, ELU, GELU, GLU, SELU, Hardsigm
                                             Threshold)
 from softgrad.nn.modules.attention import MultiheadAttention
 from softgrad.nn.modules.conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d
+from softgrad.nn.modules.conv import Conv3d
 from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
@@ -21,6 +22,7 @@ from softgrad.nn.modules.padding import (CircularPad1d, CircularPad2d, ConstantP
                                          ConstantPad2d, ReflectionPad1d, ReflectionPad2d,
                                          ReplicationPad1d, ReplicationPad2d, ZeroPad1d,
                                          ZeroPad2d)
+from softgrad.nn.modules.pooling import AdaptiveAvgPool3d, AvgPool3d, MaxPool3d
 from softgrad.nn.modules.pooling import (AdaptiveAvgPool1d, AdaptiveAvgPool2d,
                                          AdaptiveMaxPool1d, AdaptiveMaxPool2d, AvgPool1d,
                                          AvgPool2d, MaxPool1d, MaxPool2d, MaxUnpool1d,
@@ -53,4 +55,5 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell", "MultiheadAttention",
            "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
            "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d",
-           "MaxUnpool1d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle"]
+           "MaxUnpool1d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Conv3d", "MaxPool3d",
+           "AvgPool3d", "AdaptiveAvgPool3d"]

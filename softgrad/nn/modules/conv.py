@@ -1,4 +1,4 @@
-"""Convolution layers: ``Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d``.
+"""Convolution layers: ``Conv1d, Conv2d, Conv3d, ConvTranspose1d, ConvTranspose2d``.
 
 PyTorch's constructor arguments, attribute names, weight layouts
 (conv: (out, in / groups, *kernel); transposed: (in, out / groups, *kernel)) and default
@@ -12,6 +12,7 @@ from typing import Any, Sequence, Union
 
 from softgrad.nn import init
 from softgrad.nn.functional import conv as FC
+from softgrad.nn.functional.volume import conv3d as _conv3d
 from softgrad.nn.functional.vision import pad as _pad
 from softgrad.nn.modules.module import Module
 from softgrad.nn.modules.normalization import _empty
@@ -140,7 +141,7 @@ class _Conv(_ConvNd):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         self._check_input(input)
-        fn = FC.conv1d if self._nd == 1 else FC.conv2d
+        fn = {1: FC.conv1d, 2: FC.conv2d, 3: _conv3d}[self._nd]
         if self.padding_mode != "zeros":
             x = _pad(input, self._reversed_padding_repeated_twice, mode=self.padding_mode)
             return fn(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
@@ -177,6 +178,20 @@ class Conv2d(_Conv):
     """
 
     _nd = 2
+
+
+class Conv3d(_Conv):
+    """3-D convolution over (N, C_in, D, H, W) input (arguments as ``Conv1d``, triples
+    allowed).
+
+    Shape: (N, C_in, D, H, W) -> (N, C_out, D_out, H_out, W_out);
+    weight (C_out, C_in / groups, kD, kH, kW).
+    Example:
+        >>> nn.Conv3d(3, 8, 3, padding=1)(sg.randn(2, 3, 8, 8, 8)).shape
+        (2, 8, 8, 8, 8)
+    """
+
+    _nd = 3
 
 
 class _ConvTranspose(_ConvNd):

@@ -1,4 +1,5 @@
-"""Pooling layers: ``MaxPool1d/2d, AvgPool1d/2d, AdaptiveAvgPool1d/2d, AdaptiveMaxPool1d/2d``.
+"""Pooling layers: ``MaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d,
+AdaptiveMaxPool1d/2d``.
 
 Each forwards to one ``F.*`` call with PyTorch's arguments and defaults (``stride`` defaults
 to ``kernel_size``).
@@ -8,6 +9,7 @@ from __future__ import annotations
 from typing import Any, Sequence, Union
 
 from softgrad.nn.functional import pooling as FP
+from softgrad.nn.functional import volume as FV
 from softgrad.nn.modules.module import Module
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
@@ -57,6 +59,17 @@ class MaxPool2d(_MaxPoolNd):
     _fn = staticmethod(FP.max_pool2d)
 
 
+class MaxPool3d(_MaxPoolNd):
+    """Max over sliding windows of (N, C, D, H, W) input (see ``F.max_pool3d``).
+
+    Example:
+        >>> nn.MaxPool3d(2)(sg.randn(2, 4, 8, 8, 8)).shape
+        (2, 4, 4, 4, 4)
+    """
+
+    _fn = staticmethod(FV.max_pool3d)
+
+
 class AvgPool1d(Module):
     """Mean over sliding windows of (N, C, L) input (see ``F.avg_pool1d``).
 
@@ -104,6 +117,17 @@ class AvgPool2d(Module):
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
 
 
+class AvgPool3d(AvgPool2d):
+    """Mean over sliding windows of (N, C, D, H, W) input (see ``F.avg_pool3d``).
+
+    Args: as ``AvgPool2d`` (triples allowed).
+    """
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return FV.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
+                             self.ceil_mode, self.count_include_pad, self.divisor_override)
+
+
 class _Adaptive(Module):
     _fn = staticmethod(FP.adaptive_avg_pool2d)
 
@@ -134,6 +158,13 @@ class AdaptiveAvgPool2d(_Adaptive):
     """
 
     _fn = staticmethod(FP.adaptive_avg_pool2d)
+
+
+class AdaptiveAvgPool3d(_Adaptive):
+    """Average (N, C, D, H, W) input down to ``output_size`` (an int, triple, or None
+    entries to keep that size)."""
+
+    _fn = staticmethod(FV.adaptive_avg_pool3d)
 
 
 class _AdaptiveMax(_Adaptive):
