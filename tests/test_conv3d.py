@@ -63,8 +63,13 @@ def test_max_pool3d_matches_torch(case: tuple, ties: bool) -> None:
     x = _rand(2, 3, *sp)
     if ties:  # repeated maxima: the first in (D, H, W) order takes the gradient
         x = np.floor(x * 1.5)
-    torch_parity(lambda x: F.max_pool3d(x, k, s, p, d, c),
-                 lambda x: TF.max_pool3d(x, k, s, p, d, c), x, atol=1e-12)
+    torch_parity(lambda x: F.max_pool3d(x, k, s, p, d, c, True),
+                 lambda x: TF.max_pool3d(x, k, s, p, d, c, True), x, atol=1e-12)
+    mod = nn.MaxPool3d(k, s, p, d, return_indices=True, ceil_mode=c)
+    _, idx = mod(sg.tensor(x[0]))  # unbatched
+    _, ref = TF.max_pool3d(torch.tensor(x[0]), k, s, p, d, c, True)
+    assert idx.dtype == sg.int64
+    np.testing.assert_array_equal(idx.numpy(), ref.numpy())
 
 
 @needs_torch
@@ -156,5 +161,3 @@ def test_clear_errors() -> None:
         F.max_pool3d(sg.randn(2, 4, 4), 2)
     with pytest.raises(RuntimeError, match="Output size is too small"):
         F.max_pool3d(sg.randn(1, 2, 1, 4, 4), 2)
-    with pytest.raises(NotImplementedError, match="return_indices"):
-        F.max_pool3d(sg.randn(1, 2, 4, 4, 4), 2, return_indices=True)

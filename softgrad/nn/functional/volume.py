@@ -101,20 +101,28 @@ def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
                return_indices: bool = False) -> Any:
     """Max over sliding (kD, kH, kW) windows of (N, C, D, H, W) input. See ``nn.MaxPool3d``.
 
-    Args as ``max_pool2d`` (3-tuples allowed); ``return_indices`` is not supported yet.
+    Args as ``max_pool2d`` (3-tuples allowed); with ``return_indices`` also returns int64
+    indices into each flattened (D, H, W) volume.
     """
     name = "max_pool3d"
-    if return_indices:
-        raise NotImplementedError(f"{name}(): return_indices=True is not supported")
     x, added = batched(name, input, 3, floating=True)
     k, s, pads, d, out, _ = _geometry(name, x, 3, kernel_size, stride, padding, dilation,
                                       ceil_mode, avg=False)
     n, c, depth, h, w = x.shape
-    y = max_pool2d(x.reshape(n, c * depth, h, w), k[1:], s[1:], (pads[1][0], pads[2][0]), d[1:],
-                   ceil_mode)
+    y = max_pool2d(x.reshape(n, c * depth, h, w), k[1:], s[1:], (pads[1][0], pads[2][0]),
+                   d[1:], ceil_mode, return_indices)
+    if return_indices:
+        y, hw_idx = y
     y = y.reshape(n, c, depth, out[1], out[2])
     y = _depth_windows(_pad_depth(y, *pads[0], -float("inf")), k[0], s[0], d[0], out[0])
-    y = y.max(dim=3)[0]  # the first maximum wins, as in PyTorch
+    y, arg = y.max(dim=3)  # the first maximum wins, as in PyTorch
+    if return_indices:
+        xp = backend.xp_of(x.data)
+        start = (xp.arange(out[0]) * s[0] - pads[0][0]).reshape(out[0], 1, 1)
+        dep = xp.clip(start + arg.data * d[0], 0, depth - 1)  # (N, C, OD, OH, OW)
+        hw = xp.take_along_axis(hw_idx.data.reshape(n, c, depth, out[1], out[2]), dep, axis=2)
+        idx = Tensor._wrap((dep * (h * w) + hw).astype(np.int64))
+        return (y.squeeze(0), idx.squeeze(0)) if added else (y, idx)
     return y.squeeze(0) if added else y
 
 
