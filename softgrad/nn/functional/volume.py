@@ -174,7 +174,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     (``None`` keeps that size). See ``nn.AdaptiveAvgPool3d``."""
     name = "adaptive_avg_pool3d"
     x, added = batched(name, input, 3, floating=True)
-    size, spatial = _adaptive_sizes(name, x, 3, output_size)
+    size, _ = _adaptive_sizes(name, x, 3, output_size)
     n, c, depth, h, w = x.shape
     y = adaptive_avg_pool2d(x.reshape(n, c * depth, h, w), size[1:])
     y = y.reshape(n, c, depth, size[1] * size[2])
