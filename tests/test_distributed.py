@@ -129,7 +129,9 @@ def test_dead_rank_stops_the_job_with_a_clear_error(mode: str) -> None:
         assert "Killed" in out or "timed out" in out, out[-3000:]
     elif mode == "hang" or "[rank 0/2]" in out:  # the deadline (2 s) fires on rank 0
         assert "[rank 0/2] softgrad.distributed: all_reduce(SUM)" in out, out[-3000:]
-        assert "timed out after 2 s" in out and "DistBackendError" in out
+        # the message above is the clear error; the traceback after it may be cut short when
+        # the job is aborted while it is still being printed
+        assert "timed out after 2 s" in out
     # else: a peer that exits normally mid-run is sometimes reported by the launcher first,
     # which then ends the job (rc != 0, within the time limit) before rank 0's deadline fires
 
