@@ -72,13 +72,10 @@ def _params(name: str, nd: int, stride: IntOr, dilation: IntOr) -> tuple[tuple, 
     return (1,) * (2 - nd) + s, (1,) * (2 - nd) + d
 
 
-def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
-          stride: IntOr, padding: IntOr | str, dilation: IntOr, groups: int) -> Tensor:
-    x, added = _batched(name, input, nd)
-    _check_common(name, x, weight, bias, nd, groups)
-    s, d = _params(name, nd, stride, dilation)
+def _check_channels(name: str, x: Tensor, weight: Tensor, bias: Tensor | None,
+                    groups: int) -> None:
+    """Channel counts of input (N, C_in, ...), weight (C_out, C_in / groups, ...) and bias agree."""
     o, cg = weight.shape[0], weight.shape[1]
-    kernel = (1,) * (2 - nd) + tuple(weight.shape[2:])
     if o % groups:
         raise RuntimeError(f"{name}(): out_channels ({o}, weight of size {_shape(weight)}) must "
                            f"be divisible by groups={groups}")
@@ -90,16 +87,31 @@ def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
         raise RuntimeError(f"{name}(): Given weight of size {_shape(weight)}, expected bias to "
                            f"be 1-dimensional with {o} elements, but got bias of size "
                            f"{_shape(bias)} instead")
+
+
+def _check_fits(name: str, input: Tensor, weight: Tensor, padded: tuple,  # noqa: A002
+                eff: tuple) -> None:
+    """Each padded spatial size holds the dilated kernel (``eff``)."""
+    if any(p < e for p, e in zip(padded, eff)):
+        raise RuntimeError(f"{name}(): Calculated padded input size per channel: "
+                           f"({' x '.join(map(str, padded))}). Kernel size: "
+                           f"({' x '.join(map(str, eff))}). Kernel size can't be "
+                           f"greater than actual input size (input {_shape(input)}, "
+                           f"weight {_shape(weight)})")
+
+
+def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+          stride: IntOr, padding: IntOr | str, dilation: IntOr, groups: int) -> Tensor:
+    x, added = _batched(name, input, nd)
+    _check_common(name, x, weight, bias, nd, groups)
+    s, d = _params(name, nd, stride, dilation)
+    kernel = (1,) * (2 - nd) + tuple(weight.shape[2:])
+    _check_channels(name, x, weight, bias, groups)
     pads = _conv_pads(name, padding, kernel, d, s, nd)
     spatial = (1,) * (2 - nd) + tuple(x.shape[2:])
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(spatial, pads))
     eff = tuple(dd * (k - 1) + 1 for k, dd in zip(kernel, d))
-    if any(p < e for p, e in zip(padded, eff)):
-        raise RuntimeError(f"{name}(): Calculated padded input size per channel: "
-                           f"({' x '.join(map(str, padded[2 - nd:]))}). Kernel size: "
-                           f"({' x '.join(map(str, eff[2 - nd:]))}). Kernel size can't be "
-                           f"greater than actual input size (input {_shape(input)}, "
-                           f"weight {_shape(weight)})")
+    _check_fits(name, input, weight, padded[2 - nd:], eff[2 - nd:])
     args = (x, weight) if bias is None else (x, weight, bias)
     out = Tensor._apply(Conv2d, *args, stride=s, pads=pads, dilation=d, groups=groups)
     return out.squeeze(0) if added else out

@@ -14,7 +14,8 @@ from typing import Any, Sequence, Union
 from softgrad import backend
 from softgrad.functions import stack
 from softgrad.nn.functional._spatial import batched
-from softgrad.nn.functional.conv import _check_common, _conv_pads, _params, _shape
+from softgrad.nn.functional.conv import (_check_channels, _check_common, _check_fits,
+                                          _conv_pads, _params)
 from softgrad.nn.functional.conv import conv2d
 from softgrad.nn.functional.pooling import (_adaptive_sizes, _geometry,
                                             _mean_matrix, adaptive_avg_pool2d, avg_pool2d,
@@ -61,25 +62,11 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     s, d = _params(name, 3, stride, dilation)
     o, cg = weight.shape[0], weight.shape[1]
     kernel = tuple(weight.shape[2:])
-    if o % groups:
-        raise RuntimeError(f"{name}(): out_channels ({o}, weight of size {_shape(weight)}) must "
-                           f"be divisible by groups={groups}")
-    if x.shape[1] != cg * groups:
-        raise RuntimeError(f"{name}(): Given groups={groups}, weight of size {_shape(weight)}, "
-                           f"expected input{_shape(x)} to have {cg * groups} channels, but got "
-                           f"{x.shape[1]} channels instead")
-    if bias is not None and bias.shape[0] != o:
-        raise RuntimeError(f"{name}(): Given weight of size {_shape(weight)}, expected bias to "
-                           f"be 1-dimensional with {o} elements, but got bias of size "
-                           f"{_shape(bias)} instead")
+    _check_channels(name, x, weight, bias, groups)
     pads = _conv_pads(name, padding, kernel, d, s, 3)
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
     eff = tuple(dd * (k - 1) + 1 for k, dd in zip(kernel, d))
-    if any(p < e for p, e in zip(padded, eff)):
-        raise RuntimeError(f"{name}(): Calculated padded input size per channel: "
-                           f"({' x '.join(map(str, padded))}). Kernel size: "
-                           f"({' x '.join(map(str, eff))}). Kernel size can't be greater than "
-                           f"actual input size (input {_shape(input)}, weight {_shape(weight)})")
+    _check_fits(name, input, weight, padded, eff)
     n, c, _, h, w = x.shape
     kd = kernel[0]
     od = (padded[0] - eff[0]) // s[0] + 1
