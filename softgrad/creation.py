@@ -46,7 +46,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
         >>> sg.tensor([[1.0, 2.0]], requires_grad=True)
     """
     if isinstance(data, Tensor):
-        arr = data.data.copy()
+        arr = data._data.copy()
     else:
         arr = _array_from(data, dtype)
         if arr is data or (hasattr(data, "__array_interface__") and np.shares_memory(arr, data)):

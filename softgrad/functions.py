@@ -44,7 +44,7 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
                 f"cat(): Sizes of tensors must match except in dimension {d}. Expected shape "
                 f"compatible with {tuple(ref.shape)} but got {tuple(t.shape)} for tensor {i} "
                 "in the list.")
-    dt = dtypes.promote(*[t.data.dtype for t in tensors])
+    dt = dtypes.promote(*[t._data.dtype for t in tensors])
     tensors = [t._cast(dt) for t in tensors]
     if len(tensors) == 1:
         return tensors[0]
@@ -70,7 +70,7 @@ def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 
 def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa: A002
     """Elements of ``input`` where ``condition`` else ``other`` (all broadcast together)."""
-    cond = condition.data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         return tuple(Tensor._wrap(i.astype(np.int64)) for i in backend.xp_of(cond).nonzero(cond))
     if cond.dtype != np.bool_:
@@ -78,8 +78,8 @@ def where(condition: Any, input: Any = None, other: Any = None) -> Any:  # noqa:
                            f"tensor with dtype {cond.dtype}")
     like = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else None
     a, b = _t(input, like), _t(other, like)
-    if a.data.dtype != b.data.dtype:
-        dt = dtypes.promote(a.data.dtype, b.data.dtype)
+    if a._data.dtype != b._data.dtype:
+        dt = dtypes.promote(a._data.dtype, b._data.dtype)
         a, b = a._cast(dt), b._cast(dt)
     try:
         return Tensor._apply(Where, Tensor._wrap(cond), a, b)
@@ -110,7 +110,7 @@ def einsum(equation: str, *operands: Any) -> Tensor:
         subs, output = parse_einsum(equation, tuple(tuple(t.shape) for t in ts))
     except ValueError as exc:
         raise RuntimeError(str(exc)) from None
-    dt = dtypes.promote(*[t.data.dtype for t in ts])
+    dt = dtypes.promote(*[t._data.dtype for t in ts])
     return Tensor._apply(Einsum, *[t._cast(dt) for t in ts], subscripts=subs, output=output)
 
 
@@ -221,14 +221,14 @@ def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
 def searchsorted(sorted_sequence: Any, input: Any, *, out_int32: bool = False,  # noqa: A002
                  right: bool = False, side: str | None = None, sorter: Any = None) -> Tensor:
     """Insertion points of ``input`` into the innermost dim of ``sorted_sequence``."""
-    seq = _t(sorted_sequence).data
-    vals = input.data if isinstance(input, Tensor) else np.asarray(input)
+    seq = _t(sorted_sequence)._data
+    vals = input._data if isinstance(input, Tensor) else np.asarray(input)
     if side is not None:
         if side not in ("left", "right") or (right and side == "left"):
             raise RuntimeError(f"searchsorted(): side must be 'left' or 'right' and agree "
                                f"with right={right}, got {side!r}")
         right = side == "right"
-    srt = None if sorter is None else (sorter.data if isinstance(sorter, Tensor)
+    srt = None if sorter is None else (sorter._data if isinstance(sorter, Tensor)
                                        else np.asarray(sorter))
     xp = backend.xp_of(seq)
     how = "right" if right else "left"

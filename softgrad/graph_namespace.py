@@ -89,11 +89,11 @@ def squeeze(x: Any, axis: int) -> Any:
 
 
 def zeros_like(x: Any) -> Any:
-    return Tensor._wrap(_t(x).data * 0)
+    return Tensor._wrap(_t(x)._data * 0)
 
 
 def ones_like(x: Any) -> Any:
-    return Tensor._wrap(_t(x).data * 0 + 1)
+    return Tensor._wrap(_t(x)._data * 0 + 1)
 
 
 def index_add_zeros(g: Any, shape: tuple, index: Any) -> Any:

@@ -115,7 +115,7 @@ class _Encoder:
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, Tensor):
-            out = {"__tensor__": self._add(obj, backend.to_numpy(obj.data), path)}
+            out = {"__tensor__": self._add(obj, backend.to_numpy(obj._data), path)}
             if obj.requires_grad:
                 out["requires_grad"] = True
             return out
@@ -328,7 +328,7 @@ class _Decoder:
             name = node["__tensor__"]
             if name not in self.tensors:
                 t = _as_tensor(self._array(name), self.codes[name], name, self.device)
-                if node.get("requires_grad") and t.data.dtype.kind == "f":
+                if node.get("requires_grad") and t._data.dtype.kind == "f":
                     t.requires_grad = True
                 self.tensors[name] = t
             return self.tensors[name]

@@ -30,29 +30,32 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:
-        data: the underlying array (NumPy, or CuPy on ``cuda``).
+        data: this tensor's values as a tensor cut from the graph (PyTorch's ``.data``):
+            same memory, ``requires_grad=False``, and in-place changes through it are not
+            checked by autograd. Assigning ``t.data = other`` makes ``t`` use ``other``'s
+            memory. Inside softgrad the raw array is ``_data``.
         grad: accumulated gradient (a Tensor) or None.
         requires_grad: whether operations on this tensor are recorded.
     """
 
-    __slots__ = ("data", "grad", "requires_grad", "_ctx", "_vc", "_used", "_retains_grad",
+    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_used", "_retains_grad",
                  "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, data: Any, requires_grad: bool = False) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         elif isinstance(data, _np_scalar) or (not hasattr(data, "__array_interface__")
                                               and not _is_device_array(data)):
             data = _array_from(data, None)
-        self.data = data
+        self._data = data
         self.grad: Tensor | None = None
         self.requires_grad = builtins.bool(requires_grad)
         self._ctx: Function | None = None
         self._vc: list | None = None  # [version, shared with another tensor]
         self._used = False  # an input of a recorded op (in-place must not rebase it)
         self._retains_grad = False
-        if requires_grad and not self.data.dtype.kind in "fc":
+        if requires_grad and not self._data.dtype.kind in "fc":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype}")
 
@@ -62,7 +65,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         if data.__class__ is not _ndarray and isinstance(data, _np_scalar):
             data = np.asarray(data)  # ufuncs on 0-d arrays return scalars, which are immutable
         t = Tensor.__new__(Tensor)
-        t.data = data
+        t._data = data
         t.grad = None
         t.requires_grad = requires_grad
         t._ctx = None
@@ -76,20 +79,20 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         """Run primitive ``fn_cls`` on ``inputs``; record it when a gradient is needed."""
         fn = fn_cls()
         fn.parents = inputs
-        first = inputs[0].data
+        first = inputs[0]._data
         if type(first) is not np.ndarray and backend._cupy is not None:
             fn.xp = backend.xp_of(first)
             _check_same_device(inputs)
         elif backend._cupy is not None:
             _check_same_device(inputs)
-        out = fn.forward(*[t.data for t in inputs], **params)
+        out = fn.forward(*[t._data for t in inputs], **params)
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
         base = out.base
         for t in inputs:  # a view of an input shares its version counter (in-place checks)
-            d = t.data
+            d = t._data
             if out is d or (base is not None and (base is d or base is d.base)):
                 res._vc = t._counter()
                 break
@@ -128,20 +131,33 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
 
     # ------------------------------------------------------------------ properties
     @property
+    def data(self) -> "Tensor":
+        """The values, detached and unversioned: writes through it bypass autograd's checks."""
+        return Tensor._wrap(self._data)
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if isinstance(value, Tensor):
+            value = value._data
+        elif not (hasattr(value, "__array_interface__") or _is_device_array(value)):
+            raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
+        self._data = value
+
+    @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> dtypes.DType:
-        return dtypes.from_np(self.data.dtype)
+        return dtypes.from_np(self._data.dtype)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
-        return backend.device_of(self.data)
+        return backend.device_of(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -156,39 +172,39 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         return self.device != "cpu"
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
         """Shape as a tuple, or the size of one dim."""
         if dim is None:
-            return self.data.shape
+            return self._data.shape
         from softgrad.tensor_math import norm_dim
 
-        return self.data.shape[norm_dim(dim, self.data.ndim)]
+        return self._data.shape[norm_dim(dim, self._data.ndim)]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def nelement(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def element_size(self) -> int:
-        return self.data.itemsize
+        return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self.data.dtype.kind == "f"
+        return self._data.dtype.kind == "f"
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     def __hash__(self) -> int:
         return id(self)
 
     def detach(self) -> "Tensor":
         """A tensor sharing data (and the in-place version counter), cut from the graph."""
-        t = Tensor._wrap(self.data)
+        t = Tensor._wrap(self._data)
         t._vc = self._counter()
         return t
 
@@ -200,7 +216,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if self._ctx is not None and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables")
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype}")
         self.requires_grad = builtins.bool(requires_grad)
@@ -288,9 +304,9 @@ def _is_device_array(data: Any) -> bool:
 
 
 def _check_same_device(inputs: Sequence[Tensor]) -> None:
-    dev = backend.device_of(inputs[0].data)
+    dev = backend.device_of(inputs[0]._data)
     for t in inputs[1:]:
-        if backend.device_of(t.data) != dev:
+        if backend.device_of(t._data) != dev:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two "
                 f"devices, {dev} and {t.device}!")
@@ -303,7 +319,7 @@ def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
         xp = backend.xp_of(data)
     np_dtype = dtypes.to_np(dtype)
     if isinstance(data, Tensor):
-        arr = data.data
+        arr = data._data
     elif np_dtype is not None:
         arr = xp.asarray(_unwrap_nested(data), dtype=np_dtype)
     else:
@@ -340,17 +356,17 @@ def _ragged_message(data: Any) -> str | None:
 
 def _unwrap_nested(data: Any) -> Any:
     if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
-        return [_unwrap_nested(d.data if isinstance(d, Tensor) else d) for d in data]
+        return [_unwrap_nested(d._data if isinstance(d, Tensor) else d) for d in data]
     return data
 
 
 def _seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs; backward() was "
                 f"called on a tensor of shape {tuple(t.shape)}: pass gradient= of that shape")
-        seed = backend.xp_of(t.data).ones_like(t.data)
+        seed = backend.xp_of(t._data).ones_like(t._data)
         return Tensor._wrap(seed) if create_graph else seed
     g = gradient if isinstance(gradient, Tensor) else Tensor(_array_from(gradient, None))
     if tuple(g.shape) != tuple(t.shape):
@@ -358,7 +374,7 @@ def _seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
             f"gradient has shape {tuple(g.shape)} but the tensor has shape {tuple(t.shape)}")
     if create_graph:
         return g
-    return g.data.astype(t.data.dtype, copy=False)
+    return g._data.astype(t._data.dtype, copy=False)
 
 
 engine.TENSOR_HOOKS["wrap"] = Tensor._wrap

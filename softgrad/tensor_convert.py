@@ -17,33 +17,33 @@ class ConvertMixin:
     # ------------------------------------------------------------------ conversion
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(
-                f"a Tensor with {self.data.size} elements cannot be converted to Scalar")
-        return self.data.reshape(()).item()
+                f"a Tensor with {self._data.size} elements cannot be converted to Scalar")
+        return self._data.reshape(()).item()
 
     def numpy(self) -> Any:
         """The data as a NumPy array (shares memory on the CPU)."""
         if self.requires_grad:
             raise RuntimeError(
                 "Can't call numpy() on Tensor that requires grad. Use tensor.detach().numpy()")
-        return backend.to_numpy(self.data)
+        return backend.to_numpy(self._data)
 
     def tolist(self) -> Any:
-        return backend.to_numpy(self.data).tolist()
+        return backend.to_numpy(self._data).tolist()
 
     def __array_ufunc__(self, ufunc: Any, method: str, *inputs: Any, **kwargs: Any) -> Any:
         """NumPy ufuncs that meet a Tensor.
 
         ``array -= tensor`` (any ufunc with ``out=``) writes into the array, as it does with a
-        PyTorch tensor, so ``p.data -= lr * p.grad`` keeps ``p.data`` an array. An array on
+        PyTorch tensor, so ``arr -= lr * p.grad`` keeps ``arr`` an array. An array on
         the left of an operator gives a Tensor (``array + tensor``, as ``tensor + array``);
         other ufunc calls (``np.exp(tensor)``) work on the data and return arrays.
         """
         out = kwargs.get("out")
-        raw = [x.data if isinstance(x, ConvertMixin) else x for x in inputs]
+        raw = [x._data if isinstance(x, ConvertMixin) else x for x in inputs]
         if out:
-            kwargs["out"] = tuple(o.data if isinstance(o, ConvertMixin) else o for o in out)
+            kwargs["out"] = tuple(o._data if isinstance(o, ConvertMixin) else o for o in out)
             getattr(ufunc, method)(*raw, **kwargs)
             for o in out:
                 if isinstance(o, ConvertMixin):
@@ -59,7 +59,7 @@ class ConvertMixin:
     def __array__(self, dtype: Any = None, copy: Any = None) -> Any:
         """NumPy view of the data (shared memory on the CPU); a copy when ``copy=True``
         or when ``dtype`` differs."""
-        arr = backend.to_numpy(self.data)
+        arr = backend.to_numpy(self._data)
         if copy is False and (self.device != "cpu" or (dtype is not None
                                                        and np.dtype(dtype) != arr.dtype)):
             raise ValueError("cannot convert this tensor to a NumPy array without a copy")
@@ -79,15 +79,15 @@ class ConvertMixin:
         kwargs = {k: v for k, v in (("stream", stream), ("max_version", max_version),
                                     ("dl_device", dl_device), ("copy", copy)) if v is not None}
         try:
-            return self.data.__dlpack__(**kwargs)
+            return self._data.__dlpack__(**kwargs)
         except TypeError:  # an array library without the versioned protocol
             if max_version is None and dl_device is None and copy is None:
                 raise
-            return self.data.__dlpack__(**({"stream": stream} if stream is not None else {}))
+            return self._data.__dlpack__(**({"stream": stream} if stream is not None else {}))
 
     def __dlpack_device__(self) -> tuple:
         """(device type, device id) as DLPack numbers: (1, 0) for the CPU."""
-        return self.data.__dlpack_device__()
+        return self._data.__dlpack_device__()
 
     def __float__(self) -> float:
         return builtins.float(self.item())
@@ -96,13 +96,13 @@ class ConvertMixin:
         return builtins.int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise RuntimeError(
-                f"Boolean value of Tensor with {self.data.size} elements is ambiguous")
-        return builtins.bool(self.data.reshape(()).item())
+                f"Boolean value of Tensor with {self._data.size} elements is ambiguous")
+        return builtins.bool(self._data.reshape(()).item())
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return builtins.int(self.item())
 
@@ -111,8 +111,8 @@ class ConvertMixin:
         """A tensor of ``size`` filled with ``fill_value``, with self's dtype and device."""
         from softgrad.creation import _shape_arg
 
-        np_dtype = dtypes.to_np(dtype) if dtype is not None else self.data.dtype
-        xp = backend.xp_of(self.data) if device is None else backend.xp_for_device(str(device))
+        np_dtype = dtypes.to_np(dtype) if dtype is not None else self._data.dtype
+        xp = backend.xp_of(self._data) if device is None else backend.xp_for_device(str(device))
         t = type(self)._wrap(xp.full(_shape_arg((size,)), fill_value, dtype=np_dtype))
         return t.requires_grad_() if requires_grad else t
 
@@ -141,7 +141,7 @@ class ConvertMixin:
         """A copy that stays in the graph (grad flows back to self)."""
         from softgrad.ops.elementwise import Cast
 
-        return type(self)._apply(Cast, self, dtype=self.data.dtype)
+        return type(self)._apply(Cast, self, dtype=self._data.dtype)
 
     def to(self, *args: Any, **kwargs: Any) -> Any:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
@@ -158,9 +158,9 @@ class ConvertMixin:
             elif a is not None:
                 dtype = a
         out = self
-        if device is not None and backend.device_of(self.data) != _device_kind(device):
+        if device is not None and backend.device_of(self._data) != _device_kind(device):
             out = _to_device(out, device)
-        if dtype is not None and dtypes.to_np(dtype) != out.data.dtype:
+        if dtype is not None and dtypes.to_np(dtype) != out._data.dtype:
             out = out._cast(dtypes.to_np(dtype))
         if copy and out is self:
             out = self.clone()
@@ -169,11 +169,11 @@ class ConvertMixin:
     def _cast(self, np_dtype: Any) -> Any:
         from softgrad.ops.elementwise import Cast
 
-        if np_dtype == self.data.dtype:
+        if np_dtype == self._data.dtype:
             return self
         if (self.requires_grad and np.dtype(np_dtype).kind in "fc") or self._tracing:
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
-        return type(self)._wrap(self.data.astype(np_dtype))
+        return type(self)._wrap(self._data.astype(np_dtype))
 
     def type(self, dtype: Any = None) -> Any:
         if dtype is None:
@@ -207,7 +207,7 @@ class ConvertMixin:
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
-        arr = backend.to_numpy(self.data)
+        arr = backend.to_numpy(self._data)
         body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
                                threshold=1000)
         extras = []
@@ -251,4 +251,4 @@ def _to_device(t: Any, device: str) -> Any:
 
     if t.requires_grad:
         return type(t)._apply(ToDevice, t, device=str(device))
-    return type(t)._wrap(backend.to_device(t.data, str(device)))
+    return type(t)._wrap(backend.to_device(t._data, str(device)))

@@ -32,7 +32,7 @@ class InplaceMixin:
         if self._graph_inplace_needed(name, o):
             return self._rebase(name, lambda old: _OUT_OF_PLACE[ufunc](old, o))
         try:
-            ufunc(self.data, o.data, out=self.data, casting="same_kind")
+            ufunc(self._data, o._data, out=self._data, casting="same_kind")
         except ValueError:
             raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
                                f"the broadcast shape of {tuple(self.shape)} and "
@@ -68,7 +68,7 @@ class InplaceMixin:
             raise RuntimeError(
                 f"{name}: in-place change of a tensor that is part of the autograd graph, but "
                 f"{why}, so backward could see the wrong value; use the out-of-place form")
-        old = self._wrap(self.data, self.requires_grad)
+        old = self._wrap(self._data, self.requires_grad)
         old._ctx, old._vc = self._ctx, self._vc
         producer = self._ctx
         if producer is not None and producer._out is not None and producer._out() is self:
@@ -79,7 +79,7 @@ class InplaceMixin:
                 raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't "
                                    f"match the broadcast shape {tuple(res.shape)}")
             if res.dtype != self.dtype:
-                if not np.can_cast(res.data.dtype, self.data.dtype, casting="same_kind"):
+                if not np.can_cast(res._data.dtype, self._data.dtype, casting="same_kind"):
                     raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to "
                                        f"the desired output type {self.dtype.name}")
                 res = res.to(self.dtype)
@@ -87,7 +87,7 @@ class InplaceMixin:
             if producer is not None and producer._out is not None and producer._out() is old:
                 producer._out = weakref.ref(self)  # nothing changed: self keeps its place
             raise
-        self.data, self._ctx, self.requires_grad = res.data, res._ctx, res.requires_grad
+        self._data, self._ctx, self.requires_grad = res._data, res._ctx, res.requires_grad
         self._vc = [old._version + 1, False]
         fn = res._ctx
         if fn is not None:
@@ -144,7 +144,7 @@ class InplaceMixin:
     def fill_(self, value: Any) -> Any:
         if self._graph_inplace_needed("fill_", value):
             return self._rebase("fill_", lambda old: _take(old, self._operand(value)))
-        self.data[...] = value.item() if hasattr(value, "item") else value
+        self._data[...] = value.item() if hasattr(value, "item") else value
         self._version += 1
         return self
 
@@ -152,14 +152,14 @@ class InplaceMixin:
         src = self._operand(src)
         if self._graph_inplace_needed("copy_", src):
             return self._rebase("copy_", lambda old: _take(old, src.to(self.dtype)))
-        self.data[...] = backend.to_device(src.data, self.device)
+        self._data[...] = backend.to_device(src._data, self.device)
         self._version += 1
         return self
 
     def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
         if self._graph_inplace_needed("clamp_", min, max):
             return self._rebase("clamp_", lambda old: old.clamp(min, max))
-        backend.xp_of(self.data).clip(self.data, min, max, out=self.data)
+        backend.xp_of(self._data).clip(self._data, min, max, out=self._data)
         self._version += 1
         return self
 
@@ -168,7 +168,7 @@ class InplaceMixin:
         """Fill with U(from_, to) draws from ``generator`` (default: the seeded global one)."""
         self._check_inplace("uniform_")
         g = _rng(generator)
-        self.data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
+        self._data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
         self._version += 1
         return self
 
@@ -176,7 +176,7 @@ class InplaceMixin:
         """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
         self._check_inplace("normal_")
         g = _rng(generator)
-        self.data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
+        self._data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
         self._version += 1
         return self
 
@@ -185,7 +185,7 @@ def _take(old: Any, new: Any) -> Any:
     """``new`` broadcast to ``old``'s shape, recorded so that only ``new`` gets gradient."""
     from softgrad.ops.elementwise import Where
 
-    everywhere = old._wrap(backend.xp_of(old.data).ones((), dtype=bool))
+    everywhere = old._wrap(backend.xp_of(old._data).ones((), dtype=bool))
     return old._apply(Where, everywhere, new, old)
 
 
@@ -202,9 +202,9 @@ def _unary_inplace(name: str) -> Any:
         from softgrad.autograd import grad_mode
 
         with grad_mode.no_grad():
-            out = getattr(self, name)().data
+            out = getattr(self, name)()._data
         try:
-            backend.xp_of(self.data).copyto(self.data, out, casting="same_kind")
+            backend.xp_of(self._data).copyto(self._data, out, casting="same_kind")
         except TypeError:
             raise RuntimeError(f"{name}_: result type {out.dtype} can't be cast to the "
                                f"desired output type {self.dtype.name}") from None

@@ -91,7 +91,7 @@ class LinalgMixin:
         n, m = x.shape[-2], x.shape[-1]
         length = builtins.max(0, builtins.min(n + builtins.min(offset, 0),
                                               m - builtins.max(offset, 0)))
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self._data)
         rows = xp.arange(length) + builtins.max(-offset, 0)
         cols = xp.arange(length) + builtins.max(offset, 0)
         return type(self)._apply(Sel.GetitemUnique, x, index=(Ellipsis, rows, cols))
@@ -106,7 +106,7 @@ class LinalgMixin:
         from softgrad.functions import index_add_zeros
 
         n = self.shape[0] + builtins.abs(diagonal)
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self._data)
         k = xp.arange(self.shape[0])
         index = (k + builtins.max(-diagonal, 0), k + builtins.max(diagonal, 0))
         return index_add_zeros(self, (n, n), index)
@@ -116,7 +116,7 @@ class LinalgMixin:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got "
                                f"shape {tuple(self.shape)}")
         n, m = self.shape[-2:]
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self._data)
         ones = xp.ones((n, m), dtype=bool)
         mask = xp.triu(ones, diagonal) if upper else xp.tril(ones, diagonal)
         return _where(type(self)._wrap(mask), self, 0)
@@ -139,7 +139,7 @@ class LinalgMixin:
     def cumprod(self, dim: int, *, dtype: Any = None) -> Any:
         """Cumulative product along ``dim``; integer and bool inputs give int64."""
         x = self if dtype is None else self.to(dtype)
-        if x.data.dtype.kind not in "fc" and dtype is None:
+        if x._data.dtype.kind not in "fc" and dtype is None:
             x = x.long()
         if x.ndim == 0:
             return x.clone()
@@ -172,13 +172,13 @@ class LinalgMixin:
 
         The gradient passes where the input was finite and is 0 where it was replaced.
         """
-        if self.data.dtype.kind != "f":
+        if self._data.dtype.kind != "f":
             return self.clone()
-        info = np.finfo(self.data.dtype)
+        info = np.finfo(self._data.dtype)
         hi = info.max if posinf is None else posinf
         lo = info.min if neginf is None else neginf
-        xp = backend.xp_of(self.data)
-        d = self.data
+        xp = backend.xp_of(self._data)
+        d = self._data
         if xp.isfinite(d).all():
             return self.clone()
         inf = xp.isinf(d)
@@ -190,8 +190,8 @@ class LinalgMixin:
                 equal_nan: bool = False) -> Any:
         """Element-wise ``|self - other| <= atol + rtol * |other|`` (a bool tensor)."""
         o = self._operand(other)
-        xp = backend.xp_of(self.data)
-        return type(self)._wrap(xp.asarray(xp.isclose(self.data, o.data, rtol=rtol, atol=atol,
+        xp = backend.xp_of(self._data)
+        return type(self)._wrap(xp.asarray(xp.isclose(self._data, o._data, rtol=rtol, atol=atol,
                                                       equal_nan=equal_nan)))
 
     def type_as(self, tensor: Any) -> Any:
@@ -200,11 +200,11 @@ class LinalgMixin:
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
         """Whether the data is laid out row-major without gaps."""
-        return builtins.bool(self.data.flags.c_contiguous)
+        return builtins.bool(self._data.flags.c_contiguous)
 
     def contiguous(self, memory_format: Any = None) -> Any:
         """Self if row-major already, else a row-major copy that stays in the graph."""
-        if self.data.flags.c_contiguous:
+        if self._data.flags.c_contiguous:
             return self
         return type(self)._apply(Sel.Contiguous, self)
 
@@ -222,11 +222,11 @@ def _inplace_form(method: str) -> Any:
         if tuple(res.shape) != tuple(self.shape):
             raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
                                f"the result shape {tuple(res.shape)}")
-        if res.data.dtype != self.data.dtype and not np.can_cast(
-                res.data.dtype, self.data.dtype, casting="same_kind"):
+        if res._data.dtype != self._data.dtype and not np.can_cast(
+                res._data.dtype, self._data.dtype, casting="same_kind"):
             raise RuntimeError(f"{name}: result type {res.dtype.name} can't be cast to the "
                                f"desired output type {self.dtype.name}")
-        self.data[...] = res.data
+        self._data[...] = res._data
         self._version += 1
         return self
 

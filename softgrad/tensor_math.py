@@ -64,14 +64,14 @@ class MathMixin:
         if isinstance(other, MathMixin):
             return other
         if isinstance(other, _NUMBER):
-            dt = self.data.dtype
+            dt = self._data.dtype
             if dt.kind == "f":
-                return T._wrap(backend.xp_of(self.data).asarray(other, dtype=dt))
+                return T._wrap(backend.xp_of(self._data).asarray(other, dtype=dt))
             if isinstance(other, builtins.float):
-                return T._wrap(backend.xp_of(self.data).asarray(other, dtype=backend.DEFAULT_DTYPE))
+                return T._wrap(backend.xp_of(self._data).asarray(other, dtype=backend.DEFAULT_DTYPE))
             if isinstance(other, builtins.bool) and dt.kind == "b":
-                return T._wrap(backend.xp_of(self.data).asarray(other))
-            return T._wrap(backend.xp_of(self.data).asarray(other, dtype=dt if dt.kind != "b"
+                return T._wrap(backend.xp_of(self._data).asarray(other))
+            return T._wrap(backend.xp_of(self._data).asarray(other, dtype=dt if dt.kind != "b"
                                                             else np.int64))
         from softgrad.tensor import _array_from
 
@@ -80,7 +80,7 @@ class MathMixin:
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Any:
         other = self._operand(other)
         a, b = (other, self) if reverse else (self, other)
-        da, db = a.data.dtype, b.data.dtype
+        da, db = a._data.dtype, b._data.dtype
         if da != db:
             fa, fb = da.kind == "f", db.kind == "f"
             if fa and not fb:
@@ -119,7 +119,7 @@ class MathMixin:
     def _true_div(self, o: Any, reverse: bool) -> Any:
         o = self._operand(o)
         a = self
-        if a.data.dtype.kind != "f" and o.data.dtype.kind != "f":
+        if a._data.dtype.kind != "f" and o._data.dtype.kind != "f":
             a, o = a._cast(backend.DEFAULT_DTYPE), o._cast(backend.DEFAULT_DTYPE)
         return a._binary(o, E.Div, reverse)
 
@@ -137,18 +137,18 @@ class MathMixin:
 
     def __pow__(self, o: Any) -> Any:
         if isinstance(o, _NUMBER) and not isinstance(o, builtins.bool):
-            base = self if self.data.dtype.kind == "f" or isinstance(o, builtins.int) \
+            base = self if self._data.dtype.kind == "f" or isinstance(o, builtins.int) \
                 else self._cast(backend.DEFAULT_DTYPE)
-            if isinstance(o, builtins.int) and o < 0 and base.data.dtype.kind != "f":
+            if isinstance(o, builtins.int) and o < 0 and base._data.dtype.kind != "f":
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             return type(self)._apply(E.PowScalar, base, p=o)
         return self._binary(o, E.Pow)
 
     def __rpow__(self, o: Any) -> Any:
-        if isinstance(o, builtins.int) and self.data.dtype.kind in "iub":
-            return type(self)._wrap(backend.xp_of(self.data).asarray(o) ** self.data)
+        if isinstance(o, builtins.int) and self._data.dtype.kind in "iub":
+            return type(self)._wrap(backend.xp_of(self._data).asarray(o) ** self._data)
         if isinstance(o, _NUMBER):
-            base = self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
+            base = self if self._data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
             return type(self)._apply(E.RPowScalar, base, c=builtins.float(o))
         return self._binary(o, E.Pow, True)
 
@@ -185,7 +185,7 @@ class MathMixin:
     def __invert__(self) -> Any:
         if self._tracing:  # record it for export (softgrad.onnx)
             return self._traced_compare((self,), np.invert)
-        return type(self)._wrap(~self.data)
+        return type(self)._wrap(~self._data)
 
     def __and__(self, o: Any) -> Any:
         return self._compare(o, np.bitwise_and)
@@ -204,7 +204,7 @@ class MathMixin:
         try:
             if self._tracing:  # record it for export (softgrad.onnx)
                 return self._traced_compare((self, o), op)
-            return type(self)._wrap(op(self.data, o.data))
+            return type(self)._wrap(op(self._data, o._data))
         except ValueError:
             raise broadcast_error(self.shape, o.shape) from None
 
@@ -239,24 +239,24 @@ class MathMixin:
 
     def equal(self, o: Any) -> bool:
         o = self._operand(o)
-        return self.shape == o.shape and builtins.bool((self.data == o.data).all())
+        return self.shape == o.shape and builtins.bool((self._data == o._data).all())
 
     def allclose(self, o: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
-        return builtins.bool(np.allclose(backend.to_numpy(self.data),
-                                         backend.to_numpy(self._operand(o).data), rtol, atol))
+        return builtins.bool(np.allclose(backend.to_numpy(self._data),
+                                         backend.to_numpy(self._operand(o)._data), rtol, atol))
 
     def isnan(self) -> Any:
-        return type(self)._wrap(backend.xp_of(self.data).isnan(self.data))
+        return type(self)._wrap(backend.xp_of(self._data).isnan(self._data))
 
     def isfinite(self) -> Any:
-        return type(self)._wrap(backend.xp_of(self.data).isfinite(self.data))
+        return type(self)._wrap(backend.xp_of(self._data).isfinite(self._data))
 
     def isinf(self) -> Any:
-        return type(self)._wrap(backend.xp_of(self.data).isinf(self.data))
+        return type(self)._wrap(backend.xp_of(self._data).isinf(self._data))
 
     # ------------------------------------------------------------------ element-wise
     def _float_input(self) -> Any:
-        return self if self.data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
+        return self if self._data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
 
     def _unary(self, fn: type, **params: Any) -> Any:
         return type(self)._apply(fn, self._float_input(), **params)
@@ -277,8 +277,8 @@ class MathMixin:
             return self // o
         if rounding_mode == "trunc":
             o = self._operand(o)
-            if self.data.dtype.kind in "iub" and o.data.dtype.kind in "iub":
-                out_dtype = np.result_type(self.data.dtype, o.data.dtype)
+            if self._data.dtype.kind in "iub" and o._data.dtype.kind in "iub":
+                out_dtype = np.result_type(self._data.dtype, o._data.dtype)
                 return (self.double() / o).trunc()._cast(out_dtype)
             return (self / o).trunc()
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "

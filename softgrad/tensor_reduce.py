@@ -40,12 +40,12 @@ class ReduceMixin:
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
         """Sum over ``dim`` (all dims when None); integer and bool inputs sum to int64."""
-        x = self if self.data.dtype.kind in "fc" or dtype is not None else self.long()
+        x = self if self._data.dtype.kind in "fc" or dtype is not None else self.long()
         return x._reduce(R.Sum, dim, keepdim, kw, dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
         """Arithmetic mean over ``dim`` (floating inputs only, as in PyTorch)."""
-        if self.data.dtype.kind not in "fc" and dtype is None:
+        if self._data.dtype.kind not in "fc" and dtype is None:
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {self.dtype.name.capitalize()}")
@@ -53,7 +53,7 @@ class ReduceMixin:
 
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
         """Product over ``dim``; the gradient is exact also where inputs are zero."""
-        x = self if self.data.dtype.kind in "fc" or dtype is not None else self.long()
+        x = self if self._data.dtype.kind in "fc" or dtype is not None else self.long()
         return x._reduce(R.Prod, dim, keepdim, kw, dtype)
 
     def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
@@ -67,7 +67,7 @@ class ReduceMixin:
     def _amax(self, dim: Any, keepdim: bool, kw: dict, mode: str) -> Any:
         dim, keepdim = _reduce_args(dim, keepdim, kw)
         axis = norm_dims(dim, self.ndim)
-        if self.data.size == 0 and _axes_size(self.shape, axis) == 0:
+        if self._data.size == 0 and _axes_size(self.shape, axis) == 0:
             raise RuntimeError(f"a{mode}(): Expected reduction dim to be specified for "
                                f"input.numel() == 0 (input shape {tuple(self.shape)})")
         return type(self)._apply(R.Amax, self, axis=axis, keepdims=keepdim, mode=mode)
@@ -77,7 +77,7 @@ class ReduceMixin:
         if isinstance(dim, ReduceMixin):  # torch.max(a, b) form
             return self.maximum(dim) if mode == "max" else self.minimum(dim)
         if dim is None:
-            if self.data.size == 0:
+            if self._data.size == 0:
                 raise RuntimeError(f"{mode}(): Expected reduction dim to be specified for "
                                    "input.numel() == 0.")
             return type(self)._apply(R.Amax, self, axis=None, keepdims=False, mode=mode)
@@ -85,12 +85,12 @@ class ReduceMixin:
         if self.ndim and self.shape[axis] == 0:
             raise IndexError(f"{mode}(): Expected reduction dim {axis} to have non-zero size "
                              f"(input shape {tuple(self.shape)})")
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self._data)
         arg = xp.argmax if mode == "max" else xp.argmin
         if self.ndim == 0:
             index = xp.zeros((), dtype=np.int64)
             return MinMaxResult(self, type(self)._wrap(index))
-        index = xp.expand_dims(arg(self.data, axis=axis), axis)
+        index = xp.expand_dims(arg(self._data, axis=axis), axis)
         values = type(self)._apply(R.MaxDim, self, index=index, axis=axis, keepdims=keepdim)
         if not keepdim:
             index = xp.squeeze(index, axis)
@@ -113,17 +113,17 @@ class ReduceMixin:
         return self._arg(dim, keepdim, "argmin")
 
     def _arg(self, dim: Any, keepdim: bool, name: str) -> Any:
-        xp = backend.xp_of(self.data)
-        if self.data.size == 0:
+        xp = backend.xp_of(self._data)
+        if self._data.size == 0:
             raise RuntimeError(f"{name}(): Expected reduction dim to be specified for "
                                "input.numel() == 0.")
         if dim is None:
-            out = xp.asarray(getattr(xp, name)(self.data), dtype=np.int64)
+            out = xp.asarray(getattr(xp, name)(self._data), dtype=np.int64)
             return type(self)._wrap(out.reshape((1,) * self.ndim) if keepdim else out)
         axis = norm_dim(dim, self.ndim)
         if self.ndim == 0:
             return type(self)._wrap(xp.zeros((), dtype=np.int64))
-        out = getattr(xp, name)(self.data, axis=axis)
+        out = getattr(xp, name)(self._data, axis=axis)
         if keepdim:
             out = xp.expand_dims(out, axis)
         return type(self)._wrap(xp.asarray(out, dtype=np.int64))
@@ -151,7 +151,7 @@ class ReduceMixin:
             correction: Any = None, **kw: Any) -> Any:
         """Variance over ``dim`` with Bessel's correction by default (``correction=1``)."""
         dim, keepdim = _reduce_args(dim, keepdim, kw)
-        if self.data.dtype.kind not in "fc":
+        if self._data.dtype.kind not in "fc":
             raise RuntimeError(f"std and var only support floating point and complex dtypes, "
                                f"got {self.dtype.name}")
         if correction is None:
@@ -169,7 +169,7 @@ class ReduceMixin:
         Where the deviation is 0 its gradient is 0 (as PyTorch), not the inf * 0 of sqrt.
         """
         v = self.var(dim, unbiased, keepdim, correction=correction, **kw)
-        if not (v.data == 0).any():
+        if not (v._data == 0).any():
             return v.sqrt()
         from softgrad.functions import where
 
@@ -195,16 +195,16 @@ class ReduceMixin:
     def cumsum(self, dim: int, dtype: Any = None) -> Any:
         """Cumulative sum along ``dim``; integer and bool inputs give int64."""
         x = self if dtype is None else self.to(dtype)
-        if x.data.dtype.kind not in "fc" and dtype is None:
+        if x._data.dtype.kind not in "fc" and dtype is None:
             x = x.long()
         return type(self)._apply(R.Cumsum, x, axis=norm_dim(dim, self.ndim))
 
     def all(self, dim: Any = None, keepdim: bool = False) -> Any:
         """True where every element over ``dim`` is nonzero (a bool tensor)."""
-        return type(self)._wrap(backend.xp_of(self.data).asarray(
-            self.data.all(axis=norm_dims(dim, self.ndim), keepdims=keepdim)))
+        return type(self)._wrap(backend.xp_of(self._data).asarray(
+            self._data.all(axis=norm_dims(dim, self.ndim), keepdims=keepdim)))
 
     def any(self, dim: Any = None, keepdim: bool = False) -> Any:
         """True where some element over ``dim`` is nonzero (a bool tensor)."""
-        return type(self)._wrap(backend.xp_of(self.data).asarray(
-            self.data.any(axis=norm_dims(dim, self.ndim), keepdims=keepdim)))
+        return type(self)._wrap(backend.xp_of(self._data).asarray(
+            self._data.any(axis=norm_dims(dim, self.ndim), keepdims=keepdim)))

@@ -25,7 +25,7 @@ class ValuesIndices(NamedTuple):
 
 
 def _int_index(index: Any, name: str) -> Any:
-    idx = index.data if hasattr(index, "_ctx") else np.asarray(index)
+    idx = index._data if hasattr(index, "_ctx") else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): Expected dtype int64 for index, got {idx.dtype}")
     return idx
@@ -73,7 +73,7 @@ class SelectMixin:
         if self.ndim == 0:
             return ValuesIndices(self.clone(), self._zeros_index(()))
         d = norm_dim(dim, self.ndim)
-        idx = _stable_argsort(backend.xp_of(self.data), self.data, d, descending)
+        idx = _stable_argsort(backend.xp_of(self._data), self._data, d, descending)
         return ValuesIndices(self._take_sorted(idx, d), type(self)._wrap(idx.astype(np.int64)))
 
     def argsort(self, dim: int = -1, descending: bool = False, stable: bool = False) -> Any:
@@ -82,7 +82,7 @@ class SelectMixin:
             return self._zeros_index(())
         d = norm_dim(dim, self.ndim)
         return type(self)._wrap(
-            _stable_argsort(backend.xp_of(self.data), self.data, d, descending).astype(np.int64))
+            _stable_argsort(backend.xp_of(self._data), self._data, d, descending).astype(np.int64))
 
     def msort(self) -> Any:
         return self.sort(0).values
@@ -96,7 +96,7 @@ class SelectMixin:
                                f"{d} of size {n} (input shape {tuple(self.shape)})")
         if self.ndim == 0:
             return ValuesIndices(self.clone(), self._zeros_index(()))
-        idx = _topk_indices(backend.xp_of(self.data), self.data, k, d, largest)
+        idx = _topk_indices(backend.xp_of(self._data), self._data, k, d, largest)
         return ValuesIndices(self._take_sorted(idx, d), type(self)._wrap(idx.astype(np.int64)))
 
     def kthvalue(self, k: int, dim: int = -1, keepdim: bool = False) -> Any:
@@ -111,8 +111,8 @@ class SelectMixin:
     def median(self, dim: Any = None, keepdim: bool = False) -> Any:
         """Lower median of all elements, or ``(values, indices)`` along ``dim``; NaN wins."""
         if dim is None:
-            if self.data.size == 0:
-                return type(self)._wrap(np.asarray(np.nan, dtype=self.data.dtype))
+            if self._data.size == 0:
+                return type(self)._wrap(np.asarray(np.nan, dtype=self._data.dtype))
             return self.reshape(-1).median(0).values
         d = norm_dim(dim, self.ndim)
         n = self.shape[d] if self.ndim else 1
@@ -124,12 +124,12 @@ class SelectMixin:
     def _pick_sorted(self, d: int, pos: Any, keepdim: bool, nan_first: bool = False) -> Any:
         if self.ndim == 0:
             return ValuesIndices(self.clone(), self._zeros_index(()))
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self._data)
         kth = pos(None)
-        data = self.data.view(np.uint8) if self.data.dtype == np.bool_ else self.data
+        data = self._data.view(np.uint8) if self._data.dtype == np.bool_ else self._data
         idx = xp.take(xp.argpartition(data, kth, axis=d), [kth], axis=d)
-        if nan_first and self.data.dtype.kind == "f":  # a NaN in the line is the median
-            nan = xp.isnan(self.data)
+        if nan_first and self._data.dtype.kind == "f":  # a NaN in the line is the median
+            nan = xp.isnan(self._data)
             has = nan.any(axis=d, keepdims=True)
             if has.any():
                 idx = xp.where(has, xp.expand_dims(xp.argmax(nan, axis=d), d), idx)
@@ -140,13 +140,13 @@ class SelectMixin:
         return ValuesIndices(values, type(self)._wrap(idx.astype(np.int64)))
 
     def _zeros_index(self, shape: tuple) -> Any:
-        return type(self)._wrap(backend.xp_of(self.data).zeros(shape, dtype=np.int64))
+        return type(self)._wrap(backend.xp_of(self._data).zeros(shape, dtype=np.int64))
 
     # ------------------------------------------------------------------ nonzero / unique
     def nonzero(self, *, as_tuple: bool = False) -> Any:
         """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one per dim."""
-        xp = backend.xp_of(self.data)
-        data = self.data.reshape(1) if self.ndim == 0 else self.data
+        xp = backend.xp_of(self._data)
+        data = self._data.reshape(1) if self.ndim == 0 else self._data
         found = xp.nonzero(data)
         if as_tuple:
             return tuple(type(self)._wrap(i.astype(np.int64)) for i in found)
@@ -161,7 +161,7 @@ class SelectMixin:
     def unique(self, sorted: bool = True, return_inverse: bool = False,
                return_counts: bool = False, dim: Any = None) -> Any:
         """Distinct elements (sorted), optionally with inverse indices and counts."""
-        data = backend.to_numpy(self.data)
+        data = backend.to_numpy(self._data)
         axis = None if dim is None else norm_dim(dim, self.ndim)
         vals, inv, counts = np.unique(data, return_inverse=True, return_counts=True, axis=axis)
         if axis is None:
@@ -178,26 +178,26 @@ class SelectMixin:
 
     def bincount(self, weights: Any = None, minlength: int = 0) -> Any:
         """Count of each value of a 1-D non-negative int tensor (weighted sums with weights)."""
-        if self.ndim != 1 or self.data.dtype.kind not in "iub":
+        if self.ndim != 1 or self._data.dtype.kind not in "iub":
             raise RuntimeError(f"bincount only supports 1-d non-negative integral inputs, got "
                                f"shape {tuple(self.shape)} and dtype {self.dtype.name}")
-        if self.data.size and self.data.min() < 0:
+        if self._data.size and self._data.min() < 0:
             raise RuntimeError("bincount(): input must be non-negative")
-        xp = backend.xp_of(self.data)
+        xp = backend.xp_of(self._data)
         if weights is None:
-            return type(self)._wrap(xp.bincount(self.data, minlength=minlength).astype(np.int64))
-        w = weights.data if hasattr(weights, "_ctx") else np.asarray(weights)
-        if w.shape != self.data.shape:
+            return type(self)._wrap(xp.bincount(self._data, minlength=minlength).astype(np.int64))
+        w = weights._data if hasattr(weights, "_ctx") else np.asarray(weights)
+        if w.shape != self._data.shape:
             raise RuntimeError(f"bincount(): weights {tuple(w.shape)} should have the same "
                                f"shape as input {tuple(self.shape)}")
         dt = w.dtype if w.dtype.kind == "f" else np.float64
-        return type(self)._wrap(xp.bincount(self.data, w, minlength=minlength).astype(dt))
+        return type(self)._wrap(xp.bincount(self._data, w, minlength=minlength).astype(dt))
 
     def count_nonzero(self, dim: Any = None) -> Any:
         """Number of nonzero elements over ``dim`` (all when None), int64."""
         axis = norm_dims(dim, self.ndim)
-        xp = backend.xp_of(self.data)
-        return type(self)._wrap(xp.asarray(xp.count_nonzero(self.data, axis=axis),
+        xp = backend.xp_of(self._data)
+        return type(self)._wrap(xp.asarray(xp.count_nonzero(self._data, axis=axis),
                                            dtype=np.int64))
 
     # ------------------------------------------------------------------ gathers / scatters
@@ -276,7 +276,7 @@ class SelectMixin:
         idx = _int_index(index, name)
         _check_index(idx, self.shape[d] if self.ndim else 1, name, self.shape, d)
         n = self.shape[d] if self.ndim else 1
-        return d, _index_on(idx % builtins.max(n, 1), self.data)
+        return d, _index_on(idx % builtins.max(n, 1), self._data)
 
     def _scatter_src(self, index: Any, src: Any, value: Any) -> Any:
         if (src is None) == (value is None):
@@ -294,13 +294,13 @@ class SelectMixin:
             raise RuntimeError(f"{name}(): expected index {tuple(idx.shape)} to be no larger "
                                f"than src {tuple(src.shape)} in every dimension and than self "
                                f"{tuple(self.shape)} apart from dimension {d}")
-        if src.data.dtype != self.data.dtype:
+        if src._data.dtype != self._data.dtype:
             raise RuntimeError(f"{name}(): Expected self.dtype to be equal to src.dtype "
                                f"({self.dtype.name} vs {src.dtype.name})")
 
     def masked_select(self, mask: Any) -> Any:
         """The elements where the boolean ``mask`` (broadcast with self) is True, as 1-D."""
-        m = mask.data if hasattr(mask, "_ctx") else np.asarray(mask)
+        m = mask._data if hasattr(mask, "_ctx") else np.asarray(mask)
         if m.dtype != np.bool_:
             raise RuntimeError(f"masked_select: expected BoolTensor for mask, got {m.dtype}")
         try:
@@ -319,7 +319,7 @@ class SelectMixin:
         d = 0 if dim is None else norm_dim(dim, self.ndim)
         if x.ndim == 0:
             x = x.reshape(1)
-        r = backend.to_numpy(repeats.data) if hasattr(repeats, "_ctx") else repeats
+        r = backend.to_numpy(repeats._data) if hasattr(repeats, "_ctx") else repeats
         if not isinstance(r, (builtins.int, np.integer)):
             r = np.asarray(r)
             if r.dtype.kind not in "iu" or r.ndim > 1:

@@ -24,7 +24,7 @@ def _index_arg(index: Any) -> Any:
     if isinstance(index, tuple):
         return tuple(_index_arg(i) for i in index)
     if hasattr(index, "_ctx"):
-        return index.data
+        return index._data
     if isinstance(index, list):
         return np.asarray([i.item() if hasattr(i, "_ctx") else i for i in index])
     return index
@@ -35,7 +35,7 @@ def _index_put(old: Any, index: Any, value: Any) -> Any:
     flows to ``old`` outside the indexed region and to ``value`` inside it."""
     from softgrad.ops.elementwise import Where
 
-    xp = backend.xp_of(old.data)
+    xp = backend.xp_of(old._data)
     outside = xp.ones(old.shape, dtype=bool)
     outside[index] = False
     region = outside[index].shape
@@ -287,19 +287,19 @@ class ShapeMixin:
         return self[tuple(idx)]
 
     def __getitem__(self, index: Any) -> Any:
-        index = _index_on(_index_arg(index), self.data)
+        index = _index_on(_index_arg(index), self._data)
         try:
             return type(self)._apply(S.Getitem, self, index=index)
         except IndexError as exc:
             raise IndexError(f"{exc} (indexing a tensor of shape {tuple(self.shape)})") from None
 
     def __setitem__(self, index: Any, value: Any) -> None:
-        idx = _index_on(_index_arg(index), self.data)
+        idx = _index_on(_index_arg(index), self._data)
         if self._graph_inplace_needed("__setitem__", value):  # recorded, as PyTorch's index_put_
             self._rebase("__setitem__", lambda old: _index_put(old, idx, old._operand(value)))
             return
-        v = value.data if hasattr(value, "_ctx") else value
-        self.data[idx] = v
+        v = value._data if hasattr(value, "_ctx") else value
+        self._data[idx] = v
         self._version += 1
 
     def __iter__(self) -> Any:
@@ -310,16 +310,16 @@ class ShapeMixin:
     # ------------------------------------------------------------------ gather/scatter
     def gather(self, dim: int, index: Any) -> Any:
         d = norm_dim(dim, self.ndim)
-        idx = index.data if hasattr(index, "_ctx") else np.asarray(index)
+        idx = index._data if hasattr(index, "_ctx") else np.asarray(index)
         _check_index(idx, self.shape[d], "gather", self.shape, d)
         if idx.ndim != self.ndim:
             raise RuntimeError(f"gather(): Index tensor must have the same number of dimensions "
                                f"as input tensor ({idx.ndim} vs {self.ndim})")
-        return type(self)._apply(S.Gather, self, index=_index_on(idx, self.data), axis=d)
+        return type(self)._apply(S.Gather, self, index=_index_on(idx, self._data), axis=d)
 
     def scatter_add(self, dim: int, index: Any, src: Any) -> Any:
         d = norm_dim(dim, self.ndim)
-        idx = index.data if hasattr(index, "_ctx") else np.asarray(index)
+        idx = index._data if hasattr(index, "_ctx") else np.asarray(index)
         _check_index(idx, self.shape[d], "scatter_add", self.shape, d)
         src = self._operand(src)
         if idx.ndim != self.ndim or src.ndim != self.ndim or any(
@@ -328,11 +328,11 @@ class ShapeMixin:
             raise RuntimeError(f"scatter_add(): expected index {tuple(idx.shape)} to be no larger "
                                f"than src {tuple(src.shape)} in every dimension and than self "
                                f"{tuple(self.shape)} apart from dimension {d}")
-        return type(self)._apply(S.ScatterAdd, self, src, index=_index_on(idx, self.data), axis=d)
+        return type(self)._apply(S.ScatterAdd, self, src, index=_index_on(idx, self._data), axis=d)
 
     def index_select(self, dim: int, index: Any) -> Any:
         d = norm_dim(dim, self.ndim)
-        idx = index.data if hasattr(index, "_ctx") else np.asarray(index)
+        idx = index._data if hasattr(index, "_ctx") else np.asarray(index)
         if idx.ndim > 1:
             raise IndexError("index_select(): Index is supposed to be a vector")
         _check_index(idx, self.shape[d], "index_select", self.shape, d)
@@ -343,7 +343,7 @@ class ShapeMixin:
         from softgrad.functions import where
 
         m = mask if hasattr(mask, "_ctx") else type(self)._wrap(np.asarray(mask))
-        if m.data.dtype != np.bool_:
+        if m._data.dtype != np.bool_:
             raise RuntimeError(f"masked_fill only supports boolean masks, but got mask with "
                                f"dtype {m.dtype}")
         if not _broadcasts_to(m.shape, self.shape):
@@ -357,9 +357,9 @@ class ShapeMixin:
     def masked_fill_(self, mask: Any, value: Any) -> Any:
         if self._graph_inplace_needed("masked_fill_", value):
             return self._rebase("masked_fill_", lambda old: old.masked_fill(mask, value))
-        m = mask.data if hasattr(mask, "_ctx") else np.asarray(mask)
-        self.data[...] = np.where(m, value.item() if hasattr(value, "_ctx") else value,
-                                  self.data)
+        m = mask._data if hasattr(mask, "_ctx") else np.asarray(mask)
+        self._data[...] = np.where(m, value.item() if hasattr(value, "_ctx") else value,
+                                  self._data)
         self._version += 1
         return self
 

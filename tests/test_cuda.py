@@ -37,11 +37,11 @@ def device(request: pytest.FixtureRequest):
 
 
 def on_cuda(t: sg.Tensor) -> bool:
-    return t.device == "cuda" and isinstance(t.data, backend._cupy.ndarray)
+    return t.device == "cuda" and isinstance(t._data, backend._cupy.ndarray)
 
 
 def host(t: sg.Tensor) -> np.ndarray:
-    return backend.to_numpy(t.detach().data)
+    return backend.to_numpy(t.detach()._data)
 
 
 def tol() -> float:
@@ -67,10 +67,10 @@ def test_creation_functions_take_device(device: str) -> None:
     assert host(sg.arange(4, device=device)).tolist() == [0, 1, 2, 3]
     assert sg.zeros_like(base, device="cpu").device == "cpu"
     # a GPU array (or tensor) given to tensor() stays on the GPU unless told otherwise
-    assert on_cuda(sg.tensor(base.data)) and on_cuda(sg.tensor(base)) and on_cuda(sg.Tensor(
-        base.data))
-    assert host(sg.tensor(base.data)).tolist() == host(base).tolist()
-    moved = sg.tensor(base.data, device="cpu", dtype=sg.float64)
+    assert on_cuda(sg.tensor(base._data)) and on_cuda(sg.tensor(base)) and on_cuda(sg.Tensor(
+        base._data))
+    assert host(sg.tensor(base._data)).tolist() == host(base).tolist()
+    moved = sg.tensor(base._data, device="cpu", dtype=sg.float64)
     assert moved.device == "cpu" and moved.dtype == sg.float64
     assert "device='cuda'" in repr(base)
 
@@ -85,7 +85,7 @@ def test_to_cuda_cpu_and_gradient_across_devices(device: str) -> None:
     z.backward()
     assert x.grad.device == "cpu" and host(x.grad).tolist() == [2.0, -4.0, 6.0]
     back = y.cpu()
-    assert back.device == "cpu" and isinstance(back.data, np.ndarray)
+    assert back.device == "cpu" and isinstance(back._data, np.ndarray)
     assert y.detach().cpu().numpy().tolist() == [1.0, -2.0, 3.0]
     assert y.to(device) is y and y.to(device, sg.float64).dtype == sg.float64
     assert y.tolist() == [1.0, -2.0, 3.0] and y.sum().item() == 2.0
@@ -153,7 +153,7 @@ def test_op_on_cuda_matches_cpu(device: str, case, shapes) -> None:
     cpu_outs, cpu_grads = run("cpu")
     dev_outs, dev_grads = run(device)
     for c, d in zip(cpu_outs, dev_outs):
-        assert on_cuda(d), f"{case.name}: result left the device ({type(d.data).__name__})"
+        assert on_cuda(d), f"{case.name}: result left the device ({type(d._data).__name__})"
         assert c.dtype == d.dtype and c.shape == d.shape
         np.testing.assert_allclose(host(d), host(c), atol=tol(), rtol=tol())
     for c, d in zip(cpu_grads, dev_grads):
@@ -200,7 +200,7 @@ def test_every_module_on_cuda_matches_cpu(device: str, name: str) -> None:
         if c is None:
             assert d is None
             continue
-        assert on_cuda(d), f"{name}: a result is on {d.device} ({type(d.data).__name__})"
+        assert on_cuda(d), f"{name}: a result is on {d.device} ({type(d._data).__name__})"
         np.testing.assert_allclose(host(d), host(c), atol=tol(), rtol=tol())
 
 

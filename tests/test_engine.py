@@ -28,7 +28,7 @@ def test_shared_pass_through_gradients_do_not_alias() -> None:
     a = sg.tensor([1.0, 2.0], requires_grad=True)
     b = sg.tensor([3.0, 4.0], requires_grad=True)
     (a + b).sum().backward()
-    a.grad.data += 10  # must not leak into b.grad
+    a.grad._data += 10  # must not leak into b.grad
     np.testing.assert_allclose(b.grad.numpy(), [1.0, 1.0])
 
 
@@ -178,7 +178,7 @@ def test_gradcheck_reports_a_wrong_gradient() -> None:
 def test_zero_dim_gradients_accumulate() -> None:
     x = sg.tensor(0.5, requires_grad=True)
     (x * x).backward()
-    assert x.grad.item() == 1.0 and isinstance(x.grad.data, np.ndarray)
+    assert x.grad.item() == 1.0 and isinstance(x.grad._data, np.ndarray)
     loss = (x * 3).sum()
     (loss + loss + loss).backward()
     assert x.grad.item() == 10.0

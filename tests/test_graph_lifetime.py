@@ -24,7 +24,7 @@ def _chain():
 
 def test_intermediate_tensors_die_after_backward() -> None:
     x, hs, loss = _chain()
-    refs = [weakref.ref(h) for h in hs] + [weakref.ref(h.data) for h in hs]
+    refs = [weakref.ref(h) for h in hs] + [weakref.ref(h._data) for h in hs]
     del hs
     gc.collect()
     assert all(r() is not None for r in refs), "the graph keeps its tensors until backward"

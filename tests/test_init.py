@@ -129,9 +129,9 @@ def test_seeded_and_dtype_preserving() -> None:
 
 def test_init_on_parameter_keeps_identity_and_bumps_version() -> None:
     p = sg.nn.Parameter(sg.zeros(3, 4))
-    data, version = p.data, p._version
+    data, version = p._data, p._version
     out = init.normal_(p)
-    assert out is p and p.data is data and p._version == version + 1 and p.requires_grad
+    assert out is p and p._data is data and p._version == version + 1 and p.requires_grad
 
 
 def test_sparse_zero_fraction() -> None:

@@ -49,7 +49,7 @@ def test_parameter_is_a_leaf_tensor() -> None:
     np.testing.assert_array_equal(p.grad.numpy(), np.full((2, 3), 2.0, np.float32))
     x = sg.ones(2, 3, requires_grad=True)            # a Tensor operand of a Parameter
     (p * x + x).sum().backward()                     # stays in the graph
-    np.testing.assert_allclose(x.grad.numpy(), p.data + 1)
+    np.testing.assert_allclose(x.grad.numpy(), p._data + 1)
 
 
 def test_parameters_found_by_walking_attributes() -> None:
@@ -124,14 +124,14 @@ def test_state_dict_shares_memory_and_is_detached() -> None:
     m = nn.Linear(3, 2)
     sd = m.state_dict()
     assert not sd["weight"].requires_grad
-    assert np.shares_memory(sd["weight"].data, m.weight.data)
+    assert np.shares_memory(sd["weight"]._data, m.weight._data)
     assert isinstance(sd, OrderedDict)
     assert m.state_dict(keep_vars=True)["weight"] is m.weight
 
 
 def test_load_state_dict_errors_are_clear_and_atomic() -> None:
     m = nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2))
-    before = m[0].weight.data.copy()
+    before = m[0].weight._data.copy()
     sd = {k: v.numpy() + 1 for k, v in m.state_dict().items()}
     bad = dict(sd)
     del bad["1.running_var"]
@@ -145,11 +145,11 @@ def test_load_state_dict_errors_are_clear_and_atomic() -> None:
     assert 'Unexpected key(s) in state_dict: "2.weight"' in msg
     assert "size mismatch for 0.bias: copying a param with shape (5,) from checkpoint, the " \
            "shape in current model is (2,)" in msg
-    np.testing.assert_array_equal(m[0].weight.data, before)      # nothing was copied
+    np.testing.assert_array_equal(m[0].weight._data, before)      # nothing was copied
     del bad["0.bias"]
     res = m.load_state_dict(bad, strict=False)
     assert res.missing_keys == ["0.bias", "1.running_var"] and res.unexpected_keys == ["2.weight"]
-    np.testing.assert_array_equal(m[0].weight.data, before + 1)
+    np.testing.assert_array_equal(m[0].weight._data, before + 1)
     with pytest.raises(RuntimeError, match="size mismatch"):
         m.load_state_dict({"0.weight": np.zeros((3, 3))}, strict=False)
 
@@ -268,8 +268,8 @@ def test_forward_hooks_and_missing_forward() -> None:
 def test_deepcopy_get_submodule_and_extra_repr() -> None:
     m = _nested(sg)
     c = copy.deepcopy(m)
-    c[0].weight.data[...] = 0
-    assert m[0].weight.data.any()
+    c[0].weight._data[...] = 0
+    assert m[0].weight._data.any()
     assert isinstance(c[0].weight, nn.Parameter)
     assert m.get_submodule("2.1") is m[2][1]
     assert m.get_parameter("2.1.bias") is m[2][1].bias

@@ -1,5 +1,5 @@
 """NumPy ufuncs meeting Tensors: in-place ufuncs write into their output (so the PyTorch idiom
-``p.data -= lr * p.grad`` updates the parameter), operators with an array on the left give
+``p._data -= lr * p.grad`` updates the parameter), operators with an array on the left give
 Tensors, and plain ufunc calls return arrays."""
 from __future__ import annotations
 
@@ -12,11 +12,11 @@ def test_data_minus_equals_grad_updates_the_parameter_in_place() -> None:
     w = sg.nn.Parameter(sg.tensor([1.0, -2.0, 3.0]))
     (w * w).sum().backward()
     before = w.detach().numpy().copy()
-    data = w.data
-    w.data -= 0.1 * w.grad
-    assert w.data is data and isinstance(w.data, np.ndarray)
+    data = w._data
+    w._data -= 0.1 * w.grad
+    assert w._data is data and isinstance(w._data, np.ndarray)
     np.testing.assert_allclose(w.detach().numpy(), before * 0.8, rtol=1e-6)
-    w.data *= sg.tensor(2.0)
+    w._data *= sg.tensor(2.0)
     np.testing.assert_allclose(w.detach().numpy(), before * 1.6, rtol=1e-6)
 
 

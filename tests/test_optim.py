@@ -41,7 +41,7 @@ def _run_pair(name: str, kwargs: dict, spec: list | None = None, steps: int = 20
             if i == 2 and k % 3 == 1:        # a parameter that sometimes gets no gradient
                 s.grad, t.grad = None, None
                 continue
-            s.grad = sg.tensor(_grad_fn(s.data, k))
+            s.grad = sg.tensor(_grad_fn(s._data, k))
             t.grad = torch.tensor(_grad_fn(t.detach().numpy(), k))
         so.step()
         to.step()
@@ -79,7 +79,7 @@ CASES = [
 def test_trajectory_matches_torch(name: str, kwargs: dict, spec: list | None) -> None:
     for k, (sp, tp, so, to) in enumerate(_run_pair(name, kwargs, spec)):
         for s, t in zip(sp, tp):
-            np.testing.assert_allclose(s.data, t.detach().numpy(), atol=1e-6, rtol=0,
+            np.testing.assert_allclose(s._data, t.detach().numpy(), atol=1e-6, rtol=0,
                                        err_msg=f"{name} {kwargs} step {k}")
     # the state keeps PyTorch's layout: same keys per parameter, same group keys and ids
     ssd, tsd = so.state_dict(), to.state_dict()
@@ -91,7 +91,7 @@ def test_trajectory_matches_torch(name: str, kwargs: dict, spec: list | None) ->
             if key == "step":
                 assert float(sval) == float(tval)
             else:
-                np.testing.assert_allclose(sval.data, tval.numpy(), atol=1e-6, rtol=0)
+                np.testing.assert_allclose(sval._data, tval.numpy(), atol=1e-6, rtol=0)
     for sgp, tgp in zip(ssd["param_groups"], tsd["param_groups"]):
         assert sorted(sgp) == sorted(tgp)
         assert sgp["params"] == tgp["params"]
@@ -106,13 +106,13 @@ def test_state_dict_round_trip_continues_identically(name: str, kwargs: dict,
 
     def step(params, opt, k):
         for p in params:
-            p.grad = sg.tensor(_grad_fn(p.data, k))
+            p.grad = sg.tensor(_grad_fn(p._data, k))
         opt.step()
 
     for k in range(10):
         step(a, opt_a, k)
     saved = copy.deepcopy(opt_a.state_dict())
-    b = [sg.nn.Parameter(sg.tensor(p.data.copy())) for p in a]
+    b = [sg.nn.Parameter(sg.tensor(p._data.copy())) for p in a]
     opt_b = getattr(sg.optim, name)(_groups(b, spec), lr=123.0) if "lr" not in kwargs and \
         spec is None else getattr(sg.optim, name)(_groups(b, spec), **kwargs)
     opt_b.load_state_dict(saved)
@@ -121,23 +121,23 @@ def test_state_dict_round_trip_continues_identically(name: str, kwargs: dict,
         step(a, opt_a, k)
         step(b, opt_b, k)
     for pa, pb in zip(a, b):
-        np.testing.assert_array_equal(pa.data, pb.data)
+        np.testing.assert_array_equal(pa._data, pb._data)
 
 
 @pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"])
 def test_float32_stays_float32_and_updates_in_place(name: str) -> None:
     kwargs = dict(momentum=0.9) if name in ("SGD", "RMSprop") else {}
     p = sg.nn.Parameter(sg.randn(64, 32))
-    data = p.data
+    data = p._data
     opt = getattr(sg.optim, name)([p], lr=0.01, **kwargs)
     for _ in range(3):
         p.grad = sg.randn(64, 32)
         opt.step()
-    assert p.data is data and p.dtype == sg.float32
+    assert p._data is data and p.dtype == sg.float32
     for value in opt.state[p].values():
         if isinstance(value, sg.Tensor):
             assert value.dtype == sg.float32
-    assert np.isfinite(p.data).all()
+    assert np.isfinite(p._data).all()
 
 
 @pytest.mark.parametrize("name,kwargs", [("SGD", dict(momentum=0.9, nesterov=True,
@@ -160,7 +160,7 @@ def test_step_allocates_no_parameter_sized_temporaries(name: str, kwargs: dict) 
         _, peak = tracemalloc.get_traced_memory()
     finally:
         tracemalloc.stop()
-    assert peak < p.data.nbytes // 4, f"{name} step peaked at {peak} bytes"
+    assert peak < p._data.nbytes // 4, f"{name} step peaked at {peak} bytes"
 
 
 def test_zero_grad_and_param_groups() -> None:
@@ -171,7 +171,7 @@ def test_zero_grad_and_param_groups() -> None:
     assert opt.param_groups[1]["momentum"] == 0.9 and opt.param_groups[0]["momentum"] == 0
     a.grad, b.grad = sg.ones(2), sg.ones(3)
     opt.zero_grad(set_to_none=False)
-    assert np.all(a.grad.data == 0) and np.all(b.grad.data == 0)
+    assert np.all(a.grad._data == 0) and np.all(b.grad._data == 0)
     opt.zero_grad()
     assert a.grad is None and b.grad is None
 
@@ -236,9 +236,9 @@ def test_load_torch_optimizer_state_dict() -> None:
     so.load_state_dict(to.state_dict())
     for k in range(5, 10):
         for s, t in zip(sp, tp):
-            s.grad = sg.tensor(_grad_fn(s.data, k))
+            s.grad = sg.tensor(_grad_fn(s._data, k))
             t.grad = torch.tensor(_grad_fn(t.detach().numpy(), k))
         so.step()
         to.step()
     for s, t in zip(sp, tp):
-        np.testing.assert_allclose(s.data, t.detach().numpy(), atol=1e-9)
+        np.testing.assert_allclose(s._data, t.detach().numpy(), atol=1e-9)

@@ -36,9 +36,9 @@ def _adam_run(monkeypatch, threads: int, fused: bool, dtype=np.float32, steps: i
         for p in ps:
             p.grad = sg.tensor(rng.standard_normal(p.shape).astype(dtype))
         opt.step()
-    out = [p.data.copy() for p in ps]
+    out = [p._data.copy() for p in ps]
     for p in ps:
-        out += [v.data.copy() for k, v in sorted(opt.state[p].items()) if k != "step"]
+        out += [v._data.copy() for k, v in sorted(opt.state[p].items()) if k != "step"]
     return out
 
 
@@ -93,11 +93,11 @@ def test_non_contiguous_parameter_takes_plain_path(monkeypatch) -> None:
         monkeypatch.setenv("SOFTGRAD_NUMBA", "1" if fused else "0")
         monkeypatch.setitem(backend._threads, "n", 2)
         p = sg.tensor(base.copy(), requires_grad=True)
-        p.data = p.data.T  # a non-contiguous view must still be updated in place
+        p._data = p._data.T  # a non-contiguous view must still be updated in place
         p.grad = sg.tensor(np.ones(p.shape, np.float32))
         sg.optim.Adam([p], lr=0.1).step()
-        results.append(p.data.copy())
-        assert not np.array_equal(p.data, base.T)
+        results.append(p._data.copy())
+        assert not np.array_equal(p._data, base.T)
     np.testing.assert_array_equal(*results)
 
 
@@ -123,7 +123,7 @@ def test_sgd_and_adam_state_match_torch_formula_single_step() -> None:
     p = sg.tensor(np.array([1.0, -2.0], np.float32), requires_grad=True)
     p.grad = sg.tensor(np.array([0.5, 0.25], np.float32))
     sg.optim.Adam([p], lr=0.1).step()  # first Adam step moves each weight by lr * sign(g)
-    np.testing.assert_allclose(p.data, [0.9, -2.1], rtol=1e-6)
+    np.testing.assert_allclose(p._data, [0.9, -2.1], rtol=1e-6)
 
 
 # ---------------------------------------------------------------- threads
@@ -186,7 +186,7 @@ def test_mlp_step_never_promotes_to_float64() -> None:
     loss = F.cross_entropy(out, y)
     seen = []
     for node in engine.toposort([loss]):
-        seen.append(node.data.dtype)
+        seen.append(node._data.dtype)
         ctx = node._ctx
         if ctx is not None:  # record the dtype of every gradient backward produces
             orig = ctx.backward
@@ -203,8 +203,8 @@ def test_mlp_step_never_promotes_to_float64() -> None:
     floats = [d for d in seen if d.kind == "f"]
     assert floats and all(d == np.float32 for d in floats), set(floats)
     for p in model.parameters():
-        assert p.data.dtype == np.float32 and p.grad.data.dtype == np.float32
-        assert all(v.data.dtype == np.float32 for k, v in opt.state[p].items() if k != "step")
+        assert p._data.dtype == np.float32 and p.grad._data.dtype == np.float32
+        assert all(v._data.dtype == np.float32 for k, v in opt.state[p].items() if k != "step")
 
 
 def test_graph_is_freed_right_after_backward() -> None:
@@ -238,8 +238,8 @@ def test_half_precision_parameter_takes_plain_path(monkeypatch) -> None:
         p = sg.tensor(np.linspace(-1, 1, 12, dtype=np.float16), requires_grad=True)
         p.grad = sg.tensor(np.full(12, 0.5, np.float16))
         sg.optim.Adam([p], lr=0.01).step()
-        assert p.data.dtype == np.float16
-        results.append(p.data.copy())
+        assert p._data.dtype == np.float16
+        results.append(p._data.copy())
     np.testing.assert_array_equal(*results)
 
 
@@ -255,7 +255,7 @@ def test_threaded_update_works_in_a_forked_child(monkeypatch) -> None:
     if pid == 0:  # child: the inherited pool has no threads; a step must not hang
         try:
             opt.step()
-            os._exit(0 if np.allclose(p.data, 0.8, atol=1e-3) else 1)
+            os._exit(0 if np.allclose(p._data, 0.8, atol=1e-3) else 1)
         finally:
             os._exit(2)
     import time

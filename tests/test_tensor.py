@@ -118,7 +118,7 @@ def test_dtype_casts_and_to() -> None:
 def test_detach_and_requires_grad_() -> None:
     x = sg.ones(2, requires_grad=True)
     d = x.detach()
-    assert not d.requires_grad and d.is_leaf and np.shares_memory(d.data, x.data)
+    assert not d.requires_grad and d.is_leaf and np.shares_memory(d._data, x._data)
     t = sg.zeros(2)
     assert t.requires_grad_() is t and t.requires_grad
     assert not t.requires_grad_(False).requires_grad
@@ -140,7 +140,7 @@ def test_grad_accumulates_into_leaves_and_matches_values() -> None:
 def test_zero_dim_tensors_hold_arrays_and_support_inplace() -> None:
     s = sg.tensor(2.0, requires_grad=True)
     y = s * s
-    assert isinstance(y.data, np.ndarray) and y.shape == ()
+    assert isinstance(y._data, np.ndarray) and y.shape == ()
     y.backward()
     assert s.grad.item() == 4.0
     s.grad.zero_()
@@ -148,7 +148,7 @@ def test_zero_dim_tensors_hold_arrays_and_support_inplace() -> None:
     total = sg.ones(3).sum()
     total += 1
     total[...] = total * 2
-    assert total.item() == 8.0 and (sg.tensor(1.0) > 0).data.shape == ()
+    assert total.item() == 8.0 and (sg.tensor(1.0) > 0)._data.shape == ()
 
 
 def test_repr_is_readable() -> None:

@@ -54,7 +54,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         g = captured.get(id(t))
         if g is None:
             if materialize_grads:
-                result.append(Tensor._wrap(t.data * 0))
+                result.append(Tensor._wrap(t._data * 0))
                 continue
             if not allow_unused:
                 raise RuntimeError(

@@ -153,7 +153,7 @@ def _run_backward(
                     pgs = ctx.backward(g if hasattr(g, "_ctx") else wrap(g))
                 finally:
                     ctx._graph = False
-                    ctx.xp = TENSOR_HOOKS["xp_of"](node.data)
+                    ctx.xp = TENSOR_HOOKS["xp_of"](node._data)
             else:
                 pgs = ctx.backward(g)
             if type(pgs) is not tuple:
@@ -162,7 +162,7 @@ def _run_backward(
             for parent, need, pg in zip(ctx.parents, ctx.needs_input_grad, pgs):
                 if pg is None or not need:
                     continue
-                pshape = parent.data.shape
+                pshape = parent._data.shape
                 if pg.shape != pshape:
                     pg = unbroadcast(pg, pshape)
                 if create_graph:
@@ -171,8 +171,8 @@ def _run_backward(
                 if pg.__class__ is not _ndarray and isinstance(pg, _np_generic):
                     # a NumPy scalar (from 0-d arithmetic): make it an array we own
                     pg = _np_asarray(pg)
-                if pg.dtype != parent.data.dtype:
-                    pg = pg.astype(parent.data.dtype)
+                if pg.dtype != parent._data.dtype:
+                    pg = pg.astype(parent._data.dtype)
                 is_fresh = pg is not g and pg.base is None and id(pg) not in returned
                 returned.add(id(pg))
                 _add(grads, fresh, parent, pg, is_fresh, False)
@@ -205,10 +205,10 @@ def _accumulate_leaf(node: Any, g: Any, own: bool, create_graph: bool, wrap: Cal
         node.grad = gt if node.grad is None else node.grad + gt
         return
     if hasattr(g, "_ctx"):
-        g = g.data
+        g = g._data
     if isinstance(g, _np_generic):
         g, own = _np_asarray(g), True
     if node.grad is None:
         node.grad = wrap(g if own else g.copy())
     else:
-        node.grad.data += g
+        node.grad._data += g

@@ -67,10 +67,10 @@ class Function:
 
     def _as_tensor(self, array: Any) -> Any:
         for p in self.parents:
-            if p.data is array:
+            if p._data is array:
                 return p
         out = self._out() if self._out is not None else None
-        if out is not None and out.data is array:
+        if out is not None and out._data is array:
             return out
         if array is None or not hasattr(array, "shape"):
             return array

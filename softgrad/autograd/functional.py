@@ -53,14 +53,14 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False,
         per_input: list[list[Any]] = [[] for _ in xs]
         flat_n = out.numel()
         for k in range(flat_n):
-            seed = np.zeros(out.shape, dtype=out.data.dtype)
+            seed = np.zeros(out.shape, dtype=out._data.dtype)
             seed.reshape(-1)[k] = 1
             if out.requires_grad:
                 gs = grad(out, xs, Tensor._wrap(backend.to_device(seed, out.device)),
                           retain_graph=True, create_graph=create_graph, allow_unused=True,
                           materialize_grads=True)
             else:
-                gs = tuple(Tensor._wrap(x.data * 0) for x in xs)
+                gs = tuple(Tensor._wrap(x._data * 0) for x in xs)
             for i, g in enumerate(gs):
                 per_input[i].append(g)
         blocks = []
@@ -70,7 +70,7 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False,
             if flat_n:
                 block = stack(per_input[i], 0).reshape(tuple(out.shape) + tuple(x.shape))
             else:
-                block = Tensor._wrap(np.zeros(tuple(out.shape) + tuple(x.shape), x.data.dtype))
+                block = Tensor._wrap(np.zeros(tuple(out.shape) + tuple(x.shape), x._data.dtype))
             blocks.append(block if create_graph else block.detach())
         rows.append(blocks)
     multi_in = isinstance(inputs, (tuple, list))
@@ -112,7 +112,7 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     args = []
     for x in _as_tuple(inputs):
         if isinstance(x, Tensor) and x.is_floating_point():
-            args.append(Tensor(backend.to_numpy(x.data).astype(np.float64),
+            args.append(Tensor(backend.to_numpy(x._data).astype(np.float64),
                                requires_grad=x.requires_grad))
         else:
             args.append(x)
@@ -127,13 +127,13 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     analytic = grad((out * wt).sum(), diff, allow_unused=True, materialize_grads=True)
 
     def projected() -> float:
-        return float((backend.to_numpy(_single(fn(*args)).detach().data) * w).sum())
+        return float((backend.to_numpy(_single(fn(*args)).detach()._data) * w).sum())
 
     from softgrad.autograd.grad_mode import no_grad
 
     for idx, (x, ga) in enumerate(zip(diff, analytic)):
         num = np.zeros(x.shape)
-        flat = x.data.reshape(-1)
+        flat = x._data.reshape(-1)
         with no_grad():
             for i in range(flat.size):
                 old = flat[i]
@@ -143,7 +143,7 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
                 lo = projected()
                 flat[i] = old
                 num.reshape(-1)[i] = (hi - lo) / (2 * eps)
-        ana = backend.to_numpy(ga.data)
+        ana = backend.to_numpy(ga._data)
         if not np.allclose(ana, num, atol=atol, rtol=rtol):
             err = np.abs(ana - num)
             k = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape)) \

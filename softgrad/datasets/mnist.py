@@ -142,8 +142,8 @@ class MNIST(Dataset):
         self.data, self.targets = Tensor._wrap(images), Tensor._wrap(labels)
 
     def __getitem__(self, index: int) -> tuple:
-        img = Tensor._wrap((self.data.data[index][None] / np.float32(255)).astype(np.float32))
-        target = int(self.targets.data[index])
+        img = Tensor._wrap((self.data._data[index][None] / np.float32(255)).astype(np.float32))
+        target = int(self.targets._data[index])
         if self.transform is not None:
             img = self.transform(img)
         if self.target_transform is not None:

@@ -69,14 +69,14 @@ def _check_tensor(tensor: Any, name: str) -> None:
 
 def _host_buffer(tensor: Tensor) -> tuple[Any, bool]:
     """(a C-contiguous host array with the tensor's values, whether it must be copied back)."""
-    data = tensor.data
+    data = tensor._data
     if type(data) is np.ndarray and data.flags.c_contiguous:
         return data, False
     return np.ascontiguousarray(backend.to_numpy(data)), True
 
 
 def _write_back(tensor: Tensor, host: Any) -> None:
-    data = tensor.data
+    data = tensor._data
     if backend.device_of(data) == "cpu":
         data[...] = host
     else:
@@ -156,10 +156,10 @@ def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: Any = None,
                          f"has {n} processes")
     for i, t in enumerate(tensor_list):
         _check_tensor(t, f"tensor_list[{i}]")
-        if tuple(t.shape) != tuple(tensor.shape) or t.data.dtype != tensor.data.dtype:
+        if tuple(t.shape) != tuple(tensor.shape) or t._data.dtype != tensor._data.dtype:
             raise ValueError(f"all_gather: tensor_list[{i}] has shape {tuple(t.shape)} and dtype "
                              f"{t.dtype}; expected {tuple(tensor.shape)} and {tensor.dtype}")
-    send = np.ascontiguousarray(backend.to_numpy(tensor.data))
+    send = np.ascontiguousarray(backend.to_numpy(tensor._data))
     recv = np.empty((n,) + send.shape, dtype=send.dtype)
     request = comm.Iallgather(send, recv)
 

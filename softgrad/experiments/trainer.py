@@ -84,7 +84,7 @@ def accuracy(model: Module, x: Any, y: Any, batch_size: int = 2000) -> float:
     correct = 0
     for start in range(0, len(y), batch_size):
         out = model(Tensor._wrap(x[start:start + batch_size]))
-        correct += int((backend.to_numpy(out.data).argmax(axis=1)
+        correct += int((backend.to_numpy(out._data).argmax(axis=1)
                         == y[start:start + batch_size]).sum())
     model.train(was_training)
     return correct / max(len(y), 1)
@@ -134,14 +134,14 @@ def fit(model: Module, split: Any, loss_fn: Callable[[Tensor, Tensor], Tensor],
             opt.step()
             n = len(y)
             loss_sum += float(loss.item()) * n
-            correct += int((backend.to_numpy(logits.data).argmax(axis=1)
-                            == backend.to_numpy(y.data)).sum())
+            correct += int((backend.to_numpy(logits._data).argmax(axis=1)
+                            == backend.to_numpy(y._data)).sum())
             seen += n
             steps += 1
             for i, layer in enumerate(layers):
-                norms[i] += _norm(backend.to_numpy(layer.weight.grad.data))
+                norms[i] += _norm(backend.to_numpy(layer.weight.grad._data))
             if record_logit_grads:
-                g = backend.to_numpy(logits.grad.data).astype(np.float64) * n
+                g = backend.to_numpy(logits.grad._data).astype(np.float64) * n
                 logit_norm += float(np.sqrt((g * g).sum(axis=1)).mean())
         test_acc = accuracy(model, split.x_test, split.y_test, config.eval_batch_size)
         log = EpochLog(epoch + 1, loss_sum / max(seen, 1), correct / max(seen, 1), test_acc,

@@ -64,7 +64,7 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     """Write host ``values`` into ``tensor`` (dtype and device kept) and bump its version."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"expected a softgrad Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = backend.to_device(np.asarray(values), tensor.device)
+    tensor._data[...] = backend.to_device(np.asarray(values), tensor.device)
     tensor._version += 1
     return tensor
 

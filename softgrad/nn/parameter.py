@@ -29,7 +29,7 @@ class Parameter(Tensor):
         if data is None:
             data = backend.np.empty((0,), dtype=backend.DEFAULT_DTYPE)
         elif isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         elif not hasattr(data, "dtype"):
             data = _array_from(data, None)
         super().__init__(data, requires_grad=requires_grad)
@@ -52,7 +52,7 @@ class Buffer(Tensor):
 
     def __init__(self, data: Any, persistent: bool = True) -> None:
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         elif not hasattr(data, "dtype"):
             data = _array_from(data, None)
         super().__init__(data, requires_grad=False)

@@ -55,7 +55,7 @@ def probe_inputs(args: Sequence[Tensor], names: Sequence[str],
     sources: dict[tuple[int, int], tuple[str, int]] = {}
     out = []
     for name, t in zip(names, args):
-        arr = backend.to_numpy(t.data)
+        arr = backend.to_numpy(t._data)
         for a, label in sorted(axes.get(name, {}).items()):
             inc = labels.setdefault(label, len(labels) + 1)
             n1 = arr.shape[a]

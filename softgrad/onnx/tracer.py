@@ -96,7 +96,7 @@ class _Recorder:
         name = self._fresh(name)
         self.names[id(t)] = name
         self.versions[id(t)] = t._version
-        self.data_ids[id(t.data)] = name
+        self.data_ids[id(t._data)] = name
         self.keep.append(t)
         return name
 
@@ -110,13 +110,13 @@ class _Recorder:
                     "place during the forward pass (e.g. inplace=True); use the out-of-place "
                     "form")
             return self.names[key]
-        alias = self.data_ids.get(id(t.data))
+        alias = self.data_ids.get(id(t._data))
         if alias is not None and key not in self.state_names:  # same array: detach(), wrap
             self.names[key], self.versions[key] = alias, t._version
             self.keep.append(t)
             return alias
         name = self.register(t, self.state_names.get(key, "const"))
-        self.constants[name] = backend.to_numpy(t.data).copy()
+        self.constants[name] = backend.to_numpy(t._data).copy()
         self.const_where[name] = where
         return name
 
@@ -132,8 +132,8 @@ class _Recorder:
         oname = self.register(out, f"{fn_cls.__name__}_{len(self.nodes)}")
         self.nodes.append(TraceNode(
             op=fn_cls.__name__, inputs=names, output=oname, params=dict(params),
-            in_shapes=[tuple(t.shape) for t in inputs], in_dtypes=[t.data.dtype for t in inputs],
-            out_shape=tuple(out.shape), out_dtype=out.data.dtype, links=links, module=module))
+            in_shapes=[tuple(t.shape) for t in inputs], in_dtypes=[t._data.dtype for t in inputs],
+            out_shape=tuple(out.shape), out_dtype=out._data.dtype, links=links, module=module))
 
 
 def _module_hooks(model: Any, stack: list[str]) -> list:
@@ -193,8 +193,8 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
             raise ExportError(f"input {name!r} is the same tensor as another input")
         rec.names[id(t)] = name
         rec.versions[id(t)] = t._version
-        rec.data_ids[id(t.data)] = name
-        inputs.append((name, tuple(t.shape), t.data.dtype))
+        rec.data_ids[id(t._data)] = name
+        inputs.append((name, tuple(t.shape), t._data.dtype))
     handles = _module_hooks(model, rec.stack)
     previous = set_trace_hook(rec)
     try:
@@ -206,7 +206,7 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
     outputs = []
     for t in _flat_outputs(out):
         name = rec.value(t, "the model output")
-        outputs.append((name, tuple(t.shape), t.data.dtype))
+        outputs.append((name, tuple(t.shape), t._data.dtype))
     used = {i for node in rec.nodes for i in node.inputs}
     used |= {v for node in rec.nodes for v in node.links.values()} | {o[0] for o in outputs}
     for name in input_names:
@@ -218,5 +218,5 @@ def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -
     graph = TracedGraph(inputs, rec.nodes, outputs, rec.constants, rec.const_where)
     if hasattr(model, "named_buffers"):
         for name, t in list(model.named_parameters()) + list(model.named_buffers()):
-            graph.state_data.setdefault(id(t.data), name)
+            graph.state_data.setdefault(id(t._data), name)
     return graph

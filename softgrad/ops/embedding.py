@@ -33,7 +33,7 @@ class Embedding(Function):
         masked = self.padding_idx is not None or self.scale
         if self._graph:
             gw = self.xp.index_add_zeros(g, (num, dim), self.indices)
-            return gw * self._row_scale(g.data.dtype) if masked else gw
+            return gw * self._row_scale(g._data.dtype) if masked else gw
         xp = self.xp
         flat = (self.indices.reshape(-1, 1) * dim + xp.arange(dim)).reshape(-1)
         gw = xp.zeros(num * dim, dtype=g.dtype)

@@ -82,7 +82,7 @@ def _prod_others(a: Any, xp: Any) -> Any:
 def _prod_others_graph(a: Any, xp: Any) -> Any:
     """The same on Tensors: row i of an (n, n) stack holds x with x_i replaced by 1."""
     n = a.shape[-1]
-    eye = xp_of(a.data).eye(n, dtype=bool)
+    eye = xp_of(a._data).eye(n, dtype=bool)
     return xp.where(eye, 1, xp.expand_dims(a, -2)).prod(axis=-1)
 
 

@@ -44,7 +44,7 @@ class Adadelta(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            pd = p.data
+            pd = p._data
             st = state[p]
             if not st:
                 st["step"] = 0.0
@@ -52,8 +52,8 @@ class Adadelta(Optimizer):
                 st["acc_delta"] = self._new_state(p)
             st["step"] += 1
             s0, s1, s2 = self._scratch(pd, 0), self._scratch(pd, 1), self._scratch(pd, 2)
-            g = self._grad_with_decay(p.grad.data, pd, wd, maximize, s0)
-            sq, acc = st["square_avg"].data, st["acc_delta"].data
+            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            sq, acc = st["square_avg"]._data, st["acc_delta"]._data
             sq *= rho
             np.multiply(g, g, out=s1)
             s1 *= 1 - rho

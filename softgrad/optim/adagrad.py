@@ -52,13 +52,13 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            pd = p.data
+            pd = p._data
             st = state[p]
             st["step"] += 1
             s0, s1 = self._scratch(pd, 0), self._scratch(pd, 1)
-            g = self._grad_with_decay(p.grad.data, pd, wd, maximize, s0)
+            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
             clr = lr / (1 + (st["step"] - 1) * lr_decay)
-            acc = st["sum"].data
+            acc = st["sum"]._data
             np.multiply(g, g, out=s1)
             acc += s1
             np.sqrt(acc, out=s1)

@@ -59,7 +59,7 @@ class Adam(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            pd = p.data
+            pd = p._data
             st = state[p]
             if not st:
                 st["step"] = 0.0
@@ -68,9 +68,9 @@ class Adam(Optimizer):
                 if amsgrad:
                     st["max_exp_avg_sq"] = self._new_state(p)
             st["step"] += 1
-            arrays = (pd, p.grad.data, st["exp_avg"].data, st["exp_avg_sq"].data)
+            arrays = (pd, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             if amsgrad:
-                arrays += (st["max_exp_avg_sq"].data,)
+                arrays += (st["max_exp_avg_sq"]._data,)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled, st["step"])))
             p._version += 1
         fused = _fused.adam_kernel() if items else None

@@ -1,7 +1,8 @@
 """``Optimizer``: parameter groups, per-parameter state and PyTorch's state_dict layout.
 
-Subclasses update ``p.data`` in place with ufuncs writing into preallocated scratch buffers
-(:meth:`Optimizer._scratch`), so a step allocates nothing per parameter beyond its state.
+Subclasses update the raw array ``p._data`` in place with ufuncs writing into preallocated
+scratch buffers (:meth:`Optimizer._scratch`), so a step allocates nothing per parameter beyond
+its state.
 """
 from __future__ import annotations
 
@@ -105,7 +106,7 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; returns ``closure()`` if given."""
@@ -144,7 +145,7 @@ class Optimizer:
 
     def _new_state(self, p: Tensor, fill: float = 0.0) -> Tensor:
         """A state tensor shaped like ``p`` (same dtype and device)."""
-        arr = backend.xp_of(p.data).full(p.data.shape, fill, dtype=p.data.dtype)
+        arr = backend.xp_of(p._data).full(p._data.shape, fill, dtype=p._data.dtype)
         return Tensor._wrap(arr)
 
     # ------------------------------------------------------------------ state dict
@@ -235,11 +236,11 @@ def _cast_state(key: str, value: Any, p: Tensor) -> Any:
     """State value as stored by the optimizer: 'step' a float, arrays like ``p``."""
     if key == "step":
         return float(value.item() if hasattr(value, "item") else value)
-    arr = value.data if isinstance(value, Tensor) else value
+    arr = value._data if isinstance(value, Tensor) else value
     if not hasattr(arr, "dtype") or not hasattr(arr, "shape"):
         return value
-    if arr.dtype.kind == "f" and p.data.dtype.kind == "f":
-        arr = arr.astype(p.data.dtype, copy=False)
+    if arr.dtype.kind == "f" and p._data.dtype.kind == "f":
+        arr = arr.astype(p._data.dtype, copy=False)
     arr = backend.to_device(arr, p.device)
     return Tensor._wrap(arr)
 

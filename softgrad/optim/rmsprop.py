@@ -47,7 +47,7 @@ class RMSprop(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            pd = p.data
+            pd = p._data
             st = state[p]
             if not st:
                 st["step"] = 0.0
@@ -58,14 +58,14 @@ class RMSprop(Optimizer):
                     st["grad_avg"] = self._new_state(p)
             st["step"] += 1
             s0, s1, s2 = self._scratch(pd, 0), self._scratch(pd, 1), self._scratch(pd, 2)
-            g = self._grad_with_decay(p.grad.data, pd, wd, maximize, s0)
-            sq = st["square_avg"].data
+            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            sq = st["square_avg"]._data
             sq *= alpha
             np.multiply(g, g, out=s1)
             s1 *= 1 - alpha
             sq += s1
             if centered:
-                ga = st["grad_avg"].data
+                ga = st["grad_avg"]._data
                 np.subtract(g, ga, out=s1)           # ga += (1 - alpha) * (g - ga)
                 s1 *= 1 - alpha
                 ga += s1
@@ -77,7 +77,7 @@ class RMSprop(Optimizer):
             s1 += eps
             np.divide(g, s1, out=s2)
             if momentum > 0:
-                buf = st["momentum_buffer"].data
+                buf = st["momentum_buffer"]._data
                 buf *= momentum
                 buf += s2
                 np.multiply(buf, lr, out=s2)

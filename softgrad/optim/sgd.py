@@ -55,7 +55,7 @@ class SGD(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            pd, g = p.data, p.grad.data
+            pd, g = p._data, p.grad._data
             p._version += 1
             if not momentum:
                 items.append(((pd, g), hp))
@@ -63,12 +63,12 @@ class SGD(Optimizer):
             st = state[p]
             buf = st.get("momentum_buffer")
             if buf is not None:
-                items.append(((pd, g, buf.data), hp))
+                items.append(((pd, g, buf._data), hp))
                 continue
             # first step: the buffer starts as d itself
             d = self._grad_with_decay(g, pd, wd, maximize, self._scratch(pd, 0))
             st["momentum_buffer"] = Tensor._wrap(d.copy())
-            _apply_direction(pd, d, st["momentum_buffer"].data, self._scratch(pd, 1), *hp)
+            _apply_direction(pd, d, st["momentum_buffer"]._data, self._scratch(pd, 1), *hp)
         if items:
             run_kernel(_sgd_momentum if momentum else _sgd_plain, items, self._scratch, 2)
 

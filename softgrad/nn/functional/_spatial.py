@@ -13,7 +13,7 @@ def batched(name: str, input: Tensor, nd: int,  # noqa: A002
     """
     if not isinstance(input, Tensor):
         raise TypeError(f"{name}(): input must be a Tensor, got {type(input).__name__}")
-    if floating and input.data.dtype.kind != "f":
+    if floating and input._data.dtype.kind != "f":
         raise RuntimeError(f"{name}(): expected a floating point input, got {input.dtype}")
     if input.dim() == nd + 1:
         return input.unsqueeze(0), True

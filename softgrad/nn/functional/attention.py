@@ -30,23 +30,23 @@ def _additive(mask: Any, like: Tensor, allowed_when_true: bool, name: str) -> Te
         return None
     m = mask if isinstance(mask, Tensor) else Tensor._wrap(backend.to_device(
         np.asarray(mask), like.device))
-    kind = m.data.dtype.kind
+    kind = m._data.dtype.kind
     if kind == "b":
-        xp = backend.xp_of(m.data)
+        xp = backend.xp_of(m._data)
         blocked = ~m if allowed_when_true else m  # Tensor ops: recorded when exporting
-        ninf, zero = (Tensor._wrap(xp.asarray(v, dtype=like.data.dtype)) for v in (-xp.inf, 0))
+        ninf, zero = (Tensor._wrap(xp.asarray(v, dtype=like._data.dtype)) for v in (-xp.inf, 0))
         return SF.where(blocked, ninf, zero)
     if kind != "f":
         raise TypeError(f"{name}: only bool and floating-point masks are supported, got "
                         f"dtype {m.dtype}")
-    return m if m.data.dtype == like.data.dtype else m.to(like.dtype)
+    return m if m._data.dtype == like._data.dtype else m.to(like.dtype)
 
 
 def _causal(L: int, S: int, like: Tensor) -> Tensor:
     """Additive lower-triangular mask (L, S): -inf above the diagonal."""
-    xp = backend.xp_of(like.data)
+    xp = backend.xp_of(like._data)
     add = xp.where(xp.tril(xp.ones((L, S), dtype=bool)), 0.0, -xp.inf)
-    return Tensor._wrap(add.astype(like.data.dtype))
+    return Tensor._wrap(add.astype(like._data.dtype))
 
 
 def _broadcastable(a: tuple, b: tuple) -> bool:
@@ -117,13 +117,13 @@ def _masked_softmax(scores: Tensor, mask: Tensor | None, safe: bool) -> Tensor:
     scores = scores + mask
     if not safe:
         return scores.softmax(-1)
-    xp = backend.xp_of(mask.data)
-    dead = xp.all(mask.data == -xp.inf, axis=-1, keepdims=True)
+    xp = backend.xp_of(mask._data)
+    dead = xp.all(mask._data == -xp.inf, axis=-1, keepdims=True)
     if not bool(dead.any()):
         return scores.softmax(-1)
     dead = Tensor._wrap(xp.broadcast_to(dead, _shape(scores)[:-1] + (1,)))
     attn = SF.where(dead, 0.0, scores).softmax(-1)
-    return attn * Tensor._wrap((~dead.data).astype(scores.data.dtype))
+    return attn * Tensor._wrap((~dead._data).astype(scores._data.dtype))
 
 
 def _repeat_heads(t: Tensor, heads: int) -> Tensor:
@@ -246,8 +246,8 @@ def multi_head_attention_forward(
     k = k.reshape(k.shape[0], N, num_heads, hd).permute(1, 2, 0, 3)
     v = v.reshape(v.shape[0], N, num_heads, hd).permute(1, 2, 0, 3)
     if add_zero_attn:
-        zeros = Tensor._wrap(backend.xp_of(q.data).zeros((N, num_heads, 1, hd),
-                                                         dtype=q.data.dtype))
+        zeros = Tensor._wrap(backend.xp_of(q._data).zeros((N, num_heads, 1, hd),
+                                                         dtype=q._data.dtype))
         k, v = SF.cat([k, zeros], dim=2), SF.cat([v, zeros], dim=2)
         mask, kpm = _pad_key(mask), _pad_key(kpm)
     S2 = k.shape[2]
@@ -278,6 +278,6 @@ def _pad_key(mask: Tensor | None) -> Tensor | None:
     """Append one always-allowed key column (zero) to an additive mask."""
     if mask is None:
         return None
-    xp = backend.xp_of(mask.data)
-    zeros = Tensor._wrap(xp.zeros(_shape(mask)[:-1] + (1,), dtype=mask.data.dtype))
+    xp = backend.xp_of(mask._data)
+    zeros = Tensor._wrap(xp.zeros(_shape(mask)[:-1] + (1,), dtype=mask._data.dtype))
     return SF.cat([mask, zeros], dim=-1)

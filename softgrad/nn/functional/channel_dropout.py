@@ -23,7 +23,7 @@ def _channel_dropout(name: str, input: Tensor, p: float, training: bool,  # noqa
     shape = tuple(input.shape[:lead]) + (1,) * (input.dim() - lead)
     keep = backend.generator().random(shape) >= p
     scale = 0.0 if p == 1.0 else 1.0 / (1.0 - p)
-    mask = backend.to_device((keep * scale).astype(input.data.dtype), input.device)
+    mask = backend.to_device((keep * scale).astype(input._data.dtype), input.device)
     return Tensor._apply(Dropout, input, keep=mask)
 
 

@@ -28,12 +28,12 @@ def _check_common(name: str, x: Tensor, weight: Tensor, bias: Tensor | None, nd:
                            f"{_shape(weight)}")
     if not isinstance(groups, int) or groups < 1:
         raise RuntimeError(f"{name}(): non-positive groups is not supported (got {groups})")
-    if x.data.dtype != weight.data.dtype:
+    if x._data.dtype != weight._data.dtype:
         raise RuntimeError(f"{name}(): input dtype {x.dtype} and weight dtype {weight.dtype} "
                            f"must be the same")
-    if x.data.dtype.kind != "f":
+    if x._data.dtype.kind != "f":
         raise RuntimeError(f"{name}(): expected a floating point input, got {x.dtype}")
-    if bias is not None and (bias.dim() != 1 or bias.data.dtype != weight.data.dtype):
+    if bias is not None and (bias.dim() != 1 or bias._data.dtype != weight._data.dtype):
         raise RuntimeError(f"{name}(): bias must be 1-D of dtype {weight.dtype}, got size "
                            f"{_shape(bias)} and dtype {bias.dtype}")
 

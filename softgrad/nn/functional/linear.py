@@ -33,12 +33,12 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"{'x'.join(str(s) for s in reversed(weight.shape))}): linear() expects input "
             f"(*, in_features) and weight (out_features, in_features), got input "
             f"{tuple(input.shape)} and weight {tuple(weight.shape)}")
-    if input.data.dtype != weight.data.dtype:
+    if input._data.dtype != weight._data.dtype:
         raise RuntimeError(f"linear(): input dtype {input.dtype} and weight dtype "
                            f"{weight.dtype} must be the same")
     if bias is None:
         return Tensor._apply(Linear, input, weight)
-    if bias.data.dtype != weight.data.dtype:
+    if bias._data.dtype != weight._data.dtype:
         raise RuntimeError(f"linear(): bias dtype {bias.dtype} and weight dtype "
                            f"{weight.dtype} must be the same")
     if bias.ndim > 1 or bias.numel() not in (1, weight.shape[0]):
@@ -64,14 +64,14 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
     if not training or p == 0.0:
         return input
     x = input._float_input()
-    u = backend.generator().random(x.shape, dtype=np.float64 if x.data.dtype == np.float64
+    u = backend.generator().random(x.shape, dtype=np.float64 if x._data.dtype == np.float64
                                    else np.float32)
     if p == 1.0:
         u[...] = 0
     else:
         np.greater_equal(u, p, out=u)  # 1 = keep, 0 = drop
         u *= 1.0 / (1.0 - p)
-    keep = backend.to_device(u.astype(x.data.dtype, copy=False), x.device)
+    keep = backend.to_device(u.astype(x._data.dtype, copy=False), x.device)
     if inplace and x is input and not (input.requires_grad and grad_mode.is_grad_enabled()):
         return input.mul_(Tensor._wrap(keep))
     return Tensor._apply(Dropout, x, keep=keep)

@@ -41,11 +41,11 @@ def _const(w: Any, like: Tensor, name: str) -> Any:
     """A weight-like argument as a raw array of ``like``'s dtype and device (no gradient)."""
     if w is None:
         return None
-    arr = w.data if isinstance(w, Tensor) else np.asarray(w)
+    arr = w._data if isinstance(w, Tensor) else np.asarray(w)
     arr = backend.to_device(arr, like.device)
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"{name} must be a numeric tensor, got dtype {arr.dtype}")
-    return arr.astype(like.data.dtype, copy=False)
+    return arr.astype(like._data.dtype, copy=False)
 
 
 def _class_weight(weight: Any, x: Tensor, c: int) -> Any:
@@ -66,7 +66,7 @@ def _class_logits(name: str, input: Tensor) -> Tensor:  # noqa: A002
 
 def _index_target(name: str, x: Tensor, target: Tensor, ignore_index: int) -> Any:
     """Validated class-index target array: integer, shape (N, d1, ...), labels in [0, C)."""
-    t = target.data
+    t = target._data
     if backend._cupy is not None and backend.device_of(t) != x.device:
         raise RuntimeError(f"Expected all tensors to be on the same device, but found at least "
                            f"two devices, {x.device} and {target.device}! ({name}: input and "
@@ -133,15 +133,15 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     c = x.shape[0] if x.ndim == 1 else x.shape[1]
     w = _class_weight(weight, x, c)
     was_1d = x.ndim == 1
-    if target.data.dtype.kind == "f" and tuple(target.shape) == tuple(x.shape):
+    if target._data.dtype.kind == "f" and tuple(target.shape) == tuple(x.shape):
         if ignore_index >= 0:
             raise RuntimeError("cross_entropy: ignore_index is not supported for floating "
                                "point (probability) targets")
-        xb, tb = _batched(x, target._cast(x.data.dtype))
+        xb, tb = _batched(x, target._cast(x._data.dtype))
         out = Tensor._apply(CrossEntropyProb, xb, tb, weight=w, reduction=reduction,
                             label_smoothing=float(label_smoothing))
         return _unbatch(out, was_1d, reduction)
-    if target.data.dtype.kind == "f":
+    if target._data.dtype.kind == "f":
         want = () if x.ndim == 1 else (x.shape[0],) + tuple(x.shape[2:])
         if tuple(target.shape) != want:
             raise RuntimeError(
@@ -192,9 +192,9 @@ def _pair(name: str, input: Any, target: Any, strict: bool = False) -> tuple:  #
             raise RuntimeError(f"{name}: input of shape {tuple(x.shape)} and target of shape "
                                f"{tuple(t.shape)} cannot be broadcast together") from None
     x = x._float_input()
-    dt = x.data.dtype
-    if t.data.dtype.kind == "f" and t.data.dtype != dt:
-        dt = np.promote_types(dt, t.data.dtype)
+    dt = x._data.dtype
+    if t._data.dtype.kind == "f" and t._data.dtype != dt:
+        dt = np.promote_types(dt, t._data.dtype)
         x = x._cast(dt)
     return x, t._cast(dt)
 
@@ -268,10 +268,10 @@ def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
     """
     reduction = _reduction(reduction, size_average, reduce)
     x, t = _pair("binary_cross_entropy", input, target, strict=True)
-    if x.numel() and bool(((x.data < 0) | (x.data > 1)).any()):
+    if x.numel() and bool(((x._data < 0) | (x._data > 1)).any()):
         raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 "
-                           f"and 1 (got values in [{float(x.data.min())}, "
-                           f"{float(x.data.max())}]); apply sigmoid first or use "
+                           f"and 1 (got values in [{float(x._data.min())}, "
+                           f"{float(x._data.max())}]); apply sigmoid first or use "
                            "binary_cross_entropy_with_logits")
     w = _const(weight, x, "weight")
     return _pointwise(L.BCELoss, x, t, reduction, w, x.numel())

@@ -18,11 +18,11 @@ def _affine(weight: Tensor | None, bias: Tensor | None, like: Tensor, shape: tup
     """(w, b) as Tensors (ones/zeros filled in), or () when both are None."""
     if weight is None and bias is None:
         return ()
-    xp = backend.xp_of(like.data)
+    xp = backend.xp_of(like._data)
     if weight is None:
-        weight = Tensor._wrap(xp.ones(shape, dtype=like.data.dtype))
+        weight = Tensor._wrap(xp.ones(shape, dtype=like._data.dtype))
     if bias is None:
-        bias = Tensor._wrap(xp.zeros(shape, dtype=like.data.dtype))
+        bias = Tensor._wrap(xp.zeros(shape, dtype=like._data.dtype))
     return weight, bias
 
 
@@ -49,7 +49,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                              f"{tuple(input.shape)}, got {tuple(t.shape)}")
     axes = (0,) + tuple(range(2, input.dim()))
     pshape = (1, c) + (1,) * (input.dim() - 2)
-    x = input.data
+    x = input._data
     if training or running_mean is None or running_var is None:
         count = x.size // c if c else 0
         if count <= 1:
@@ -60,8 +60,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             _update_running(running_mean, running_var, mean, var, count, momentum)
         stats, fixed = (mean, var), False
     else:
-        stats = (running_mean.data.reshape(pshape).astype(x.dtype, copy=False),
-                 running_var.data.reshape(pshape).astype(x.dtype, copy=False))
+        stats = (running_mean._data.reshape(pshape).astype(x.dtype, copy=False),
+                 running_var._data.reshape(pshape).astype(x.dtype, copy=False))
         fixed = True
     wb = _affine(weight, bias, input, (c,))
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=pshape, eps=eps, stats=stats,
@@ -70,11 +70,11 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
 
 def _update_running(rmean: Tensor, rvar: Tensor, mean: object, var: object, count: int,
                     momentum: float) -> None:
-    m = rmean.data
+    m = rmean._data
     unbiased = var.reshape(-1) * (count / (count - 1))
     m *= 1 - momentum
     m += momentum * mean.reshape(-1)
-    v = rvar.data
+    v = rvar._data
     v *= 1 - momentum
     v += momentum * unbiased
     rmean._version += 1
@@ -141,7 +141,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
     c = input.shape[1]
     axes = tuple(range(2, input.dim()))
     if running_mean is not None and running_var is not None:
-        _update_instance_running(input.data, running_mean, running_var, axes, momentum)
+        _update_instance_running(input._data, running_mean, running_var, axes, momentum)
     pshape = (1, c) + (1,) * (input.dim() - 2)
     wb = _affine(weight, bias, input, (c,))
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=pshape, eps=eps)

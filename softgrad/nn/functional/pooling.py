@@ -76,7 +76,7 @@ def _max_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A0
         out = out.squeeze(0)
     if not return_indices:
         return out
-    xp = backend.xp_of(x.data)
+    xp = backend.xp_of(x._data)
     idx = flat_indices(xp, holder[0], k, s, pads, d, spatial[1])
     idx = idx.reshape(out.shape)
     return out, Tensor._wrap(idx)
@@ -139,7 +139,7 @@ def _avg_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A0
     k, s, pads, _, out_hw, spatial = _geometry(name, x, nd, kernel_size, stride, padding, 1,
                                                ceil_mode, avg=True)
     div = _avg_divisor(spatial, k, s, tuple(p[0] for p in pads), out_hw, count_include_pad,
-                       divisor_override, x.data.dtype)
+                       divisor_override, x._data.dtype)
     if not isinstance(div, float):
         div = backend.to_device(div, x.device)
     out = Tensor._apply(AvgPool2d, x, kernel=k, stride=s, pads=pads, out_hw=out_hw,
@@ -198,7 +198,7 @@ def _mean_matrix(n_in: int, n_out: int, dtype: Any) -> Any:
 def _adaptive_avg(name: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
     x, added = batched(name, input, nd, floating=True)
     size, spatial = _adaptive_sizes(name, x, nd, output_size)
-    dtype = x.data.dtype
+    dtype = x._data.dtype
     mats = [None if o == n else backend.to_device(_mean_matrix(n, o, dtype), x.device)
             for n, o in zip(spatial, size)]
     if nd == 1:
@@ -258,7 +258,7 @@ def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,  # noqa: A00
                 output_size: Sequence[int] | None) -> Tensor:
     x, added = batched(name, input, nd, floating=True)
     idx = indices.unsqueeze(0) if added else indices
-    if tuple(idx.shape) != tuple(x.shape) or idx.data.dtype.kind not in "iu":
+    if tuple(idx.shape) != tuple(x.shape) or idx._data.dtype.kind not in "iu":
         raise RuntimeError(f"{name}(): expected integer indices of the input's size "
                            f"{list(input.shape)}, got {list(indices.shape)} ({indices.dtype})")
     k = as_tuple(kernel_size, nd, "kernel_size")
@@ -273,8 +273,8 @@ def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,  # noqa: A00
         plane *= v
     n, c = x.shape[:2]
     flat = idx.reshape(n, c, -1)
-    if flat.numel() and (int(flat.data.min()) < 0 or int(flat.data.max()) >= plane):
-        raise RuntimeError(f"{name}(): found an invalid max index {int(flat.data.max())} for "
+    if flat.numel() and (int(flat._data.min()) < 0 or int(flat._data.max()) >= plane):
+        raise RuntimeError(f"{name}(): found an invalid max index {int(flat._data.max())} for "
                            f"an output of size {size} ({plane} elements per plane)")
     out = Tensor._apply(MaxUnpool, x.reshape(n, c, -1), flat, plane=plane)
     out = out.reshape((n, c) + size)

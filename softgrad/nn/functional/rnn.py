@@ -98,5 +98,5 @@ def rnn_stack(mode: str, x: Tensor, weights: Sequence[Sequence[Tensor]], num_lay
 
 def zeros_state(n: int, batch: int, hidden: int, like: Tensor) -> Tensor:
     """A (n, batch, hidden) zero state with ``like``'s dtype and device (no gradient)."""
-    arr = backend.np.zeros((n, batch, hidden), dtype=like.data.dtype)
+    arr = backend.np.zeros((n, batch, hidden), dtype=like._data.dtype)
     return Tensor._wrap(backend.to_device(arr, like.device))

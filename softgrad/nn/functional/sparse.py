@@ -12,7 +12,7 @@ __all__ = ["embedding", "one_hot"]
 
 
 def _indices(input: Any, num: int) -> Any:  # noqa: A002
-    idx = input.data if isinstance(input, Tensor) else backend.np.asarray(input)
+    idx = input._data if isinstance(input, Tensor) else backend.np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding indices must be integers (int64 or int32), got dtype "
                         f"{idx.dtype}")
@@ -59,19 +59,19 @@ def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # 
 
 
 def _renorm_rows(weight: Tensor, idx: Any, max_norm: float, norm_type: float) -> None:
-    xp = backend.xp_of(weight.data)
+    xp = backend.xp_of(weight._data)
     rows = xp.unique(idx.reshape(-1))
-    w = weight.data[rows]
+    w = weight._data[rows]
     norms = (xp.abs(w) ** norm_type).sum(axis=1) ** (1.0 / norm_type)
     scale = xp.where(norms > max_norm, max_norm / (norms + 1e-7), 1.0).astype(w.dtype)
     with grad_mode.no_grad():
-        weight.data[rows] = w * scale[:, None]
+        weight._data[rows] = w * scale[:, None]
         weight._version += 1
 
 
 def one_hot(tensor: Tensor, num_classes: int = -1) -> Tensor:
     """int64 one-hot encoding along a new last dim (``num_classes = max + 1`` when -1)."""
-    idx = tensor.data if isinstance(tensor, Tensor) else backend.np.asarray(tensor)
+    idx = tensor._data if isinstance(tensor, Tensor) else backend.np.asarray(tensor)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot is only applicable to index tensors, got dtype {idx.dtype}")
     xp = backend.xp_of(idx)

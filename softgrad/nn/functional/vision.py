@@ -54,7 +54,7 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
     if input.dim() not in (k + 1, k + 2) or k > 3:
         raise NotImplementedError(f"pad(): {mode} padding of the last {k} dims needs a "
                                   f"{k + 1}D or {k + 2}D input, got size {list(input.shape)}")
-    xp = backend.xp_of(input.data)
+    xp = backend.xp_of(input._data)
     index = {}
     for axis, (n, (lo, hi)) in enumerate(zip(input.shape, pairs)):
         if not (lo or hi):
@@ -170,7 +170,7 @@ def interpolate(input: Tensor, size: IntOr | None = None,  # noqa: A002
         else:
             m = _linear_matrix(n, o, sc, bool(align_corners))
         mats.append(None if m is None else
-                    backend.to_device(m.astype(input.data.dtype), input.device))
+                    backend.to_device(m.astype(input._data.dtype), input.device))
     if nd == 1:
         return Tensor._apply(Resample, input, aw=mats[0])
     return Tensor._apply(Resample, input, ah=mats[0], aw=mats[1])

@@ -104,10 +104,10 @@ def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
     y = _depth_windows(_pad_depth(y, *pads[0], -float("inf")), k[0], s[0], d[0], out[0])
     y, arg = y.max(dim=3)  # the first maximum wins, as in PyTorch
     if return_indices:
-        xp = backend.xp_of(x.data)
+        xp = backend.xp_of(x._data)
         start = (xp.arange(out[0]) * s[0] - pads[0][0]).reshape(out[0], 1, 1)
-        dep = xp.clip(start + arg.data * d[0], 0, depth - 1)  # (N, C, OD, OH, OW)
-        hw = xp.take_along_axis(hw_idx.data.reshape(n, c, depth, out[1], out[2]), dep, axis=2)
+        dep = xp.clip(start + arg._data * d[0], 0, depth - 1)  # (N, C, OD, OH, OW)
+        hw = xp.take_along_axis(hw_idx._data.reshape(n, c, depth, out[1], out[2]), dep, axis=2)
         idx = Tensor._wrap((dep * (h * w) + hw).astype(np.int64))
         return (y.squeeze(0), idx.squeeze(0)) if added else (y, idx)
     return y.squeeze(0) if added else y
@@ -152,7 +152,7 @@ def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
         if (div == k[0] * k[1] * k[2]).all():
             y = y / float(k[0] * k[1] * k[2])
         else:
-            y = y * Tensor._wrap(backend.to_device((1.0 / div).astype(x.data.dtype), x.device))
+            y = y * Tensor._wrap(backend.to_device((1.0 / div).astype(x._data.dtype), x.device))
     return y.squeeze(0) if added else y
 
 
@@ -166,7 +166,7 @@ def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     y = adaptive_avg_pool2d(x.reshape(n, c * depth, h, w), size[1:])
     y = y.reshape(n, c, depth, size[1] * size[2])
     if size[0] != depth:
-        mat = backend.to_device(_mean_matrix(depth, size[0], x.data.dtype), x.device)
+        mat = backend.to_device(_mean_matrix(depth, size[0], x._data.dtype), x.device)
         y = Tensor._wrap(mat) @ y  # (OD, D) @ (N, C, D, OH*OW)
     y = y.reshape(n, c, size[0], size[1], size[2])
     return y.squeeze(0) if added else y

@@ -50,7 +50,7 @@ class _ChannelDropout(_DropoutNd):
         shape = tuple(lead) + (1,) * (input.dim() - len(lead))
         keep = backend.generator().random(shape) >= self.p
         scale = 0.0 if self.p == 1.0 else 1.0 / (1.0 - self.p)
-        mask = backend.to_device((keep * scale).astype(input.data.dtype), input.device)
+        mask = backend.to_device((keep * scale).astype(input._data.dtype), input.device)
         return input * Tensor._wrap(mask)
 
 
@@ -90,7 +90,7 @@ class AlphaDropout(_DropoutNd):
         a = ((1 - p) * (1 + p * alpha * alpha)) ** -0.5
         b = -a * alpha * p
         keep = backend.generator().random(input.shape) >= p
-        dtype = input.data.dtype
+        dtype = input._data.dtype
         mul = backend.to_device((keep * a).astype(dtype), input.device)
         add = backend.to_device(((~keep) * (a * alpha) + b).astype(dtype), input.device)
         return input * Tensor._wrap(mul) + Tensor._wrap(add)

@@ -32,7 +32,7 @@ class StateMixin:
 
     # ------------------------------------------------------------------ dtype / device
     def _convert(self: Self, fn: Callable[[Any], Any]) -> Self:
-        """Replace ``.data`` (and ``.grad.data``) of every parameter and buffer in place."""
+        """Replace the values (and ``.grad``) of every parameter and buffer in place."""
         seen: set[int] = set()
         for m in self.modules():
             tensors = itertools.chain((p for _, p in m._local_params()),
@@ -41,9 +41,9 @@ class StateMixin:
                 if id(t) in seen:
                     continue
                 seen.add(id(t))
-                t.data = fn(t.data)
+                t._data = fn(t._data)
                 if t.grad is not None:
-                    t.grad.data = fn(t.grad.data)
+                    t.grad._data = fn(t.grad._data)
         return self
 
     def to(self: Self, *args: Any, **kwargs: Any) -> Self:
@@ -147,9 +147,9 @@ class StateMixin:
             for target, arr in pending:
                 arr = backend.to_device(arr, target.device)
                 if assign:
-                    target.data = arr.copy()
+                    target._data = arr.copy()
                 else:
-                    target.data[...] = arr
+                    target._data[...] = arr
                 target._version += 1
         return _IncompatibleKeys(missing, unexpected)
 
@@ -174,7 +174,7 @@ def _to_target(args: tuple, kwargs: dict) -> tuple[Any, Any]:
 def _as_array(value: Any, key: str) -> Any:
     """The array behind a state_dict value (softgrad/NumPy/PyTorch tensor)."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "__array_interface__") or backend.device_of(value) != "cpu":
         return value
     if hasattr(value, "detach") and hasattr(value, "numpy"):  # a PyTorch tensor

@@ -111,11 +111,11 @@ class RNNBase(Module):
             raise RuntimeError(f"input.size(-1) must be equal to input_size. Expected "
                                f"{self.input_size}, got {input.shape[-1]} (input shape "
                                f"{tuple(input.shape)})")
-        if input.data.dtype.kind != "f":
+        if input._data.dtype.kind != "f":
             raise TypeError(f"{type(self).__name__}: expected a floating point input, got "
                             f"{input.dtype}")
         w = self._flat_weights[0]
-        if input.data.dtype != w.data.dtype:
+        if input._data.dtype != w._data.dtype:
             raise RuntimeError(f"{type(self).__name__}: input must have the type {w.dtype} of "
                                f"the weights, got type {input.dtype}")
         return input.ndim == 3
@@ -147,8 +147,8 @@ class RNNBase(Module):
             packed = input
             x, lengths = pad_packed_sequence(packed)
             batched = self._check_input(x)
-            steps = backend.np.arange(x.shape[0])[:, None] < lengths.data[None, :]
-            mask = backend.to_device(steps[..., None].astype(x.data.dtype), x.device)
+            steps = backend.np.arange(x.shape[0])[:, None] < lengths._data[None, :]
+            mask = backend.to_device(steps[..., None].astype(x._data.dtype), x.device)
         else:
             batched = self._check_input(input)
             x = input if batched else input.unsqueeze(1)
@@ -298,7 +298,7 @@ class RNNCellBase(Module):
             raise RuntimeError(f"{name}: input has inconsistent input_size: got "
                                f"{input.shape[-1]} expected {self.input_size} (input shape "
                                f"{tuple(input.shape)})")
-        if input.data.dtype != self.weight_ih.data.dtype:
+        if input._data.dtype != self.weight_ih._data.dtype:
             raise RuntimeError(f"{name}: input must have the type {self.weight_ih.dtype} of "
                                f"the weights, got type {input.dtype}")
         batched = input.ndim == 2

@@ -61,7 +61,7 @@ class Embedding(Module):
         init.normal_(self.weight)
         if self.padding_idx is not None:
             with grad_mode.no_grad():
-                self.weight.data[self.padding_idx] = 0
+                self.weight._data[self.padding_idx] = 0
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return FS.embedding(input, self.weight, self.padding_idx, self.max_norm,
@@ -89,4 +89,4 @@ class Embedding(Module):
             raise ValueError("Embeddings parameter is expected to be 2-dimensional")
         rows, cols = embeddings.shape
         return cls(rows, cols, padding_idx, max_norm, norm_type, scale_grad_by_freq, sparse,
-                   _weight=Tensor._wrap(embeddings.data.copy()), _freeze=freeze)
+                   _weight=Tensor._wrap(embeddings._data.copy()), _freeze=freeze)

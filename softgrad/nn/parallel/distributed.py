@@ -33,7 +33,7 @@ class _Bucket:
         self.offsets, total = [], 0
         for p in params:
             self.offsets.append(total)
-            total += p.data.size
+            total += p._data.size
         self.size = total
         self.flat = np.zeros(total + len(params), dtype=dtype)  # grads, then use counts
         self.slot = {id(p): i for i, p in enumerate(params)}
@@ -47,7 +47,7 @@ class _Bucket:
 
     def put(self, i: int, grad: Any) -> None:
         off, p = self.offsets[i], self.params[i]
-        self.flat[off:off + p.data.size] = backend.to_numpy(grad).reshape(-1)
+        self.flat[off:off + p._data.size] = backend.to_numpy(grad).reshape(-1)
         self.flat[self.size + i] = 1
         self.pending -= 1
 
@@ -56,7 +56,7 @@ class _Bucket:
         for i, p in enumerate(self.params):
             if self.flat[self.size + i] == 0:
                 off = self.offsets[i]
-                self.flat[off:off + p.data.size] = 0
+                self.flat[off:off + p._data.size] = 0
         self.pending = 0
 
 
@@ -135,7 +135,7 @@ class DistributedDataParallel(Module):
         bucket, i = self._where[id(param)]
         if bucket.work is not None:  # a second backward before the first finished syncing
             return
-        bucket.put(i, param.grad.data)
+        bucket.put(i, param.grad._data)
         if bucket.pending == 0:
             bucket.work = dist.all_reduce(_flat_tensor(bucket), async_op=True)
             self._overlapped += 1
@@ -160,14 +160,14 @@ class DistributedDataParallel(Module):
                     if flat[b.size + i] == 0:
                         continue  # no process produced a gradient
                     off = b.offsets[i]
-                    avg = flat[off:off + p.data.size].reshape(p.data.shape)
+                    avg = flat[off:off + p._data.size].reshape(p._data.shape)
                     avg = avg * avg.dtype.type(scale)
-                    if backend.device_of(p.data) != "cpu":
+                    if backend.device_of(p._data) != "cpu":
                         avg = backend.to_device(avg, p.device)
                     if p.grad is None:
                         p.grad = Tensor._wrap(avg)
                     else:
-                        p.grad.data[...] = avg
+                        p.grad._data[...] = avg
                 b.reset()
 
     def extra_repr(self) -> str:
@@ -196,14 +196,14 @@ def _make_buckets(params: list, cap_bytes: int) -> list:
     open_: dict[Any, list] = {}
     sizes: dict[Any, int] = {}
     for p in reversed(params):
-        key = p.data.dtype
+        key = p._data.dtype
         cur = open_.setdefault(key, [])
-        if cur and sizes[key] + p.data.nbytes > cap_bytes:
+        if cur and sizes[key] + p._data.nbytes > cap_bytes:
             buckets.append(_Bucket(cur, key))
             cur = open_[key] = []
             sizes[key] = 0
         cur.append(p)
-        sizes[key] = sizes.get(key, 0) + p.data.nbytes
+        sizes[key] = sizes.get(key, 0) + p._data.nbytes
     buckets += [_Bucket(v, k) for k, v in open_.items() if v]
     return buckets
 
@@ -216,16 +216,16 @@ def _broadcast_flat(tensors: list) -> None:
     """Broadcast many tensors from rank 0 with one message per dtype."""
     by_dtype: dict[Any, list] = {}
     for t in tensors:
-        by_dtype.setdefault(t.data.dtype, []).append(t)
+        by_dtype.setdefault(t._data.dtype, []).append(t)
     for dtype, group in by_dtype.items():
-        flat = np.concatenate([backend.to_numpy(t.data).reshape(-1) for t in group]).astype(
+        flat = np.concatenate([backend.to_numpy(t._data).reshape(-1) for t in group]).astype(
             dtype, copy=False)
         dist.broadcast(Tensor._wrap(flat), src=0)
         off = 0
         for t in group:
-            n = t.data.size
-            part = flat[off:off + n].reshape(t.data.shape)
-            if backend.device_of(t.data) != "cpu":
+            n = t._data.size
+            part = flat[off:off + n].reshape(t._data.shape)
+            if backend.device_of(t._data) != "cpu":
                 part = backend.to_device(part, t.device)
-            t.data[...] = part
+            t._data[...] = part
             off += n

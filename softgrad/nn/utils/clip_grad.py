@@ -13,7 +13,7 @@ np = backend.np
 def _grads(parameters: Tensor | Iterable[Tensor]) -> list[Any]:
     if isinstance(parameters, Tensor):
         parameters = [parameters]
-    return [p.grad.data for p in parameters if p.grad is not None]
+    return [p.grad._data for p in parameters if p.grad is not None]
 
 
 def _vector_norm(arr: Any, p: float) -> float:
@@ -35,8 +35,8 @@ def _vector_norm(arr: Any, p: float) -> float:
 def get_total_norm(tensors: Tensor | Iterable[Tensor], norm_type: float = 2.0,
                    error_if_nonfinite: bool = False, foreach: bool | None = None) -> Tensor:
     """The ``norm_type`` norm of all ``tensors`` taken together (as one vector)."""
-    arrays = [tensors.data] if isinstance(tensors, Tensor) else \
-        [t.data if isinstance(t, Tensor) else t for t in tensors]
+    arrays = [tensors._data] if isinstance(tensors, Tensor) else \
+        [t._data if isinstance(t, Tensor) else t for t in tensors]
     return _total_norm(arrays, float(norm_type), error_if_nonfinite)
 
 

@@ -40,7 +40,7 @@ class PackedSequence(NamedTuple):
 
 
 def _ints(x: Any, name: str) -> Any:
-    arr = x.data if isinstance(x, Tensor) else x
+    arr = x._data if isinstance(x, Tensor) else x
     arr = np.asarray(backend.to_numpy(arr) if hasattr(arr, "shape") else arr)
     if arr.ndim != 1 or (arr.size and arr.dtype.kind not in "iu"):
         raise ValueError(f"{name} must be a 1-D sequence of integers, got shape "
@@ -117,9 +117,9 @@ def pad_packed_sequence(sequence: PackedSequence, batch_first: bool = False,
     n = data.shape[0]
     index = np.full(T * B, n, dtype=np.int64)  # row n: the padding row
     index[tt * B + ob] = np.arange(n)
-    xp = backend.xp_of(data.data)
+    xp = backend.xp_of(data._data)
     pad = Tensor._wrap(xp.full((1,) + tuple(data.shape[1:]), padding_value,
-                               dtype=data.data.dtype))
+                               dtype=data._data.dtype))
     padded = SF.cat([data, pad])[backend.to_device(index, data.device)]
     padded = padded.reshape(T, B, *data.shape[1:])
     lengths = np.bincount(ob, minlength=B).astype(np.int64)
@@ -143,12 +143,12 @@ def pad_sequence(sequences: Sequence[Tensor], batch_first: bool = False,
             raise RuntimeError(f"pad_sequence: sequence {i} has shape {tuple(s.shape)}; every "
                                f"sequence must be (L, *{tail})")
     L = max(s.shape[0] for s in seqs)
-    xp = backend.xp_of(seqs[0].data)
+    xp = backend.xp_of(seqs[0]._data)
     out = []
     for s in seqs:
         k = L - s.shape[0]
         if k:
-            pad = Tensor._wrap(xp.full((k,) + tail, padding_value, dtype=s.data.dtype))
+            pad = Tensor._wrap(xp.full((k,) + tail, padding_value, dtype=s._data.dtype))
             s = SF.cat([s, pad] if padding_side == "right" else [pad, s])
         out.append(s)
     return SF.stack(out, dim=0 if batch_first else 1)

@@ -34,7 +34,7 @@ def _stack_tensors(batch: list) -> Tensor:
                 f"and {list(t.shape)} at entry {i}")
     if any(t.requires_grad for t in batch):
         return stack(batch, 0)
-    return Tensor._wrap(backend.xp_of(batch[0].data).stack([t.data for t in batch]))
+    return Tensor._wrap(backend.xp_of(batch[0]._data).stack([t._data for t in batch]))
 
 
 def _tensor_from_array(arr: Any) -> Tensor:
@@ -107,7 +107,7 @@ def _tensor_source(dataset: Any) -> tuple | None:
         return None
     if any(t.requires_grad for t in dataset.tensors):
         return None
-    return [t.data for t in dataset.tensors], index_map
+    return [t._data for t in dataset.tensors], index_map
 
 
 class DataLoader:
