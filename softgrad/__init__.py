@@ -21,6 +21,8 @@ from softgrad.dtypes import (DType, bool, double, float, float16, float32, float
                              int8, int16, int32, int64, long, short, uint8)
 from softgrad import functions as _functions
 from softgrad.functions import MinMaxResult, cat, stack, where
+from softgrad.size import Size
+from softgrad.tensor_print import set_printoptions
 # the function forms defined in softgrad/functions.py (not the names it imports)
 globals().update({_k: _v for _k, _v in vars(_functions).items()
                   if not _k.startswith("_") and _k not in _functions.INTERNAL

@@ -6,12 +6,19 @@ module for their inputs as ``Function.xp`` and never import NumPy themselves.
 from __future__ import annotations
 
 import os
+import warnings
 from typing import Any
 
 import numpy as np
 
 DEFAULT_DTYPE = np.dtype(np.float32)
 ndarray = np.ndarray
+
+# PyTorch returns inf/nan from log(0), 0/0, sqrt(-1) without a word; so does softgrad. Only
+# NumPy's floating-point warnings raised from softgrad's own code are silenced (no cost per op,
+# and the user's own NumPy code keeps its warnings).
+warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"softgrad(\.|$)",
+                        message=r"(divide by zero|invalid value|overflow|underflow) encountered")
 
 try:  # optional GPU backend
     import cupy as _cupy  # type: ignore[import-not-found]

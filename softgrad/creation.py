@@ -34,7 +34,7 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
         arr = arr.astype(npd)
     if device is not None and (str(device) != "cpu" or backend.device_of(arr) != "cpu"):
         arr = backend.to_device(arr, str(device))
-    return Tensor(arr, requires_grad=requires_grad)
+    return Tensor._leaf(arr, requires_grad)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None,

@@ -179,19 +179,6 @@ def numel(input: Tensor) -> int:  # noqa: A002
 
 
 
-class Size(tuple):
-    """A shape: a tuple of ints with ``numel()``, as ``torch.Size``."""
-
-    def numel(self) -> int:
-        n = 1
-        for s in self:
-            n *= s
-        return n
-
-    def __repr__(self) -> str:
-        return f"softgrad.Size({list(self)})"
-
-
 def meshgrid(*tensors: Any, indexing: str | None = None) -> tuple:
     """Coordinate grids from 1-D tensors; ``indexing`` 'ij' (default) or 'xy'."""
     if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)):

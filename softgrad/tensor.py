@@ -11,6 +11,7 @@ from typing import Any, Sequence
 from softgrad import backend, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
+from softgrad.size import Size
 from softgrad.tensor_convert import ConvertMixin
 from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_linalg import LinalgMixin
@@ -39,15 +40,17 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
     """
 
     __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_used", "_retains_grad",
-                 "_post_acc_hooks", "__weakref__")  # _post_acc_hooks: unset until a hook is added
+                 "_post_acc_hooks", "_grad_hooks", "__weakref__")  # hooks: unset until added
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
-    def __init__(self, data: Any, requires_grad: bool = False) -> None:
-        if isinstance(data, Tensor):
-            data = data._data
-        elif isinstance(data, _np_scalar) or (not hasattr(data, "__array_interface__")
-                                              and not _is_device_array(data)):
-            data = _array_from(data, None)
+    def __init__(self, *args: Any, requires_grad: bool = False) -> None:
+        """PyTorch's ``torch.Tensor(...)``: ``Tensor(data)`` copies numbers into a tensor of
+        the default float dtype; ``Tensor(2, 3)`` or ``Tensor(size)`` makes a zero-filled
+        tensor of that shape; ``Tensor()`` an empty one. Use ``sg.tensor`` to keep dtypes."""
+        self._init(_legacy_array(args), requires_grad)
+
+    def _init(self, data: Any, requires_grad: bool) -> None:
+        """Fill the slots of a new leaf holding array ``data`` (for subclasses too)."""
         self._data = data
         self.grad: Tensor | None = None
         self.requires_grad = builtins.bool(requires_grad)
@@ -55,9 +58,16 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         self._vc: list | None = None  # [version, shared with another tensor]
         self._used = False  # an input of a recorded op (in-place must not rebase it)
         self._retains_grad = False
-        if requires_grad and not self._data.dtype.kind in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype}")
+
+    @staticmethod
+    def _leaf(data: Any, requires_grad: bool = False) -> "Tensor":
+        """A leaf over array ``data`` as it is (dtype kept, no copy)."""
+        t = Tensor.__new__(Tensor)
+        t._init(data, requires_grad)
+        return t
 
     @staticmethod
     def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
@@ -144,8 +154,8 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         self._data = value
 
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> dtypes.DType:
@@ -175,9 +185,9 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         return self._data.ndim
 
     def size(self, dim: int | None = None) -> Any:
-        """Shape as a tuple, or the size of one dim."""
+        """The shape (a ``Size``), or the size of one dim."""
         if dim is None:
-            return self._data.shape
+            return Size(self._data.shape)
         from softgrad.tensor_math import norm_dim
 
         return self._data.shape[norm_dim(dim, self._data.ndim)]
@@ -227,6 +237,17 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         self._retains_grad = self._ctx is not None
 
     # ------------------------------------------------------------------ autograd
+    def register_hook(self, hook: Any) -> Any:
+        """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed;
+        a returned Tensor replaces the gradient. Returns a handle with ``remove()``."""
+        if not self.requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require "
+                               "gradient")
+        hooks = getattr(self, "_grad_hooks", None)
+        if hooks is None:
+            hooks = self._grad_hooks = {}
+        return engine.HookHandle(hooks, hook)
+
     def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
         """Call ``hook(self)`` each time backward has accumulated a gradient into ``self.grad``.
 
@@ -338,6 +359,28 @@ def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
         arr = arr.astype(np_dtype)
     dtypes.from_np(arr.dtype)  # raises a clear error for unsupported dtypes
     return arr
+
+
+def _legacy_array(args: tuple) -> Any:
+    """The array behind ``Tensor(*args)``: data in the default dtype, or zeros of a shape."""
+    dtype = backend.DEFAULT_DTYPE
+    if not args:
+        return np.zeros((0,), dtype=dtype)
+    if all(isinstance(a, builtins.int) and not isinstance(a, builtins.bool) for a in args):
+        if any(a < 0 for a in args):
+            raise RuntimeError(f"Trying to create tensor with negative dimension {min(args)}: "
+                               f"{list(args)}")
+        return np.zeros(args, dtype=dtype)
+    if len(args) > 1:
+        raise TypeError(f"Tensor() takes data or sizes, got {len(args)} arguments of types "
+                        f"{[type(a).__name__ for a in args]}")
+    data = args[0]
+    if isinstance(data, Size):
+        return np.zeros(tuple(data), dtype=dtype)
+    if isinstance(data, Tensor):
+        arr = data._data
+        return arr if arr.dtype == dtype else arr.astype(dtype)
+    return _array_from(data, dtype)
 
 
 def _ragged_message(data: Any) -> str | None:

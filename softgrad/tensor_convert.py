@@ -4,7 +4,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from softgrad import backend, dtypes
+from softgrad import backend, dtypes, tensor_print
 
 np = backend.np
 
@@ -207,21 +207,13 @@ class ConvertMixin:
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
-        arr = backend.to_numpy(self._data)
-        body = np.array2string(arr, separator=", ", prefix="tensor(", precision=4,
-                               threshold=1000)
-        extras = []
-        if arr.dtype not in (np.float32, np.int64, np.bool_):
-            extras.append(f"dtype={self.dtype!r}")
-        if arr.size == 0:
-            extras.append(f"size={tuple(arr.shape)}")
-        if self.device != "cpu":
-            extras.append(f"device='{self.device}'")
-        if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        return tensor_print.tensor_repr(self)
+
+    def __format__(self, format_spec: str) -> str:
+        """A 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``."""
+        if self._data.ndim == 0:
+            return self._data.item().__format__(format_spec)
+        return object.__format__(self, format_spec)
 
     __str__ = __repr__
 

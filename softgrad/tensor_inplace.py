@@ -43,8 +43,17 @@ class InplaceMixin:
         self._version += 1
         return self
 
+    def _check_writable(self) -> None:
+        """Refuse to write where several elements share one memory location (``expand``)."""
+        if not getattr(self._data.flags, "writeable", True):
+            raise RuntimeError(
+                "unsupported operation: more than one element of the written-to tensor refers "
+                "to a single memory location. Please clone() the tensor before performing the "
+                "operation.")
+
     def _check_inplace(self, name: str) -> None:
         """Refuse an in-place op that has no recorded form (random fills) while recording."""
+        self._check_writable()
         if self.requires_grad and self._is_recording():
             kind = "a leaf Variable that requires grad" if self._ctx is None else \
                 "a tensor that is part of the autograd graph"
@@ -53,6 +62,7 @@ class InplaceMixin:
 
     def _graph_inplace_needed(self, name: str, *operands: Any) -> bool:
         """True when the op must be recorded (rebase); raises where PyTorch would refuse."""
+        self._check_writable()
         if not self._is_recording():
             return False
         if self.requires_grad and self._ctx is None:

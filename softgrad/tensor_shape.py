@@ -213,7 +213,8 @@ class ShapeMixin:
         for r, s in zip(sizes, x.shape):
             inter += [r, s]
         y = x.reshape(tuple(v for s in x.shape for v in (1, s))).expand(tuple(inter))
-        return y.reshape(tuple(r * s for r, s in zip(sizes, x.shape)))
+        out = y.reshape(tuple(r * s for r, s in zip(sizes, x.shape)))
+        return out.clone() if out._data.base is not None else out  # always fresh memory
 
     def tile(self, *dims: Any) -> Any:
         dims = _shape_arg(dims)

@@ -15,3 +15,19 @@ def _seed() -> None:
 @pytest.fixture
 def rng() -> np.random.Generator:
     return np.random.default_rng(1234)
+
+
+@pytest.fixture
+def torch_float32():
+    """PyTorch with its own default dtype (float32) for the test: ``tests/checks.py`` switches
+    torch's default to float64 when imported, which would change what torch prints and
+    builds in tests that compare defaults."""
+    try:
+        import torch
+    except ImportError:
+        yield None  # tests that need torch skip themselves
+        return
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield torch
+    torch.set_default_dtype(old)

@@ -152,7 +152,7 @@ def test_zero_dim_tensors_hold_arrays_and_support_inplace() -> None:
 
 
 def test_repr_is_readable() -> None:
-    assert repr(sg.tensor([1.5, 2.0])) == "tensor([1.5, 2. ])"
+    assert repr(sg.tensor([1.5, 2.0])) == "tensor([1.5000, 2.0000])"
     assert repr(sg.tensor([[1, 2], [3, 4]])) == "tensor([[1, 2],\n        [3, 4]])"
     assert repr(sg.tensor([1.0], dtype=sg.float64)) == "tensor([1.], dtype=softgrad.float64)"
     assert repr(sg.tensor([1.0], requires_grad=True)) == "tensor([1.], requires_grad=True)"

@@ -66,3 +66,48 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
             result.append(g if isinstance(g, Tensor) else Tensor._wrap(
                 g.copy() if g.base is not None else g))
     return tuple(result)
+
+
+def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None = None,
+             create_graph: bool = False, grad_variables: Any = None,
+             inputs: Any = None) -> None:
+    """Accumulate the gradients of ``tensors`` (weighted by ``grad_tensors``) into the
+    ``.grad`` of the leaves, as ``sum(t * g).backward()`` would, in one pass.
+
+    Args:
+        tensors: a Tensor or a sequence of Tensors.
+        grad_tensors: one gradient per tensor (None for one-element tensors).
+        retain_graph: keep the graph (default: ``create_graph``).
+        create_graph: record the backward pass for higher-order gradients.
+        grad_variables: the old name of ``grad_tensors``.
+        inputs: accumulate only into these tensors.
+    """
+    from softgrad.tensor import Tensor, _seed_for
+
+    if grad_variables is not None:
+        grad_tensors = grad_variables
+    outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        gs: Sequence[Any] = [None] * len(outs)
+    elif isinstance(grad_tensors, Tensor):
+        gs = [grad_tensors]
+    else:
+        gs = list(grad_tensors)
+    if len(gs) != len(outs):
+        raise RuntimeError(f"grad_tensors has {len(gs)} entries but there are {len(outs)} "
+                           "tensors")
+    if inputs is not None:
+        total = None
+        for o, g in zip(outs, gs):
+            term = (o * g).sum() if g is not None else o.sum()
+            total = term if total is None else total + term
+        total.backward(retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        return
+    for i, o in enumerate(outs):
+        if not o.requires_grad:
+            raise RuntimeError(f"element {i} of tensors does not require grad and does not "
+                               "have a grad_fn")
+    seeds = [_seed_for(o, g, create_graph) for o, g in zip(outs, gs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    engine.run_backward(outs, seeds, retain_graph, create_graph)

@@ -126,6 +126,9 @@ def _run_backward(
             if g is None:
                 continue
             own = fresh.pop(nid, False)
+            hooks = getattr(node, "_grad_hooks", None)
+            if hooks:
+                g, own = _run_tensor_hooks(hooks, g, own, create_graph, wrap)
             if nid in capture_ids:
                 captured[nid] = g
                 own = False
@@ -179,6 +182,18 @@ def _run_backward(
             if not retain_graph:
                 ctx.release()
     return captured
+
+
+def _run_tensor_hooks(hooks: dict, g: Any, own: bool, create_graph: bool,
+                      wrap: Callable) -> tuple:
+    """Call ``Tensor.register_hook`` hooks on the gradient; a hook may return a replacement."""
+    for hook in list(hooks.values()):
+        gt = g if hasattr(g, "_ctx") else wrap(g)
+        new = hook(gt)
+        if new is not None:
+            g = new if create_graph else new._data
+            own = False
+    return g, own
 
 
 def _add(grads: dict, fresh: dict, node: Any, g: Any, is_fresh: bool, create_graph: bool) -> None:

@@ -10,12 +10,13 @@ backward uses only what arrays and Tensors share: arithmetic operators, ``@``,
 """
 from __future__ import annotations
 
+import functools
+import inspect
 import weakref
-from typing import Any
-
+from typing import Any, Callable
 
 from softgrad import backend
-
+from softgrad.autograd import grad_mode
 
 
 class Function:
@@ -29,6 +30,27 @@ class Function:
                  "_freed", "_out_version", "__dict__")
 
     differentiable_saved_only = True
+    _ctx_style = False  # forward/backward are static methods taking ctx (PyTorch's style)
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._ctx_style = isinstance(inspect.getattr_static(cls, "forward"), staticmethod)
+
+    @classmethod
+    def apply(cls, *args: Any, **kwargs: Any) -> Any:
+        """Run the function on ``args`` (Tensors) and record it for backward.
+
+        A primitive (methods on raw arrays) runs through ``Tensor._apply``; a subclass written
+        PyTorch's way (static ``forward(ctx, ...)`` and ``backward(ctx, ...)`` on Tensors) runs
+        its forward without recording and becomes one node whose backward calls yours.
+        """
+        if cls._ctx_style:
+            from softgrad.autograd.custom_function import apply_custom
+
+            return apply_custom(cls, args, kwargs)
+        from softgrad.tensor import Tensor
+
+        return Tensor._apply(cls, *args, **kwargs)
 
     def __init__(self) -> None:
         self.xp = backend.np
@@ -45,6 +67,11 @@ class Function:
 
     def backward(self, g: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    @staticmethod
+    def vjp(ctx: Any, *grad_outputs: Any) -> Any:  # pragma: no cover - abstract
+        """PyTorch's other name for a custom Function's ``backward``."""
+        raise NotImplementedError
 
     # ------------------------------------------------------------------ saving
     def save_for_backward(self, *arrays: Any) -> None:
@@ -116,3 +143,63 @@ class Function:
 def bind_output(fn: Function, out: Any) -> None:
     """Let ``fn`` find its output Tensor (weakly) when building a higher-order graph."""
     fn._out = weakref.ref(out)
+
+
+class FunctionCtx:
+    """The ``ctx`` a custom Function's forward and backward share."""
+
+    def __init__(self) -> None:
+        self._saved: tuple | None = ()
+        self._versions: tuple = ()
+        self._non_differentiable: set[int] = set()
+        self._dirty: set[int] = set()
+        self.materialize_grads = True
+        self.needs_input_grad: tuple = ()
+
+    def save_for_backward(self, *tensors: Any) -> None:
+        """Keep tensors (or None) for backward; changing them in place later is an error."""
+        self._saved = tensors
+        self._versions = tuple(getattr(t, "_version", None) for t in tensors)
+
+    @property
+    def saved_tensors(self) -> tuple:
+        """What ``save_for_backward`` kept."""
+        if self._saved is None:
+            raise RuntimeError(
+                "Trying to backward through the graph a second time (or directly access saved "
+                "tensors after they have already been freed). Saved intermediate values of the "
+                "graph are freed when you call .backward() or autograd.grad(). Specify "
+                "retain_graph=True if you need to backward through the graph a second time or "
+                "if you need to access saved tensors after calling backward.")
+        for i, (t, v) in enumerate(zip(self._saved, self._versions)):
+            if v is not None and t._version != v:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by "
+                    f"an in-place operation: saved tensor {i} (shape {tuple(t.shape)}) is at "
+                    f"version {t._version}; expected version {v}")
+        return self._saved
+
+    saved_variables = saved_tensors
+
+    def mark_non_differentiable(self, *tensors: Any) -> None:
+        """These outputs get no gradient (their backward gradient is zeros)."""
+        self._non_differentiable.update(id(t) for t in tensors)
+
+    def mark_dirty(self, *tensors: Any) -> None:
+        """These inputs were changed in place by forward (accepted for compatibility)."""
+        self._dirty.update(id(t) for t in tensors)
+
+    def set_materialize_grads(self, value: bool) -> None:
+        """When False, outputs that received no gradient give None to backward, not zeros."""
+        self.materialize_grads = bool(value)
+
+
+def once_differentiable(fn: Callable) -> Callable:
+    """Mark a custom Function's backward as not differentiable itself: it runs without
+    recording, even under ``create_graph=True``."""
+    @functools.wraps(fn)
+    def wrapper(ctx: Any, *grads: Any) -> Any:
+        with grad_mode.no_grad():
+            return fn(ctx, *grads)
+
+    return wrapper

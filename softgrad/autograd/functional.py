@@ -112,8 +112,8 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     args = []
     for x in _as_tuple(inputs):
         if isinstance(x, Tensor) and x.is_floating_point():
-            args.append(Tensor(backend.to_numpy(x._data).astype(np.float64),
-                               requires_grad=x.requires_grad))
+            args.append(Tensor._leaf(backend.to_numpy(x._data).astype(np.float64),
+                                     x.requires_grad))
         else:
             args.append(x)
     out = _single(fn(*args))

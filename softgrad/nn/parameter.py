@@ -32,7 +32,7 @@ class Parameter(Tensor):
             data = data._data
         elif not hasattr(data, "dtype"):
             data = _array_from(data, None)
-        super().__init__(data, requires_grad=requires_grad)
+        self._init(data, requires_grad)
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
@@ -55,5 +55,5 @@ class Buffer(Tensor):
             data = data._data
         elif not hasattr(data, "dtype"):
             data = _array_from(data, None)
-        super().__init__(data, requires_grad=False)
+        self._init(data, False)
         self.persistent = persistent

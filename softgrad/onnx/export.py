@@ -110,7 +110,7 @@ def _as_inputs(example_input: Any) -> tuple:
             if not hasattr(x, "__array_interface__"):
                 raise TypeError(f"example_input[{i}] must be a Tensor or an array, got "
                                 f"{type(x).__name__}")
-            x = Tensor(x)
+            x = Tensor._wrap(x)
         out.append(x)
     if not out:
         raise ValueError("example_input must hold at least one Tensor")

@@ -12,11 +12,14 @@ from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
+from softgrad.autograd import grad_mode
+from softgrad.nn.modules import backward_hooks
 from softgrad.nn.modules.module_state import StateMixin, _IncompatibleKeys  # noqa: F401
 from softgrad.nn.parameter import Buffer, Parameter
 from softgrad.tensor import Tensor
 
 _NO_HOOKS: Mapping = MappingProxyType({})
+_NO_KWARG_HOOKS: frozenset = frozenset()
 _hook_ids = itertools.count()
 
 
@@ -54,6 +57,9 @@ class Module(StateMixin):
     training: bool = True
     _forward_hooks: Mapping = _NO_HOOKS
     _forward_pre_hooks: Mapping = _NO_HOOKS
+    _backward_hooks: Mapping = _NO_HOOKS
+    _backward_pre_hooks: Mapping = _NO_HOOKS
+    _hooks_with_kwargs: frozenset | set = _NO_KWARG_HOOKS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         if args or kwargs:
@@ -81,37 +87,85 @@ class Module(StateMixin):
             f'Module [{type(self).__name__}] is missing the required "forward" function')
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if self._forward_pre_hooks or self._forward_hooks:
+        if (self._forward_pre_hooks or self._forward_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self._call_with_hooks(args, kwargs)
         return self.forward(*args, **kwargs)
 
     def _call_with_hooks(self, args: tuple, kwargs: dict) -> Any:
-        for hook in list(self._forward_pre_hooks.values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
+        """PyTorch's order: forward pre-hooks, forward, forward hooks; with backward hooks
+        the tensor inputs and outputs pass through the hook nodes."""
+        for key, hook in list(self._forward_pre_hooks.items()):
+            if key in self._hooks_with_kwargs:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    args, kwargs = res
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        state = None
+        if (self._backward_hooks or self._backward_pre_hooks) and grad_mode.is_grad_enabled():
+            state, args = backward_hooks.hook_inputs(self, args)
         out = self.forward(*args, **kwargs)
-        for hook in list(self._forward_hooks.values()):
-            res = hook(self, args, out)
+        for key, hook in list(self._forward_hooks.items()):
+            if key in self._hooks_with_kwargs:
+                res = hook(self, args, kwargs, out)
+            else:
+                res = hook(self, args, out)
             if res is not None:
                 out = res
+        if state is not None:
+            out = backward_hooks.hook_outputs(state, out)
         return out
 
-    def register_forward_pre_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args)`` runs before forward; a non-None result replaces args."""
-        if self._forward_pre_hooks is _NO_HOOKS:
-            self._forward_pre_hooks = {}
+    def _add_hook(self, table: str, hook: Callable, prepend: bool = False,
+                  with_kwargs: bool = False) -> RemovableHandle:
+        hooks = getattr(self, table)
+        if hooks is _NO_HOOKS:
+            hooks = {}
+            object.__setattr__(self, table, hooks)
         key = next(_hook_ids)
-        self._forward_pre_hooks[key] = hook
-        return RemovableHandle(self._forward_pre_hooks, key)
+        if prepend:
+            items = list(hooks.items())
+            hooks.clear()
+            hooks[key] = hook
+            hooks.update(items)
+        else:
+            hooks[key] = hook
+        if with_kwargs:
+            if self._hooks_with_kwargs is _NO_KWARG_HOOKS:
+                object.__setattr__(self, "_hooks_with_kwargs", set())
+            self._hooks_with_kwargs.add(key)
+        return RemovableHandle(hooks, key)
 
-    def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args, output)`` runs after forward; non-None replaces output."""
-        if self._forward_hooks is _NO_HOOKS:
-            self._forward_hooks = {}
-        key = next(_hook_ids)
-        self._forward_hooks[key] = hook
-        return RemovableHandle(self._forward_hooks, key)
+    def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
+                                  with_kwargs: bool = False) -> RemovableHandle:
+        """``hook(module, args)`` runs before forward; a non-None result replaces args.
+        With ``with_kwargs=True``: ``hook(module, args, kwargs)`` returning
+        ``(args, kwargs)`` or None."""
+        return self._add_hook("_forward_pre_hooks", hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
+                              with_kwargs: bool = False,
+                              always_call: bool = False) -> RemovableHandle:
+        """``hook(module, args, output)`` runs after forward; non-None replaces output.
+        With ``with_kwargs=True``: ``hook(module, args, kwargs, output)``."""
+        return self._add_hook("_forward_hooks", hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False
+                                        ) -> RemovableHandle:
+        """``hook(module, grad_output)`` runs when the gradients with respect to the module's
+        outputs are known; a non-None result replaces ``grad_output``."""
+        return self._add_hook("_backward_pre_hooks", hook, prepend)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False
+                                    ) -> RemovableHandle:
+        """``hook(module, grad_input, grad_output)`` runs when the gradients with respect to
+        the module's tensor inputs are known; a non-None result replaces ``grad_input``."""
+        return self._add_hook("_backward_hooks", hook, prepend)
+
+    register_backward_hook = register_full_backward_hook
 
     # ------------------------------------------------------------------ direct members
     def _local_params(self) -> Iterator[tuple[str, Parameter]]:

@@ -13,6 +13,8 @@ from softgrad import backend
 from softgrad.creation import _gen
 
 np = backend.np
+_CHUNK = 1 << 16  # indices drawn at a time by RandomSampler
+_WHOLE_EPOCH_MAX = 1 << 24  # above this, an epoch's indices are never held at once
 
 
 class Sampler:
@@ -72,15 +74,29 @@ class RandomSampler(Sampler):
     def num_samples(self) -> int:
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
-    def _indices(self) -> Any:
+    def _chunks(self) -> Iterator[Any]:
+        """The epoch's indices, drawn a block at a time (so ``num_samples`` may be huge)."""
         rng, n, k = _gen(self.generator), len(self.data_source), self.num_samples
+        if n == 0:
+            return
         if self.replacement:
-            return rng.integers(0, n, size=k, dtype=np.int64)
-        reps = [rng.permutation(n) for _ in range(-(-k // n))] if n else [np.arange(0)]
-        return np.concatenate(reps)[:k].astype(np.int64, copy=False)
+            for start in range(0, k, _CHUNK):
+                yield rng.integers(0, n, size=min(_CHUNK, k - start), dtype=np.int64)
+            return
+        while k > 0:
+            block = rng.permutation(n)[:k].astype(np.int64, copy=False)
+            k -= len(block)
+            yield block
+
+    def _indices(self) -> Any:
+        if self.num_samples > _WHOLE_EPOCH_MAX:
+            return None  # too many to hold: BatchSampler iterates instead
+        blocks = list(self._chunks())
+        return np.concatenate(blocks) if blocks else np.arange(0, dtype=np.int64)
 
     def __iter__(self) -> Iterator[int]:
-        return iter(self._indices().tolist())
+        for block in self._chunks():
+            yield from block.tolist()
 
     def __len__(self) -> int:
         return self.num_samples
