@@ -335,6 +335,8 @@ def test_performance_only_keywords_are_accepted(name: str) -> None:
     opt.step()
     assert opt.param_groups[0]["maximize"] is True
     assert np.all(p._data > 1)                    # maximize: moved up the gradient
+    with pytest.raises(NotImplementedError, match=r"differentiable=True\) is not supported"):
+        getattr(sg.optim, name)([p], differentiable=True)
 
 
 @needs_torch

@@ -14,8 +14,8 @@ class Adamax(Optimizer):
     """Adamax, with PyTorch's update rule.
 
     ``g += wd*p``; ``m = b1*m + (1-b1)*g``; ``u = max(b2*u, |g| + eps)``;
-    ``p -= lr / (1 - b1**t) * m / u``. ``foreach``, ``capturable`` and ``differentiable`` are
-    accepted for PyTorch compatibility and ignored.
+    ``p -= lr / (1 - b1**t) * m / u``. ``foreach`` and ``capturable`` are accepted for PyTorch
+    compatibility and ignored; ``differentiable=True`` raises NotImplementedError.
 
     Args:
         params: parameters or parameter groups.

@@ -16,8 +16,9 @@ class ASGD(Optimizer):
     ``g += wd*p``; ``p *= 1 - lambd*eta``; ``p -= eta*g``; the average
     ``ax += mu * (p - ax)`` (``ax = p`` while ``mu == 1``); then
     ``eta = lr / (1 + lambd*lr*t)**alpha`` and ``mu = 1 / max(1, t - t0)``. The averaged
-    parameters are ``optimizer.state[p]['ax']``. ``foreach``, ``capturable`` and
-    ``differentiable`` are accepted for PyTorch compatibility and ignored.
+    parameters are ``optimizer.state[p]['ax']``. ``foreach`` and ``capturable`` are accepted
+    for PyTorch compatibility and ignored; ``differentiable=True`` raises
+    NotImplementedError.
 
     Args:
         params: parameters or parameter groups.

@@ -21,8 +21,9 @@ class NAdam(Optimizer):
         p -= lr * mu_{t+1} / (1 - mu_product * mu_{t+1}) * m / denom
 
     ``weight_decay`` adds ``wd*p`` to g, or with ``decoupled_weight_decay`` scales
-    ``p *= 1 - lr*wd`` first. ``foreach``, ``capturable`` and ``differentiable`` are accepted
-    for PyTorch compatibility and ignored (they choose PyTorch kernels, not the result).
+    ``p *= 1 - lr*wd`` first. ``foreach`` and ``capturable`` are accepted for PyTorch
+    compatibility and ignored (they choose kernels, not the result); ``differentiable=True``
+    raises NotImplementedError.
 
     Args:
         params: parameters or parameter groups.

@@ -42,6 +42,11 @@ class Optimizer:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {params.dtype!r} Tensor")
+        if defaults.get("differentiable"):
+            raise NotImplementedError(
+                f"{type(self).__name__}(differentiable=True) is not supported: softgrad's "
+                "optimizer steps update parameters in place and record no graph (foreach, "
+                "fused and capturable are accepted and ignored; they only choose kernels)")
         self.defaults = dict(defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []

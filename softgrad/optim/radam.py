@@ -20,8 +20,8 @@ class RAdam(Optimizer):
     ``p -= lr * m/(1-b1**t) * sqrt(1-b2**t)/(sqrt(v)+eps) * r_t`` with the rectification
     ``r_t = sqrt((rho_t-4)(rho_t-2) rho_inf / ((rho_inf-4)(rho_inf-2) rho_t))``.
     ``weight_decay`` adds ``wd*p`` to g, or with ``decoupled_weight_decay`` scales
-    ``p *= 1 - lr*wd`` first. ``foreach``, ``capturable`` and ``differentiable`` are accepted
-    for PyTorch compatibility and ignored.
+    ``p *= 1 - lr*wd`` first. ``foreach`` and ``capturable`` are accepted for PyTorch
+    compatibility and ignored; ``differentiable=True`` raises NotImplementedError.
 
     Args:
         params: parameters or parameter groups.

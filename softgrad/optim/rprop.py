@@ -16,8 +16,9 @@ class Rprop(Optimizer):
     Each element keeps its own step size (starting at ``lr``). Where ``g * prev > 0`` it grows
     by ``etaplus``, where ``< 0`` it shrinks by ``etaminus`` and that element skips this step
     (its ``g`` counts as 0); it is clipped to ``step_sizes``. Then
-    ``p -= sign(g) * step_size`` and ``prev = g``. ``foreach``, ``capturable`` and
-    ``differentiable`` are accepted for PyTorch compatibility and ignored.
+    ``p -= sign(g) * step_size`` and ``prev = g``. ``foreach`` and ``capturable`` are accepted
+    for PyTorch compatibility and ignored; ``differentiable=True`` raises
+    NotImplementedError.
 
     Args:
         params: parameters or parameter groups.
