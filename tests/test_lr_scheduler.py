@@ -20,6 +20,10 @@ def _decay(epoch: int) -> float:
     return 0.95**epoch
 
 
+def _inverse(x: float) -> float:
+    return 1 / (x + 1)
+
+
 def _make(lib, name: str, opt_name: str = "SGD"):
     """An optimizer with two groups and the named scheduler, built with ``lib``."""
     p1 = lib.nn.Parameter(lib.zeros(2))
@@ -27,7 +31,7 @@ def _make(lib, name: str, opt_name: str = "SGD"):
     kw = dict(momentum=0.9) if opt_name == "SGD" else {}
     opt = getattr(lib.optim, opt_name)([{"params": [p1]}, {"params": [p2], "lr": 0.01}],
                                        lr=0.1, **kw)
-    S = lib.optim.lr_scheduler
+    S, W = lib.optim.lr_scheduler, lib.optim.swa_utils
     makers = {
         "StepLR": lambda: S.StepLR(opt, step_size=3, gamma=0.5),
         "MultiStepLR": lambda: S.MultiStepLR(opt, milestones=[2, 5, 5, 9], gamma=0.3),
@@ -52,6 +56,20 @@ def _make(lib, name: str, opt_name: str = "SGD"):
                                                          cooldown=1, min_lr=[0.02, 0.001]),
         "PlateauMaxAbs": lambda: S.ReduceLROnPlateau(opt, mode="max", factor=0.3, patience=1,
                                                      threshold=0.05, threshold_mode="abs"),
+        "CyclicLR": lambda: S.CyclicLR(opt, base_lr=[0.01, 0.001], max_lr=[0.1, 0.02],
+                                       step_size_up=4, step_size_down=6),
+        "CyclicTri2": lambda: S.CyclicLR(opt, base_lr=0.01, max_lr=0.1, step_size_up=3,
+                                         mode="triangular2", base_momentum=0.7,
+                                         max_momentum=0.95),
+        "CyclicExp": lambda: S.CyclicLR(opt, base_lr=0.01, max_lr=[0.2, 0.05], step_size_up=5,
+                                        mode="exp_range", gamma=0.9, cycle_momentum=False),
+        "CyclicCustom": lambda: S.CyclicLR(opt, base_lr=0.001, max_lr=0.01, step_size_up=2,
+                                           step_size_down=5, scale_fn=_inverse,
+                                           scale_mode="iterations"),
+        "SWALR": lambda: W.SWALR(opt, swa_lr=0.05, anneal_epochs=5),
+        "SWALRLinear": lambda: W.SWALR(opt, swa_lr=[0.02, 0.005], anneal_epochs=3,
+                                       anneal_strategy="linear"),
+        "SWALRNow": lambda: W.SWALR(opt, swa_lr=0.03, anneal_epochs=0),
     }
     return opt, makers[name]()
 
@@ -72,7 +90,8 @@ def _momenta(opt) -> list[float]:
 NAMES = ["StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR", "LambdaLR",
          "MultiplicativeLR", "LinearLR", "ConstantLR", "PolynomialLR", "WarmRestarts",
          "OneCycleLR", "OneCycle3", "SequentialLR", "ChainedScheduler", "ReduceLROnPlateau",
-         "PlateauMaxAbs"]
+         "PlateauMaxAbs", "CyclicLR", "CyclicTri2", "CyclicExp", "CyclicCustom", "SWALR",
+         "SWALRLinear", "SWALRNow"]
 
 
 @needs_torch
@@ -149,6 +168,16 @@ def test_scheduler_errors_are_clear() -> None:
     one.step()
     with pytest.raises(ValueError, match="Tried to step 3 times"):
         one.step()
+    with pytest.raises(ValueError, match="mode is invalid and scale_fn is None"):
+        S.CyclicLR(opt, 0.01, 0.1, mode="sawtooth")
+    adagrad = sg.optim.Adagrad([sg.nn.Parameter(sg.zeros(1))])
+    with pytest.raises(ValueError, match="must support momentum or beta1"):
+        S.CyclicLR(adagrad, 0.01, 0.1)
+    W = sg.optim.swa_utils
+    with pytest.raises(ValueError, match="anneal_strategy must be one of"):
+        W.SWALR(opt, swa_lr=0.1, anneal_strategy="step")
+    with pytest.raises(ValueError, match="anneal_epochs must be equal or greater than 0"):
+        W.SWALR(opt, swa_lr=0.1, anneal_epochs=-1)
     fresh = sg.optim.SGD([sg.nn.Parameter(sg.zeros(1))], lr=0.1)
     with pytest.raises(KeyError, match="initial_lr"):
         S.StepLR(fresh, step_size=1, last_epoch=3)

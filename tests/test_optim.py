@@ -71,6 +71,28 @@ CASES = [
     ("Adadelta", dict(), None),
     ("Adadelta", dict(lr=0.5, rho=0.8, weight_decay=0.05), None),
     ("Adadelta", dict(lr=0.5, eps=1e-4, maximize=True), None),
+    ("Adamax", dict(), None),
+    ("Adamax", dict(lr=0.05, betas=(0.8, 0.99), weight_decay=0.1), None),
+    ("Adamax", dict(lr=0.05, betas=(0.3, 0.9), eps=1e-3, maximize=True), None),
+    ("Adamax", dict(lr=0.01), [dict(params=[0], lr=0.1), dict(params=[1, 2], weight_decay=0.5)]),
+    ("NAdam", dict(), None),
+    ("NAdam", dict(lr=0.02, momentum_decay=0.05, weight_decay=0.1), None),
+    ("NAdam", dict(lr=0.02, weight_decay=0.1, decoupled_weight_decay=True, maximize=True), None),
+    ("NAdam", dict(lr=0.05, betas=(0.3, 0.9), eps=1e-4), None),
+    ("NAdam", dict(lr=0.01), [dict(params=[1], momentum_decay=0.1), dict(params=[0, 2])]),
+    ("RAdam", dict(), None),
+    ("RAdam", dict(lr=0.05, betas=(0.8, 0.9), weight_decay=0.1), None),   # rectified from step 6
+    ("RAdam", dict(lr=0.05, betas=(0.5, 0.7), weight_decay=0.1,            # from step 3
+                   decoupled_weight_decay=True, maximize=True), None),
+    ("RAdam", dict(lr=0.01), [dict(params=[0, 1], betas=(0.9, 0.8)), dict(params=[2])]),
+    ("Rprop", dict(), None),
+    ("Rprop", dict(lr=0.05, etas=(0.3, 1.5), step_sizes=(1e-3, 0.2)), None),
+    ("Rprop", dict(lr=0.1, maximize=True), None),
+    ("Rprop", dict(lr=0.01), [dict(params=[2], etas=(0.6, 1.1)), dict(params=[0, 1])]),
+    ("ASGD", dict(), None),
+    ("ASGD", dict(lr=0.05, lambd=0.01, alpha=0.5, t0=5, weight_decay=0.1), None),
+    ("ASGD", dict(lr=0.05, lambd=0.1, t0=0, maximize=True), None),
+    ("ASGD", dict(lr=0.05), [dict(params=[0], t0=3), dict(params=[1, 2], lambd=0.2)]),
 ]
 
 
@@ -88,9 +110,11 @@ def test_trajectory_matches_torch(name: str, kwargs: dict, spec: list | None) ->
         assert sorted(ssd["state"][i]) == sorted(tsd["state"][i])
         for key, tval in tsd["state"][i].items():
             sval = ssd["state"][i][key]
-            if key == "step":
-                assert float(sval) == float(tval)
+            if tval.ndim == 0:               # step, mu_product, eta, mu: floats in softgrad
+                assert isinstance(sval, float), key
+                np.testing.assert_allclose(sval, tval.item(), rtol=1e-12, err_msg=key)
             else:
+                assert sval.shape == tuple(tval.shape) and sval.dtype == sg.float64, key
                 np.testing.assert_allclose(sval._data, tval.numpy(), atol=1e-6, rtol=0)
     for sgp, tgp in zip(ssd["param_groups"], tsd["param_groups"]):
         assert sorted(sgp) == sorted(tgp)
@@ -124,7 +148,8 @@ def test_state_dict_round_trip_continues_identically(name: str, kwargs: dict,
         np.testing.assert_array_equal(pa._data, pb._data)
 
 
-@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta"])
+@pytest.mark.parametrize("name", ["SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adadelta",
+                                  "Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
 def test_float32_stays_float32_and_updates_in_place(name: str) -> None:
     kwargs = dict(momentum=0.9) if name in ("SGD", "RMSprop") else {}
     p = sg.nn.Parameter(sg.randn(64, 32))
@@ -146,7 +171,14 @@ def test_float32_stays_float32_and_updates_in_place(name: str) -> None:
                                          ("AdamW", dict()),
                                          ("RMSprop", dict(centered=True, momentum=0.9)),
                                          ("Adagrad", dict(weight_decay=0.1)),
-                                         ("Adadelta", dict(weight_decay=0.1))])
+                                         ("Adadelta", dict(weight_decay=0.1)),
+                                         ("Adamax", dict(weight_decay=0.1, maximize=True)),
+                                         ("NAdam", dict(weight_decay=0.1)),
+                                         ("NAdam", dict(weight_decay=0.1,
+                                                        decoupled_weight_decay=True)),
+                                         ("RAdam", dict(betas=(0.5, 0.7), weight_decay=0.1)),
+                                         ("Rprop", dict(maximize=True)),
+                                         ("ASGD", dict(t0=1, weight_decay=0.1))])
 def test_step_allocates_no_parameter_sized_temporaries(name: str, kwargs: dict) -> None:
     p = sg.nn.Parameter(sg.randn(500, 500))          # 1 MB of float32
     p.grad = sg.randn(500, 500)
@@ -161,6 +193,34 @@ def test_step_allocates_no_parameter_sized_temporaries(name: str, kwargs: dict) 
     finally:
         tracemalloc.stop()
     assert peak < p._data.nbytes // 4, f"{name} step peaked at {peak} bytes"
+
+
+@pytest.mark.parametrize("name,kwargs", [("Adamax", dict(weight_decay=0.1)),
+                                         ("NAdam", dict(weight_decay=0.1, maximize=True)),
+                                         ("RAdam", dict(betas=(0.5, 0.7))),
+                                         ("Rprop", dict(lr=0.05)),
+                                         ("ASGD", dict(t0=1, weight_decay=0.1))])
+def test_threaded_update_is_bitwise_identical(monkeypatch, name: str, kwargs: dict) -> None:
+    """Big parameters are split across threads; every element sees the same operations."""
+    from softgrad import backend
+
+    def run(threads: int) -> list[np.ndarray]:
+        monkeypatch.setitem(backend._threads, "n", threads)
+        rng = np.random.default_rng(0)
+        ps = [sg.nn.Parameter(sg.tensor(rng.standard_normal(s).astype(np.float32)))
+              for s in [(300, 700), (700,), (5, 3)]]
+        opt = getattr(sg.optim, name)(ps, **kwargs)
+        for _ in range(4):
+            for p in ps:
+                p.grad = sg.tensor(rng.standard_normal(p.shape).astype(np.float32))
+            opt.step()
+        return [p._data.copy() for p in ps] + [
+            v._data.copy() for p in ps for v in opt.state[p].values() if isinstance(v, sg.Tensor)]
+
+    plain, threaded = run(1), run(3)
+    assert len(plain) == len(threaded) > 3
+    for a, b in zip(plain, threaded):
+        np.testing.assert_array_equal(a, b)
 
 
 def test_zero_grad_and_param_groups() -> None:
@@ -219,6 +279,92 @@ def test_bad_arguments_raise_clear_errors() -> None:
         opt.load_state_dict({"state": {}, "param_groups": []})
     with pytest.raises(ValueError, match="doesn't match the size"):
         opt.load_state_dict({"state": {}, "param_groups": [{"lr": 0.1, "params": [0, 1]}]})
+
+
+BAD_HYPERPARAMETERS = [
+    ("SGD", dict(lr=-1.0)), ("Adam", dict(lr=-0.5)), ("Adam", dict(eps=-1e-8)),
+    ("Adamax", dict(lr=-1.0)), ("Adamax", dict(betas=(1.0, 0.9))),
+    ("Adamax", dict(weight_decay=-0.1)),
+    ("NAdam", dict(lr=-1)), ("NAdam", dict(betas=(0.9, -0.1))), ("NAdam", dict(eps=-1.0)),
+    ("NAdam", dict(momentum_decay=-0.004)), ("NAdam", dict(weight_decay=-1)),
+    ("RAdam", dict(lr=-1e-3)), ("RAdam", dict(betas=(-0.1, 0.9))), ("RAdam", dict(eps=-2.0)),
+    ("RAdam", dict(weight_decay=-1e-2)),
+    ("Rprop", dict(lr=-0.1)), ("Rprop", dict(etas=(1.5, 1.2))), ("Rprop", dict(etas=(0.5, 0.9))),
+    ("ASGD", dict(lr=-0.01)), ("ASGD", dict(weight_decay=-0.5)),
+    ("LBFGS", dict(lr=-1.0)),
+]
+
+
+@needs_torch
+@pytest.mark.parametrize("name,kwargs", BAD_HYPERPARAMETERS)
+def test_invalid_hyperparameters_raise_pytorchs_message(name: str, kwargs: dict) -> None:
+    with pytest.raises(ValueError) as expected:
+        getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))], **kwargs)
+    with pytest.raises(ValueError) as got:
+        getattr(sg.optim, name)([sg.nn.Parameter(sg.ones(2))], **kwargs)
+    assert str(got.value) == str(expected.value)
+
+
+@pytest.mark.parametrize("name,defaults", [
+    ("Adamax", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0)),
+    ("NAdam", dict(lr=2e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, momentum_decay=4e-3,
+                   decoupled_weight_decay=False)),
+    ("RAdam", dict(lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
+                   decoupled_weight_decay=False)),
+    ("Rprop", dict(lr=1e-2, etas=(0.5, 1.2), step_sizes=(1e-6, 50))),
+    ("ASGD", dict(lr=1e-2, lambd=1e-4, alpha=0.75, t0=1e6, weight_decay=0)),
+    ("LBFGS", dict(lr=1, max_iter=20, max_eval=25, tolerance_grad=1e-7, tolerance_change=1e-9,
+                   history_size=100, line_search_fn=None)),
+])
+def test_defaults_are_pytorchs(name: str, defaults: dict) -> None:
+    group = getattr(sg.optim, name)([sg.nn.Parameter(sg.ones(2))]).param_groups[0]
+    for key, value in defaults.items():
+        assert group[key] == value, key
+    if torch is not None:
+        tgroup = getattr(torch.optim, name)([torch.nn.Parameter(torch.ones(2))]).param_groups[0]
+        assert sorted(group) == sorted(tgroup)
+        assert all(group[k] == tgroup[k] for k in tgroup if k != "params")
+
+
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam", "Rprop", "ASGD"])
+def test_performance_only_keywords_are_accepted(name: str) -> None:
+    p = sg.nn.Parameter(sg.ones(2))
+    opt = getattr(sg.optim, name)([p], foreach=True, maximize=True, differentiable=False,
+                                  capturable=False)
+    p.grad = sg.ones(2)
+    opt.step()
+    assert opt.param_groups[0]["maximize"] is True
+    assert np.all(p._data > 1)                    # maximize: moved up the gradient
+    with pytest.raises(NotImplementedError, match=r"differentiable=True\) is not supported"):
+        getattr(sg.optim, name)([p], differentiable=True)
+
+
+@needs_torch
+@pytest.mark.parametrize("name,kwargs", [("NAdam", dict(lr=0.01)), ("ASGD", dict(t0=2)),
+                                         ("Rprop", dict()), ("RAdam", dict()),
+                                         ("Adamax", dict())])
+def test_load_torch_state_dict_of_new_optimizers(name: str, kwargs: dict) -> None:
+    """PyTorch's 0-d tensors (step, mu_product, eta, mu) load as floats and runs continue."""
+    arrays = _init_arrays(4)
+    tp = [torch.nn.Parameter(torch.tensor(a)) for a in arrays]
+    to = getattr(torch.optim, name)(tp, **kwargs)
+    for k in range(8):
+        for t in tp:
+            t.grad = torch.tensor(_grad_fn(t.detach().numpy(), k))
+        to.step()
+    sp = [sg.nn.Parameter(sg.tensor(t.detach().numpy().copy())) for t in tp]
+    so = getattr(sg.optim, name)(sp, **kwargs)
+    so.load_state_dict(to.state_dict())
+    for key, value in so.state[sp[0]].items():
+        assert isinstance(value, float) == (to.state[tp[0]][key].ndim == 0), key
+    for k in range(8, 14):
+        for s, t in zip(sp, tp):
+            s.grad = sg.tensor(_grad_fn(s._data, k))
+            t.grad = torch.tensor(_grad_fn(t.detach().numpy(), k))
+        so.step()
+        to.step()
+    for s, t in zip(sp, tp):
+        np.testing.assert_allclose(s._data, t.detach().numpy(), atol=1e-12)
 
 
 @needs_torch

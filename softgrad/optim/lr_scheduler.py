@@ -15,8 +15,9 @@ from softgrad.optim.lr_base import (ConstantLR, ExponentialLR, LambdaLR, LinearL
 from softgrad.optim.lr_cycles import (ChainedScheduler, CosineAnnealingLR,
                                       CosineAnnealingWarmRestarts, OneCycleLR, ReduceLROnPlateau,
                                       SequentialLR)
+from softgrad.optim.lr_cyclic import CyclicLR
 
 __all__ = ["LRScheduler", "LambdaLR", "MultiplicativeLR", "StepLR", "MultiStepLR", "ConstantLR",
            "LinearLR", "ExponentialLR", "PolynomialLR", "CosineAnnealingLR",
            "CosineAnnealingWarmRestarts", "OneCycleLR", "SequentialLR", "ChainedScheduler",
-           "ReduceLROnPlateau", "_LRScheduler"]
+           "ReduceLROnPlateau", "CyclicLR", "_LRScheduler"]

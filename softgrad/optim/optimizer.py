@@ -34,10 +34,19 @@ class Optimizer:
         defaults: hyperparameters used by groups that do not set them.
     """
 
+    #: per-parameter state entries that are scalars (kept as Python floats; PyTorch's 0-d
+    #: tensors are converted on load)
+    _scalar_state: tuple[str, ...] = ("step",)
+
     def __init__(self, params: Any, defaults: dict[str, Any]) -> None:
         if isinstance(params, Tensor):
             raise TypeError("params argument given to the optimizer should be an iterable of "
                             f"Tensors or dicts, but got {params.dtype!r} Tensor")
+        if defaults.get("differentiable"):
+            raise NotImplementedError(
+                f"{type(self).__name__}(differentiable=True) is not supported: softgrad's "
+                "optimizer steps update parameters in place and record no graph (foreach, "
+                "fused and capturable are accepted and ignored; they only choose kernels)")
         self.defaults = dict(defaults)
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict[str, Any]] = []
@@ -143,6 +152,18 @@ class Optimizer:
             return np.negative(g, out=out)
         return g
 
+    @staticmethod
+    def _lerp_(a: Any, b: Any, weight: float, out: Any) -> None:
+        """``a += weight * (b - a)`` in place, rounded like PyTorch's ``lerp_`` (which uses
+        ``b - (b - a) * (1 - weight)`` for weights from 0.5 on); ``out`` is scratch."""
+        np.subtract(b, a, out=out)
+        if abs(weight) < 0.5:
+            out *= weight
+            a += out
+        else:
+            out *= 1 - weight
+            np.subtract(b, out, out=a)
+
     def _new_state(self, p: Tensor, fill: float = 0.0) -> Tensor:
         """A state tensor shaped like ``p`` (same dtype and device)."""
         arr = backend.xp_of(p._data).full(p._data.shape, fill, dtype=p._data.dtype)
@@ -193,7 +214,8 @@ class Optimizer:
             if key not in id_map:
                 continue
             p = id_map[key]
-            self.state[p] = {k: _cast_state(k, v, p) for k, v in value.items()}
+            self.state[p] = {k: _cast_state(k, v, p, self._scalar_state)
+                             for k, v in value.items()}
         new_groups = []
         for g, sg_ in zip(self.param_groups, saved_groups):
             ng = dict(sg_)
@@ -232,9 +254,11 @@ def _shallow_tensors(obj: Any) -> Any:
     return obj
 
 
-def _cast_state(key: str, value: Any, p: Tensor) -> Any:
-    """State value as stored by the optimizer: 'step' a float, arrays like ``p``."""
-    if key == "step":
+def _cast_state(key: str, value: Any, p: Tensor, scalars: tuple[str, ...] = ("step",)) -> Any:
+    """State value as stored by the optimizer: scalars (``step``...) floats, arrays like ``p``."""
+    if key in scalars:
+        if value is None:
+            return None
         return float(value.item() if hasattr(value, "item") else value)
     arr = value._data if isinstance(value, Tensor) else value
     if not hasattr(arr, "dtype") or not hasattr(arr, "shape"):
@@ -246,5 +270,19 @@ def _cast_state(key: str, value: Any, p: Tensor) -> Any:
 
 
 def _check_nonneg(name: str, value: Any) -> None:
+    """PyTorch's check and message: ``Invalid learning rate: -1``, ``Invalid eps value: ...``."""
     if not 0.0 <= value:
+        if name == "learning rate":
+            raise ValueError(f"Invalid learning rate: {value}")
         raise ValueError(f"Invalid {name} value: {value}")
+
+
+def _check_betas(betas: Any) -> tuple[float, float]:
+    """``0 <= beta < 1`` for both coefficients, with PyTorch's message."""
+    betas = tuple(betas)
+    if len(betas) != 2:
+        raise ValueError(f"betas must be a pair (beta1, beta2), got {betas}")
+    for i, b in enumerate(betas):
+        if not 0.0 <= b < 1.0:
+            raise ValueError(f"Invalid beta parameter at index {i}: {b}")
+    return betas
