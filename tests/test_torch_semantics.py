@@ -142,3 +142,13 @@ def test_random_sampler_is_reproducible_and_covers_without_replacement() -> None
     batches = [x.tolist() for (x,) in DataLoader(ds, batch_size=5,
                                                   sampler=RandomSampler(ds, num_samples=25))]
     assert [int(v) for bt in batches for v in bt] == a  # batched path draws the same
+
+
+def test_dropout2d_on_2d_input_is_elementwise_with_a_warning() -> None:
+    import softgrad.nn.functional as F
+
+    with pytest.warns(UserWarning, match="Received a 2-D input to dropout2d"):
+        out = F.dropout2d(sg.ones(50, 40), 0.5)
+    kept = out.numpy() != 0
+    assert set(np.unique(out.numpy())) <= {0.0, 2.0}
+    assert 0 < kept.sum(axis=1).min() and kept.sum(axis=1).max() < 40  # not whole rows

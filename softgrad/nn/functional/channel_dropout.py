@@ -4,6 +4,7 @@ from __future__ import annotations
 import warnings
 
 from softgrad import backend
+from softgrad.nn.functional.linear import dropout
 from softgrad.ops.linear import Dropout
 from softgrad.tensor import Tensor
 
@@ -39,8 +40,17 @@ def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A00
     """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p`` and
     scale the kept ones by 1 / (1 - p). See ``nn.Dropout2d``.
 
-    A 3-D input is read as (N, C, L), with a warning, as PyTorch does.
+    A 3-D input is read as (N, C, L), and a 2-D input gets element-wise dropout, each with a
+    warning, as PyTorch does.
     """
+    if input.dim() == 2:
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and "
+                      "will result in an error in a future release. To retain the behavior "
+                      "and silence this warning, please use dropout instead. Note that "
+                      "dropout2d exists to provide channel-wise dropout on inputs with 2 "
+                      "spatial dimensions, a channel dimension, and an optional batch "
+                      "dimension (i.e. 3D or 4D inputs).", stacklevel=2)
+        return dropout(input, p, training)
     if input.dim() == 3:
         warnings.warn("dropout2d: Received a 3D input to dropout2d and assuming that "
                       "channel-wise 1D dropout behavior is desired - input is interpreted as "
