@@ -6,6 +6,10 @@ whose PyTorch counterpart is named differently. Some softgrad primitives are fus
 PyTorch records several nodes: ``F.cross_entropy`` is one ``CrossEntropyLossBackward0`` node
 (PyTorch: ``LogSoftmaxBackward0`` then ``NllLossBackward0``), and ``F.linear`` on a 2-D input
 is one ``AddmmBackward0`` node that takes the weight directly (PyTorch adds a ``TBackward0``).
+Where one softgrad primitive covers several PyTorch nodes, the most common name is used:
+``Sum``/``Mean`` are ``SumBackward0``/``MeanBackward0`` with or without ``dim`` (PyTorch
+says ``SumBackward1`` with a ``dim``), all indexing is ``IndexBackward0`` (PyTorch also has
+``SelectBackward0``, ``SliceBackward0``), and every reshape is ``ViewBackward0``.
 """
 from __future__ import annotations
 
@@ -35,7 +39,9 @@ TORCH_NAMES: dict[str, str] = {
     "AvgPool2d": "AvgPool2DBackward0",
     "AdaptiveMaxPool2d": "AdaptiveMaxPool2DBackward0",
     "MaxUnpool": "MaxUnpool2DBackward0",
-    "Dropout": "NativeDropoutBackward0",
+    "Dropout": "MulBackward0",
+    "LogSumExp": "LogsumexpBackward0",
+    "Log1p": "Log1PBackward0",
     "CrossEntropy": "CrossEntropyLossBackward0",
     "CrossEntropyProb": "CrossEntropyLossBackward0",
     "NLLLoss": "NllLossBackward0",

@@ -52,8 +52,8 @@ def _heatmap(fig: Any, ax: Any, m: Any, limit: float, annotate: bool,
     ax.set_yticks(range(rows))
 
 
-def plot_jacobian(view: JacobianView, path: str) -> str:
-    """Write the three heatmaps of ``view`` to ``path`` (PNG, 150 dpi); returns the path."""
+def jacobian_figure(view: JacobianView) -> Any:
+    """A matplotlib ``Figure`` with the three heatmaps of ``view`` (no pyplot state)."""
     jac = np.asarray(view.jacobian_autograd)
     jac_s = np.asarray(view.sigmoid_jacobian_autograd)
     grad = np.asarray(view.grad_autograd)
@@ -85,7 +85,12 @@ def plot_jacobian(view: JacobianView, path: str) -> str:
     fig.suptitle(f"{view.dataset}: softmax and sigmoid Jacobians of one test sample "
                  f"(label {view.label}), cross-entropy gradient of {view.batch_size}; "
                  "untrained network, float64. Red > 0, blue < 0.", fontsize=11)
-    return _save(fig, path)
+    return fig
+
+
+def plot_jacobian(view: JacobianView, path: str) -> str:
+    """Write the three heatmaps of ``view`` to ``path`` (PNG, 150 dpi); returns the path."""
+    return _save(jacobian_figure(view), path)
 
 
 def _outline(fig: Any, col: int, row: int) -> Any:

@@ -77,9 +77,9 @@ def _fn_label(fn: Any, show_attrs: bool, max_chars: int) -> str:
     for key, value in attrs.items():
         if key.startswith("_") or hasattr(value, "shape") or callable(value):
             continue
-        text = f"{key}: {value!r}"
+        text = f"{key}: {value!r}".replace("\\", "\\\\")  # a backslash is DOT's escape
         lines.append(text if len(text) <= max_chars else text[:max_chars - 3] + "...")
-    return "\\n".join([name] + ([""] + lines if lines else []))
+    return name + ("\\n\\n" + "".join(line + "\\l" for line in lines) if lines else "")
 
 
 def _saved_arrays(fn: Any) -> list[tuple[str, Any]]:
