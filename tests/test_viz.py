@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-import softgrad.nn as nn
 import softgrad.nn.functional as F
+from softgrad import nn
 from softgrad.autograd.function import AccumulateGrad
 from softgrad.utils import viz
 from softgrad.utils.viz import DotSource, make_dot
@@ -76,7 +76,7 @@ def _check_mlp_graph(source: str) -> dict[str, str]:
     labels, edges, attrs = _parse(source)
     assert Counter(labels.values()) == EXPECTED_NODES
     assert Counter((labels[t], labels[h]) for t, h, _ in edges) == EXPECTED_EDGES
-    assert len(set((t, h) for t, h, _ in edges)) == len(edges)  # no edge drawn twice
+    assert len({(t, h) for t, h, _ in edges}) == len(edges)  # no edge drawn twice
     by_label = {v: k for k, v in labels.items()}
     tail = ["AccumulateGrad", "AddmmBackward0", "CrossEntropyLossBackward0", "()"]
     first = ["AccumulateGrad", "AddmmBackward0", "ReluBackward0"] + tail[1:]
@@ -328,9 +328,10 @@ def _our_graph(fn) -> tuple[Counter, Counter]:
 
 def test_the_mlp_graph_is_pytorchs_up_to_the_fused_nodes():
     torch = pytest.importorskip("torch")
-    model, x, y, loss = _mlp_loss()
-    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(), torch.nn.Linear(8, 3))
-    tloss = torch.nn.functional.cross_entropy(tmodel(torch.tensor(x.numpy())),
+    _model, x, y, loss = _mlp_loss()
+    tmodel = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.ReLU(),
+                                 torch.nn.Linear(8, 3)).double()  # whatever torch's default
+    tloss = torch.nn.functional.cross_entropy(tmodel(torch.tensor(x.numpy(), dtype=torch.float64)),
                                               torch.tensor(y.numpy()))
     theirs = _torch_graph(tloss.grad_fn, {"NllLossBackward0": "CrossEntropyLossBackward0",
                                          "torch::autograd::AccumulateGrad": "AccumulateGrad"})

@@ -52,36 +52,39 @@ def _heatmap(fig: Any, ax: Any, m: Any, limit: float, annotate: bool,
     ax.set_yticks(range(rows))
 
 
+def _title(what: str, formula: str, source: str, diff: float) -> str:
+    return f"{what}\n${formula}$\nautograd: {source}\nmax |autograd - formula| = {diff:.1e}"
+
+
 def jacobian_figure(view: JacobianView) -> Any:
     """A matplotlib ``Figure`` with the three heatmaps of ``view`` (no pyplot state)."""
     jac = np.asarray(view.jacobian_autograd)
     jac_s = np.asarray(view.sigmoid_jacobian_autograd)
     grad = np.asarray(view.grad_autograd)
-    c = jac.shape[0]
-    annotate = c <= 12
-    fig = _figure(18.0, 6.4)
-    axes = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1, 1, 1]})
-    limit = float(max(np.abs(jac).max(), np.abs(jac_s).max())) or 1.0
+    annotate = jac.shape[0] <= 12
+    fig = _figure(18.0, 6.6)
+    axes = fig.subplots(1, 3)
+    limit = float(max(np.abs(jac).max(), np.abs(jac_s).max())) or 1.0  # one scale for both
     _heatmap(fig, axes[0], jac, limit, annotate)
-    axes[0].set_title("Softmax Jacobian  $\\partial f_i / \\partial z_j = "
-                      "\\mathrm{diag}(f) - f f^{\\top}$\nautograd: sg.autograd.functional.jacobian\n"
-                      f"max |autograd - formula| = {view.max_diff_jacobian:.1e}", fontsize=10)
+    axes[0].set_title(_title("Softmax Jacobian", "\\partial f_i / \\partial z_j = "
+                             "\\mathrm{diag}(f) - f f^{\\top}", "sg.autograd.functional.jacobian",
+                             view.max_diff_jacobian), fontsize=10)
     _heatmap(fig, axes[1], jac_s, limit, annotate)
-    axes[1].set_title("Sigmoid Jacobian  $\\partial s_i / \\partial z_j = "
-                      "\\mathrm{diag}(s\\,(1-s))$\nautograd: sg.autograd.functional.jacobian\n"
-                      f"max |autograd - formula| = {view.max_diff_sigmoid:.1e}", fontsize=10)
+    axes[1].set_title(_title("Sigmoid Jacobian", "\\partial s_i / \\partial z_j = "
+                             "\\mathrm{diag}(s\\,(1-s))", "sg.autograd.functional.jacobian",
+                             view.max_diff_sigmoid), fontsize=10)
     for ax in axes[:2]:
         ax.set(xlabel="logit j", ylabel="output i")
     _heatmap(fig, axes[2], grad, float(np.abs(grad).max()) or 1.0, annotate,
              "auto" if grad.shape[1] < grad.shape[0] else "equal")
-    labels = view.labels or [view.label]
-    for i, y in enumerate(labels[:grad.shape[0]]):
-        axes[2].add_patch(_outline(fig, y, i))
-    axes[2].set_yticklabels([f"{i} (y={y})" for i, y in enumerate(labels[:grad.shape[0]])])
+    labels = (view.labels or [view.label])[:grad.shape[0]]
+    for i, y in enumerate(labels):
+        axes[2].add_patch(_outline(y, i))
+    axes[2].set_yticklabels([f"{i} (y={y})" for i, y in enumerate(labels)])
     axes[2].set(xlabel="class c (outlined: the true class)", ylabel="sample (its label)")
-    axes[2].set_title("Mean cross-entropy, gradient at the logits\n$\\partial L / \\partial z "
-                      f"= (p - y)/l$,  l = {view.batch_size}\nautograd: backward()\n"
-                      f"max |backward - formula| = {view.max_diff_grad:.1e}", fontsize=10)
+    axes[2].set_title(_title("Mean cross-entropy, gradient at the logits",
+                             f"\\partial L / \\partial z = (p - y)/l,\\ l = {view.batch_size}",
+                             "backward()", view.max_diff_grad), fontsize=10)
     fig.suptitle(f"{view.dataset}: softmax and sigmoid Jacobians of one test sample "
                  f"(label {view.label}), cross-entropy gradient of {view.batch_size}; "
                  "untrained network, float64. Red > 0, blue < 0.", fontsize=11)
@@ -93,7 +96,7 @@ def plot_jacobian(view: JacobianView, path: str) -> str:
     return _save(jacobian_figure(view), path)
 
 
-def _outline(fig: Any, col: int, row: int) -> Any:
+def _outline(col: int, row: int) -> Any:
     from matplotlib.patches import Rectangle
 
     return Rectangle((col - 0.5, row - 0.5), 1, 1, fill=False, edgecolor="gold",

@@ -19,8 +19,9 @@ The result is a ``graphviz.Digraph`` when the ``graphviz`` package is installed
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Mapping, Sequence, Union
+from typing import TYPE_CHECKING, Any
 
 from softgrad import backend
 from softgrad.autograd.function import AccumulateGrad, Function
@@ -31,10 +32,10 @@ if TYPE_CHECKING:
 
 np = backend.np
 
-__all__ = ["make_dot", "DotSource", "GRAPH_ATTR", "NODE_ATTR"]
+__all__ = ["GRAPH_ATTR", "NODE_ATTR", "DotSource", "make_dot"]
 
-NODE_ATTR = {"style": "filled", "shape": "box", "align": "left", "fontsize": "10",
-             "ranksep": "0.1", "height": "0.2", "fontname": "monospace"}
+NODE_ATTR = {"style": "filled", "shape": "box", "fontsize": "10", "height": "0.2",
+             "fontname": "monospace"}
 GRAPH_ATTR = {"size": "12,12"}
 _PARAM, _OUTPUT, _SAVED = "lightblue", "darkolivegreen1", "orange"
 _DOT_KEYWORDS = {"node", "edge", "graph", "digraph", "subgraph", "strict"}
@@ -135,7 +136,8 @@ def _build(roots: Sequence[Tensor], param_names: Mapping[int, str], show_attrs: 
             continue
         if show_saved:
             for label, arr in _saved_arrays(fn):
-                saved = graph.add(("saved", id(fn), id(arr)), f"{label}\\n{_shape(arr.shape)}", fillcolor=_SAVED)
+                saved = graph.add(("saved", id(fn), id(arr)), f"{label}\\n{_shape(arr.shape)}",
+                                  fillcolor=_SAVED)
                 graph.edges.append((saved, name, {"dir": "none", "style": "dotted"}))
         for nxt, _ in fn.next_functions:
             if nxt is None:
@@ -204,7 +206,7 @@ def _dot_text(graph: _Graph) -> str:
     return "\n".join(lines) + "\n}\n"
 
 
-def _digraph(graph: _Graph) -> "graphviz.Digraph":
+def _digraph(graph: _Graph) -> graphviz.Digraph:
     import graphviz
 
     dot = graphviz.Digraph(node_attr=NODE_ATTR, graph_attr=GRAPH_ATTR)
@@ -221,9 +223,9 @@ def _has_graphviz() -> bool:
     return importlib.util.find_spec("graphviz") is not None
 
 
-def make_dot(var: Union[Tensor, Sequence[Tensor]], params: Mapping[str, Tensor] | None = None,
+def make_dot(var: Tensor | Sequence[Tensor], params: Mapping[str, Tensor] | None = None,
              show_attrs: bool = False, show_saved: bool = False, max_attr_chars: int = 50,
-             show_grad_norm: bool = False) -> Union["graphviz.Digraph", DotSource]:
+             show_grad_norm: bool = False) -> graphviz.Digraph | DotSource:
     """Draw the autograd graph that produced ``var``.
 
     Args:
