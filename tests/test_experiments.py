@@ -162,7 +162,8 @@ def test_run_experiments_writes_table_logs_and_plots(tmp_path):
     if pytest.importorskip("matplotlib"):
         pngs = sorted(p.name for p in tmp_path.glob("*.png"))
         assert pngs == ["activation_breast_cancer.png", "depth_breast_cancer.png",
-                        "grad_norms_breast_cancer.png", "output_loss_breast_cancer.png"]
+                        "grad_norms_breast_cancer.png", "jacobian_breast_cancer.png",
+                        "output_loss_breast_cancer.png"]
         assert all((tmp_path / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
 
 

@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 from softgrad import backend
 from softgrad.autograd import grad_mode
+from softgrad.autograd.node_names import node_name
 
 
 class Function:
@@ -27,7 +28,7 @@ class Function:
     """
 
     __slots__ = ("parents", "needs_input_grad", "xp", "_saved", "_versions", "_out", "_graph",
-                 "_freed", "_out_version", "__dict__")
+                 "_freed", "_out_version", "_next", "__dict__")
 
     differentiable_saved_only = True
     _ctx_style = False  # forward/backward are static methods taking ctx (PyTorch's style)
@@ -60,6 +61,7 @@ class Function:
         self._out_version = None
         self._graph = False
         self._freed = False
+        self._next: tuple | None = None
 
     # ------------------------------------------------------------------ interface
     def forward(self, *args: Any, **params: Any) -> Any:  # pragma: no cover - abstract
@@ -130,14 +132,60 @@ class Function:
     def release(self) -> None:
         """Free what forward saved, and the links to the inputs, so the intermediate
         tensors of a graph die with the backward that consumed it (unless retain_graph)."""
+        if not self._freed:  # the graph's shape outlives its values (``next_functions``)
+            self._next = self._links()
         self._saved = ()
         self._freed = True
         self.parents = ()
         for k in list(self.__dict__):
             del self.__dict__[k]
 
+    # ------------------------------------------------------------------ graph walking
+    def name(self) -> str:
+        """PyTorch's name for this node, e.g. ``"MulBackward0"`` (see ``node_names``)."""
+        return node_name(self)
+
+    @property
+    def next_functions(self) -> tuple:
+        """One ``(node, 0)`` per input, as PyTorch's ``grad_fn.next_functions``: the input's
+        ``grad_fn``, an :class:`AccumulateGrad` for a leaf that requires grad, or ``None``.
+        Still walkable after backward has freed the saved values."""
+        links = self._next if self._freed else self._links()
+        return tuple((n if n is None or isinstance(n, Function) else AccumulateGrad(n), 0)
+                     for n in links or ())
+
+    def _links(self) -> tuple:
+        """Per input: its node, the tensor itself for a leaf that requires grad, or None."""
+        return tuple(p._ctx if p._ctx is not None else p if p.requires_grad else None
+                     for p in self.parents)
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__}Backward>"
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node of a leaf tensor that requires grad: backward adds into ``variable.grad``.
+
+    Two of them are equal when they stand for the same tensor.
+    """
+
+    __slots__ = ("variable",)
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
 
 
 def bind_output(fn: Function, out: Any) -> None:

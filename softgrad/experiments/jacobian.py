@@ -36,6 +36,7 @@ class JacobianView:
         grad_autograd, grad_formula: (l, C) gradient of the mean cross-entropy at a batch of
             ``l`` logits, from backward and as ``(p - y) / l``.
         max_diff_*: largest absolute difference of each pair.
+        labels: the ``l`` labels of the batch (``label`` is the first).
     """
 
     dataset: str
@@ -52,6 +53,7 @@ class JacobianView:
     max_diff_jacobian: float = 0.0
     max_diff_sigmoid: float = 0.0
     max_diff_grad: float = 0.0
+    labels: list[int] = field(default_factory=list)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -119,4 +121,4 @@ def run_jacobian(split: Split, batch_size: int = 8, seed: int = 0,
     return JacobianView(split.name, int(y[0]), z.numpy().tolist(), f.tolist(), jac.tolist(),
                         formula.tolist(), jac_s.tolist(), formula_s.tolist(), l, grad.tolist(),
                         grad_formula.tolist(), _max_diff(jac, formula), _max_diff(jac_s, formula_s),
-                        _max_diff(grad, grad_formula))
+                        _max_diff(grad, grad_formula), [int(v) for v in y])

@@ -82,7 +82,8 @@ def run_experiments(out: str | None = "runs/experiments", quick: bool = False,
 
     Args:
         out: output folder for summary.md, results.csv (every epoch), results.json,
-            jacobian.txt and the PNG plots; None writes nothing.
+            jacobian.txt and the PNG plots (``jacobian_<dataset>.png`` among them); None
+            writes nothing.
         quick: a few epochs and fewer samples, for smoke tests.
         datasets: names from :data:`~softgrad.experiments.data.DATASETS`; default
             breast_cancer, digits, MNIST-1D, MNIST when its IDX files are present, and the
@@ -150,4 +151,8 @@ def write_outputs(rep: ExperimentsReport, out: str, plots: bool = True) -> list[
         from softgrad.experiments.plots import plot_all
 
         files += plot_all(rep.results, out)
+    if plots and rep.jacobians:
+        from softgrad.experiments.jacobian_plots import plot_jacobians
+
+        files += plot_jacobians(rep.jacobians, out)
     return files
