@@ -132,7 +132,7 @@ def test_dropout2d_zeroes_whole_channels() -> None:
     np.testing.assert_allclose(xg.grad.numpy(), (out.detach().numpy() / xg.detach().numpy()),
                                rtol=1e-5)
     with pytest.raises(RuntimeError, match="Expected 3D or 4D input"):
-        F.dropout2d(sg.ones(2, 3), 0.5)
+        F.dropout2d(sg.ones(2, 3, 4, 5, 6), 0.5)
 
 
 def test_dropout2d_module_reads_3d_input_as_channels_like_torch() -> None:
