@@ -61,7 +61,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
             raise TypeError("normal() with a number mean and std needs size=, e.g. "
                             "normal(0.0, 1.0, size=(2, 3)); or pass mean or std as a tensor")
         if not std >= 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std}")
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         shape = _shape_arg((size,) if not isinstance(size, (tuple, list)) else tuple(size))
         arr = rng.normal(float(mean), float(std), shape)
         npd = dtypes.to_np(dtype) if dtype is not None else backend.DEFAULT_DTYPE

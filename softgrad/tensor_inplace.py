@@ -167,6 +167,9 @@ class InplaceMixin:
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Any:
         """Fill with U(from_, to) draws from ``generator`` (default: the seeded global one)."""
         self._check_inplace("uniform_")
+        if from_ > to:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={from_:g} > to={to:g}")
         g = _rng(generator)
         self._data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
         self._version += 1
@@ -175,6 +178,8 @@ class InplaceMixin:
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
         """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
         self._check_inplace("normal_")
+        if not std >= 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         g = _rng(generator)
         self._data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
         self._version += 1

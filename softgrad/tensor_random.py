@@ -92,28 +92,29 @@ class RandomMixin:
     def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Any:
         """Fill with Exponential(rate ``lambd``) draws."""
         if not lambd > 0:
-            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found lambda={lambd}")
+            raise RuntimeError(f"exponential_ expects lambda > 0.0, but found "
+                               f"lambda={lambd:g}")
         return self._fill_random("exponential_",
                                  _rng(generator).standard_exponential(self.shape) / lambd)
 
     def geometric_(self, p: float, *, generator: Any = None) -> Any:
         """Fill with the number of Bernoulli(p) trials up to the first success (>= 1)."""
         if not 0 < p < 1:
-            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p}")
+            raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
         return self._fill_random("geometric_", _rng(generator).geometric(p, self.shape))
 
     def log_normal_(self, mean: float = 1.0, std: float = 2.0, *,
                     generator: Any = None) -> Any:
         """Fill with exp(N(mean, std^2)) draws."""
         if not std > 0:
-            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std}")
+            raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
         return self._fill_random("log_normal_", _rng(generator).lognormal(mean, std, self.shape))
 
     def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *,
                 generator: Any = None) -> Any:
         """Fill with Cauchy(median, sigma) draws."""
         if not sigma > 0:
-            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma}")
+            raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
         u = _rng(generator).random(self.shape)
         return self._fill_random("cauchy_", median + sigma * np.tan(math.pi * (u - 0.5)))
 
@@ -145,4 +146,4 @@ def _check_p(p: Any, name: str) -> None:
     except (TypeError, ValueError):
         raise TypeError(f"{name}: p must be a float or a tensor, got {type(p).__name__}")
     if not 0 <= value <= 1:
-        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={p}")
+        raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={value:g}")
