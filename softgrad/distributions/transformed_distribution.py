@@ -51,7 +51,7 @@ class TransformedDistribution(Distribution):
         reinterpreted = transform.domain.event_dim - base_event_dim
         if reinterpreted > 0:
             base_distribution = Independent(base_distribution, reinterpreted)
-        self.base_dist = base_distribution
+        self.base_dist: Any = base_distribution
         change = transform.codomain.event_dim - transform.domain.event_dim
         event_dim = max(transform.codomain.event_dim, base_event_dim + change)
         cut = len(forward_shape) - event_dim
@@ -147,7 +147,8 @@ class LogNormal(TransformedDistribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "LogNormal":
         new = self._get_checked_instance(LogNormal, _instance)
-        return super().expand(batch_shape, _instance=new)
+        super().expand(batch_shape, _instance=new)
+        return new
 
     @property
     def loc(self) -> Tensor:
@@ -249,7 +250,8 @@ class RelaxedBernoulli(TransformedDistribution):
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "RelaxedBernoulli":
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
-        return super().expand(batch_shape, _instance=new)
+        super().expand(batch_shape, _instance=new)
+        return new
 
     @property
     def temperature(self) -> Any:

@@ -376,7 +376,7 @@ class PowerTransform(Transform):
     @property
     def sign(self) -> Any:
         e = self.exponent
-        return (e > 0) - (e < 0) if isinstance(e, numbers.Number) else e.sign()
+        return _sign(e)
 
     def __eq__(self, other: Any) -> bool:
         return isinstance(other, PowerTransform) and bool(_equal(self.exponent, other.exponent))
@@ -420,8 +420,7 @@ class AffineTransform(Transform):
 
     @property
     def sign(self) -> Any:
-        s = self.scale
-        return (s > 0) - (s < 0) if isinstance(s, numbers.Number) else s.sign()
+        return _sign(self.scale)
 
     def __eq__(self, other: Any) -> bool:
         return (isinstance(other, AffineTransform) and bool(_equal(self.loc, other.loc))
@@ -437,10 +436,10 @@ class AffineTransform(Transform):
 
     def log_abs_det_jacobian(self, x: Tensor, y: Tensor) -> Tensor:
         shape = tuple(x.shape)
-        if isinstance(self.scale, numbers.Number):
-            result = x.new_full(shape, math.log(abs(self.scale)))
-        else:
+        if isinstance(self.scale, Tensor):
             result = self.scale.abs().log()
+        else:
+            result = x.new_full(shape, math.log(abs(float(self.scale))))
         if self._event_dim:
             result = _sum_rightmost(result, self._event_dim)
             shape = shape[:len(shape) - self._event_dim]
@@ -450,6 +449,14 @@ class AffineTransform(Transform):
         return _broadcast(shape, self.loc, self.scale)
 
     inverse_shape = forward_shape
+
+
+def _sign(v: Any) -> Any:
+    """+1, -1 or 0 for a number; the element-wise sign for a tensor."""
+    if isinstance(v, Tensor):
+        return v.sign()
+    f = float(v)
+    return (f > 0) - (f < 0)
 
 
 def _shape(v: Any) -> tuple:

@@ -6,9 +6,10 @@ from typing import Any, Callable
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import enable_grad
+from softgrad.creation import rand, randn
 from softgrad.functions import Size
-from softgrad.tensor import Tensor, _array_from
 from softgrad.nn import functional as F
+from softgrad.tensor import Tensor
 
 np = backend.np
 
@@ -36,13 +37,6 @@ def broadcast_all(*values: Any) -> tuple:
         raise RuntimeError("The parameters' shapes do not broadcast: "
                            + ", ".join(str(tuple(t.shape)) for t in out)) from None
     return tuple(t if tuple(t.shape) == shape else t.expand(*shape) for t in out)
-
-
-def as_float_tensor(value: Any) -> Tensor:
-    """A parameter as a floating tensor (numbers become default-dtype scalars)."""
-    if isinstance(value, Tensor):
-        return value if value._data.dtype.kind == "f" else value._float_input()
-    return Tensor._wrap(np.asarray(_array_from(value, None), dtype=backend.DEFAULT_DTYPE))
 
 
 def sum_rightmost(value: Tensor, dim: int) -> Tensor:
@@ -82,15 +76,11 @@ def xlogy(x: Tensor, y: Tensor) -> Tensor:
 
 def standard_normal(shape: tuple, like: Tensor, generator: Any = None) -> Tensor:
     """N(0, 1) draws of ``shape`` with ``like``'s float dtype and device."""
-    from softgrad.creation import randn
-
     return randn(tuple(shape), dtype=finfo_dtype(like), device=like.device, generator=generator)
 
 
 def uniform(shape: tuple, like: Tensor, low: float = 0.0, high: float = 1.0) -> Tensor:
     """U[low, high) draws of ``shape`` with ``like``'s float dtype and device."""
-    from softgrad.creation import rand
-
     u = rand(tuple(shape), dtype=finfo_dtype(like), device=like.device)
     return u if (low, high) == (0.0, 1.0) else u * (high - low) + low
 
