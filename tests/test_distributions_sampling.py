@@ -9,6 +9,7 @@ import re
 import numpy as np
 import pytest
 
+import fake_cuda
 import softgrad as sg
 from checks import torch
 from dist_cases import CASES
@@ -315,3 +316,62 @@ def test_signature_matches_torch(name: str) -> None:
             if meth in vars(theirs) or meth in vars(ours):
                 _compare(f"distributions.{name}.{meth}", getattr(ours, meth),
                          getattr(theirs, meth))
+
+
+# ---------------------------------------------------------------------- devices
+ON_DEVICE = {
+    "normal_rsample": lambda dev, w: D.Normal(w(3), sg.ones(3, device=dev)).rsample((2,)),
+    "normal_log_prob_cdf_icdf": lambda dev, w: sum(
+        f(sg.full((3,), 0.3, device=dev)) for f in (
+            D.Normal(w(3), 2.0).log_prob, D.Normal(w(3), 2.0).cdf, D.Normal(w(3), 2.0).icdf)),
+    "categorical": lambda dev, w: D.Categorical(logits=w(2, 3)).log_prob(
+        D.Categorical(logits=w(2, 3)).sample((4,))) + D.Categorical(logits=w(2, 3)).entropy(),
+    "bernoulli": lambda dev, w: D.Bernoulli(logits=w(3)).log_prob(
+        D.Bernoulli(logits=w(3)).sample()),
+    "gamma_rsample": lambda dev, w: D.Gamma(w(3).exp(), 2.0).rsample((2,)),
+    "dirichlet_entropy": lambda dev, w: D.Dirichlet(w(3).exp()).entropy(),
+    "mvn": lambda dev, w: D.MultivariateNormal(
+        w(3), covariance_matrix=sg.eye(3, device=dev) * 2).rsample((2,)),
+    "kl_mvn": lambda dev, w: D.kl_divergence(
+        D.MultivariateNormal(w(3), precision_matrix=sg.eye(3, device=dev) * 2),
+        D.MultivariateNormal(sg.zeros(3, device=dev), scale_tril=sg.eye(3, device=dev))),
+    "lognormal": lambda dev, w: D.LogNormal(w(3), 0.5).rsample(),
+    "multinomial_normal_bernoulli": lambda dev, w: (
+        sg.multinomial(w(2, 3).exp(), 2).float().sum() + sg.normal(w(3), 1.0)
+        + sg.bernoulli(w(3).sigmoid()) + sg.poisson(w(3).exp())),
+}
+
+
+@pytest.fixture
+def fake_device():
+    fake_cuda.install()
+    try:
+        yield "cuda"
+    finally:
+        fake_cuda.uninstall()
+
+
+@pytest.mark.parametrize("name", list(ON_DEVICE))
+def test_distributions_run_on_the_cuda_device(fake_device, name: str) -> None:
+    """On the NumPy-backed stand-in for CuPy: outputs and gradients stay on the device and
+    equal the CPU results drawn from the same seed."""
+    results = []
+    for dev in ("cpu", fake_device):
+        params = []
+
+        def w(*shape, dev=dev):
+            t = sg.tensor(np.linspace(-1, 1, int(np.prod(shape))).reshape(shape),
+                          dtype=sg.float64, device=dev, requires_grad=True)
+            params.append(t)
+            return t
+
+        sg.manual_seed(3)
+        out = ON_DEVICE[name](dev, w)
+        assert out.device == dev
+        out.sum().backward()
+        assert all(p.grad is None or p.grad.device == dev for p in params)
+        results.append((sg.tensor(out.detach().cpu().numpy()),
+                        [p.grad.cpu().numpy() for p in params if p.grad is not None]))
+    np.testing.assert_allclose(results[0][0].numpy(), results[1][0].numpy(), rtol=1e-10)
+    for a, b in zip(results[0][1], results[1][1]):
+        np.testing.assert_allclose(a, b, rtol=1e-10, atol=1e-12)

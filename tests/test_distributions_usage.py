@@ -156,3 +156,35 @@ def test_bernoulli_masks_and_normal_noise_as_programs_write_them() -> None:
     w = sg.empty(64, 32)
     w.data.normal_(0, 0.02)
     assert abs(float(w.std()) - 0.02) < 0.002
+
+
+def test_d2l_style_normal_with_a_positional_size_and_requires_grad() -> None:
+    """d2l: ``torch.normal(0, 1, (n, len(w)))`` data and ``torch.normal(0, 0.01, size=(2, 1),
+    requires_grad=True)`` parameters, trained by hand."""
+    sg.manual_seed(0)
+    true_w = sg.tensor([2.0, -3.4])
+    X = sg.normal(0, 1, (1000, len(true_w)))
+    y = X @ true_w + 4.2 + sg.normal(0, 0.01, (1000,))
+    w = sg.normal(0, 0.01, size=(2, 1), requires_grad=True)
+    b = sg.zeros(1, requires_grad=True)
+    assert w.is_leaf and w.requires_grad and w.dtype == sg.float32
+    for _ in range(300):
+        loss = ((X @ w).squeeze(1) + b - y).pow(2).mean()
+        loss.backward()
+        with sg.no_grad():
+            w -= 0.1 * w.grad
+            b -= 0.1 * b.grad
+            w.grad.zero_()
+            b.grad.zero_()
+    np.testing.assert_allclose(w.detach().numpy().ravel(), [2.0, -3.4], atol=0.01)
+    assert abs(b.item() - 4.2) < 0.01
+
+
+def test_word_language_model_style_multinomial_on_unnormalised_weights() -> None:
+    """pytorch/examples word_language_model generate.py: exp of scores, one draw."""
+    sg.manual_seed(0)
+    output = sg.tensor([[1.0, 3.0, 0.5]])
+    word_weights = output.squeeze().div(0.7).exp()
+    draws = [sg.multinomial(word_weights, 1)[0].item() for _ in range(4000)]
+    expected = F.softmax(output.squeeze() / 0.7, dim=0).numpy()
+    np.testing.assert_allclose(np.bincount(draws, minlength=3) / 4000, expected, atol=0.03)
