@@ -15,6 +15,7 @@ import weakref
 from typing import Any, Callable
 
 from softgrad import backend
+from softgrad.tensor_random import _rng
 
 np = backend.np
 _OUT_OF_PLACE = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
@@ -192,12 +193,6 @@ def _take(old: Any, new: Any) -> Any:
 
     everywhere = old._wrap(backend.xp_of(old._data).ones((), dtype=bool))
     return old._apply(Where, everywhere, new, old)
-
-
-def _rng(generator: Any) -> Any:
-    if generator is None:
-        return backend.generator()
-    return getattr(generator, "rng", generator)
 
 
 def _unary_inplace(name: str) -> Any:
