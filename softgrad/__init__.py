@@ -12,11 +12,11 @@ from softgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, s
 from softgrad.autograd.grad_mode import inference_mode
 from softgrad.backend import device
 from softgrad.backend import cuda_available as _cuda_available
-from softgrad.backend import (get_num_threads, get_rng_state, manual_seed, set_num_threads,
-                              set_rng_state)
-from softgrad.creation import (Generator, arange, as_tensor, empty, empty_like, eye, from_numpy,
-                               full, full_like, linspace, ones, ones_like, rand, rand_like, randint,
-                               randn, randn_like, randperm, tensor, zeros, zeros_like)
+from softgrad.backend import get_num_threads, set_num_threads
+from softgrad.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
+                               eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
+                               rand_like, randint, randint_like, randn, randn_like, randperm,
+                               tensor, zeros, zeros_like)
 from softgrad.dtypes import (DType, bool, double, float, float16, float32, float64, half, int,
                              int8, int16, int32, int64, long, short, uint8)
 from softgrad import functions as _functions
@@ -28,6 +28,11 @@ globals().update({_k: _v for _k, _v in vars(_functions).items()
                   if not _k.startswith("_") and _k not in _functions.INTERNAL
                   and getattr(_v, "__module__", None) == _functions.__name__})
 from softgrad.tensor import Tensor
+from softgrad import linalg, random, special  # noqa: E402
+from softgrad.random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from softgrad.sampling import bernoulli, multinomial, normal, poisson
+from softgrad.special import digamma, erf, erfc, erfinv, logit, polygamma
+from softgrad.special import gammaln as lgamma
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
 from softgrad import distributed  # noqa: E402  (mpi4py is imported only when used)
@@ -37,6 +42,7 @@ from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
 from softgrad.interop import from_dlpack  # noqa: E402
 from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
+from softgrad import distributions  # noqa: E402
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType

@@ -98,40 +98,100 @@ def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:
 
 
 # ---------------------------------------------------------------- random numbers
-class _RNG:
-    """Holder of the one seeded generator behind init, dropout and shuffling."""
-
-    def __init__(self, seed: int | None = None) -> None:
-        self.generator = np.random.default_rng(seed)
+DEFAULT_SEED = 67280421310721  # the seed of a fresh ``Generator()``, as in PyTorch
+_STATE_BYTES = 48  # PCG64 state (16) + increment (16) + buffered uint32 (4 + 4) + seed (8)
 
 
-_rng = _RNG()
+def fresh_seed() -> int:
+    """A non-deterministic 64-bit seed (from the operating system's entropy)."""
+    return int(np.random.SeedSequence().entropy) % (1 << 64)
 
 
-def manual_seed(seed: int) -> np.random.Generator:
-    """Seed softgrad's global generator (init, dropout, shuffling, ``rand*``)."""
-    _rng.generator = np.random.default_rng(int(seed))
-    return _rng.generator
+def seed_value(seed: Any) -> int:
+    """A seed as PyTorch reads it: an int in [-2**63, 2**64); negatives wrap to seed + 2**64."""
+    try:
+        value = int(seed)
+    except (TypeError, ValueError):
+        raise TypeError(f"manual_seed expected an int seed, got {type(seed).__name__}") from None
+    if not -(1 << 63) <= value < (1 << 64):
+        raise RuntimeError(f"Overflow when unpacking long: seed {value} is outside "
+                           "[-2**63, 2**64)")
+    return value + (1 << 64) if value < 0 else value
+
+
+class RandomState:
+    """A NumPy PCG64 generator plus the seed it started from (the state of ``sg.Generator``)."""
+
+    def __init__(self, seed: int) -> None:
+        self.manual_seed(seed)
+
+    def manual_seed(self, seed: Any) -> None:
+        self.initial_seed = seed_value(seed)
+        self.rng = np.random.Generator(np.random.PCG64(self.initial_seed))
+
+    def get_state(self) -> np.ndarray:
+        """The full state as 48 bytes (uint8), restorable with :meth:`set_state`."""
+        st = self.rng.bit_generator.state
+        words = (st["state"]["state"].to_bytes(16, "little")
+                 + st["state"]["inc"].to_bytes(16, "little")
+                 + int(st["has_uint32"]).to_bytes(4, "little")
+                 + int(st["uinteger"]).to_bytes(4, "little")
+                 + self.initial_seed.to_bytes(8, "little"))
+        return np.frombuffer(words, dtype=np.uint8).copy()
+
+    def set_state(self, state: Any) -> None:
+        """Restore a state from :meth:`get_state` (or a PCG64 ``bit_generator.state`` dict)."""
+        seed = self.initial_seed
+        if isinstance(state, dict):
+            new = state
+        else:
+            arr = to_numpy(state)
+            if arr.dtype != np.uint8 or arr.shape != (_STATE_BYTES,):
+                raise RuntimeError(f"Expected a uint8 (ByteTensor) RNG state of "
+                                   f"{_STATE_BYTES} bytes, got dtype {arr.dtype} and shape "
+                                   f"{tuple(arr.shape)}")
+            b = arr.tobytes()
+            new = {"bit_generator": "PCG64",
+                   "state": {"state": int.from_bytes(b[0:16], "little"),
+                             "inc": int.from_bytes(b[16:32], "little")},
+                   "has_uint32": int.from_bytes(b[32:36], "little"),
+                   "uinteger": int.from_bytes(b[36:40], "little")}
+            seed = int.from_bytes(b[40:48], "little")
+        bg = np.random.PCG64()
+        try:
+            bg.state = new
+        except (TypeError, ValueError, KeyError) as exc:
+            raise ValueError(f"invalid RNG state: {exc}") from None
+        self.rng, self.initial_seed = np.random.Generator(bg), seed
+
+
+_rng = RandomState(fresh_seed())  # the global generator, seeded at random like PyTorch's
+
+
+def manual_seed(seed: int) -> RandomState:
+    """Seed softgrad's global generator (init, dropout, shuffling, ``rand*``, sampling)."""
+    _rng.manual_seed(seed)
+    return _rng
+
+
+def default_state() -> RandomState:
+    """The global generator's state holder (wrapped by ``sg.default_generator``)."""
+    return _rng
 
 
 def generator() -> np.random.Generator:
-    """The global generator."""
-    return _rng.generator
+    """The global NumPy generator."""
+    return _rng.rng
 
 
-def get_rng_state() -> dict:
-    """A JSON-friendly snapshot of the global generator's state."""
-    return _rng.generator.bit_generator.state
+def get_rng_state() -> np.ndarray:
+    """The global generator's state as a uint8 array (see :meth:`RandomState.get_state`)."""
+    return _rng.get_state()
 
 
-def set_rng_state(new_state: dict) -> None:
+def set_rng_state(new_state: Any) -> None:
     """Restore a state returned by :func:`get_rng_state`."""
-    bg = np.random.PCG64()
-    try:
-        bg.state = new_state
-    except (TypeError, ValueError, KeyError) as exc:
-        raise ValueError(f"invalid RNG state: {exc}") from None
-    _rng.generator = np.random.Generator(bg)
+    _rng.set_state(new_state)
 
 
 # ---------------------------------------------------------------- threads

@@ -179,34 +179,92 @@ def full_like(input: Tensor, fill_value: Any, dtype: Any = None,  # noqa: A002
                 requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, dtype: Any = None, device: Any = None,
-              requires_grad: bool = False) -> Tensor:
-    return _like(rand, input, dtype, requires_grad, device)
+def rand_like(input: Tensor, *, generator: Any = None, dtype: Any = None,  # noqa: A002
+              device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(rand, input, dtype, requires_grad, device, generator=generator)
 
 
-def randn_like(input: Tensor, dtype: Any = None, device: Any = None,
-               requires_grad: bool = False) -> Tensor:
-    return _like(randn, input, dtype, requires_grad, device)
+def randn_like(input: Tensor, *, generator: Any = None, dtype: Any = None,  # noqa: A002
+               device: Any = None, requires_grad: bool = False) -> Tensor:
+    return _like(randn, input, dtype, requires_grad, device, generator=generator)
+
+
+def randint_like(input: Tensor, low: int = 0, high: Any = None, *,  # noqa: A002
+                 generator: Any = None, dtype: Any = None, device: Any = None,
+                 requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high) shaped like ``input`` (its dtype unless told otherwise);
+    ``randint_like(x, high)`` draws from [0, high)."""
+    if high is None:
+        low, high = 0, low
+    out = randint(low, high, input.shape, generator=generator,
+                  dtype=dtype if dtype is not None else input.dtype,
+                  device=device if device is not None else input.device)
+    return out.requires_grad_(requires_grad) if requires_grad else out
 
 
 class Generator:
-    """A seeded generator object, as accepted by ``generator=`` arguments."""
+    """A random-number stream for ``generator=`` arguments, seeded like PyTorch's.
 
-    def __init__(self, device: str = "cpu") -> None:
-        self.rng = np.random.default_rng()
+    A fresh ``Generator()`` starts from a fixed seed (``initial_seed()`` is
+    67280421310721), so two fresh generators give the same draws.
+    Example:
+        >>> g = sg.Generator().manual_seed(0)
+        >>> sg.rand(3, generator=g)
+    """
+
+    def __init__(self, device: Any = "cpu") -> None:
+        self.device = backend.device(device)
+        self._state = backend.RandomState(backend.DEFAULT_SEED)
+
+    @classmethod
+    def _around(cls, state: backend.RandomState) -> "Generator":
+        """A Generator sharing an existing state (the global one)."""
+        g = cls.__new__(cls)
+        g.device, g._state = backend.device("cpu"), state
+        return g
+
+    @property
+    def rng(self) -> Any:
+        """The NumPy Generator drawing the numbers."""
+        return self._state.rng
 
     def manual_seed(self, seed: int) -> "Generator":
-        self.rng = np.random.default_rng(int(seed))
+        """Seed this generator; returns it (so ``Generator().manual_seed(0)`` chains)."""
+        self._state.manual_seed(seed)
         return self
 
-    def get_state(self) -> dict:
-        return self.rng.bit_generator.state
+    def seed(self) -> int:
+        """Seed from the operating system's entropy; returns the seed used."""
+        value = backend.fresh_seed()
+        self._state.manual_seed(value)
+        return value
 
-    def set_state(self, state: dict) -> None:
-        self.rng.bit_generator.state = state
+    def initial_seed(self) -> int:
+        """The seed this generator was last seeded with."""
+        return self._state.initial_seed
+
+    def get_state(self) -> Tensor:
+        """The generator's state as a uint8 tensor."""
+        return Tensor._wrap(self._state.get_state())
+
+    def set_state(self, new_state: Any) -> "Generator":
+        """Restore a state returned by :meth:`get_state`."""
+        self._state.set_state(new_state._data if isinstance(new_state, Tensor) else new_state)
+        return self
+
+    def __repr__(self) -> str:
+        return f"<softgrad.Generator device={self.device!r} initial_seed={self.initial_seed()}>"
+
+
+default_generator = Generator._around(backend.default_state())
 
 
 def _gen(generator: Any) -> Any:
+    """The NumPy Generator behind ``generator=`` (None: the global one)."""
     if generator is None:
         return backend.generator()
-    return generator.rng if isinstance(generator, Generator) else generator
+    if isinstance(generator, Generator):
+        return generator.rng
+    if isinstance(generator, np.random.Generator):
+        return generator
+    raise TypeError(f"generator must be a softgrad.Generator, got {type(generator).__name__}")

@@ -16,9 +16,11 @@ from softgrad.tensor_convert import ConvertMixin
 from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_linalg import LinalgMixin
 from softgrad.tensor_math import MathMixin
+from softgrad.tensor_random import RandomMixin
 from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_select import SelectMixin
 from softgrad.tensor_shape import ShapeMixin
+from softgrad.tensor_special import SpecialMixin
 
 np = backend.np
 _ndarray = np.ndarray
@@ -27,7 +29,7 @@ _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
 class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, SelectMixin,
-             LinalgMixin):
+             LinalgMixin, SpecialMixin, RandomMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:

@@ -15,6 +15,7 @@ import weakref
 from typing import Any, Callable
 
 from softgrad import backend
+from softgrad.tensor_random import _rng
 
 np = backend.np
 _OUT_OF_PLACE = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
@@ -177,6 +178,9 @@ class InplaceMixin:
     def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Any:
         """Fill with U(from_, to) draws from ``generator`` (default: the seeded global one)."""
         self._check_inplace("uniform_")
+        if from_ > to:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={from_:g} > to={to:g}")
         g = _rng(generator)
         self._data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
         self._version += 1
@@ -185,6 +189,8 @@ class InplaceMixin:
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
         """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
         self._check_inplace("normal_")
+        if not std >= 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
         g = _rng(generator)
         self._data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
         self._version += 1
@@ -197,12 +203,6 @@ def _take(old: Any, new: Any) -> Any:
 
     everywhere = old._wrap(backend.xp_of(old._data).ones((), dtype=bool))
     return old._apply(Where, everywhere, new, old)
-
-
-def _rng(generator: Any) -> Any:
-    if generator is None:
-        return backend.generator()
-    return getattr(generator, "rng", generator)
 
 
 def _unary_inplace(name: str) -> Any:

@@ -315,4 +315,51 @@ def _einsum(equation: str) -> Callable:
 EINSUM = [Case(f"einsum[{eq.replace(' ', '')}]", _einsum(eq), [tuple(shapes)])
           for eq, shapes in EINSUM_EQUATIONS]
 
-ALL = ELEMENTWISE + REDUCE + SHAPE + INDEX + MATMUL + EINSUM
+SPECIAL = [
+    Case("lgamma", lambda m, a: a.lgamma(), UNARY_SHAPES, ("pos",)),
+    Case("lgamma_fn", lambda m, a: m.lgamma(a * 3), UNARY_SHAPES[1:2], ("pos",)),
+    Case("gammaln", lambda m, a: m.special.gammaln(a + 5), UNARY_SHAPES[1:2]),
+    Case("digamma", lambda m, a: a.digamma(), UNARY_SHAPES, ("pos",)),
+    Case("digamma_fn", lambda m, a: m.special.digamma(a * 10), UNARY_SHAPES[1:2], ("pos",)),
+    Case("polygamma0", lambda m, a: m.polygamma(0, a), UNARY_SHAPES[1:2], ("pos",)),
+    Case("polygamma1", lambda m, a: a.polygamma(1), UNARY_SHAPES, ("pos",)),
+    Case("polygamma3", lambda m, a: m.special.polygamma(3, a * 4), UNARY_SHAPES[1:2],
+         ("pos",)),
+    Case("erf", lambda m, a: a.erf(), UNARY_SHAPES),
+    Case("erf_fn", lambda m, a: m.special.erf(a * 3), UNARY_SHAPES[1:2]),
+    Case("erfc", lambda m, a: m.erfc(a * 2), UNARY_SHAPES),
+    Case("erfinv", lambda m, a: (a.tanh() * 0.99).erfinv(), UNARY_SHAPES),
+    Case("erfinv_fn", lambda m, a: m.special.erfinv(a.tanh()), UNARY_SHAPES[1:2]),
+    Case("logit", lambda m, a: a.sigmoid().logit(), UNARY_SHAPES),
+    Case("logit_eps", lambda m, a: m.logit(a.sigmoid(), eps=0.2), UNARY_SHAPES[1:2]),
+]
+
+
+def _spd(m, a):
+    """A symmetric positive-definite batch built from ``a`` (*, n, n)."""
+    return a @ a.mT + m.eye(a.shape[-1], dtype=a.dtype) * a.shape[-1]
+
+
+def _tri(m, a, upper=False):
+    """A well-conditioned triangular matrix built from ``a`` (*, n, n)."""
+    t = a.triu() if upper else a.tril()
+    return t + m.eye(a.shape[-1], dtype=a.dtype) * 3
+
+
+LINALG = [
+    Case("cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), [((3, 3),), ((2, 4, 4),)]),
+    Case("cholesky_upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True),
+         [((3, 3),)]),
+    Case("solve_tri_lower", lambda m, a, b: m.linalg.solve_triangular(_tri(m, a), b,
+                                                                        upper=False),
+         [((3, 3), (3, 2)), ((2, 3, 3), (3, 4)), ((3, 3), (2, 3, 1))]),
+    Case("solve_tri_upper", lambda m, a, b: m.linalg.solve_triangular(_tri(m, a, True), b,
+                                                                        upper=True),
+         [((3, 3), (3, 2))]),
+    Case("solve_tri_right", lambda m, a, b: m.linalg.solve_triangular(
+        _tri(m, a), b, upper=False, left=False), [((3, 3), (2, 3))]),
+    Case("solve_tri_unit", lambda m, a, b: m.linalg.solve_triangular(
+        _tri(m, a, True), b, upper=True, unitriangular=True), [((3, 3), (3, 2))]),
+]
+
+ALL = ELEMENTWISE + REDUCE + SHAPE + INDEX + MATMUL + EINSUM + SPECIAL + LINALG
