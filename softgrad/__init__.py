@@ -5,6 +5,8 @@ Example:
     >>> x = sg.randn(4, 3, requires_grad=True)
     >>> (x.softmax(dim=1)[:, 0].sum()).backward()
 """
+import math as _math
+
 from softgrad import dtypes as _dtypes
 from softgrad import graph_namespace as _graph_namespace
 from softgrad.autograd import engine as _engine
@@ -28,6 +30,8 @@ globals().update({_k: _v for _k, _v in vars(_functions).items()
                   if not _k.startswith("_") and _k not in _functions.INTERNAL
                   and getattr(_v, "__module__", None) == _functions.__name__})
 from softgrad.tensor import Tensor
+from softgrad.tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor,
+                                   HalfTensor, IntTensor, LongTensor, ShortTensor)
 from softgrad import linalg, random, special  # noqa: E402
 from softgrad.random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from softgrad.sampling import bernoulli, multinomial, normal, poisson
@@ -46,6 +50,7 @@ from softgrad import distributions  # noqa: E402
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType
+inf, nan, pi, e, newaxis = _math.inf, _math.nan, _math.pi, _math.e, None
 __version__ = "0.1.0"
 
 

@@ -14,7 +14,7 @@ from softgrad.tensor_math import broadcast_error, norm_dim
 from softgrad.tensor_reduce import MinMaxResult  # noqa: F401  (re-exported as sg.MinMaxResult)
 
 np = backend.np
-INTERNAL = frozenset({"index_add_zeros", "INTERNAL"})  # defined here but not part of sg.*
+INTERNAL = frozenset({"index_add_zeros", "write_out", "INTERNAL"})  # defined here but not part of sg.*
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
@@ -25,8 +25,13 @@ def _t(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor._wrap(_array_from(x, None))
 
 
-def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def cat(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Concatenate along ``dim``. Shapes must agree except in ``dim``."""
+    result = _cat(tensors, dim)
+    return result if out is None else write_out(out, result)
+
+
+def _cat(tensors: Sequence[Tensor], dim: int) -> Tensor:
     tensors = [_t(t) for t in tensors]
     if not tensors:
         raise RuntimeError("cat(): expected a non-empty list of Tensors")
@@ -54,8 +59,13 @@ def cat(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
 concat = concatenate = cat
 
 
-def stack(tensors: Sequence[Tensor], dim: int = 0) -> Tensor:
+def stack(tensors: Sequence[Tensor], dim: int = 0, *, out: Tensor | None = None) -> Tensor:
     """Stack equally shaped tensors along a new dim."""
+    result = _stack(tensors, dim)
+    return result if out is None else write_out(out, result)
+
+
+def _stack(tensors: Sequence[Tensor], dim: int) -> Tensor:
     tensors = [_t(t) for t in tensors]
     if not tensors:
         raise RuntimeError("stack expects a non-empty TensorList")
@@ -119,9 +129,33 @@ def index_add_zeros(g: Tensor, shape: tuple, index: Any) -> Tensor:
     return Tensor._apply(S.IndexAddZeros, g, shape=shape, index=index)
 
 
+def write_out(out: Any, result: Any) -> Any:
+    """PyTorch's ``out=``: store ``result`` in the given tensor(s), resizing them if needed."""
+    if isinstance(out, (tuple, list)):
+        if not isinstance(result, tuple) or len(out) != len(result):
+            raise TypeError(f"out= expects {len(result) if isinstance(result, tuple) else 1} "
+                            f"tensors for this function, got {len(out)}")
+        for o, r in zip(out, result):
+            write_out(o, r)
+        return type(result)(*out) if hasattr(result, "_fields") else tuple(out)
+    if not isinstance(out, Tensor):
+        raise TypeError(f"out= must be a Tensor, got {type(out).__name__}")
+    if result.requires_grad and out.requires_grad:
+        raise RuntimeError("functions with out=... arguments don't support automatic "
+                           "differentiation, but one of the arguments requires grad.")
+    if tuple(out.shape) == tuple(result.shape):
+        out._check_writable()
+        out._data[...] = backend.to_device(result._data, out.device)
+    else:
+        out._data = result._data.astype(out._data.dtype, copy=True)
+    out._version += 1
+    return out
+
+
 def _method(name: str) -> Any:
-    def fn(input: Tensor, *args: Any, **kwargs: Any) -> Any:  # noqa: A002
-        return getattr(_t(input), name)(*args, **kwargs)
+    def fn(input: Tensor, *args: Any, out: Any = None, **kwargs: Any) -> Any:  # noqa: A002
+        result = getattr(_t(input), name)(*args, **kwargs)
+        return result if out is None else write_out(out, result)
 
     fn.__name__ = fn.__qualname__ = name
     fn.__doc__ = f"Function form of ``Tensor.{name}``."

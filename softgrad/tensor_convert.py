@@ -175,10 +175,14 @@ class ConvertMixin:
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+        """``x.type()`` names the type (``'softgrad.FloatTensor'``); ``x.type(t)`` casts to a
+        dtype, a legacy type (``sg.LongTensor``) or its name (``'torch.LongTensor'``)."""
+        from softgrad import tensor_types
+
         if dtype is None:
-            return f"softgrad.{self.dtype.name}"
-        return self.to(dtype)
+            return tensor_types.type_name(self)
+        return self.to(tensor_types.dtype_of(dtype))
 
     def float(self) -> Any:
         return self._cast(np.float32)

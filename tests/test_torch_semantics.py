@@ -152,3 +152,53 @@ def test_dropout2d_on_2d_input_is_elementwise_with_a_warning() -> None:
     kept = out.numpy() != 0
     assert set(np.unique(out.numpy())) <= {0.0, 2.0}
     assert 0 < kept.sum(axis=1).min() and kept.sum(axis=1).max() < 40  # not whole rows
+
+
+def test_legacy_tensor_types(torch_float32) -> None:
+    torch = pytest.importorskip("torch")
+    for name in ("FloatTensor", "DoubleTensor", "HalfTensor", "LongTensor", "IntTensor",
+                 "ShortTensor", "CharTensor", "ByteTensor", "BoolTensor"):
+        ours, theirs = getattr(sg, name)([1, 0, 2]), getattr(torch, name)([1, 0, 2])
+        assert str(ours.dtype).split(".")[1] == str(theirs.dtype).split(".")[1]
+        assert ours.tolist() == theirs.tolist()
+        assert isinstance(ours, getattr(sg, name)) and isinstance(ours, sg.Tensor)
+    assert sg.FloatTensor(2, 3).shape == (2, 3) and sg.LongTensor().shape == (0,)
+    x = sg.ones(2)
+    assert isinstance(x, sg.FloatTensor) and not isinstance(x, sg.LongTensor)
+    assert x.type() == "softgrad.FloatTensor" and torch.ones(2).type() == "torch.FloatTensor"
+    assert x.type(sg.LongTensor).dtype == sg.int64
+    assert x.type("torch.DoubleTensor").dtype == sg.float64
+    assert x.type(sg.float16).dtype == sg.float16
+    with pytest.raises(ValueError, match="invalid type"):
+        x.type("torch.NopeTensor")
+
+
+def test_math_constants() -> None:
+    torch = pytest.importorskip("torch")
+    for name in ("inf", "nan", "pi", "e"):
+        a, b = getattr(sg, name), getattr(torch, name)
+        assert (a == b) or (np.isnan(a) and np.isnan(b))
+    assert sg.ones(3)[sg.newaxis].shape == (1, 3)
+
+
+def test_out_arguments_like_torch() -> None:
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (sg, torch):
+        a = lib.arange(6.0).reshape(2, 3)
+        o1, o2, o3 = lib.empty(0), lib.zeros(2, 2), lib.zeros(4, 3)
+        lib.matmul(a, a.t(), out=o1)
+        same = o2
+        lib.mm(a, a.t(), out=o2)
+        lib.cat([a, a], 0, out=o3)
+        vals, idx = lib.zeros(2), lib.zeros(2, dtype=lib.int64)
+        lib.max(a, 1, out=(vals, idx))
+        lib.add(a, 1, out=a)
+        results.append([o1.numpy().copy(), o2.numpy().copy(), o3.numpy().copy(),
+                        vals.numpy().copy(), idx.numpy().copy(), a.numpy().copy(),
+                        same is o2])
+    for ours, theirs in zip(*results):
+        np.testing.assert_array_equal(ours, theirs)
+    w = sg.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
+        sg.mul(w, 2, out=w)

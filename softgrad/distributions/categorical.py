@@ -12,7 +12,7 @@ from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import (finfo, lazy_property, logits_to_probs,
                                           probs_to_logits, size)
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.nn import functional as F
 from softgrad.sampling import multinomial
 from softgrad.tensor import Tensor

@@ -9,7 +9,8 @@ from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.gamma import standard_gamma
 from softgrad.distributions.utils import broadcast_all, clamp_probs, size, xlogy
-from softgrad.functions import Size, stack
+from softgrad.functions import stack
+from softgrad.size import Size
 from softgrad.nn import functional as F
 from softgrad.tensor import Tensor
 

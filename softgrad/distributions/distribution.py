@@ -11,7 +11,7 @@ from typing import Any
 from softgrad.autograd.grad_mode import no_grad
 from softgrad.distributions import constraints
 from softgrad.distributions.utils import lazy_property, size
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.tensor import Tensor
 
 __all__ = ["Distribution"]

@@ -10,7 +10,7 @@ from softgrad.creation import _gen
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import broadcast_all, finfo, size, xlogy
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.ops.gamma import Gammainc, StandardGamma
 from softgrad.tensor import Tensor
 

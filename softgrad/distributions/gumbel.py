@@ -8,7 +8,7 @@ from typing import Any
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import broadcast_all, finfo, size, uniform
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.tensor import Tensor
 
 _EULER_GAMMA = 0.57721566490153286060

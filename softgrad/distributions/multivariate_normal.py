@@ -14,7 +14,7 @@ from softgrad.creation import eye
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import lazy_property, size, standard_normal
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.linalg import cholesky, solve_triangular
 from softgrad.tensor import Tensor
 

@@ -8,7 +8,7 @@ from typing import Any
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import broadcast_all, size, standard_normal
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.tensor import Tensor
 
 _HALF_LOG_2PI = 0.5 * math.log(2 * math.pi)

@@ -8,7 +8,7 @@ from softgrad.autograd.grad_mode import no_grad
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import broadcast_all, size, xlogy
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.sampling import poisson
 from softgrad.tensor import Tensor
 

@@ -16,7 +16,7 @@ from softgrad.distributions.transforms import (ComposeTransform, ExpTransform,
 from softgrad.distributions.utils import (broadcast_all, clamp_probs, lazy_property,
                                           logits_to_probs, probs_to_logits, size,
                                           sum_rightmost, uniform)
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.tensor import Tensor
 
 

@@ -9,7 +9,7 @@ from softgrad import backend
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.utils import broadcast_all, size, uniform
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.tensor import Tensor
 
 np = backend.np

@@ -7,7 +7,7 @@ from typing import Any, Callable
 from softgrad import backend
 from softgrad.autograd.grad_mode import enable_grad
 from softgrad.creation import rand, randn
-from softgrad.functions import Size
+from softgrad.size import Size
 from softgrad.nn import functional as F
 from softgrad.tensor import Tensor
 
