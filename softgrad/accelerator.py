@@ -57,7 +57,7 @@ class device_index(cuda.device):  # noqa: N801 - PyTorch's name
         super().__init__(device)
 
 
-def synchronize(device: Any = None) -> None:  # noqa: A002
+def synchronize(device: Any = None, /) -> None:  # noqa: A002
     _require()
     cuda.synchronize(device)
 
@@ -67,16 +67,16 @@ def empty_cache() -> None:
     cuda.empty_cache()
 
 
-def memory_allocated(device: Any = None) -> int:  # noqa: A002
+def memory_allocated(device_index: Any = None, /) -> int:
     _require()
-    return cuda.memory_allocated(device)
+    return cuda.memory_allocated(device_index)
 
 
-def max_memory_allocated(device: Any = None) -> int:  # noqa: A002
+def max_memory_allocated(device_index: Any = None, /) -> int:
     _require()
-    return cuda.max_memory_allocated(device)
+    return cuda.max_memory_allocated(device_index)
 
 
-def memory_reserved(device: Any = None) -> int:  # noqa: A002
+def memory_reserved(device_index: Any = None, /) -> int:
     _require()
-    return cuda.memory_reserved(device)
+    return cuda.memory_reserved(device_index)

@@ -14,8 +14,10 @@ _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "m
 
 
 def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: A001
-            dynamic: bool | None = None, backend: Any = "inductor", mode: str | None = None,
-            options: dict | None = None, disable: bool = False, **kwargs: Any) -> Any:
+            dynamic: bool | None = None, backend: Any = None, mode: str | None = None,
+            options: dict | None = None, name: str | None = None, disable: bool = False,
+            recompile_limit: int | None = None, isolate_recompiles: bool = False,
+            shapes_spec: Any = None) -> Any:
     """Return ``model`` unchanged (or, called without it, a decorator that does).
 
     Args:
@@ -31,8 +33,7 @@ def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: 
         raise RuntimeError(f"Unrecognized mode={mode}, should be one of: "
                            f"{', '.join(_MODES)}")
     if model is None:
-        return lambda m: compile(m, fullgraph=fullgraph, dynamic=dynamic, backend=backend,
-                                 mode=mode, options=options, disable=disable, **kwargs)
+        return compile
     if not callable(model):
         raise TypeError(f"A callable function is expected, but {type(model)} is provided.")
     return model

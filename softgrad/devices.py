@@ -19,7 +19,7 @@ _DEVICE_STRING = re.compile(r"(\w+)(?::(0|[1-9][0-9]*))?\Z", re.ASCII)
 
 
 class device(str):  # noqa: N801 - PyTorch's name
-    """Where a tensor lives: ``sg.device('cpu')``, ``sg.device('cuda', 0)``, ``sg.device('cuda:0')``.
+    """Where a tensor lives: ``device('cpu')``, ``device('cuda', 0)``, ``device('cuda:0')``.
 
     ``.type`` is the device type and ``.index`` the device number (None when not given);
     ``str()`` and ``repr()`` read as in PyTorch (``'cuda:0'``, ``device(type='cuda', index=0)``).
@@ -93,6 +93,7 @@ class device(str):  # noqa: N801 - PyTorch's name
         return (device, (str.__str__(self),))
 
 
+_device_class = device
 CPU = device("cpu")
 _cuda_devices: dict[int, device] = {}
 
@@ -114,13 +115,13 @@ def of_array(array: Any) -> device:
 _default: list[device | None] = [None]  # None: the CPU, where nothing needs moving
 
 
-def set_default_device(dev: Any) -> None:
+def set_default_device(device: Any) -> None:  # noqa: A002 - PyTorch's name
     """Device of tensors made by factories (``zeros``, ``randn``, ``tensor``, ...) and of
     module parameters when no ``device=`` is given. ``None`` restores the CPU."""
-    if dev is None:
+    if device is None:
         _default[0] = None
         return
-    dev = device(dev)
+    dev = _device_class(device)
     backend.xp_for_device(str(dev))  # a clear error now for a device softgrad cannot use
     _default[0] = None if dev.type == "cpu" else dev
 

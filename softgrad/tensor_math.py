@@ -4,7 +4,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from softgrad import backend
+from softgrad import backend, dtypes
 from softgrad.ops import elementwise as E
 from softgrad.ops.matmul import MatMul
 
@@ -65,7 +65,7 @@ class MathMixin:
             return other
         if isinstance(other, _NUMBER):
             dt = self._data.dtype
-            if dt.kind == "f":
+            if dtypes.is_float(dt):
                 return T._wrap(backend.xp_of(self._data).asarray(other, dtype=dt))
             if isinstance(other, builtins.float):
                 return T._wrap(backend.xp_of(self._data).asarray(other, dtype=backend.DEFAULT_DTYPE))
@@ -82,7 +82,7 @@ class MathMixin:
         a, b = (other, self) if reverse else (self, other)
         da, db = a._data.dtype, b._data.dtype
         if da != db:
-            fa, fb = da.kind == "f", db.kind == "f"
+            fa, fb = dtypes.is_float(da), dtypes.is_float(db)
             if fa and not fb:
                 b = b._cast(da)
             elif fb and not fa:

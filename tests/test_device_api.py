@@ -677,3 +677,33 @@ def test_compile_rejects_what_torch_rejects() -> None:
         sg.compile(mode="fast")
     with pytest.raises(TypeError, match="callable function is expected"):
         sg.compile(3)
+
+
+# ---------------------------------------------------------------------- signatures
+SIGNATURES = (
+    "accelerator.is_available accelerator.current_accelerator accelerator.device_count "
+    "accelerator.current_device_index accelerator.set_device_index accelerator.synchronize "
+    "accelerator.empty_cache accelerator.memory_allocated accelerator.device_index "
+    "cuda.is_available cuda.device_count cuda.current_device cuda.set_device cuda.device "
+    "cuda.synchronize cuda.empty_cache cuda.get_device_name cuda.get_device_capability "
+    "cuda.get_device_properties cuda.memory_allocated cuda.max_memory_allocated "
+    "cuda.memory_reserved cuda.max_memory_reserved cuda.reset_peak_memory_stats "
+    "cuda.manual_seed cuda.manual_seed_all cuda.is_bf16_supported cuda.is_initialized "
+    "cuda.amp.GradScaler cuda.amp.autocast amp.GradScaler amp.autocast "
+    "amp.is_autocast_available autocast compile compiler.disable compiler.is_compiling "
+    "compiler.reset backends.cudnn.is_available backends.cudnn.version backends.cudnn.flags "
+    "backends.mps.is_available backends.mps.is_built backends.cuda.is_built "
+    "backends.cuda.enable_flash_sdp backends.cuda.flash_sdp_enabled backends.cuda.sdp_kernel "
+    "set_default_dtype get_default_dtype set_default_device get_default_device "
+    "set_float32_matmul_precision get_float32_matmul_precision use_deterministic_algorithms "
+    "are_deterministic_algorithms_enabled is_deterministic_algorithms_warn_only_enabled "
+    "finfo iinfo device").split()
+
+@needs_torch
+@pytest.mark.parametrize("path", SIGNATURES)
+def test_device_api_signatures_match_torch(path: str) -> None:
+    from test_api_surface import _compare, _get
+
+    ours, theirs = _get(sg, path), _get(torch, path)
+    assert callable(ours)
+    _compare(path, ours, theirs)

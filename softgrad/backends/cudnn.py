@@ -31,9 +31,11 @@ def is_acceptable(tensor: Any) -> bool:
 
 
 @contextlib.contextmanager
-def flags(enabled: bool = False, benchmark: bool = False, deterministic: bool = False,
-          allow_tf32: bool = True, **_: Any) -> Iterator[None]:
-    """Set the switches inside a ``with`` block, restoring them after."""
+def flags(enabled: bool = False, benchmark: bool = False, benchmark_limit: int = 10,
+          deterministic: bool = False, allow_tf32: bool = True, fp32_precision: str = "none",
+          depthwise_kernel: str = "auto") -> Iterator[None]:
+    """Set the switches inside a ``with`` block, restoring them after
+    (``benchmark_limit``, ``fp32_precision`` and ``depthwise_kernel`` are accepted)."""
     import sys
 
     mod = sys.modules[__name__]

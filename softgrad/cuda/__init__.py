@@ -69,12 +69,12 @@ def current_device() -> int:
     return backend.cuda_current_device()
 
 
-def set_device(dev: Any) -> None:
-    """Make GPU ``dev`` (int, 'cuda:k' or device) current. A negative int does nothing."""
-    if isinstance(dev, int) and not isinstance(dev, bool) and dev < 0:
+def set_device(device: Any) -> None:  # noqa: A002
+    """Make GPU ``device`` (int, 'cuda:k' or device) current. A negative int does nothing."""
+    if isinstance(device, int) and not isinstance(device, bool) and device < 0:
         return
     _require("set_device")
-    backend._cupy.cuda.Device(_index(dev)).use()
+    backend._cupy.cuda.Device(_index(device)).use()
 
 
 class device:  # noqa: N801 - PyTorch's name
