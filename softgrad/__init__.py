@@ -17,8 +17,9 @@ from softgrad.creation import (Generator, arange, as_tensor, empty, empty_like, 
                                randn, randn_like, randperm, tensor, zeros, zeros_like)
 from softgrad.devices import device, get_default_device, set_default_device
 from softgrad.dtype_info import finfo, iinfo
-from softgrad.dtypes import (DType, bfloat16, bool, double, float, float16, float32, float64,
-                             get_default_dtype, half, int, int8, int16, int32, int64, long,
+from softgrad.dtypes import (DType, bfloat16, bool, can_cast, double, float, float16, float32,
+                             float64, get_default_dtype, half, int, int8, int16, int32, int64,
+                             is_complex, is_floating_point, long, promote_types,
                              set_default_dtype, short, uint8)
 from softgrad import functions as _functions
 from softgrad.functions import MinMaxResult, cat, stack, where
@@ -37,7 +38,7 @@ from softgrad.serialization import load, save  # noqa: E402
 from softgrad.interop import from_dlpack  # noqa: E402
 from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
 from softgrad import accelerator, amp, backends, compiler, cuda  # noqa: E402  (device plumbing)
-from softgrad.amp import autocast  # noqa: E402
+from softgrad.amp import autocast, is_autocast_enabled  # noqa: E402
 from softgrad.backends.flags import (  # noqa: E402
     are_deterministic_algorithms_enabled, get_float32_matmul_precision,
     is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,

@@ -92,6 +92,15 @@ class device(str):  # noqa: N801 - PyTorch's name
     def __reduce__(self) -> tuple:
         return (device, (str.__str__(self),))
 
+    def __enter__(self) -> "device":
+        """``with sg.device('cuda'):`` makes this the factories' default device inside."""
+        _entered.append(_default[0])
+        set_default_device(self)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _default[0] = _entered.pop()
+
 
 _device_class = device
 CPU = device("cpu")
@@ -113,6 +122,7 @@ def of_array(array: Any) -> device:
 
 # ---------------------------------------------------------------- default device
 _default: list[device | None] = [None]  # None: the CPU, where nothing needs moving
+_entered: list[device | None] = []  # defaults saved by ``with device(...)``
 
 
 def set_default_device(device: Any) -> None:  # noqa: A002 - PyTorch's name

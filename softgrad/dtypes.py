@@ -144,3 +144,42 @@ def set_default_dtype(d: Any) -> None:
 def get_default_dtype() -> DType:
     """The dtype of new floating tensors (``sg.float32`` unless changed)."""
     return from_np(backend.DEFAULT_DTYPE)
+
+
+def _as_dtype(d: Any) -> DType:
+    return d if isinstance(d, DType) else from_np(to_np(d))
+
+
+def _category(d: DType) -> int:
+    """bool < integer < floating < complex: PyTorch's order of type categories."""
+    return 0 if d.name == "bool" else 3 if d.is_complex else 2 if d.is_floating_point else 1
+
+
+def promote_types(type1: Any, type2: Any) -> DType:
+    """The smallest dtype both convert to without leaving their category, as in PyTorch:
+    a higher category wins (int64 and float16 give float16); within one, the wider type
+    (uint8 and int8 give int16, float16 and bfloat16 give float32)."""
+    a, b = _as_dtype(type1), _as_dtype(type2)
+    ca, cb = _category(a), _category(b)
+    if ca != cb:
+        return a if ca > cb else b
+    if a is b:
+        return a
+    if a.is_floating_point:  # the wider; float16 with bfloat16 gives float32
+        return float32 if a.itemsize == b.itemsize else max(a, b, key=lambda d: d.itemsize)
+    return from_np(backend.np.result_type(a.np, b.np))
+
+
+def can_cast(from_: Any, to: Any) -> bool:
+    """Whether PyTorch's casting rules allow ``from_`` -> ``to`` implicitly (in-place ops,
+    ``out=``): never to a lower category (float -> int, int -> bool)."""
+    return _category(_as_dtype(from_)) <= _category(_as_dtype(to))
+
+
+def is_floating_point(input: Any) -> bool:  # noqa: A002 - PyTorch's name
+    """True for a tensor of a floating dtype (bfloat16 included)."""
+    return is_float(input._data.dtype)
+
+
+def is_complex(input: Any) -> bool:  # noqa: A002 - PyTorch's name
+    return input._data.dtype.kind == "c"

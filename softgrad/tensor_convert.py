@@ -211,6 +211,16 @@ class ConvertMixin:
     def cpu(self) -> Any:
         return self.to("cpu")
 
+    def pin_memory(self, device: Any = None) -> Any:
+        """Self, with a GPU present (softgrad's host-to-GPU copies are synchronous, so
+        page-locked memory would not speed them up); an error without one, as in PyTorch."""
+        if not backend.cuda_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
     def cuda(self, device: Any = None, non_blocking: bool = False,
              memory_format: Any = None) -> Any:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(

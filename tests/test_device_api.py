@@ -124,6 +124,8 @@ def test_unsupported_devices_are_clear_errors() -> None:
     x = sg.ones(2)
     with pytest.raises(ValueError, match="unknown device 'mps'.*'cpu' and 'cuda'"):
         x.to("mps")
+    with pytest.raises(ValueError, match="unknown device 'xpu:0'"):
+        nn.Linear(2, 2).to("xpu:0")
     with pytest.raises(ValueError, match="unknown device 'meta'"):
         sg.zeros(2, device=sg.device("meta"))
     with pytest.raises(RuntimeError, match="CuPy"):
@@ -147,6 +149,19 @@ def test_default_device_cuda_without_gpu_is_refused() -> None:
     with pytest.raises(RuntimeError, match="CuPy"):
         sg.set_default_device("cuda")
     assert sg.get_default_device() == "cpu" and sg.zeros(2).is_cpu
+
+
+@needs_torch
+def test_device_as_context_manager(fake_gpu) -> None:
+    with torch.device("cpu") as t, sg.device("cpu") as d:
+        assert repr(d) == repr(t) and sg.zeros(1).is_cpu
+    with sg.device("cuda"):
+        assert sg.zeros(2).is_cuda and nn.Linear(2, 2).weight.is_cuda
+        with sg.device("cpu"):
+            assert sg.zeros(2).is_cpu
+        assert sg.ones(1).is_cuda
+    assert sg.zeros(2).is_cpu and sg.get_default_device() == "cpu"
+    assert sg.is_autocast_enabled() is False and sg.amp.is_autocast_enabled("cpu") is False
 
 
 def test_default_device_places_factories_and_layers(fake_gpu) -> None:
@@ -262,6 +277,23 @@ def test_cuda_index_other_than_current_names_set_device(fake_gpu, monkeypatch) -
     with pytest.raises(RuntimeError, match=r"not the current CUDA device \(cuda:0\).*"
                                            r"set_device\(1\)"):
         sg.ones(2).to("cuda:1")
+
+
+@cpu_only
+@needs_torch
+def test_pin_memory_like_torch() -> None:
+    x, tx = sg.zeros(2), torch.zeros(2)
+    assert x.is_pinned() is tx.is_pinned() is False
+    with pytest.raises(RuntimeError) as theirs:
+        tx.pin_memory()
+    with pytest.raises(RuntimeError) as ours:
+        x.pin_memory()
+    assert str(ours.value) == str(theirs.value)
+
+
+def test_pin_memory_with_gpu(fake_gpu) -> None:
+    x = sg.ones(2)
+    assert x.pin_memory() is x and x.pin_memory().to("cuda", non_blocking=True).is_cuda
 
 
 def test_cuda_amp_imports_as_in_torch() -> None:

@@ -78,7 +78,8 @@ def test_bfloat16_create_convert_and_round_like_torch() -> None:
     vals = [1.0, -2.5, 3.14159, 1e-3, 65504.0, 1.0 + 2**-8, 1.0 + 3 * 2**-9]
     b = sg.tensor(vals, dtype=sg.bfloat16)
     tb = torch.tensor(vals, dtype=torch.bfloat16)
-    assert b.dtype == sg.bfloat16 and b.dtype is sg.bfloat16 and repr(b.dtype) == "softgrad.bfloat16"
+    assert b.dtype == sg.bfloat16 and b.dtype is sg.bfloat16
+    assert repr(b.dtype) == "softgrad.bfloat16"
     assert b.is_floating_point() and b.element_size() == 2 and b.dtype.is_floating_point
     np.testing.assert_array_equal(b.float().numpy(), tb.float().numpy())  # same rounding
     via_to = sg.tensor(vals).to(sg.bfloat16)
@@ -271,3 +272,26 @@ def test_dtype_equality() -> None:
     assert sg.float32 == sg.float and sg.float32 == np.float32 and sg.float32 == "float32"
     assert sg.float64 != None and sg.float32 != "nonsense" and sg.float16 != sg.bfloat16  # noqa
     assert len({sg.float32, sg.float, dtypes.get("float32")}) == 1
+
+
+ALL = ["bool", *INTS, *FLOATS]
+
+
+@needs_torch
+def test_promote_types_and_can_cast_match_torch_for_every_pair() -> None:
+    for a in ALL:
+        for b in ALL:
+            theirs = torch.promote_types(getattr(torch, a), getattr(torch, b))
+            assert sg.promote_types(getattr(sg, a), getattr(sg, b)).name == _name(theirs), (a, b)
+            assert sg.can_cast(getattr(sg, a), getattr(sg, b)) is \
+                torch.can_cast(getattr(torch, a), getattr(torch, b)), (a, b)
+    assert sg.promote_types("int64", np.float16) is sg.float16
+
+
+@needs_torch
+def test_is_floating_point_and_is_complex_functions() -> None:
+    for v, dt in (([1.0], "float32"), ([1], "int64"), ([True], "bool"), ([1.0], "float16")):
+        ours = sg.tensor(v, dtype=getattr(sg, dt))
+        theirs = torch.tensor(v, dtype=getattr(torch, dt))
+        assert sg.is_floating_point(ours) is torch.is_floating_point(theirs)
+        assert sg.is_complex(ours) is torch.is_complex(theirs) is False

@@ -60,6 +60,12 @@ class autocast:  # noqa: N801 - PyTorch's name
         return wrapper
 
 
+def is_autocast_enabled(device_type: str | None = None) -> bool:
+    """False: no region ever changes dtypes in softgrad, so code that casts to the autocast
+    dtype when this is True keeps its float32 path."""
+    return False
+
+
 def is_autocast_available(device_type: str) -> bool:
     """True for the device types ``autocast`` accepts without error (cpu, cuda, ...)."""
     return isinstance(device_type, str) and device_type in devices.DEVICE_TYPES
