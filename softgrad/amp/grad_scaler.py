@@ -38,8 +38,10 @@ class GradScaler:
         self._device = devices.device(device).type
         self._enabled = bool(enabled)
         if self._enabled and self._device == "cuda" and not backend.cuda_available():
-            warnings.warn("torch.cuda.amp.GradScaler is enabled, but CUDA is not available. "
-                          " Disabling.", stacklevel=2)
+            subclassed = type(self).__init__ is not GradScaler.__init__  # cuda.amp's
+            warnings.warn("GradScaler for 'cuda' is enabled, but CUDA is not available: "
+                          "disabling it (scale() and step() pass through).",
+                          stacklevel=3 if subclassed else 2)
             self._enabled = False
         if self._enabled:
             if growth_factor <= 1.0:
