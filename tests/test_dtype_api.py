@@ -111,6 +111,39 @@ def test_bfloat16_round_trip_gradient_matches_torch() -> None:
     assert leaf.grad.dtype == sg.bfloat16 and leaf.grad.float().item() == 3.0
 
 
+BF16_OPS = {
+    "sum": lambda t: t.sum(), "mean": lambda t: t.mean(1), "prod": lambda t: t.prod(0),
+    "cumsum": lambda t: t.cumsum(1), "var": lambda t: t.var(), "std": lambda t: t.std(0),
+    "max": lambda t: t.max(), "exp": lambda t: t.exp(), "log": lambda t: t.abs().log(),
+    "tanh": lambda t: t.tanh(), "sqrt": lambda t: t.abs().sqrt(), "relu": lambda t: t.relu(),
+    "softmax": lambda t: t.softmax(1), "log_softmax": lambda t: t.log_softmax(1),
+    "logsumexp": lambda t: t.logsumexp(1), "norm": lambda t: t.norm(), "div": lambda t: t / 3,
+    "rdiv": lambda t: 1 / (t.abs() + 1), "pow": lambda t: t ** 2, "rpow": lambda t: 2 ** t,
+    "mul float": lambda t: t * 2.5, "sub": lambda t: t - t[0],
+}
+
+
+@needs_torch
+@pytest.mark.parametrize("op", BF16_OPS)
+def test_bfloat16_ops_keep_dtype_and_values_like_torch(op: str) -> None:
+    """bfloat16 is a floating type everywhere: reductions stay bfloat16 (they would silently
+    truncate if it were taken for an integer), values and gradients agree with PyTorch."""
+    pytest.importorskip("ml_dtypes")
+    vals = np.random.default_rng(3).standard_normal((3, 4)).astype(np.float32)
+    fn = BF16_OPS[op]
+    x = sg.tensor(vals, dtype=sg.bfloat16, requires_grad=True)
+    tx = torch.tensor(vals, dtype=torch.bfloat16, requires_grad=True)
+    y, ty = fn(x), fn(tx)
+    assert y.dtype == sg.bfloat16 and ty.dtype == torch.bfloat16
+    np.testing.assert_allclose(y.float().detach().numpy(), ty.float().detach().numpy(),
+                               rtol=2e-2, atol=2e-2)
+    y.float().sum().backward()
+    ty.float().sum().backward()
+    assert x.grad.dtype == sg.bfloat16
+    np.testing.assert_allclose(x.grad.float().numpy(), tx.grad.float().numpy(), rtol=5e-2,
+                               atol=5e-2)
+
+
 def test_bfloat16_names_work_without_ml_dtypes() -> None:
     """Without the package, sg.bfloat16 can be named, compared, hashed and described;
     making a tensor of it is an ImportError that names the package (run in a fresh
