@@ -12,15 +12,17 @@ from softgrad import graph_namespace as _graph_namespace
 from softgrad.autograd import engine as _engine
 from softgrad.autograd.grad_mode import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from softgrad.autograd.grad_mode import inference_mode
-from softgrad.backend import device
-from softgrad.backend import cuda_available as _cuda_available
 from softgrad.backend import get_num_threads, set_num_threads
 from softgrad.creation import (Generator, arange, as_tensor, default_generator, empty, empty_like,
                                eye, from_numpy, full, full_like, linspace, ones, ones_like, rand,
                                rand_like, randint, randint_like, randn, randn_like, randperm,
                                tensor, zeros, zeros_like)
-from softgrad.dtypes import (DType, bool, double, float, float16, float32, float64, half, int,
-                             int8, int16, int32, int64, long, short, uint8)
+from softgrad.devices import device, get_default_device, set_default_device
+from softgrad.dtype_info import finfo, iinfo
+from softgrad.dtypes import (DType, bfloat16, bool, can_cast, double, float, float16, float32,
+                             float64, get_default_dtype, half, int, int8, int16, int32, int64,
+                             is_complex, is_floating_point, long, promote_types,
+                             set_default_dtype, short, uint8)
 from softgrad import functions as _functions
 from softgrad.functions import MinMaxResult, cat, stack, where
 from softgrad.size import Size
@@ -47,33 +49,16 @@ from softgrad.serialization import load, save  # noqa: E402
 from softgrad.interop import from_dlpack  # noqa: E402
 from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
 from softgrad import distributions  # noqa: E402
+from softgrad import accelerator, amp, backends, compiler, cuda  # noqa: E402  (device plumbing)
+from softgrad.amp import autocast, is_autocast_enabled  # noqa: E402
+from softgrad.backends.flags import (  # noqa: E402
+    are_deterministic_algorithms_enabled, get_float32_matmul_precision,
+    is_deterministic_algorithms_warn_only_enabled, set_float32_matmul_precision,
+    use_deterministic_algorithms)
+from softgrad.compiler import compile  # noqa: E402
 
 _engine.TENSOR_HOOKS["namespace"] = _graph_namespace
 dtype = DType
 inf, nan, pi, e, newaxis = _math.inf, _math.nan, _math.pi, _math.e, None
 __version__ = "0.1.0"
 
-
-class _Cuda:
-    """``sg.cuda.is_available()``, ``device_count()`` and ``synchronize()``, as in PyTorch."""
-
-    @staticmethod
-    def is_available() -> bool:
-        return _cuda_available()
-
-    @staticmethod
-    def device_count() -> int:
-        from softgrad import backend
-
-        return backend._cupy.cuda.runtime.getDeviceCount() if _cuda_available() else 0
-
-    @staticmethod
-    def synchronize() -> None:
-        """Wait until the GPU has finished the queued work (for timing)."""
-        from softgrad import backend
-
-        if _cuda_available():
-            backend._cupy.cuda.Device().synchronize()
-
-
-cuda = _Cuda()

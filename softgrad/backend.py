@@ -26,6 +26,17 @@ except Exception:  # pragma: no cover - depends on the machine
     _cupy = None
 
 
+def bfloat16_dtype() -> Any:
+    """NumPy's bfloat16 dtype, from the optional ``ml_dtypes`` package (imported on first use:
+    it takes a while to load)."""
+    try:
+        import ml_dtypes  # type: ignore[import-not-found]
+    except ImportError:
+        raise ImportError("bfloat16 tensors need the ml_dtypes package: pip install ml_dtypes "
+                          "(or the 'bfloat16' extra: pip install 'softgrad[bfloat16]')") from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
 def cuda_available() -> bool:
     """True when CuPy imports and sees at least one GPU."""
     if _cupy is None:
@@ -36,9 +47,23 @@ def cuda_available() -> bool:
         return False
 
 
+def cuda_device_count() -> int:
+    """Number of CUDA GPUs CuPy sees (0 without CuPy or a GPU)."""
+    return _cupy.cuda.runtime.getDeviceCount() if cuda_available() else 0
+
+
+def cuda_current_device() -> int:
+    """Index of CuPy's current GPU: the one new CUDA arrays are made on."""
+    return int(_cupy.cuda.get_device_id())
+
+
 def xp_for_device(device: str) -> Any:
-    """Array module for a device name ('cpu' or 'cuda[:i]')."""
-    if device == "cpu":
+    """Array module for a device name ('cpu' or 'cuda[:i]').
+
+    ``cuda:i`` must name the current GPU: softgrad makes CUDA arrays on CuPy's current
+    device (choose it with ``softgrad.cuda.set_device``).
+    """
+    if device == "cpu" or device.startswith("cpu:"):
         return np
     if device.startswith("cuda"):
         if not cuda_available():
@@ -46,8 +71,18 @@ def xp_for_device(device: str) -> Any:
                 f"device {device!r} requested but CuPy with a CUDA GPU is not available; "
                 "install the 'cuda' extra on a machine with an NVIDIA GPU"
             )
+        idx = device.partition(":")[2]
+        if idx and int(idx) != cuda_current_device():
+            count = cuda_device_count()
+            if int(idx) >= count:
+                raise RuntimeError(f"device {device!r} requested but only {count} CUDA "
+                                   f"device(s) are visible")
+            raise RuntimeError(
+                f"device {device!r} is not the current CUDA device "
+                f"(cuda:{cuda_current_device()}); softgrad makes CUDA tensors on the current "
+                f"device: call softgrad.cuda.set_device({idx}) first")
         return _cupy
-    raise ValueError(f"unknown device {device!r}; expected 'cpu' or 'cuda'")
+    raise ValueError(f"unknown device {device!r}; softgrad supports 'cpu' and 'cuda'")
 
 
 def xp_of(array: Any) -> Any:
@@ -66,9 +101,10 @@ def device_of(array: Any) -> str:
 
 def to_device(array: Any, device: str) -> Any:
     """Copy ``array`` to ``device`` (no copy when it is already there)."""
-    if device_of(array) == ("cpu" if device == "cpu" else "cuda"):
+    on_cpu = device == "cpu" or device.startswith("cpu:")
+    if device_of(array) == ("cpu" if on_cpu else "cuda"):
         return array
-    if device == "cpu":
+    if on_cpu:
         return _cupy.asnumpy(array)
     return xp_for_device(device).asarray(array)
 
@@ -336,32 +372,3 @@ def tune_malloc(env: dict | None = None) -> bool:
 
 tune_malloc()
 
-
-class device(str):
-    """``sg.device('cpu')``, ``sg.device('cuda', 0)``: a device name usable wherever a device
-    string is (``tensor.to(device)``, ``device=`` arguments), with ``.type`` and ``.index``."""
-
-    def __new__(cls, type: Any, index: int | None = None) -> "device":  # noqa: A002
-        name = str(type)
-        kind, _, idx = name.partition(":")
-        if kind not in ("cpu", "cuda"):
-            raise RuntimeError(f"Expected one of cpu, cuda device type at start of device "
-                               f"string: {name}")
-        if index is not None:
-            if idx:
-                raise RuntimeError(f"device index given twice: {name!r} and {index}")
-            idx = str(int(index))
-        return super().__new__(cls, f"{kind}:{idx}" if idx else kind)
-
-    @property
-    def type(self) -> str:  # noqa: A003
-        return self.partition(":")[0]
-
-    @property
-    def index(self) -> int | None:
-        idx = self.partition(":")[2]
-        return int(idx) if idx else None
-
-    def __repr__(self) -> str:
-        idx = self.index
-        return f"device(type='{self.type}'" + ("" if idx is None else f", index={idx}") + ")"

@@ -4,7 +4,7 @@ from __future__ import annotations
 import operator
 from typing import Any
 
-from softgrad import backend, dtypes
+from softgrad import backend, devices, dtypes
 from softgrad.tensor import Tensor, _array_from
 
 np = backend.np
@@ -32,6 +32,7 @@ def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
     npd = dtypes.to_np(dtype)
     if npd is not None and arr.dtype != npd:
         arr = arr.astype(npd)
+    device = devices.default_for(device)
     if device is not None and (str(device) != "cpu" or backend.device_of(arr) != "cpu"):
         arr = backend.to_device(arr, str(device))
     return Tensor._leaf(arr, requires_grad)
@@ -84,7 +85,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
          requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = (dtypes.bool if isinstance(fill_value, bool) else dtypes.int64
-                 if isinstance(fill_value, int) else dtypes.float32)
+                 if isinstance(fill_value, int) else backend.DEFAULT_DTYPE)
     return _finish(np.full(_shape_arg((size,)), fill_value, dtypes.to_np(dtype)), None, device,
                    requires_grad)
 
@@ -213,14 +214,14 @@ class Generator:
     """
 
     def __init__(self, device: Any = "cpu") -> None:
-        self.device = backend.device(device)
+        self.device = devices.device(device)
         self._state = backend.RandomState(backend.DEFAULT_SEED)
 
     @classmethod
     def _around(cls, state: backend.RandomState) -> "Generator":
         """A Generator sharing an existing state (the global one)."""
         g = cls.__new__(cls)
-        g.device, g._state = backend.device("cpu"), state
+        g.device, g._state = devices.device("cpu"), state
         return g
 
     @property

@@ -8,7 +8,7 @@ from __future__ import annotations
 import builtins
 from typing import Any, Sequence
 
-from softgrad import backend, dtypes
+from softgrad import backend, devices, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
 from softgrad.size import Size
@@ -60,7 +60,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         self._vc: list | None = None  # [version, shared with another tensor]
         self._used = False  # an input of a recorded op (in-place must not rebase it)
         self._retains_grad = False
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not dtypes.is_differentiable(self._data.dtype):
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype}")
 
@@ -168,8 +168,10 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return backend.device_of(self._data)
+    def device(self) -> devices.device:
+        """Where the data lives: ``device(type='cpu')`` or ``device(type='cuda', index=k)``;
+        compares equal to 'cpu' / 'cuda'."""
+        return devices.of_array(self._data)
 
     @property
     def is_leaf(self) -> bool:
@@ -181,7 +183,19 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
 
     @property
     def is_cuda(self) -> bool:
-        return self.device != "cpu"
+        return backend.device_of(self._data) == "cuda"
+
+    @property
+    def is_cpu(self) -> bool:
+        return backend.device_of(self._data) == "cpu"
+
+    is_xpu = is_mps = is_meta = property(lambda self: False, doc="False: softgrad has no "
+                                         "such devices")
+
+    def get_device(self) -> int:
+        """The GPU index of a CUDA tensor; -1 on the CPU."""
+        dev = self.device
+        return -1 if dev.index is None else dev.index
 
     def dim(self) -> int:
         return self._data.ndim
@@ -204,7 +218,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         return self._data.itemsize
 
     def is_floating_point(self) -> bool:
-        return self._data.dtype.kind == "f"
+        return dtypes.is_float(self._data.dtype)
 
     def __len__(self) -> int:
         if self._data.ndim == 0:
@@ -228,7 +242,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
     def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
         if self._ctx is not None and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables")
-        if requires_grad and self._data.dtype.kind not in "fc":
+        if requires_grad and not dtypes.is_differentiable(self._data.dtype):
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype}")
         self.requires_grad = builtins.bool(requires_grad)
@@ -332,7 +346,7 @@ def _check_same_device(inputs: Sequence[Tensor]) -> None:
         if backend.device_of(t._data) != dev:
             raise RuntimeError(
                 f"Expected all tensors to be on the same device, but found at least two "
-                f"devices, {dev} and {t.device}!")
+                f"devices, {inputs[0].device} and {t.device}!")
 
 
 def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
@@ -355,7 +369,7 @@ def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
             arr = arr.astype(backend.DEFAULT_DTYPE)
         elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not is_array:
             arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "fiub":
+    if arr.dtype.kind not in "fiub" and not dtypes.is_float(arr.dtype):
         raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
     if np_dtype is not None and arr.dtype != np_dtype:
         arr = arr.astype(np_dtype)

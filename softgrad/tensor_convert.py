@@ -5,6 +5,7 @@ import builtins
 from typing import Any
 
 from softgrad import backend, dtypes, tensor_print
+from softgrad.devices import DEVICE_TYPES
 
 np = backend.np
 
@@ -144,18 +145,23 @@ class ConvertMixin:
         return type(self)._apply(Cast, self, dtype=self._data.dtype)
 
     def to(self, *args: Any, **kwargs: Any) -> Any:
-        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``."""
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``.
+
+        ``non_blocking`` and ``memory_format`` are accepted (copies are synchronous, and
+        arrays keep NumPy's layout)."""
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("memory_format", None)
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
             if isinstance(a, ConvertMixin):
                 dtype, device = a.dtype, a.device
-            elif isinstance(a, str) and (a == "cpu" or a.startswith("cuda")):
+            elif isinstance(a, str) and a.partition(":")[0] in DEVICE_TYPES:
                 device = a
-            elif a is not None:
+            elif a is not None and not isinstance(a, builtins.bool):  # bools: non_blocking, copy
                 dtype = a
         out = self
         if device is not None and backend.device_of(self._data) != _device_kind(device):
@@ -171,7 +177,7 @@ class ConvertMixin:
 
         if np_dtype == self._data.dtype:
             return self
-        if (self.requires_grad and np.dtype(np_dtype).kind in "fc") or self._tracing:
+        if self._tracing or (self.requires_grad and dtypes.is_differentiable(np.dtype(np_dtype))):
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))
 
@@ -193,6 +199,10 @@ class ConvertMixin:
     def half(self) -> Any:
         return self._cast(np.float16)
 
+    def bfloat16(self) -> Any:
+        """A bfloat16 copy (needs the ``ml_dtypes`` package)."""
+        return self._cast(dtypes.bfloat16.np)
+
     def long(self) -> Any:
         return self._cast(np.int64)
 
@@ -205,7 +215,18 @@ class ConvertMixin:
     def cpu(self) -> Any:
         return self.to("cpu")
 
-    def cuda(self, device: Any = None) -> Any:
+    def pin_memory(self, device: Any = None) -> Any:
+        """Self, with a GPU present (softgrad's host-to-GPU copies are synchronous, so
+        page-locked memory would not speed them up); an error without one, as in PyTorch."""
+        if not backend.cuda_available():
+            raise RuntimeError("Cannot access accelerator device when none is available.")
+        return self
+
+    def is_pinned(self, device: Any = None) -> bool:
+        return False
+
+    def cuda(self, device: Any = None, non_blocking: bool = False,
+             memory_format: Any = None) -> Any:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
             device, builtins.int) else device)
 
@@ -239,7 +260,7 @@ def _sizes(size: tuple) -> tuple:
 
 
 def _device_kind(device: str) -> str:
-    return "cpu" if str(device) == "cpu" else "cuda"
+    return "cpu" if str(device).partition(":")[0] == "cpu" else "cuda"
 
 
 def _to_device(t: Any, device: str) -> Any:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import builtins
 from typing import Any
 
-from softgrad import backend
+from softgrad import backend, dtypes
 from softgrad.ops import elementwise as E
 from softgrad.ops.matmul import MatMul
 
@@ -65,7 +65,7 @@ class MathMixin:
             return other
         if isinstance(other, _NUMBER):
             dt = self._data.dtype
-            if dt.kind == "f":
+            if dtypes.is_float(dt):
                 return T._wrap(backend.xp_of(self._data).asarray(other, dtype=dt))
             if isinstance(other, builtins.float):
                 return T._wrap(backend.xp_of(self._data).asarray(other, dtype=backend.DEFAULT_DTYPE))
@@ -82,7 +82,7 @@ class MathMixin:
         a, b = (other, self) if reverse else (self, other)
         da, db = a._data.dtype, b._data.dtype
         if da != db:
-            fa, fb = da.kind == "f", db.kind == "f"
+            fa, fb = dtypes.is_float(da), dtypes.is_float(db)
             if fa and not fb:
                 b = b._cast(da)
             elif fb and not fa:
@@ -119,7 +119,7 @@ class MathMixin:
     def _true_div(self, o: Any, reverse: bool) -> Any:
         o = self._operand(o)
         a = self
-        if a._data.dtype.kind != "f" and o._data.dtype.kind != "f":
+        if not dtypes.is_float(a._data.dtype) and not dtypes.is_float(o._data.dtype):
             a, o = a._cast(backend.DEFAULT_DTYPE), o._cast(backend.DEFAULT_DTYPE)
         return a._binary(o, E.Div, reverse)
 
@@ -137,9 +137,9 @@ class MathMixin:
 
     def __pow__(self, o: Any) -> Any:
         if isinstance(o, _NUMBER) and not isinstance(o, builtins.bool):
-            base = self if self._data.dtype.kind == "f" or isinstance(o, builtins.int) \
+            base = self if dtypes.is_float(self._data.dtype) or isinstance(o, builtins.int) \
                 else self._cast(backend.DEFAULT_DTYPE)
-            if isinstance(o, builtins.int) and o < 0 and base._data.dtype.kind != "f":
+            if isinstance(o, builtins.int) and o < 0 and not dtypes.is_float(base._data.dtype):
                 raise RuntimeError("Integers to negative integer powers are not allowed.")
             return type(self)._apply(E.PowScalar, base, p=o)
         return self._binary(o, E.Pow)
@@ -148,7 +148,8 @@ class MathMixin:
         if isinstance(o, builtins.int) and self._data.dtype.kind in "iub":
             return type(self)._wrap(backend.xp_of(self._data).asarray(o) ** self._data)
         if isinstance(o, _NUMBER):
-            base = self if self._data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
+            base = self if dtypes.is_float(self._data.dtype) else self._cast(
+                backend.DEFAULT_DTYPE)
             return type(self)._apply(E.RPowScalar, base, c=builtins.float(o))
         return self._binary(o, E.Pow, True)
 
@@ -256,7 +257,8 @@ class MathMixin:
 
     # ------------------------------------------------------------------ element-wise
     def _float_input(self) -> Any:
-        return self if self._data.dtype.kind == "f" else self._cast(backend.DEFAULT_DTYPE)
+        dt = self._data.dtype
+        return self if dt.kind == "f" or dtypes.is_float(dt) else self._cast(backend.DEFAULT_DTYPE)
 
     def _unary(self, fn: type, **params: Any) -> Any:
         return type(self)._apply(fn, self._float_input(), **params)

@@ -5,7 +5,7 @@ import builtins
 import math
 from typing import Any, NamedTuple
 
-from softgrad import backend
+from softgrad import backend, dtypes
 from softgrad.ops import reduce as R
 from softgrad.ops.softmax import LogSoftmax, Softmax
 from softgrad.tensor_math import _reduce_args, norm_dim, norm_dims
@@ -40,12 +40,12 @@ class ReduceMixin:
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
         """Sum over ``dim`` (all dims when None); integer and bool inputs sum to int64."""
-        x = self if self._data.dtype.kind in "fc" or dtype is not None else self.long()
+        x = self if dtypes.is_differentiable(self._data.dtype) or dtype is not None else self.long()
         return x._reduce(R.Sum, dim, keepdim, kw, dtype)
 
     def mean(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
         """Arithmetic mean over ``dim`` (floating inputs only, as in PyTorch)."""
-        if self._data.dtype.kind not in "fc" and dtype is None:
+        if not dtypes.is_differentiable(self._data.dtype) and dtype is None:
             raise RuntimeError(
                 f"mean(): could not infer output dtype. Input dtype must be either a floating "
                 f"point or complex dtype. Got: {self.dtype.name.capitalize()}")
@@ -53,7 +53,7 @@ class ReduceMixin:
 
     def prod(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Any:
         """Product over ``dim``; the gradient is exact also where inputs are zero."""
-        x = self if self._data.dtype.kind in "fc" or dtype is not None else self.long()
+        x = self if dtypes.is_differentiable(self._data.dtype) or dtype is not None else self.long()
         return x._reduce(R.Prod, dim, keepdim, kw, dtype)
 
     def amax(self, dim: Any = (), keepdim: bool = False, **kw: Any) -> Any:
@@ -151,7 +151,7 @@ class ReduceMixin:
             correction: Any = None, **kw: Any) -> Any:
         """Variance over ``dim`` with Bessel's correction by default (``correction=1``)."""
         dim, keepdim = _reduce_args(dim, keepdim, kw)
-        if self._data.dtype.kind not in "fc":
+        if not dtypes.is_differentiable(self._data.dtype):
             raise RuntimeError(f"std and var only support floating point and complex dtypes, "
                                f"got {self.dtype.name}")
         if correction is None:
@@ -195,7 +195,7 @@ class ReduceMixin:
     def cumsum(self, dim: int, dtype: Any = None) -> Any:
         """Cumulative sum along ``dim``; integer and bool inputs give int64."""
         x = self if dtype is None else self.to(dtype)
-        if x._data.dtype.kind not in "fc" and dtype is None:
+        if not dtypes.is_differentiable(x._data.dtype) and dtype is None:
             x = x.long()
         return type(self)._apply(R.Cumsum, x, axis=norm_dim(dim, self.ndim))
 

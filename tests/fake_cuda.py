@@ -111,9 +111,59 @@ class _Namespace(types.ModuleType):
 
 
 class _Runtime:
+    """One fake GPU, number 0."""
+
     @staticmethod
     def getDeviceCount() -> int:
         return 1
+
+    @staticmethod
+    def getDeviceProperties(i: int) -> dict:
+        if i != 0:
+            raise RuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+        return {"name": b"Fake CUDA Device", "major": 8, "minor": 6,
+                "totalGlobalMem": 16 * 2**30, "multiProcessorCount": 4}
+
+
+class _Device:
+    """``cupy.cuda.Device``: ``use()``, a context manager, ``synchronize()`` (counted)."""
+
+    current = 0
+    synchronized = 0
+
+    def __init__(self, i: int = 0) -> None:
+        if not 0 <= i < _Runtime.getDeviceCount():
+            raise RuntimeError("cudaErrorInvalidDevice: invalid device ordinal")
+        self.id = i
+
+    def use(self) -> None:
+        _Device.current = self.id
+
+    def synchronize(self) -> None:
+        _Device.synchronized += 1
+
+    def __enter__(self) -> "_Device":
+        self.prev, _Device.current = _Device.current, self.id
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        _Device.current = self.prev
+
+
+class _MemoryPool:
+    """``cupy.get_default_memory_pool()``: bytes in use and held, set by tests."""
+
+    def __init__(self) -> None:
+        self.used, self.total = 0, 0
+
+    def used_bytes(self) -> int:
+        return self.used
+
+    def total_bytes(self) -> int:
+        return self.total
+
+    def free_all_blocks(self) -> None:
+        self.total = self.used
 
 
 def make_module() -> Any:
@@ -122,9 +172,11 @@ def make_module() -> Any:
     mod.asnumpy = lambda a: np.array(a.view(np.ndarray)) if isinstance(a, FakeDeviceArray) \
         else np.asarray(a)
     mod.get_array_module = lambda *a: mod
-    mod.cuda = types.SimpleNamespace(
-        runtime=_Runtime(), get_device_id=lambda: 0,
-        Device=lambda i=0: types.SimpleNamespace(synchronize=lambda: None))
+    mod.cuda = types.SimpleNamespace(runtime=_Runtime(), get_device_id=lambda: _Device.current,
+                                     Device=_Device)
+    pool, pinned = _MemoryPool(), _MemoryPool()
+    mod.get_default_memory_pool = lambda: pool
+    mod.get_default_pinned_memory_pool = lambda: pinned
     return mod
 
 

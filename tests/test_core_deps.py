@@ -9,7 +9,8 @@ import textwrap
 import softgrad as sg
 
 OPTIONAL = ["torch", "sklearn", "matplotlib", "tqdm", "mnist1d", "onnx", "onnxruntime",
-            "mpi4py", "safetensors", "cupy", "numba", "scipy", "pydynet", "graphviz"]
+            "mpi4py", "safetensors", "cupy", "numba", "scipy", "pydynet", "graphviz",
+            "ml_dtypes"]
 
 SCRIPT = textwrap.dedent(f"""
     import importlib.abc, sys

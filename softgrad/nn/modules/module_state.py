@@ -10,6 +10,7 @@ from collections import OrderedDict
 from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
 
 from softgrad import backend, dtypes
+from softgrad.devices import DEVICE_TYPES
 from softgrad.autograd import grad_mode
 from softgrad.tensor import Tensor
 
@@ -164,7 +165,7 @@ def _to_target(args: tuple, kwargs: dict) -> tuple[Any, Any]:
     for a in args:
         if isinstance(a, Tensor):
             found.update(device=a.device, dtype=a.dtype)
-        elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
+        elif isinstance(a, str) and a.partition(":")[0] in DEVICE_TYPES:
             found["device"] = a
         elif a is not None and not isinstance(a, bool):
             found["dtype"] = a

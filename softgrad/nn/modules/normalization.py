@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from softgrad import backend, dtypes
+from softgrad import backend, devices, dtypes
 from softgrad.creation import _shape_arg
 from softgrad.nn import init
 from softgrad.nn.functional import normalization as FN
@@ -16,6 +16,7 @@ def _empty(shape: tuple, device: Any = None, dtype: Any = None, kind: Any = None
     """An uninitialised tensor for a parameter or buffer (float32 unless told)."""
     np_dtype = dtypes.to_np(kind if kind is not None else dtype) or backend.DEFAULT_DTYPE
     arr = backend.np.empty(_shape_arg((shape,)), dtype=np_dtype)  # sizes checked
+    device = devices.default_for(device)
     if device is not None and str(device) != "cpu":
         arr = backend.to_device(arr, str(device))
     return Tensor._wrap(arr)
