@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from softgrad import serialization
+from softgrad.serialization import safetensors_format as serialization
 from softgrad.serialization import CheckpointError
 
 
