@@ -181,7 +181,8 @@ class TorchPickler:
             self.global_("torch", obj.name)
         elif isinstance(obj, backend.device):
             self.global_("torch", "device")
-            self.save((obj.type,) if obj.index is None else (obj.type, obj.index), path)
+            kind_, _, index = str(obj).partition(":")
+            self.save((kind_,) if not index else (kind_, int(index)), path)
             self.out += _P.REDUCE
             self._put(obj)
         elif kind is getattr(_functions, "Size", None):

@@ -170,7 +170,12 @@ class Storage:
             if raw.size % size:
                 raise CheckpointError(f"a storage of {raw.size} bytes cannot hold whole "
                                       f"{dtype_name} elements")
-            self._typed[dtype_name] = to_softgrad_array(raw.view(_RAW[dtype_name]), dtype_name)
+            if raw.size and raw.strides == (0,):  # a probe storage with no memory behind it
+                one = to_softgrad_array(np.zeros(1, _RAW[dtype_name]), dtype_name)
+                self._typed[dtype_name] = np.broadcast_to(one, (raw.size // size,))
+            else:
+                self._typed[dtype_name] = to_softgrad_array(raw.view(_RAW[dtype_name]),
+                                                            dtype_name)
         return self._typed[dtype_name]
 
 

@@ -113,10 +113,10 @@ class _Archive:
         if len(set(names)) != len(names):
             raise CheckpointError(f"corrupt {_KIND} file: a record name appears twice")
         pkl = [n for n in names if n.endswith("/data.pkl") and n.count("/") == 1]
+        if any(n.endswith("/constants.pkl") for n in names):
+            raise CheckpointError("this is a TorchScript archive (torch.jit.save); softgrad "
+                                  "loads tensors and state dicts, not TorchScript programs")
         if len(pkl) != 1:
-            if any(n.endswith("constants.pkl") or "/code/" in n for n in names):
-                raise CheckpointError("this is a TorchScript archive (torch.jit.save); softgrad "
-                                      "loads tensors and state dicts, not TorchScript programs")
             raise CheckpointError("zip file is neither a torch.save file (no <name>/data.pkl) "
                                   "nor an .npz archive")
         self.prefix = pkl[0][:-len("data.pkl")]
