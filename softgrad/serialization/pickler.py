@@ -213,15 +213,15 @@ class TorchPickler:
     def _global_object(self, obj: Any, path: tuple) -> None:
         module, name = getattr(obj, "__module__", None), getattr(obj, "__qualname__", "")
         if module is None or "<locals>" in name or "<lambda>" in name:
-            raise TypeError(f"sg.save cannot store {obj!r:.80} at {_where(path)}: only classes "
-                            "and functions defined at the top level of a module are saved (by "
-                            "name)")
+            raise TypeError(f"sg.save cannot store {type(obj).__name__} {module}.{name} at "
+                            f"{_where(path)}: only classes and functions defined at the top "
+                            "level of a module are saved (by name)")
         found = sys.modules.get(module)
         for part in name.split("."):
             found = getattr(found, part, None)
         if found is not obj:
-            raise TypeError(f"sg.save cannot store {obj!r:.80} at {_where(path)}: it is not the "
-                            f"object named {module}.{name}")
+            raise TypeError(f"sg.save cannot store {type(obj).__name__} {module}.{name} at "
+                            f"{_where(path)}: it is not the object found under that name")
         self.global_(module, name)
         self.memo[id(obj)] = (self.globals_memo[f"{module}\n{name}\n"], obj)
 

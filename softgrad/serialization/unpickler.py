@@ -133,9 +133,9 @@ class Policy:
         mod = sys.modules.get(module)
         obj = None if mod is None else _lookup(mod, name)
         if isinstance(obj, type):
-            if issubclass(obj, Tensor):
-                return None
             own = obj.__module__ == module and obj.__qualname__ == name
+            if issubclass(obj, Tensor):  # a value for _rebuild_from_type_v2, never created
+                return obj if own and _is_softgrad_name(module) else None
             named_tuple = issubclass(obj, tuple) and any(
                 isinstance(k.__dict__.get("_fields"), tuple) for k in obj.__mro__)
             if (own and (_is_softgrad_name(module) or named_tuple)) or issubclass(
