@@ -148,7 +148,7 @@ def test_shared_tensors_are_stored_once():
 
 
 def test_scheduler_state_and_whole_scheduler():
-    net, opt, _ = _trained_net()
+    _, opt, _ = _trained_net()
     sched = sg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
     sched.step()
     back = sg.load(io.BytesIO(_bytes({"s": sched.state_dict(), "whole": sched, "o": opt})),
@@ -177,7 +177,7 @@ def test_safe_globals_allow_classes_and_are_scoped():
     blob = _bytes(net)
     needed = sg.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(blob))
     classes = [Net, nn.Conv2d, nn.BatchNorm2d, nn.Sequential, nn.Linear, nn.ReLU, nn.Dropout,
-               nn.ModuleList, nn.Buffer, Point, F.gelu]
+               nn.ModuleList, Point, F.gelu]  # nn.Buffer, like nn.Parameter, is always allowed
     names = {f"{c.__module__}.{c.__qualname__}" for c in classes}
     assert set(needed) == names
     with sg.serialization.safe_globals(classes):

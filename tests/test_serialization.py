@@ -402,8 +402,8 @@ def test_sigkill_during_save_leaves_a_readable_checkpoint(tmp_path, name):
         assert (back["x"] == i).all()
         leftovers = _temp_files(tmp_path)
         torn += bool(leftovers)
-        for name in leftovers:
-            os.unlink(tmp_path / name)
+        for leftover in leftovers:
+            os.unlink(tmp_path / leftover)
         if torn >= 2:
             break
     assert torn >= 1  # kills landed in the middle of a write

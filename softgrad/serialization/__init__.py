@@ -39,12 +39,26 @@ from typing import Any
 
 from softgrad.serialization.atomic import atomic_write
 from softgrad.serialization.errors import CheckpointError, WeightsUnpicklingError
-from softgrad.serialization.safe_globals import (add_safe_globals, clear_safe_globals,
-                                                 get_safe_globals, safe_globals)
+from softgrad.serialization.safe_globals import (
+    add_safe_globals,
+    clear_safe_globals,
+    get_safe_globals,
+    safe_globals,
+)
 
-__all__ = ["CheckpointError", "DEFAULT_PROTOCOL", "WeightsUnpicklingError", "add_safe_globals",
-           "atomic_write", "clear_safe_globals", "get_safe_globals",
-           "get_unsafe_globals_in_checkpoint", "load", "safe_globals", "save"]
+__all__ = [
+    "DEFAULT_PROTOCOL",
+    "CheckpointError",
+    "WeightsUnpicklingError",
+    "add_safe_globals",
+    "atomic_write",
+    "clear_safe_globals",
+    "get_safe_globals",
+    "get_unsafe_globals_in_checkpoint",
+    "load",
+    "safe_globals",
+    "save",
+]
 
 DEFAULT_PROTOCOL = 2
 _FORMATS = ("torch", "safetensors")
@@ -56,7 +70,7 @@ def _is_path(f: Any) -> bool:
 
 def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = DEFAULT_PROTOCOL,
          _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False,
-         *, format: str | None = None) -> None:  # noqa: A002
+         *, format: str | None = None) -> None:
     """Save ``obj`` to ``f``, as ``torch.save`` does.
 
     Args:

@@ -13,14 +13,21 @@ from __future__ import annotations
 import collections
 import math
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad import functions as _functions
 from softgrad.nn.parameter import Buffer, Parameter
 from softgrad.serialization.errors import CheckpointError
-from softgrad.serialization.storage import (STORAGE_DTYPES, TORCH_DTYPE_NAMES, StorageType,
-                                            TorchDType, tensor_from_storage, torch_dtype)
+from softgrad.serialization.storage import (
+    STORAGE_DTYPES,
+    TORCH_DTYPE_NAMES,
+    StorageType,
+    TorchDType,
+    tensor_from_storage,
+    torch_dtype,
+)
 from softgrad.tensor import Tensor
 
 np = backend.np
@@ -34,7 +41,7 @@ class Rebuild:
     """A global the unpickler may call: a checked softgrad function standing for ``name``.
     ``value`` is what the global means when it is used as a value rather than called."""
 
-    __slots__ = ("name", "fn", "value")
+    __slots__ = ("fn", "name", "value")
 
     def __init__(self, name: str, fn: Callable, value: Any = None) -> None:
         self.name, self.fn, self.value = name, fn, value
@@ -361,6 +368,7 @@ def _build_tables() -> tuple[dict, dict]:
             R("builtins.complex", _complex, complex)])
     wo["torch.nn.parameter.Parameter"] = Parameter
     wo["torch.Tensor"] = Tensor
+    wo[f"{Buffer.__module__}.{Buffer.__qualname__}"] = Buffer  # softgrad's buffer tensors
     for name in TORCH_DTYPE_NAMES:
         wo[f"torch.{name}"] = torch_dtype(name)
     for name in STORAGE_DTYPES:

@@ -93,7 +93,7 @@ def _remove(entries: list) -> None:
     _allowed[:] = [e for e in _allowed if not any(_same(e, r) for r in entries)]
 
 
-class safe_globals:  # noqa: N801 - PyTorch's name
+class safe_globals:
     """Context manager that allows ``safe_globals`` for the loads inside it.
 
     Example:
@@ -113,7 +113,7 @@ class safe_globals:  # noqa: N801 - PyTorch's name
         self._added = [e for e in self.safe_globals if not any(_same(e, a) for a in _allowed)]
         add_safe_globals(self._added)
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         _remove(self._added)
 
 
@@ -130,4 +130,4 @@ def user_allowed() -> dict[str, Any]:
 
 def display_name(full: str) -> str:
     """How a global is written in messages (``builtins.eval`` as ``eval``, as PyTorch)."""
-    return full[len("builtins."):] if full.startswith("builtins.") else full
+    return full.removeprefix("builtins.")

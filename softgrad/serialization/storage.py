@@ -104,7 +104,7 @@ def storage_name_for(dtype_name: str) -> str | None:
 class StorageType:
     """The value of a storage-class global (``torch.FloatStorage``) in a file."""
 
-    __slots__ = ("name", "dtype_name")
+    __slots__ = ("dtype_name", "name")
 
     def __init__(self, name: str) -> None:
         self.name = name
@@ -119,25 +119,25 @@ class Storage:
     the tensors viewing it go to. ``map_location`` callables receive it with its location
     tag; ``storage.cpu()`` and ``storage.cuda(i)`` return it bound for that device."""
 
-    __slots__ = ("array", "dtype_name", "device", "_typed")
+    __slots__ = ("_typed", "array", "device", "dtype_name")
 
     def __init__(self, array: Any, dtype_name: str, device: str = "cpu") -> None:
         self.array, self.dtype_name, self.device = array, dtype_name, device
         self._typed: dict[str, Any] = {}
 
-    def cpu(self) -> "Storage":
+    def cpu(self) -> Storage:
         return self._moved("cpu")
 
-    def cuda(self, device: Any = None, non_blocking: bool = False) -> "Storage":
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Storage:
         if device is None:
             return self._moved("cuda")
         index = device if isinstance(device, int) else backend.device(device).index
         return self._moved("cuda" if index is None else f"cuda:{index}")
 
-    def to(self, device: Any) -> "Storage":
+    def to(self, device: Any) -> Storage:
         return self._moved(str(device))
 
-    def _moved(self, device: str) -> "Storage":
+    def _moved(self, device: str) -> Storage:
         out = Storage(self.array, self.dtype_name, device)
         out._typed = self._typed
         return out

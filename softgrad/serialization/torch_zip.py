@@ -14,7 +14,8 @@ import os
 import sys
 import zipfile
 import zlib
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.serialization.errors import CheckpointError, MapLocationError
@@ -38,14 +39,14 @@ _KIND = "torch.save"
 def restorer(map_location: Any) -> Callable[[Storage, str], Storage]:
     """``torch.load``'s ``map_location`` rules as a function of (storage, location tag)."""
     if map_location is None:
-        move = lambda s, loc: s.to(loc)  # noqa: E731
+        move = lambda s, loc: s.to(loc)
     elif isinstance(map_location, (str, bytes)):
         target = map_location.decode() if isinstance(map_location, bytes) else map_location
-        move = lambda s, loc: s.to(target)  # noqa: E731
+        move = lambda s, loc: s.to(target)
     elif isinstance(map_location, dict):
-        move = lambda s, loc: s.to(map_location.get(loc, loc))  # noqa: E731
+        move = lambda s, loc: s.to(map_location.get(loc, loc))
     elif hasattr(map_location, "type") and hasattr(map_location, "index"):
-        move = lambda s, loc: s.to(str(map_location))  # noqa: E731
+        move = lambda s, loc: s.to(str(map_location))
     elif callable(map_location):
         def move(s: Storage, loc: str) -> Storage:
             out = map_location(s, loc)
