@@ -24,6 +24,15 @@ torch = pytest.importorskip("torch")
 Pair = collections.namedtuple("Pair", "first second")
 
 
+@pytest.fixture(autouse=True)
+def _torch_float32_default():
+    """Other tests may change PyTorch's default dtype; these compare float32 files."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float32)
+    yield
+    torch.set_default_dtype(old)
+
+
 def _net_class(nn, cat):
     """The same stack of standard layers in PyTorch or softgrad (PyTorch's names)."""
     ns = {"nn": nn, "cat": cat}
@@ -435,3 +444,31 @@ def test_get_unsafe_globals_in_checkpoint_lists_what_weights_only_refuses():
     want = torch.serialization.get_unsafe_globals_in_checkpoint(io.BytesIO(blob))
     assert set(want) <= set(found) and f"{Pair.__module__}.Pair" in found
     assert "torch._utils._rebuild_tensor_v2" not in found
+
+
+def test_big_endian_files_are_byte_swapped():
+    """A file whose byteorder record says 'big' (written on a big-endian machine)."""
+    from softgrad.serialization.torch_zip import pickle_for_torch
+
+    values = np.array([[1.5, -2.0], [3.25, 1e-3]], np.float32)
+    pickled, storages = pickle_for_torch({"w": sg.from_numpy(values), "n": sg.tensor([1, -2])})
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        z.writestr("archive/data.pkl", pickled)
+        z.writestr("archive/byteorder", "big")
+        for key, flat in storages:
+            z.writestr(f"archive/data/{key}", flat.astype(flat.dtype.newbyteorder(">")).tobytes())
+    back = sg.load(io.BytesIO(buf.getvalue()))
+    np.testing.assert_array_equal(back["w"].numpy(), values)
+    assert back["n"].tolist() == [1, -2] and back["w"].numpy().dtype.isnative
+
+
+def test_bfloat16_arrays_are_written_as_pytorch_bfloat16():
+    ml_dtypes = pytest.importorskip("ml_dtypes")
+    raw = np.array([1.5, -0.25, 3.0], dtype=ml_dtypes.bfloat16)
+    buf = io.BytesIO()
+    sg.save({"b": sg.Tensor._wrap(raw)}, buf)
+    theirs = torch.load(io.BytesIO(buf.getvalue()), weights_only=True)["b"]
+    assert theirs.dtype == torch.bfloat16 and theirs.float().tolist() == [1.5, -0.25, 3.0]
+    back = sg.load(io.BytesIO(buf.getvalue()))["b"]  # float32 unless softgrad has bfloat16
+    assert back.float().tolist() == [1.5, -0.25, 3.0]

@@ -68,7 +68,7 @@ def _is_path(f: Any) -> bool:
     return isinstance(f, (str, os.PathLike))
 
 
-def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = DEFAULT_PROTOCOL,
+def save(obj: Any, f: Any, pickle_module: Any = pickle, pickle_protocol: int = DEFAULT_PROTOCOL,
          _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False,
          *, format: str | None = None) -> None:
     """Save ``obj`` to ``f``, as ``torch.save`` does.
@@ -80,7 +80,7 @@ def save(obj: Any, f: Any, pickle_module: Any = None, pickle_protocol: int = DEF
             numbers, strings, bools, None and dicts (str/int keys), lists and tuples.
         f: a path (str or PathLike; written atomically: a crash leaves the old file or the
             new one) or a binary file object (``io.BytesIO``, an open file).
-        pickle_module: None or :mod:`pickle` (softgrad writes the pickle itself).
+        pickle_module: :mod:`pickle` (or None); softgrad writes the pickle itself.
         pickle_protocol: accepted for compatibility; the pickle is always protocol 2, the
             one ``torch.load``'s weights-only loader reads.
         format: ``"torch"`` (PyTorch's zip format) or ``"safetensors"``. Default: safetensors
