@@ -110,14 +110,18 @@ def test_nested_containers_round_trip():
                     "zero_d": sg.tensor(3.0), "i0": sg.tensor(4), "empty": sg.zeros(0, 2),
                     "shared": shared, "again": shared, "view": shared[1:4]},
         "numpy": np.arange(4, dtype=np.int16), "np_scalar": np.float32(1.5),
+        "big_endian": np.arange(3, dtype=">f8"), "np_again": None,
         "bytes": b"\x00\xff", "set": {1, 2}, "frozen": frozenset({"a"}), "complex": 1 - 2j,
         "dtype": sg.float64, "device": sg.device("cpu"), "size": sg.Size([2, 3]),
         "slice": slice(1, None, 2), "range": range(3),
         "defaultdict": collections.defaultdict(list, {"k": [1]}),
         "deque": collections.deque([1, 2], maxlen=5), "counter": collections.Counter("aab"),
     }
+    obj["np_again"] = obj["numpy"]
     back = sg.load(io.BytesIO(_bytes(obj)), weights_only=False)
     assert list(back) == list(obj)
+    assert back["np_again"] is back["numpy"]
+    assert back["big_endian"].dtype == np.dtype(">f8") and back["big_endian"].tolist() == [0, 1, 2]
     assert back["list"] == obj["list"] and back["tuple"] == obj["tuple"]
     assert type(back["ordered"]) is collections.OrderedDict and list(back["ordered"]) == ["b", "a"]
     assert type(back["namedtuple"]) is Point and back["namedtuple"].x.tolist() == [1.0, 1.0]

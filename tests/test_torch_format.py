@@ -472,3 +472,13 @@ def test_bfloat16_arrays_are_written_as_pytorch_bfloat16():
     assert theirs.dtype == torch.bfloat16 and theirs.float().tolist() == [1.5, -0.25, 3.0]
     back = sg.load(io.BytesIO(buf.getvalue()))["b"]  # float32 unless softgrad has bfloat16
     assert back.float().tolist() == [1.5, -0.25, 3.0]
+
+
+@pytest.mark.parametrize("protocol", [2, 4, 5])
+def test_legacy_files_of_any_pickle_protocol(protocol):
+    buf = io.BytesIO()
+    torch.save({"w": torch.arange(3.0), "v": torch.arange(6)[::2], "n": [1, "a"]}, buf,
+               _use_new_zipfile_serialization=False, pickle_protocol=protocol)
+    back = sg.load(io.BytesIO(buf.getvalue()))
+    assert back["w"].tolist() == [0.0, 1.0, 2.0] and back["v"].tolist() == [0, 2, 4]
+    assert back["n"] == [1, "a"]

@@ -210,6 +210,14 @@ def test_module_classes_rebuild_without_running_their_methods():
     assert CANARY == []
 
 
+def test_blocked_globals_stay_blocked_when_allowed_under_another_name():
+    blob = P(G("harmless", "name") + T(S(f"touch {MARKER}")) + b"R")
+    with sg.serialization.safe_globals([(os.system, "harmless.name")]):
+        for weights_only in (True, False):
+            with pytest.raises(WeightsUnpicklingError, match="never loads"):
+                unpickle(blob, weights_only)
+
+
 def test_extension_codes_and_persistent_ids_are_refused():
     copyreg.add_extension("posix", "system", 0xF0)
     try:

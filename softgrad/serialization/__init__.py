@@ -189,9 +189,9 @@ def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
 
 def _load_from(fh: Any, map_location: Any, weights_only: bool, use_mmap: bool,
                encoding: str) -> Any:
-    from softgrad.serialization.torch_legacy import LEGACY_MAGIC, load_torch_legacy
+    from softgrad.serialization.torch_legacy import load_torch_legacy, looks_legacy
 
-    head = fh.read(len(LEGACY_MAGIC))
+    head = fh.read(64)
     fh.seek(0)
     if head.startswith(b"PK\x03\x04"):
         from softgrad.serialization.torch_zip import is_torch_zip, load_torch_zip
@@ -201,7 +201,7 @@ def _load_from(fh: Any, map_location: Any, weights_only: bool, use_mmap: bool,
         from softgrad.serialization.npz import load_npz
 
         return load_npz(fh, _device_name(map_location, "an .npz archive"))
-    if head == LEGACY_MAGIC:
+    if looks_legacy(head):
         return load_torch_legacy(fh.read(), map_location, weights_only, encoding)
     fh.seek(257)
     if fh.read(5) == b"ustar":

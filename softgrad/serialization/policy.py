@@ -80,7 +80,12 @@ class Policy:
         if full in WEIGHTS_ONLY:
             return WEIGHTS_ONLY[full]
         if full in self.user:
-            return self.user[full]
+            obj = self.user[full]
+            real = (str(getattr(obj, "__module__", "")), str(getattr(obj, "__qualname__", "")))
+            if is_blocked(*real):  # allowed under another name, but still os.system & co.
+                raise _err(f"GLOBAL {display_name(full)} is {display_name('.'.join(real))}, "
+                           "which softgrad never loads, even when allowed")
+            return obj
         if not self.weights_only:
             if full in FULL_EXTRA:
                 return FULL_EXTRA[full]

@@ -28,7 +28,16 @@ _KIND = "legacy torch.save"
 
 
 def looks_legacy(head: bytes) -> bool:
-    return head.startswith(LEGACY_MAGIC)
+    """True when the first pickle in ``head`` (the file's first bytes) is the magic number,
+    whatever pickle protocol wrote it."""
+    if head.startswith(LEGACY_MAGIC):
+        return True
+    if head[:1] != b"\x80":
+        return False
+    try:
+        return unpickle(head, True)[0] == MAGIC_NUMBER
+    except CheckpointError:
+        return False
 
 
 def _storage_pid(pid: Any, weights_only: bool) -> Any:

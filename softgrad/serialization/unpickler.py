@@ -188,7 +188,13 @@ class RestrictedUnpickler(_BASE):
 
     def load_build(self) -> None:
         state = self.stack.pop()
-        self.stack[-1] = self.policy.build(self.stack[-1], state)
+        inst = self.stack[-1]
+        built = self.policy.build(inst, state)
+        if built is not inst:  # a NumPy placeholder became its array: memo entries too
+            for key, value in list(self.memo.items()):
+                if value is inst:
+                    self.memo[key] = built
+            self.stack[-1] = built
 
     def _construct(self, klass: Any, args: list) -> None:
         value = self.policy.call(klass, tuple(args)) if args or not isinstance(klass, type) \
