@@ -17,7 +17,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn.functional as F
 from softgrad import nn
-from softgrad.serialization import WeightsUnpicklingError
+from softgrad.serialization import CheckpointError, WeightsUnpicklingError
 
 Point = collections.namedtuple("Point", "x y")
 
@@ -142,6 +142,29 @@ def test_nested_containers_round_trip():
     assert back["dtype"] is sg.float64 and back["device"] == "cpu"
     assert back["size"] == (2, 3) and type(back["size"]) is sg.Size
     assert back["defaultdict"]["missing"] == [] and back["deque"].maxlen == 5
+
+
+def test_missing_classes_are_named():
+    blob = _bytes({"p": Point(1, 2)}).replace(b"\nPoint\n", b"\nPoinT\n")  # same length
+    with pytest.raises(CheckpointError):  # the zip CRC notices the edit
+        sg.load(io.BytesIO(blob), weights_only=False)
+    blob = _edit_pickle(_bytes({"p": Point(1, 2)}), b"\nPoint\n", b"\nGone\n")
+    with pytest.raises(WeightsUnpicklingError, match="has no 'Gone': define or import it"):
+        sg.load(io.BytesIO(blob), weights_only=False)
+
+
+def test_tutorial_checkpoint_with_a_loss_tensor(tmp_path):
+    """PyTorch's tutorial saves the last loss, a 0-d tensor that is not a leaf."""
+    model = nn.Linear(3, 1)
+    opt = sg.optim.SGD(model.parameters(), lr=0.1)
+    loss = model(sg.randn(4, 3)).pow(2).mean()
+    sg.save({"epoch": 5, "model_state_dict": model.state_dict(),
+             "optimizer_state_dict": opt.state_dict(), "loss": loss}, tmp_path / "c.tar")
+    ck = sg.load(tmp_path / "c.tar")
+    assert ck["epoch"] == 5 and ck["loss"].shape == () and ck["loss"].requires_grad
+    assert ck["loss"].item() == pytest.approx(loss.item())
+    model.load_state_dict(ck["model_state_dict"])
+    opt.load_state_dict(ck["optimizer_state_dict"])
 
 
 def test_shared_tensors_are_stored_once():

@@ -136,6 +136,9 @@ class Policy:
         elif module not in sys.modules:
             why = (f" Module {module!r} is not imported, and softgrad never imports a module "
                    "named by a file: import it before loading.")
+        elif _lookup(sys.modules[module], name) is None:
+            why = (f" Module {module!r} has no {name!r}: define or import it there before "
+                   "loading.")
         return (f"Unsupported global: GLOBAL {shown} is not allowed. softgrad never runs code "
                 "named by a file; with weights_only=False it rebuilds tensors, plain "
                 "containers, NumPy arrays, its own classes, and the nn.Module subclasses and "
