@@ -72,10 +72,6 @@ DATA = "Dataset TensorDataset Subset ConcatDataset random_split DataLoader".spli
 
 # PyTorch parameters softgrad leaves out on purpose, with the reason.
 OMITTED: dict[str, set] = {
-    # no pickle anywhere: the pickle knobs of save/load do not exist
-    "save": {"pickle_module", "pickle_protocol", "_use_new_zipfile_serialization",
-             "_disable_byteorder_record"},
-    "load": {"pickle_module", "pickle_load_args"},
     # deprecated / vmap-only options
     "autograd.grad": {"only_inputs", "is_grads_batched"},
     # forward-mode AD, batched and masked checks do not exist in softgrad
@@ -100,7 +96,8 @@ RENAMED: dict[str, dict] = {
     "autograd.gradcheck": {"fn": "func"},  # the issue spells it gradcheck(fn, inputs)
 }
 # softgrad parameters PyTorch does not have
-EXTRA: dict[str, set] = {"autograd.gradcheck": {"seed"}}
+EXTRA: dict[str, set] = {"autograd.gradcheck": {"seed"},
+                         "save": {"format"}}  # "torch" (PyTorch's zip) or "safetensors"
 
 
 def _get(root: Any, dotted: str) -> Any:

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from softgrad import serialization
 from softgrad.serialization import CheckpointError
+from softgrad.serialization import safetensors_format as serialization
 
 
 def _state():

@@ -291,7 +291,8 @@ def test_module_moves_and_state_dict_round_trip(device: str, tmp_path) -> None:
     model(sg.randn(5, 3, device=device)).sum().backward()
     assert all(on_cuda(p.grad) for p in model.parameters())
     sg.save(model.state_dict(), tmp_path / "m.sgt")
-    loaded = sg.load(tmp_path / "m.sgt")
+    assert all(on_cuda(v) for v in sg.load(tmp_path / "m.sgt").values())  # as torch.load
+    loaded = sg.load(tmp_path / "m.sgt", map_location="cpu")
     assert all(v.device == "cpu" for v in loaded.values())
     fresh = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4), nn.Linear(4, 2)).to(device)
     fresh.load_state_dict(loaded)

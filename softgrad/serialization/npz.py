@@ -11,7 +11,9 @@ import zipfile
 import zlib
 from typing import Any
 
-from softgrad.serialization import _CODE_OF, _HINT, CheckpointError, _as_tensor, np
+from softgrad.serialization.errors import CheckpointError
+from softgrad.serialization.safetensors_format import _CODE_OF, _HINT, _as_tensor, np
+from softgrad.serialization.zip_records import check_layout
 
 __all__ = ["load_npz"]
 
@@ -23,13 +25,9 @@ def load_npz(fh: Any, device: str | None) -> dict:
         with zipfile.ZipFile(fh) as z:
             infos = z.infolist()
             names = [i.filename for i in infos]
-            if any(n.endswith("data.pkl") for n in names):
-                raise CheckpointError("this is a torch.save checkpoint (a zip holding a "
-                                      f"pickle); {_HINT}. Save the state dict with safetensors "
-                                      "instead")
             if not names or not all(n.endswith(".npy") for n in names):
                 raise CheckpointError(f"zip file is not an .npz archive; {_HINT}")
-            _check_zip_layout(fh, infos, getattr(z, "start_dir", None))
+            check_layout(fh, infos, getattr(z, "start_dir", None), "npz")
             out = {}
             for info in infos:
                 arr = _read_npy_member(z, info)
@@ -42,27 +40,6 @@ def load_npz(fh: Any, device: str | None) -> dict:
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError, KeyError,
             NotImplementedError, RuntimeError, OverflowError, zlib.error) as exc:
         raise CheckpointError(f"corrupt zip/.npz file: {type(exc).__name__}: {exc}") from None
-
-
-def _check_zip_layout(fh: Any, infos: list, start_dir: int | None) -> None:
-    """Members must tile the file up to the central directory: a damaged directory that
-    hides a member (or points into another) is refused instead of loading fewer arrays."""
-    pos, slack = 0, False
-    for info in sorted(infos, key=lambda i: i.header_offset):
-        if info.header_offset != pos and not (0 < info.header_offset - pos <= 24 and slack):
-            raise CheckpointError(f"corrupt .npz: member {info.filename!r} starts at byte "
-                                  f"{info.header_offset}, expected {pos}")
-        fh.seek(info.header_offset)
-        head = fh.read(30)
-        if len(head) < 30 or head[:4] != b"PK\x03\x04":
-            raise CheckpointError(f"corrupt .npz: no local header for member {info.filename!r}")
-        extra = int.from_bytes(head[26:28], "little") + int.from_bytes(head[28:30], "little")
-        pos = info.header_offset + 30 + extra + info.compress_size
-        slack = bool(info.flag_bits & 0x08)  # a data descriptor of 12 to 24 bytes follows
-    if start_dir is not None and start_dir != pos and not (0 < start_dir - pos <= 24 and slack):
-        raise CheckpointError(f"corrupt .npz: the members end at byte {pos} but the zip "
-                              f"directory starts at byte {start_dir}")
-    fh.seek(0)
 
 
 def _read_npy_member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:

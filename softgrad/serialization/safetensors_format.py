@@ -5,27 +5,26 @@ The header maps each tensor name to ``{"dtype", "shape", "data_offsets"}``; soft
 ``__metadata__`` with ``format: softgrad``, the object's structure as JSON (dicts with str or
 int keys, lists, tuples, numbers, strings, bools, None, tensor/array references) and a CRC-32
 of the tensor bytes. A flat state dict is stored under its own keys, so the file is a plain
-safetensors file that other tools read. Nothing is ever unpickled: loading parses JSON and
-copies bytes. ``load`` also reads safetensors files written by other libraries and ``.npz``.
-Files are written atomically (temporary file, fsync, ``os.replace``).
+safetensors file that other tools read. Nothing is unpickled: loading parses JSON and copies
+bytes. Safetensors files written by other libraries are read too.
 """
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
-import tempfile
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from softgrad import backend
+from softgrad.serialization.atomic import atomic_write
+from softgrad.serialization.errors import CheckpointError
 from softgrad.tensor import Tensor
 
 np = backend.np
 
-__all__ = ["CheckpointError", "atomic_write", "load", "save"]
+__all__ = ["load_safetensors", "save_safetensors"]
 
 _FORMAT, _VERSION = "softgrad", "1"
 _MAX_HEADER = 100_000_000
@@ -33,59 +32,11 @@ _CODES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "I16": "<i2", "U16": "<u2", "
           "U32": "<u4", "I64": "<i8", "U64": "<u8", "F16": "<f2", "F32": "<f4", "F64": "<f8"}
 _CODE_OF = {(np.dtype(v).kind, np.dtype(v).itemsize): k for k, v in _CODES.items()}
 _TENSOR_DTYPES = {"U16": np.int32, "U32": np.int64}  # widened: softgrad has no such tensors
-_HINT = ("softgrad reads its own checkpoints, safetensors files and .npz archives, and never "
-         "unpickles")
-
-
-class CheckpointError(ValueError):
-    """The file is not a readable softgrad checkpoint (wrong format, truncated or corrupt)."""
+_HINT = ("softgrad reads its own checkpoints, safetensors files, files written by torch.save "
+         "and .npz archives")
 
 
 # ---------------------------------------------------------------------- writing
-def atomic_write(path: Any, write: Callable[[Any], None]) -> None:
-    """Call ``write(fileobj)`` on a temporary file next to ``path``, then move it into place.
-
-    The data is fsynced before ``os.replace``, so a crash leaves either the old file or the
-    new one, never a partial file.
-    """
-    path = os.fspath(path)
-    folder = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(folder):
-        raise FileNotFoundError(f"cannot write {path!r}: directory {folder!r} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".", suffix=".tmp",
-                               dir=folder)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, _file_mode(path))
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    try:  # make the rename itself durable
-        dfd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(dfd)
-        finally:
-            os.close(dfd)
-    except OSError:  # pragma: no cover - platforms without directory fsync
-        pass
-
-
-def _file_mode(path: str) -> int:
-    try:
-        return os.stat(path).st_mode & 0o777
-    except OSError:
-        mask = os.umask(0)
-        os.umask(mask)
-        return 0o666 & ~mask
-
-
 class _Encoder:
     """Turns an object into a JSON structure plus a list of named arrays."""
 
@@ -136,9 +87,10 @@ class _Encoder:
             finally:
                 self.open.discard(id(obj))
         raise TypeError(
-            f"sg.save cannot store an object of type {type(obj).__name__} at {_where(path)}; "
-            "it stores tensors, NumPy arrays, numbers, strings, bools, None and dicts, lists "
-            "and tuples of them")
+            f"sg.save cannot store an object of type {type(obj).__name__} at {_where(path)} "
+            "in a safetensors file; it stores tensors, NumPy arrays, numbers, strings, bools, "
+            "None and dicts, lists and tuples of them (save to a .pt file for whole modules "
+            "and other objects)")
 
     def _container(self, obj: Any, path: tuple) -> Any:
         if isinstance(obj, Mapping):
@@ -186,8 +138,9 @@ def _write_file(fh: Any, arrays: list, metadata: dict) -> None:
         fh.write(raw)
 
 
-def save(obj: Any, f: Any) -> None:
-    """Save ``obj`` (a state dict, an optimizer state dict, a tensor, ...) to ``f``.
+def save_safetensors(obj: Any, f: Any) -> None:
+    """Save ``obj`` (a state dict, an optimizer state dict, a tensor, ...) to ``f`` as
+    safetensors.
 
     Args:
         obj: tensors, NumPy arrays, Python numbers, strings, bools, None, and dicts (str or int
@@ -219,8 +172,8 @@ def _read_header(fh: Any, size: int) -> tuple[dict, int]:
     raw = fh.read(n) if 2 <= n <= min(_MAX_HEADER, size - 8) else b""
     if raw[:1] != b"{":
         if _looks_like_pickle(head) or head[:1] in (b"(", b"}", b"]", b"c"):
-            raise CheckpointError("this looks like a pickle file (e.g. written by torch.save); "
-                                  f"{_HINT}. Convert it with safetensors instead")
+            raise CheckpointError("this looks like a plain pickle file, not a checkpoint; "
+                                  f"{_HINT}, and never runs a pickle's code")
         raise CheckpointError(
             f"not a safetensors checkpoint (or truncated): the header length field says {n} "
             f"bytes but the file has {size} bytes; {_HINT}")
@@ -345,33 +298,6 @@ def _key(k: Any) -> Any:
     return k
 
 
-def load(f: Any, map_location: Any = None, *, weights_only: bool | None = None,
-         mmap: bool | None = None) -> Any:
-    """Load an object written by :func:`save`, a safetensors file or an ``.npz`` archive.
-
-    Args:
-        f: a path or a binary file object.
-        map_location: device for the loaded tensors ('cpu' or 'cuda'); default 'cpu'.
-        weights_only, mmap: accepted for PyTorch compatibility; loading is always data-only
-            and reads the file into memory.
-    Returns:
-        The saved object for softgrad checkpoints; ``{name: Tensor}`` for other safetensors
-        files (bfloat16 becomes float32, float16 stays float16) and for ``.npz`` archives.
-    Raises:
-        CheckpointError: the file is not a checkpoint, or is truncated or corrupt. Nothing in
-            the file is ever executed.
-    Example:
-        >>> model.load_state_dict(sg.load("model.safetensors"))
-    """
-    if map_location is not None and not isinstance(map_location, str):
-        raise TypeError(f"map_location must be a device name such as 'cpu' or 'cuda', "
-                        f"got {type(map_location).__name__}")
-    if hasattr(f, "read"):
-        return _load_from(io.BytesIO(f.read()), map_location)
-    with open(os.fspath(f), "rb") as fh:
-        return _load_from(fh, map_location)
-
-
 def _is_softgrad(meta: dict) -> bool:
     """True for softgrad checkpoints; CheckpointError when the softgrad fields are damaged."""
     keys = ("format", "version", "structure", "crc32")
@@ -386,14 +312,10 @@ def _is_softgrad(meta: dict) -> bool:
     return True
 
 
-def _load_from(fh: Any, device: str | None) -> Any:
+def load_safetensors(fh: Any, device: str | None) -> Any:
+    """Read a safetensors file from the seekable binary file ``fh``: the saved object for
+    softgrad checkpoints, ``{name: Tensor}`` for files written by other tools."""
     size = fh.seek(0, os.SEEK_END)
-    fh.seek(0)
-    if fh.read(4) == b"PK\x03\x04":
-        fh.seek(0)
-        from softgrad.serialization_npz import load_npz
-
-        return load_npz(fh, device)
     fh.seek(0)
     header, start = _read_header(fh, size)
     meta = header.get("__metadata__", {})
