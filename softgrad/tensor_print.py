@@ -161,7 +161,7 @@ def array_str(arr: Any, indent: int) -> str:
     """The bracketed body of a tensor's repr, for a NumPy array ``arr``."""
     if arr.size == 0:
         return "[]"
-    if arr.dtype.kind == "f" and arr.dtype.itemsize < 4:
+    if arr.dtype.kind not in "biuf" or (arr.dtype.kind == "f" and arr.dtype.itemsize < 4):
         arr = arr.astype(np.float32)  # float16 / bfloat16 values print as their float32
     summarise = arr.size > OPTIONS.threshold
     fmt = _Formatter(_summarised(arr) if summarise else arr)

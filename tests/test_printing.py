@@ -16,6 +16,7 @@ CASES = {
     "bools": lambda L: L.tensor([True, False]),
     "float64": lambda L: L.zeros(2, 3, dtype=L.float64),
     "float16": lambda L: L.tensor([0.1, 0.2], dtype=L.float16),
+    "bfloat16": lambda L: L.tensor([1.0, 0.1, -3.0], dtype=L.bfloat16),
     "summarised 1-d": lambda L: L.arange(2000.0),
     "summarised 2-d": lambda L: L.arange(2000.0).reshape(40, 50),
     "summarised 3-d": lambda L: L.arange(24000).reshape(20, 30, 40),

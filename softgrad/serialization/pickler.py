@@ -20,8 +20,8 @@ import sys
 import types
 from typing import Any
 
-from softgrad import backend, dtypes
-from softgrad import functions as _functions
+from softgrad import backend, devices, dtypes
+from softgrad.size import Size
 from softgrad.nn.parameter import Buffer, Parameter
 from softgrad.serialization.storage import dtype_global, storage_name_for
 from softgrad.tensor import Tensor
@@ -179,13 +179,13 @@ class TorchPickler:
             self._tensor(obj, path)
         elif isinstance(obj, dtypes.DType):
             self.global_("torch", obj.name)
-        elif isinstance(obj, backend.device):
+        elif isinstance(obj, devices.device):
             self.global_("torch", "device")
             kind_, _, index = str(obj).partition(":")
             self.save((kind_,) if not index else (kind_, int(index)), path)
             self.out += _P.REDUCE
             self._put(obj)
-        elif kind is getattr(_functions, "Size", None):
+        elif kind is Size:
             self._call("torch", "Size", (tuple(obj),), obj, path)
         elif kind is collections.OrderedDict:
             self._call("collections", "OrderedDict", (), obj, path)

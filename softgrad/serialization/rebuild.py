@@ -16,8 +16,8 @@ import warnings
 from collections.abc import Callable
 from typing import Any
 
-from softgrad import backend, dtypes
-from softgrad import functions as _functions
+from softgrad import backend, devices, dtypes
+from softgrad.size import Size
 from softgrad.nn.parameter import Buffer, Parameter
 from softgrad.serialization.errors import CheckpointError
 from softgrad.serialization.storage import (
@@ -159,14 +159,14 @@ def _unsupported(kind: str) -> Callable:
 def _size(dims: Any = ()) -> tuple:
     if not isinstance(dims, (tuple, list)) or not all(type(d) is int for d in dims):
         raise _fail("torch.Size takes a sequence of ints")
-    return getattr(_functions, "Size", tuple)(dims)
+    return Size(dims)
 
 
-def _device(kind: Any, index: Any = None) -> backend.device:
+def _device(kind: Any, index: Any = None) -> devices.device:
     if not isinstance(kind, str) or not (index is None or type(index) is int):
         raise _fail("torch.device takes a device name and an optional index")
     try:
-        return backend.device(kind, index)
+        return devices.device(kind, index)
     except (RuntimeError, ValueError) as exc:
         raise _fail(f"device {kind!r:.40}: {exc}") from None
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from softgrad import backend, dtypes
+from softgrad import backend, devices, dtypes
 from softgrad.serialization.errors import CheckpointError
 from softgrad.tensor import Tensor
 
@@ -131,7 +131,7 @@ class Storage:
     def cuda(self, device: Any = None, non_blocking: bool = False) -> Storage:
         if device is None:
             return self._moved("cuda")
-        index = device if isinstance(device, int) else backend.device(device).index
+        index = device if isinstance(device, int) else devices.device(device).index
         return self._moved("cuda" if index is None else f"cuda:{index}")
 
     def to(self, device: Any) -> Storage:
