@@ -139,8 +139,9 @@ _READER = textwrap.dedent("""
 
     for name in ("dtypes.pt", "dtypes_legacy.pt"):
         zoo = sg.load(folder + "/" + name)
-        np.savez(folder + "/" + name + ".npz",
-                 **{k: v.detach().numpy() for k, v in zoo.items()})
+        np.savez(folder + "/" + name + ".npz",  # bfloat16 (with ml_dtypes) stored widened
+                 **{k: (v.float() if str(v.dtype).endswith("bfloat16") else v).detach().numpy()
+                    for k, v in zoo.items()})
         report[name] = {k: [str(v.dtype), type(v).__name__, v.requires_grad]
                         for k, v in zoo.items()}
         zoo["base"][3] = 100.0  # views of one storage share memory after loading
