@@ -26,11 +26,13 @@ globals().update({_k: _v for _k, _v in vars(_functions).items()
                   if not _k.startswith("_") and _k not in _functions.INTERNAL
                   and getattr(_v, "__module__", None) == _functions.__name__})
 from softgrad.tensor import Tensor
+from softgrad.functions_extra import *  # noqa: E402,F401,F403  (see its __all__)
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
 from softgrad import distributed  # noqa: E402  (mpi4py is imported only when used)
 from softgrad import nn  # noqa: E402
 from softgrad import optim  # noqa: E402
+from softgrad import linalg, special  # noqa: E402
 from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
 from softgrad.interop import from_dlpack  # noqa: E402

@@ -11,13 +11,17 @@ from typing import Any, Sequence
 from softgrad import backend, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
+from softgrad.tensor_compat import CompatMixin
 from softgrad.tensor_convert import ConvertMixin
+from softgrad.tensor_elementwise import ElementwiseMixin
 from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_linalg import LinalgMixin
+from softgrad.tensor_matrix import MatrixMixin
 from softgrad.tensor_math import MathMixin
 from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_select import SelectMixin
 from softgrad.tensor_shape import ShapeMixin
+from softgrad.tensor_stats import StatsMixin
 
 np = backend.np
 _ndarray = np.ndarray
@@ -26,7 +30,7 @@ _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
 class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, SelectMixin,
-             LinalgMixin):
+             LinalgMixin, ElementwiseMixin, MatrixMixin, StatsMixin, CompatMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:

@@ -3,7 +3,7 @@
 The same function runs with ``m = softgrad`` and ``m = torch``, so each case also checks
 that the two APIs agree by name. ``shapes`` lists alternative input-shape sets (several
 broadcast); ``domains`` says where inputs are drawn: 'real' (normal), 'pos' (0.5..2) or
-'away' (|x| in 0.5..2, either sign).
+'away' (|x| in 0.5..2, either sign), 'unit' (-0.9..0.9) or 'prob' (0.05..0.95).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Case:
     domains: tuple = ()
     grad: bool = True  # False where torch has no derivative (the value is still compared)
     differentiable: bool = True  # False for integer results (argmax): no gradcheck
+    second_order: bool = True  # False where the backward is not itself differentiable
 
     def arrays(self, shapes: tuple, seed: int = 0, dtype: type = np.float64) -> list:
         rng = np.random.default_rng(seed)
@@ -35,6 +36,10 @@ class Case:
                 a = rng.uniform(0.5, 2.0, shape)
             elif domain == "away":
                 a = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+            elif domain == "unit":
+                a = rng.uniform(-0.9, 0.9, shape)
+            elif domain == "prob":
+                a = rng.uniform(0.05, 0.95, shape)
             else:
                 a = rng.standard_normal(shape)
             out.append(np.asarray(a, dtype=dtype))
@@ -139,6 +144,69 @@ ELEMENTWISE = [
     Case("clip_max", lambda m, a: a.clip(max=-0.1), UNARY_SHAPES),
     Case("square", lambda m, a: m.square(a), UNARY_SHAPES),
     Case("reciprocal", lambda m, a: a.reciprocal(), UNARY_SHAPES, ("away",)),
+]
+
+ELEMENTWISE_EXTRA = [
+    Case("tan", lambda m, a: a.tan(), UNARY_SHAPES, ("unit",)),
+    Case("asin", lambda m, a: m.asin(a), UNARY_SHAPES, ("unit",)),
+    Case("acos", lambda m, a: a.acos(), UNARY_SHAPES, ("unit",)),
+    Case("atan", lambda m, a: m.atan(a), UNARY_SHAPES),
+    Case("arctan", lambda m, a: a.arctan(), UNARY_SHAPES[:1]),
+    Case("sinh", lambda m, a: a.sinh(), UNARY_SHAPES),
+    Case("cosh", lambda m, a: m.cosh(a), UNARY_SHAPES),
+    Case("asinh", lambda m, a: a.asinh(), UNARY_SHAPES),
+    Case("acosh", lambda m, a: m.acosh(a + 1.0), UNARY_SHAPES, ("pos",)),
+    Case("atanh", lambda m, a: a.atanh(), UNARY_SHAPES, ("unit",)),
+    Case("log2", lambda m, a: a.log2(), UNARY_SHAPES, ("pos",)),
+    Case("log10", lambda m, a: m.log10(a), UNARY_SHAPES, ("pos",)),
+    Case("exp2", lambda m, a: m.exp2(a), UNARY_SHAPES),
+    Case("sinc", lambda m, a: m.sinc(a * 2), UNARY_SHAPES),
+    Case("logit", lambda m, a: m.logit(a), UNARY_SHAPES, ("prob",)),
+    Case("logit_eps", lambda m, a: a.logit(eps=0.2), UNARY_SHAPES, ("prob",)),
+    Case("erf", lambda m, a: m.erf(a), UNARY_SHAPES),
+    Case("erf_wide", lambda m, a: (a * 3).erf(), UNARY_SHAPES[1:]),
+    Case("erfc", lambda m, a: (a * 3).erfc(), UNARY_SHAPES),
+    Case("erfinv", lambda m, a: m.erfinv(a), UNARY_SHAPES, ("unit",)),
+    Case("lgamma", lambda m, a: (a * 3).lgamma(), UNARY_SHAPES),
+    Case("digamma", lambda m, a: m.digamma(a * 3), UNARY_SHAPES),
+    Case("polygamma1", lambda m, a: m.polygamma(1, a * 3), UNARY_SHAPES),
+    Case("polygamma3", lambda m, a: a.polygamma(3), UNARY_SHAPES, ("pos",)),
+    Case("mvlgamma", lambda m, a: m.mvlgamma(a + 2, 3), UNARY_SHAPES, ("pos",)),
+    Case("deg2rad", lambda m, a: a.deg2rad(), UNARY_SHAPES),
+    Case("rad2deg", lambda m, a: m.rad2deg(a), UNARY_SHAPES),
+    Case("frac", lambda m, a: (a * 3).frac(), UNARY_SHAPES),
+    Case("fix", lambda m, a: m.fix(a * 3), UNARY_SHAPES),
+    Case("sgn", lambda m, a: a.sgn(), UNARY_SHAPES, grad=False),  # torch: a ZeroTensor grad
+    Case("xlogy", lambda m, a, b: m.xlogy(a, b), BINARY_SHAPES, ("real", "pos")),
+    Case("xlogy_scalar", lambda m, a: a.xlogy(2.5), UNARY_SHAPES),
+    Case("atan2", lambda m, a, b: m.atan2(a, b), BINARY_SHAPES),
+    Case("arctan2", lambda m, a, b: a.arctan2(b), BINARY_SHAPES[:1]),
+    Case("hypot", lambda m, a, b: m.hypot(a, b), BINARY_SHAPES),
+    Case("logaddexp", lambda m, a, b: m.logaddexp(a * 30, b), BINARY_SHAPES),
+    Case("logaddexp2", lambda m, a, b: a.logaddexp2(b), BINARY_SHAPES),
+    Case("copysign", lambda m, a, b: m.copysign(a, b), BINARY_SHAPES),
+    Case("fmod", lambda m, a, b: m.fmod(a * 3, b), BINARY_SHAPES, ("real", "away")),
+    Case("fmod_scalar", lambda m, a: (a * 3).fmod(-1.5), UNARY_SHAPES),
+    Case("fmax", lambda m, a, b: m.fmax(a, b), BINARY_SHAPES),
+    Case("fmin", lambda m, a, b: a.fmin(b), BINARY_SHAPES),
+    Case("ldexp", lambda m, a, b: m.ldexp(a, b), BINARY_SHAPES[:2]),
+    Case("true_divide", lambda m, a, b: m.true_divide(a, b), BINARY_SHAPES[:2], ("real", "away")),
+    Case("heaviside", lambda m, a, b: m.heaviside(a.round(), b), BINARY_SHAPES[:2],
+         grad=False, differentiable=False),
+    Case("logical_and", lambda m, a, b: m.logical_and(a > 0, b), BINARY_SHAPES[:3],
+         differentiable=False),
+    Case("logical_or", lambda m, a, b: (a > 0).logical_or(b > 0.5), BINARY_SHAPES[:3],
+         differentiable=False),
+    Case("logical_xor", lambda m, a, b: m.logical_xor(a, b > 0), BINARY_SHAPES[:3],
+         differentiable=False),
+    Case("logical_not", lambda m, a: m.logical_not(a > 0), UNARY_SHAPES, differentiable=False),
+    Case("signbit", lambda m, a: m.signbit(a), UNARY_SHAPES, differentiable=False),
+]
+
+# float_power is computed in float64 whatever the input (so not in ALL's float32 checks)
+FLOAT64_RESULTS = [
+    Case("float_power", lambda m, a, b: m.float_power(a, b), BINARY_SHAPES, ("pos", "real")),
+    Case("float_power_scalar", lambda m, a: a.float_power(3), UNARY_SHAPES),
 ]
 
 REDUCE = [
@@ -279,6 +347,81 @@ MATMUL = [
     Case("dot", lambda m, a, b: m.dot(a, b), [((4,), (4,))]),
 ]
 
+SQ = [((3, 3),), ((2, 4, 4),)]
+
+
+def _spd(m, a):
+    """A symmetric positive-definite matrix from any square ``a``."""
+    return a @ a.mT + m.eye(a.shape[-1]) * 2
+
+
+def _svd_invariants(m, a):
+    u, s, vh = m.linalg.svd(a, full_matrices=False)
+    return s, u @ vh, (u * s[..., None, :]) @ vh, u * u, vh * vh
+
+
+def _eigh_invariants(m, a):
+    lam, v = m.linalg.eigh(a)
+    return lam, v * v, (v * lam[..., None, :]) @ v.mT
+
+
+def _qr_parts(m, a):
+    q, r = m.linalg.qr(a)
+    return q, r
+
+
+LINALG = [
+    Case("inv", lambda m, a: m.linalg.inv(a), SQ),
+    Case("inverse", lambda m, a: a.inverse(), SQ[:1]),
+    Case("solve", lambda m, a, b: m.linalg.solve(a, b), [((3, 3), (3, 2)), ((2, 4, 4), (4, 1))]),
+    Case("solve_vector", lambda m, a, b: m.linalg.solve(a, b), [((3, 3), (3,))]),
+    Case("solve_right", lambda m, a, b: m.linalg.solve(a, b, left=False), [((3, 3), (2, 3))]),
+    Case("solve_triangular", lambda m, a, b: m.linalg.solve_triangular(a + m.eye(3) * 3, b,
+                                                                       upper=True),
+         [((3, 3), (3, 2))]),
+    Case("det", lambda m, a: m.linalg.det(a), SQ),
+    Case("det_method", lambda m, a: a.det(), SQ[:1]),
+    Case("slogdet", lambda m, a: m.linalg.slogdet(a), SQ),
+    Case("logdet", lambda m, a: m.logdet(_spd(m, a)), SQ),
+    Case("cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), SQ),
+    Case("cholesky_upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True), SQ[:1]),
+    Case("pinv", lambda m, a: m.linalg.pinv(a), [((4, 3),), ((2, 3, 5),)]),
+    Case("pinverse", lambda m, a: a.pinverse(), [((4, 3),)]),
+    Case("matrix_exp", lambda m, a: m.linalg.matrix_exp(a), SQ),
+    Case("matrix_power", lambda m, a: m.linalg.matrix_power(a, 3), SQ),
+    Case("matrix_power_neg", lambda m, a: a.matrix_power(-2), SQ[:1]),
+    Case("multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]),
+         [((3,), (3, 4), (4, 2))]),
+    Case("vector_norm", lambda m, a: m.linalg.vector_norm(a, 3, dim=-1), R3),
+    Case("norm", lambda m, a: m.linalg.norm(a), R3),
+    Case("matrix_norm_fro", lambda m, a: m.linalg.matrix_norm(a), R3),
+    Case("matrix_norm_1", lambda m, a: m.linalg.matrix_norm(a, 1), R3),
+    Case("matrix_norm_inf", lambda m, a: m.linalg.norm(a, float("inf"), dim=(0, 2)), R3),
+    Case("matrix_norm_nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), R3, second_order=False),
+    Case("matrix_norm_2", lambda m, a: m.linalg.matrix_norm(a, 2), R3, second_order=False),
+    Case("svdvals", lambda m, a: m.linalg.svdvals(a), [((4, 3),), ((2, 3, 5),)],
+         second_order=False),
+    Case("svd", _svd_invariants, [((4, 3),), ((3, 5),)], second_order=False),
+    Case("eigh", lambda m, a: _eigh_invariants(m, a + a.mT), SQ, second_order=False),
+    Case("qr", _qr_parts, [((4, 3),), ((3, 3),), ((2, 3, 5),)], second_order=False),
+    Case("cross", lambda m, a, b: m.linalg.cross(a, b), [((4, 3), (4, 3)), ((2, 1, 3), (1, 4, 3))]),
+    Case("cross_dim", lambda m, a, b: m.cross(a, b, dim=0), [((3, 4), (3, 4))]),
+    Case("kron", lambda m, a, b: m.kron(a, b), [((2, 3), (3, 2)), ((2,), (2, 2, 3))]),
+    Case("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([1, 0], [0, 2])),
+         [((3, 4, 2), (4, 5, 3))]),
+    Case("tensordot_int", lambda m, a, b: m.tensordot(a, b, 1), [((3, 4), (4, 2))]),
+    Case("addmv", lambda m, s, a, v: m.addmv(s, a, v, beta=0.5, alpha=2.0),
+         [((3,), (3, 4), (4,))]),
+    Case("addr", lambda m, s, a, b: s.addr(a, b, alpha=-1.0), [((3, 4), (3,), (4,))]),
+    Case("baddbmm", lambda m, s, a, b: m.baddbmm(s, a, b, beta=2.0), [((2, 3, 2), (2, 3, 4),
+                                                                      (2, 4, 2))]),
+    Case("addbmm", lambda m, s, a, b: s.addbmm(a, b), [((3, 2), (2, 3, 4), (2, 4, 2))]),
+    Case("addcmul", lambda m, s, a, b: m.addcmul(s, a, b, value=0.5),
+         [((3, 4), (3, 4), (1, 4))]),
+    Case("addcdiv", lambda m, s, a, b: s.addcdiv(a, b, value=-2.0), [((3, 4), (3, 1), (3, 4))],
+         ("real", "real", "away")),
+]
+
 EINSUM_EQUATIONS = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
     ("ij,jk", [(2, 3), (3, 4)]),
@@ -315,4 +458,4 @@ def _einsum(equation: str) -> Callable:
 EINSUM = [Case(f"einsum[{eq.replace(' ', '')}]", _einsum(eq), [tuple(shapes)])
           for eq, shapes in EINSUM_EQUATIONS]
 
-ALL = ELEMENTWISE + REDUCE + SHAPE + INDEX + MATMUL + EINSUM
+ALL = ELEMENTWISE + ELEMENTWISE_EXTRA + LINALG + REDUCE + SHAPE + INDEX + MATMUL + EINSUM
