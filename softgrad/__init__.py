@@ -27,6 +27,10 @@ globals().update({_k: _v for _k, _v in vars(_functions).items()
                   and getattr(_v, "__module__", None) == _functions.__name__})
 from softgrad.tensor import Tensor
 from softgrad.functions_extra import *  # noqa: E402,F401,F403  (see its __all__)
+from softgrad.functions_more import *  # noqa: E402,F401,F403  (see its __all__)
+from softgrad.dtype_info import finfo, get_default_dtype, iinfo, set_default_dtype  # noqa: E402
+from softgrad.tensor_compat import (channels_last, channels_last_3d,  # noqa: E402
+                                    contiguous_format, preserve_format, strided)
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
 from softgrad import distributed  # noqa: E402  (mpi4py is imported only when used)

@@ -15,10 +15,15 @@ _FORMS = (
     "bitwise_not bitwise_left_shift bitwise_right_shift "
     # matrices
     "det logdet slogdet inverse pinverse matrix_power matrix_exp cholesky cholesky_solve "
-    "cholesky_inverse qr svd kron cross tensordot addmv addr baddbmm addbmm addcmul addcdiv"
+    "cholesky_inverse qr svd kron cross tensordot addmv addr baddbmm addbmm addcmul addcdiv "
+    # statistics
+    "nansum nanmean aminmax quantile nanquantile mode cummax cummin diff histc renorm "
+    # indexing, splits, rotations
+    "take tensor_split hsplit vsplit dsplit rot90 fliplr flipud index_fill index_copy "
+    "index_put masked_scatter conj conj_physical resolve_conj resolve_neg"
 ).split()
 
-__all__ = list(_FORMS) + ["polygamma"]
+__all__ = list(_FORMS) + ["polygamma", "real", "imag"]
 
 for _name in _FORMS:
     globals()[_name] = _method(_name)
@@ -27,3 +32,12 @@ for _name in _FORMS:
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
     """psi^(n)(input): the n-th derivative of digamma."""
     return _t(input).polygamma(n)
+
+
+def real(input: Tensor) -> Tensor:  # noqa: A002
+    """The real part: the tensor itself (softgrad tensors are real)."""
+    return _t(input).real
+
+
+def imag(input: Tensor) -> Tensor:  # noqa: A002
+    return _t(input).imag

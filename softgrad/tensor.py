@@ -14,6 +14,7 @@ from softgrad.autograd.function import Function
 from softgrad.tensor_compat import CompatMixin
 from softgrad.tensor_convert import ConvertMixin
 from softgrad.tensor_elementwise import ElementwiseMixin
+from softgrad.tensor_indexing import IndexingMixin
 from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_linalg import LinalgMixin
 from softgrad.tensor_matrix import MatrixMixin
@@ -30,7 +31,7 @@ _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
 class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, SelectMixin,
-             LinalgMixin, ElementwiseMixin, MatrixMixin, StatsMixin, CompatMixin):
+             LinalgMixin, ElementwiseMixin, MatrixMixin, StatsMixin, IndexingMixin, CompatMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:

@@ -148,6 +148,11 @@ class ConvertMixin:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)  # copies are synchronous
+        if "memory_format" in kwargs:  # accepted; arrays stay row-major
+            from softgrad.tensor_compat import check_memory_format
+
+            check_memory_format(kwargs.pop("memory_format"))
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
