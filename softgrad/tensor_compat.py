@@ -46,6 +46,19 @@ def check_memory_format(fmt: Any) -> None:
                         f"softgrad.contiguous_format), got {fmt!r}")
 
 
+_LEGACY = {"Float": "float32", "Double": "float64", "Half": "float16", "Long": "int64",
+           "Int": "int32", "Short": "int16", "Char": "int8", "Byte": "uint8", "Bool": "bool"}
+
+
+def legacy_tensor_type(name: str) -> tuple:
+    """('float32', False) for 'torch.FloatTensor', ('float64', True) for
+    'torch.cuda.DoubleTensor' (the legacy names ``Tensor.type`` accepts)."""
+    kind = name.rsplit(".", 1)[-1][:-len("Tensor")]
+    if kind not in _LEGACY:
+        raise ValueError(f"invalid type: '{name}'")
+    return _LEGACY[kind], ".cuda." in name
+
+
 def _base_array(a: Any) -> Any:
     while getattr(a, "base", None) is not None and hasattr(a.base, "shape"):
         a = a.base

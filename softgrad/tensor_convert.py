@@ -180,9 +180,15 @@ class ConvertMixin:
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))
 
-    def type(self, dtype: Any = None) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
         if dtype is None:
             return f"softgrad.{self.dtype.name}"
+        if isinstance(dtype, str) and dtype.endswith("Tensor"):  # 'torch.cuda.FloatTensor'
+            from softgrad.tensor_compat import legacy_tensor_type
+
+            name, on_gpu = legacy_tensor_type(dtype)
+            out = self.to(name)
+            return out.cuda() if on_gpu and out.device == "cpu" else out
         return self.to(dtype)
 
     def float(self) -> Any:

@@ -130,3 +130,13 @@ def test_deepcopy_keeps_requires_grad_class_and_grad_and_refuses_non_leaves() ->
     with pytest.raises(RuntimeError, match="graph leaves"):
         copy.deepcopy(p * 2)
     assert copy.deepcopy((p * 2).detach()).requires_grad is False
+
+
+def test_type_accepts_legacy_tensor_type_names() -> None:
+    x = sg.randn(2)
+    assert x.type("torch.DoubleTensor").dtype == sg.float64
+    assert x.type("torch.LongTensor").dtype == sg.int64
+    assert x.type("softgrad.ByteTensor").dtype == sg.uint8
+    assert x.type(sg.float16).dtype == sg.float16
+    with pytest.raises(ValueError, match="invalid type"):
+        x.type("torch.FooTensor")
