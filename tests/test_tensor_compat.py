@@ -100,7 +100,7 @@ def test_storage_sharing_helpers_and_casts() -> None:
     assert m.mH.shape == (2, 4, 3) and sg.randn(2, 3).H.shape == (3, 2)
     assert x.conj() is x and x.real is x and sg.real(x) is x and x.resolve_conj() is x
     with pytest.raises(RuntimeError, match="non-complex"):
-        x.imag
+        _ = x.imag
 
 
 def test_python_protocols() -> None:
