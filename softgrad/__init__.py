@@ -37,8 +37,10 @@ from softgrad.tensor_types import (BoolTensor, ByteTensor, CharTensor, DoubleTen
 from softgrad import linalg, random, special  # noqa: E402
 from softgrad.random import get_rng_state, initial_seed, manual_seed, seed, set_rng_state
 from softgrad.sampling import bernoulli, multinomial, normal, poisson
-from softgrad.special import digamma, erf, erfc, erfinv, logit, polygamma
-from softgrad.special import gammaln as lgamma
+from softgrad.functions_extra import *  # noqa: E402,F401,F403  (see its __all__)
+from softgrad.functions_more import *  # noqa: E402,F401,F403  (see its __all__)
+from softgrad.tensor_compat import (channels_last, channels_last_3d,  # noqa: E402
+                                    contiguous_format, preserve_format, strided)
 
 from softgrad import autograd  # noqa: E402  (after Tensor so autograd.functional can use it)
 from softgrad import distributed  # noqa: E402  (mpi4py is imported only when used)

@@ -1,28 +1,31 @@
-"""``sg.special``: special functions with PyTorch's names (``gammaln``, ``digamma``, ``erf``,
-...). Each is differentiable (``softgrad/ops/special.py`` holds the primitives)."""
+"""``softgrad.special``: PyTorch's ``torch.special`` functions (same names and signatures).
+
+Example:
+    >>> sg.special.expit(x), sg.special.gammaln(x), sg.special.xlog1py(x, y)
+"""
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from softgrad import backend
+from softgrad import backend, dtypes
+from softgrad.functions import _t, where
 from softgrad.ops.gamma import Gammainc
-from softgrad.tensor import Tensor, _array_from
+from softgrad.ops import special as S
+from softgrad.ops.elementwise_extra import Xlogy
+from softgrad.tensor import Tensor
+from softgrad.tensor_math import broadcast_error
 
-__all__ = ["digamma", "erf", "erfc", "erfinv", "expit", "gammainc", "gammaincc", "gammaln",
-           "logit", "polygamma", "psi"]
+__all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
+           "gammainc", "gammaincc", "gammaln", "log1p", "log_ndtr", "log_softmax", "logit",
+           "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
+           "softmax", "xlog1py", "xlogy"]
 
-
-def _t(x: Any) -> Tensor:
-    return x if isinstance(x, Tensor) else Tensor._wrap(_array_from(x, None))
-
-
-def gammaln(input: Tensor) -> Tensor:  # noqa: A002
-    """log|Gamma(x)|, element-wise."""
-    return _t(input).lgamma()
+_SQRT1_2 = math.sqrt(0.5)
 
 
 def digamma(input: Tensor) -> Tensor:  # noqa: A002
-    """d/dx log Gamma(x), element-wise."""
+    """psi(x) = d/dx log Gamma(x)."""
     return _t(input).digamma()
 
 
@@ -30,33 +33,115 @@ psi = digamma
 
 
 def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
-    """The n-th derivative of digamma, element-wise."""
+    """psi^(n)(x), the n-th derivative of digamma."""
     return _t(input).polygamma(n)
 
 
+def gammaln(input: Tensor) -> Tensor:  # noqa: A002
+    """log |Gamma(x)|."""
+    return _t(input).lgamma()
+
+
+def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
+    """The multivariate log-gamma function of dimension ``p``."""
+    return _t(input).mvlgamma(p)
+
+
 def erf(input: Tensor) -> Tensor:  # noqa: A002
-    """Error function, element-wise."""
     return _t(input).erf()
 
 
 def erfc(input: Tensor) -> Tensor:  # noqa: A002
-    """1 - erf(x), element-wise."""
     return _t(input).erfc()
 
 
+def erfcx(input: Tensor) -> Tensor:  # noqa: A002
+    """exp(x^2) erfc(x), finite for large x where both factors over/underflow."""
+    return _t(input)._unary(S.Erfcx)
+
+
 def erfinv(input: Tensor) -> Tensor:  # noqa: A002
-    """Inverse error function, element-wise."""
     return _t(input).erfinv()
 
 
+def ndtr(input: Tensor) -> Tensor:  # noqa: A002
+    """The standard normal CDF: erfc(-x / sqrt 2) / 2 (accurate in the left tail)."""
+    return (_t(input)._float_input() * -_SQRT1_2).erfc() * 0.5
+
+
+def log_ndtr(input: Tensor) -> Tensor:  # noqa: A002
+    """log of the standard normal CDF."""
+    return ndtr(input).log()
+
+
+def ndtri(input: Tensor) -> Tensor:  # noqa: A002
+    """The inverse of ``ndtr``: sqrt 2 * erfinv(2p - 1)."""
+    return (_t(input)._float_input() * 2 - 1).erfinv() * math.sqrt(2.0)
+
+
 def expit(input: Tensor) -> Tensor:  # noqa: A002
-    """The logistic sigmoid 1 / (1 + exp(-x))."""
+    """The logistic sigmoid."""
     return _t(input).sigmoid()
 
 
 def logit(input: Tensor, eps: float | None = None) -> Tensor:  # noqa: A002
-    """log(p / (1 - p)), p clamped to [eps, 1 - eps] when ``eps`` is given."""
     return _t(input).logit(eps)
+
+
+def exp2(input: Tensor) -> Tensor:  # noqa: A002
+    return _t(input).exp2()
+
+
+def expm1(input: Tensor) -> Tensor:  # noqa: A002
+    return _t(input).expm1()
+
+
+def log1p(input: Tensor) -> Tensor:  # noqa: A002
+    return _t(input).log1p()
+
+
+def sinc(input: Tensor) -> Tensor:  # noqa: A002
+    return _t(input).sinc()
+
+
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001,A002
+    return _t(input).round(decimals)
+
+
+def entr(input: Tensor) -> Tensor:  # noqa: A002
+    """-x log(x) for x > 0, 0 at 0, -inf for x < 0."""
+    x = _t(input)._float_input()
+    pos = x > 0
+    safe = where(pos, x, 1.0)
+    return where(pos, -safe * safe.log(), where(x == 0, 0.0, -math.inf))
+
+
+def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """x log(y), 0 where x == 0."""
+    return _t(input).xlogy(other)
+
+
+def xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002
+    """x log1p(y), 0 where x == 0."""
+    x = _t(input)._float_input()
+    y = x._operand(other)._float_input()
+    dt = dtypes.promote(x._data.dtype, y._data.dtype)
+    try:
+        return Tensor._apply(Xlogy, x._cast(dt), y._cast(dt), log1p=True)
+    except ValueError:
+        raise broadcast_error(x.shape, y.shape) from None
+
+
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
+    return _t(input).logsumexp(dim, keepdim)
+
+
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    return _t(input).softmax(dim, dtype=dtype)
+
+
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+    return _t(input).log_softmax(dim, dtype=dtype)
 
 
 def gammainc(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002

@@ -12,15 +12,19 @@ from softgrad import backend, devices, dtypes
 from softgrad.autograd import engine, grad_mode
 from softgrad.autograd.function import Function
 from softgrad.size import Size
+from softgrad.tensor_compat import CompatMixin
 from softgrad.tensor_convert import ConvertMixin
+from softgrad.tensor_elementwise import ElementwiseMixin
+from softgrad.tensor_indexing import IndexingMixin
 from softgrad.tensor_inplace import InplaceMixin
 from softgrad.tensor_linalg import LinalgMixin
+from softgrad.tensor_matrix import MatrixMixin
 from softgrad.tensor_math import MathMixin
 from softgrad.tensor_random import RandomMixin
 from softgrad.tensor_reduce import ReduceMixin
 from softgrad.tensor_select import SelectMixin
 from softgrad.tensor_shape import ShapeMixin
-from softgrad.tensor_special import SpecialMixin
+from softgrad.tensor_stats import StatsMixin
 
 np = backend.np
 _ndarray = np.ndarray
@@ -29,7 +33,8 @@ _NUMBER = (builtins.int, builtins.float, builtins.bool)
 
 
 class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, SelectMixin,
-             LinalgMixin, SpecialMixin, RandomMixin):
+             LinalgMixin, ElementwiseMixin, MatrixMixin, StatsMixin, IndexingMixin, CompatMixin,
+             RandomMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:

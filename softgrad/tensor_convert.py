@@ -152,8 +152,11 @@ class ConvertMixin:
         dtype = kwargs.pop("dtype", None)
         device = kwargs.pop("device", None)
         copy = kwargs.pop("copy", False)
-        kwargs.pop("non_blocking", None)
-        kwargs.pop("memory_format", None)
+        kwargs.pop("non_blocking", None)  # copies are synchronous
+        if "memory_format" in kwargs:  # accepted; arrays stay row-major
+            from softgrad.tensor_compat import check_memory_format
+
+            check_memory_format(kwargs.pop("memory_format"))
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
@@ -181,14 +184,18 @@ class ConvertMixin:
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))
 
-    def type(self, dtype: Any = None, non_blocking: bool = False) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
         """``x.type()`` names the type (``'softgrad.FloatTensor'``); ``x.type(t)`` casts to a
-        dtype, a legacy type (``sg.LongTensor``) or its name (``'torch.LongTensor'``)."""
+        dtype, a legacy type (``sg.LongTensor``) or its name (``'torch.LongTensor'``,
+        ``'torch.cuda.FloatTensor'``)."""
         from softgrad import tensor_types
 
         if dtype is None:
             return tensor_types.type_name(self)
-        return self.to(tensor_types.dtype_of(dtype))
+        out = self.to(tensor_types.dtype_of(dtype))
+        if isinstance(dtype, str) and ".cuda." in dtype and out.device == "cpu":
+            out = out.cuda()
+        return out
 
     def float(self) -> Any:
         return self._cast(np.float32)

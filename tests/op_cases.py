@@ -3,7 +3,7 @@
 The same function runs with ``m = softgrad`` and ``m = torch``, so each case also checks
 that the two APIs agree by name. ``shapes`` lists alternative input-shape sets (several
 broadcast); ``domains`` says where inputs are drawn: 'real' (normal), 'pos' (0.5..2) or
-'away' (|x| in 0.5..2, either sign).
+'away' (|x| in 0.5..2, either sign), 'unit' (-0.9..0.9) or 'prob' (0.05..0.95).
 """
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ class Case:
     domains: tuple = ()
     grad: bool = True  # False where torch has no derivative (the value is still compared)
     differentiable: bool = True  # False for integer results (argmax): no gradcheck
+    second_order: bool = True  # False where the backward is not itself differentiable
 
     def arrays(self, shapes: tuple, seed: int = 0, dtype: type = np.float64) -> list:
         rng = np.random.default_rng(seed)
@@ -35,6 +36,10 @@ class Case:
                 a = rng.uniform(0.5, 2.0, shape)
             elif domain == "away":
                 a = rng.uniform(0.5, 2.0, shape) * rng.choice([-1.0, 1.0], shape)
+            elif domain == "unit":
+                a = rng.uniform(-0.9, 0.9, shape)
+            elif domain == "prob":
+                a = rng.uniform(0.05, 0.95, shape)
             else:
                 a = rng.standard_normal(shape)
             out.append(np.asarray(a, dtype=dtype))
@@ -139,6 +144,69 @@ ELEMENTWISE = [
     Case("clip_max", lambda m, a: a.clip(max=-0.1), UNARY_SHAPES),
     Case("square", lambda m, a: m.square(a), UNARY_SHAPES),
     Case("reciprocal", lambda m, a: a.reciprocal(), UNARY_SHAPES, ("away",)),
+]
+
+ELEMENTWISE_EXTRA = [
+    Case("tan", lambda m, a: a.tan(), UNARY_SHAPES, ("unit",)),
+    Case("asin", lambda m, a: m.asin(a), UNARY_SHAPES, ("unit",)),
+    Case("acos", lambda m, a: a.acos(), UNARY_SHAPES, ("unit",)),
+    Case("atan", lambda m, a: m.atan(a), UNARY_SHAPES),
+    Case("arctan", lambda m, a: a.arctan(), UNARY_SHAPES[:1]),
+    Case("sinh", lambda m, a: a.sinh(), UNARY_SHAPES),
+    Case("cosh", lambda m, a: m.cosh(a), UNARY_SHAPES),
+    Case("asinh", lambda m, a: a.asinh(), UNARY_SHAPES),
+    Case("acosh", lambda m, a: m.acosh(a + 1.0), UNARY_SHAPES, ("pos",)),
+    Case("atanh", lambda m, a: a.atanh(), UNARY_SHAPES, ("unit",)),
+    Case("log2", lambda m, a: a.log2(), UNARY_SHAPES, ("pos",)),
+    Case("log10", lambda m, a: m.log10(a), UNARY_SHAPES, ("pos",)),
+    Case("exp2", lambda m, a: m.exp2(a), UNARY_SHAPES),
+    Case("sinc", lambda m, a: m.sinc(a * 2), UNARY_SHAPES),
+    Case("logit", lambda m, a: m.logit(a), UNARY_SHAPES, ("prob",)),
+    Case("logit_eps", lambda m, a: a.logit(eps=0.2), UNARY_SHAPES, ("prob",)),
+    Case("erf", lambda m, a: m.erf(a), UNARY_SHAPES),
+    Case("erf_wide", lambda m, a: (a * 3).erf(), UNARY_SHAPES[1:]),
+    Case("erfc", lambda m, a: (a * 3).erfc(), UNARY_SHAPES),
+    Case("erfinv", lambda m, a: m.erfinv(a), UNARY_SHAPES, ("unit",)),
+    Case("lgamma", lambda m, a: (a * 3).lgamma(), UNARY_SHAPES),
+    Case("digamma", lambda m, a: m.digamma(a * 3), UNARY_SHAPES),
+    Case("polygamma1", lambda m, a: m.polygamma(1, a * 3), UNARY_SHAPES),
+    Case("polygamma3", lambda m, a: a.polygamma(3), UNARY_SHAPES, ("pos",)),
+    Case("mvlgamma", lambda m, a: m.mvlgamma(a + 2, 3), UNARY_SHAPES, ("pos",)),
+    Case("deg2rad", lambda m, a: a.deg2rad(), UNARY_SHAPES),
+    Case("rad2deg", lambda m, a: m.rad2deg(a), UNARY_SHAPES),
+    Case("frac", lambda m, a: (a * 3).frac(), UNARY_SHAPES),
+    Case("fix", lambda m, a: m.fix(a * 3), UNARY_SHAPES),
+    Case("sgn", lambda m, a: a.sgn(), UNARY_SHAPES, grad=False),  # torch: a ZeroTensor grad
+    Case("xlogy", lambda m, a, b: m.xlogy(a, b), BINARY_SHAPES, ("real", "pos")),
+    Case("xlogy_scalar", lambda m, a: a.xlogy(2.5), UNARY_SHAPES),
+    Case("atan2", lambda m, a, b: m.atan2(a, b), BINARY_SHAPES),
+    Case("arctan2", lambda m, a, b: a.arctan2(b), BINARY_SHAPES[:1]),
+    Case("hypot", lambda m, a, b: m.hypot(a, b), BINARY_SHAPES),
+    Case("logaddexp", lambda m, a, b: m.logaddexp(a * 30, b), BINARY_SHAPES),
+    Case("logaddexp2", lambda m, a, b: a.logaddexp2(b), BINARY_SHAPES),
+    Case("copysign", lambda m, a, b: m.copysign(a, b), BINARY_SHAPES),
+    Case("fmod", lambda m, a, b: m.fmod(a * 3, b), BINARY_SHAPES, ("real", "away")),
+    Case("fmod_scalar", lambda m, a: (a * 3).fmod(-1.5), UNARY_SHAPES),
+    Case("fmax", lambda m, a, b: m.fmax(a, b), BINARY_SHAPES),
+    Case("fmin", lambda m, a, b: a.fmin(b), BINARY_SHAPES),
+    Case("ldexp", lambda m, a, b: m.ldexp(a, b), BINARY_SHAPES[:2]),
+    Case("true_divide", lambda m, a, b: m.true_divide(a, b), BINARY_SHAPES[:2], ("real", "away")),
+    Case("heaviside", lambda m, a, b: m.heaviside(a.round(), b), BINARY_SHAPES[:2],
+         grad=False, differentiable=False),
+    Case("logical_and", lambda m, a, b: m.logical_and(a > 0, b), BINARY_SHAPES[:3],
+         differentiable=False),
+    Case("logical_or", lambda m, a, b: (a > 0).logical_or(b > 0.5), BINARY_SHAPES[:3],
+         differentiable=False),
+    Case("logical_xor", lambda m, a, b: m.logical_xor(a, b > 0), BINARY_SHAPES[:3],
+         differentiable=False),
+    Case("logical_not", lambda m, a: m.logical_not(a > 0), UNARY_SHAPES, differentiable=False),
+    Case("signbit", lambda m, a: m.signbit(a), UNARY_SHAPES, differentiable=False),
+]
+
+# float_power is computed in float64 whatever the input (so not in ALL's float32 checks)
+FLOAT64_RESULTS = [
+    Case("float_power", lambda m, a, b: m.float_power(a, b), BINARY_SHAPES, ("pos", "real")),
+    Case("float_power_scalar", lambda m, a: a.float_power(3), UNARY_SHAPES),
 ]
 
 REDUCE = [
@@ -279,6 +347,166 @@ MATMUL = [
     Case("dot", lambda m, a, b: m.dot(a, b), [((4,), (4,))]),
 ]
 
+SQ = [((3, 3),), ((2, 4, 4),)]
+
+
+def _spd(m, a):
+    """A symmetric positive-definite matrix from any square ``a``."""
+    return a @ a.mT + m.eye(a.shape[-1]) * 2
+
+
+def _svd_invariants(m, a):
+    u, s, vh = m.linalg.svd(a, full_matrices=False)
+    return s, u @ vh, (u * s[..., None, :]) @ vh, u * u, vh * vh
+
+
+def _eigh_invariants(m, a):
+    lam, v = m.linalg.eigh(a)
+    return lam, v * v, (v * lam[..., None, :]) @ v.mT
+
+
+def _qr_parts(m, a):
+    q, r = m.linalg.qr(a)
+    return q, r
+
+
+LINALG = [
+    Case("inv", lambda m, a: m.linalg.inv(a), SQ),
+    Case("inverse", lambda m, a: a.inverse(), SQ[:1]),
+    Case("solve", lambda m, a, b: m.linalg.solve(a, b), [((3, 3), (3, 2)), ((2, 4, 4), (4, 1))]),
+    Case("solve_vector", lambda m, a, b: m.linalg.solve(a, b), [((3, 3), (3,))]),
+    Case("solve_right", lambda m, a, b: m.linalg.solve(a, b, left=False), [((3, 3), (2, 3))]),
+    Case("solve_triangular", lambda m, a, b: m.linalg.solve_triangular(a + m.eye(3) * 3, b,
+                                                                       upper=True),
+         [((3, 3), (3, 2))]),
+    Case("det", lambda m, a: m.linalg.det(a), SQ),
+    Case("det_method", lambda m, a: a.det(), SQ[:1]),
+    Case("slogdet", lambda m, a: m.linalg.slogdet(a), SQ),
+    Case("logdet", lambda m, a: m.logdet(_spd(m, a)), SQ),
+    Case("cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), SQ),
+    Case("cholesky_upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True), SQ[:1]),
+    Case("pinv", lambda m, a: m.linalg.pinv(a), [((4, 3),), ((2, 3, 5),)]),
+    Case("pinverse", lambda m, a: a.pinverse(), [((4, 3),)]),
+    Case("matrix_exp", lambda m, a: m.linalg.matrix_exp(a), SQ),
+    Case("matrix_power", lambda m, a: m.linalg.matrix_power(a, 3), SQ),
+    Case("matrix_power_neg", lambda m, a: a.matrix_power(-2), SQ[:1]),
+    Case("multi_dot", lambda m, a, b, c: m.linalg.multi_dot([a, b, c]),
+         [((3,), (3, 4), (4, 2))]),
+    Case("vector_norm", lambda m, a: m.linalg.vector_norm(a, 3, dim=-1), R3),
+    Case("norm", lambda m, a: m.linalg.norm(a), R3),
+    Case("matrix_norm_fro", lambda m, a: m.linalg.matrix_norm(a), R3),
+    Case("matrix_norm_1", lambda m, a: m.linalg.matrix_norm(a, 1), R3),
+    Case("matrix_norm_inf", lambda m, a: m.linalg.norm(a, float("inf"), dim=(0, 2)), R3),
+    Case("matrix_norm_nuc", lambda m, a: m.linalg.matrix_norm(a, "nuc"), R3, second_order=False),
+    Case("matrix_norm_2", lambda m, a: m.linalg.matrix_norm(a, 2), R3, second_order=False),
+    Case("svdvals", lambda m, a: m.linalg.svdvals(a), [((4, 3),), ((2, 3, 5),)],
+         second_order=False),
+    Case("svd", _svd_invariants, [((4, 3),), ((3, 5),)], second_order=False),
+    Case("eigh", lambda m, a: _eigh_invariants(m, a + a.mT), SQ, second_order=False),
+    Case("qr", _qr_parts, [((4, 3),), ((3, 3),), ((2, 3, 5),)], second_order=False),
+    Case("cross", lambda m, a, b: m.linalg.cross(a, b), [((4, 3), (4, 3)), ((2, 1, 3), (1, 4, 3))]),
+    Case("cross_dim", lambda m, a, b: m.cross(a, b, dim=0), [((3, 4), (3, 4))]),
+    Case("kron", lambda m, a, b: m.kron(a, b), [((2, 3), (3, 2)), ((2,), (2, 2, 3))]),
+    Case("tensordot", lambda m, a, b: m.tensordot(a, b, dims=([1, 0], [0, 2])),
+         [((3, 4, 2), (4, 5, 3))]),
+    Case("tensordot_int", lambda m, a, b: m.tensordot(a, b, 1), [((3, 4), (4, 2))]),
+    Case("addmv", lambda m, s, a, v: m.addmv(s, a, v, beta=0.5, alpha=2.0),
+         [((3,), (3, 4), (4,))]),
+    Case("addr", lambda m, s, a, b: s.addr(a, b, alpha=-1.0), [((3, 4), (3,), (4,))]),
+    Case("baddbmm", lambda m, s, a, b: m.baddbmm(s, a, b, beta=2.0), [((2, 3, 2), (2, 3, 4),
+                                                                      (2, 4, 2))]),
+    Case("addbmm", lambda m, s, a, b: s.addbmm(a, b), [((3, 2), (2, 3, 4), (2, 4, 2))]),
+    Case("addcmul", lambda m, s, a, b: m.addcmul(s, a, b, value=0.5),
+         [((3, 4), (3, 4), (1, 4))]),
+    Case("addcdiv", lambda m, s, a, b: s.addcdiv(a, b, value=-2.0), [((3, 4), (3, 1), (3, 4))],
+         ("real", "real", "away")),
+]
+
+_B = np.array([[1, 0, 2], [0, 2, 1]])
+_MASK = np.array([[True, False, True, True], [False, True, False, False], [True] * 4])
+
+STATS_INDEX = [
+    Case("nansum", lambda m, a: m.nansum(a), R3),
+    Case("nanmean_dim", lambda m, a: a.nanmean(1, keepdim=True), R3),
+    Case("quantile", lambda m, a: m.quantile(a, 0.3), R3),
+    Case("quantile_dim_q", lambda m, a: a.quantile(m.tensor([0.1, 0.5, 0.95]), dim=1,
+                                                   keepdim=True), R3),
+    Case("quantile_lower", lambda m, a: a.quantile(0.4, 2, interpolation="lower"), R3),
+    Case("quantile_higher", lambda m, a: m.quantile(a, 0.4, 0, interpolation="higher"), R3),
+    Case("quantile_midpoint", lambda m, a: a.quantile(0.55, -1, interpolation="midpoint"), R3),
+    Case("quantile_nearest", lambda m, a: a.quantile(0.7, 1, interpolation="nearest"), R3),
+    Case("nanquantile", lambda m, a: m.nanquantile(a, 0.6, dim=2), R3),
+    Case("mode", lambda m, a: tuple(m.mode((a * 2).round(), 1)), R3, grad=False),
+    Case("cummax", lambda m, a: tuple(m.cummax(a, 1)), R3),
+    Case("cummin", lambda m, a: tuple(a.cummin(-1)), R3),
+    Case("diff", lambda m, a: m.diff(a, dim=1), R3),
+    Case("diff_n2_pre", lambda m, a, b: a.diff(2, 0, prepend=b), [((4, 3), (2, 3))]),
+    Case("renorm", lambda m, a: m.renorm(a, 2, 0, 1.5), R3),
+    Case("aminmax", lambda m, a: tuple(m.aminmax(a, dim=1)), R3),
+    Case("std_mean", lambda m, a: m.std_mean(a, 1), R3),
+    Case("var_mean", lambda m, a: m.var_mean(a, (0, 2), keepdim=True), R3),
+    Case("take", lambda m, a: m.take(a, m.tensor([[0, 5], [23, 5]])), R3),
+    Case("tensor_split", lambda m, a: m.tensor_split(a, 3, dim=2), R3),
+    Case("tensor_split_idx", lambda m, a: a.tensor_split([1, 3], 2), R3),
+    Case("hsplit", lambda m, a: m.hsplit(a, [1]), R3),
+    Case("vsplit", lambda m, a: a.vsplit(2), R3),
+    Case("dsplit", lambda m, a: m.dsplit(a, 2), R3),
+    Case("rot90", lambda m, a: m.rot90(a, 1, [1, 2]), R3),
+    Case("rot90_k3", lambda m, a: a.rot90(-1), R3),
+    Case("fliplr", lambda m, a: m.fliplr(a), R3),
+    Case("flipud", lambda m, a: a.flipud(), R3),
+    Case("index_fill", lambda m, a: a.index_fill(1, m.tensor([0, 2]), -1.5), R3),
+    Case("index_copy", lambda m, a, b: m.index_copy(a, 2, m.tensor([3, 0]), b),
+         [((2, 3, 4), (2, 3, 2))]),
+    Case("index_put", lambda m, a, v: a.index_put((m.tensor([0, 2]), m.tensor([1, 1])), v),
+         [((3, 4), (2,))]),
+    Case("index_put_accumulate", lambda m, a, v: m.index_put(a, (m.tensor([0, 0, 2]),), v,
+                                                             accumulate=True),
+         [((3, 4), (3, 4))]),
+    Case("masked_scatter", lambda m, a, s: a.masked_scatter(m.tensor(_MASK), s),
+         [((3, 4), (10,))]),
+    Case("put", lambda m, a, s: a.put(m.tensor([1, 7, 1]), s, accumulate=True),
+         [((3, 4), (3,))]),
+    Case("unfold", lambda m, a: a.unfold(2, 2, 1), R3),
+    Case("unfold_step", lambda m, a: a.unfold(0, 2, 2), [((5, 3),)]),
+    Case("as_strided", lambda m, a: a.as_strided((2, 3), (1, 4), 1), [((3, 4),)]),
+    Case("sum_to_size", lambda m, a: a.sum_to_size(3, 1), R3),
+    Case("hstack", lambda m, a, b: m.hstack([a, b]), [((2, 3), (2, 1)), ((3,), (2,))]),
+    Case("vstack", lambda m, a, b: m.vstack((a, b)), [((3,), (2, 3))]),
+    Case("row_stack", lambda m, a, b: m.row_stack([a, b]), [((2, 3), (1, 3))]),
+    Case("dstack", lambda m, a, b: m.dstack([a, b]), [((2, 3), (2, 3, 2))]),
+    Case("column_stack", lambda m, a, b: m.column_stack([a, b]), [((3,), (3, 2))]),
+    Case("atleast_3d", lambda m, a, b: m.atleast_3d(a, b), [((), (3,))]),
+    # PyTorch has no second derivative of cdist's direct form
+    Case("cdist", lambda m, a, b: m.cdist(a, b), [((4, 3), (5, 3)), ((2, 4, 3), (2, 2, 3))],
+         second_order=False),
+    Case("cdist_p1", lambda m, a, b: m.cdist(a, b, p=1.0), [((4, 3), (5, 3))],
+         second_order=False),
+    Case("cdist_mm", lambda m, a, b: m.cdist(a, b, compute_mode="use_mm_for_euclid_dist"),
+         [((4, 3), (5, 3))]),
+    Case("dist", lambda m, a, b: m.dist(a, b, 3), [((3, 4), (4,))]),
+    Case("block_diag", lambda m, a, b, c: m.block_diag(a, b, c), [((2, 3), (), (2,))]),
+    Case("cartesian_prod", lambda m, a, b: m.cartesian_prod(a, b), [((3,), (2,))]),
+    Case("combinations", lambda m, a: m.combinations(a, 2), [((4,),)]),
+    Case("combinations_rep", lambda m, a: m.combinations(a, 3, with_replacement=True),
+         [((3,),)]),
+    # PyTorch's vander cannot be differentiated (it writes in place): values only there
+    Case("vander", lambda m, a: m.vander(a, 4), [((3,),)], grad=False),
+    Case("vander_increasing", lambda m, a: m.vander(a, increasing=True), [((3,),)],
+         grad=False),
+    Case("diag_embed", lambda m, a: m.diag_embed(a, 1), [((2, 3),)]),
+    Case("diag_embed_dims", lambda m, a: m.diag_embed(a, -1, 0, 2), [((2, 3),)]),
+    Case("diagflat", lambda m, a: m.diagflat(a, -1), [((2, 2),)]),
+    Case("trapezoid", lambda m, a: m.trapezoid(a, dim=1), R3),
+    Case("trapezoid_x", lambda m, a, x: m.trapezoid(a, x), [((3, 4), (4,))]),
+    Case("trapezoid_dx", lambda m, a: m.trapezoid(a, dx=0.5, dim=0), R3),
+    Case("cumulative_trapezoid", lambda m, a: m.cumulative_trapezoid(a), R3),
+    Case("select_scatter", lambda m, a, s: m.select_scatter(a, s, 1, 2), [((2, 3, 4), (2, 4))]),
+    Case("slice_scatter", lambda m, a, s: m.slice_scatter(a, s, 2, 1, 4, 2),
+         [((2, 3, 4), (2, 3, 2))]),
+    Case("diagonal_scatter", lambda m, a, s: m.diagonal_scatter(a, s, 1), [((3, 4), (3,))]),
+]
+
 EINSUM_EQUATIONS = [
     ("ij,jk->ik", [(2, 3), (3, 4)]),
     ("ij,jk", [(2, 3), (3, 4)]),
@@ -346,7 +574,7 @@ def _tri(m, a, upper=False):
     return t + m.eye(a.shape[-1], dtype=a.dtype) * 3
 
 
-LINALG = [
+LINALG_TRIANGULAR = [
     Case("cholesky", lambda m, a: m.linalg.cholesky(_spd(m, a)), [((3, 3),), ((2, 4, 4),)]),
     Case("cholesky_upper", lambda m, a: m.linalg.cholesky(_spd(m, a), upper=True),
          [((3, 3),)]),
@@ -362,4 +590,5 @@ LINALG = [
         _tri(m, a, True), b, upper=True, unitriangular=True), [((3, 3), (3, 2))]),
 ]
 
-ALL = ELEMENTWISE + REDUCE + SHAPE + INDEX + MATMUL + EINSUM + SPECIAL + LINALG
+ALL = (ELEMENTWISE + ELEMENTWISE_EXTRA + LINALG + LINALG_TRIANGULAR + SPECIAL + STATS_INDEX
+       + REDUCE + SHAPE + INDEX + MATMUL + EINSUM)

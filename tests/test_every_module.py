@@ -106,6 +106,32 @@ def _ints(hi: int, *shape: int) -> Callable:
     return lambda rng: [rng.integers(0, hi, shape)]
 
 
+def _signs(*shape: int) -> Callable:
+    return lambda rng: [rng.standard_normal(shape), rng.standard_normal(shape),
+                        np.where(rng.standard_normal(shape[:1]) > 0, 1.0, -1.0)]
+
+
+def _multilabel(rng):
+    target = np.array([[2, 0, -1], [1, -1, 0], [0, 1, 2], [-1, 0, 0]])
+    return [rng.standard_normal((4, 3)), target]
+
+
+def _ctc(rng):
+    logits = rng.standard_normal((8, 2, 4))
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    return [log_probs, np.array([[1, 2, 2], [3, 1, 0]]), np.array([8, 6]), np.array([3, 2])]
+
+
+def _lazy(make: Callable, shape: tuple) -> Callable:
+    """A lazy layer, materialised by one forward on zeros of ``shape``."""
+    def build(nn):
+        layer = make(nn)
+        lib = _lib(nn)
+        layer(lib.zeros(*shape, dtype=lib.float32))
+        return layer
+    return build
+
+
 REGISTRY: dict[str, Entry] = {
     # containers
     "Sequential": Entry(_seq, _n(3, 4)),
@@ -235,6 +261,48 @@ REGISTRY: dict[str, Entry] = {
         .astype(np.int64)]),
     "PixelShuffle": Entry(lambda nn: nn.PixelShuffle(2), _n(2, 8, 3, 3)),
     "PixelUnshuffle": Entry(lambda nn: nn.PixelUnshuffle(2), _n(2, 2, 4, 6)),
+    # distances, more activations and normalisation, bags of embeddings, power pooling
+    "CosineSimilarity": Entry(lambda nn: nn.CosineSimilarity(), _two(4, 3)),
+    "PairwiseDistance": Entry(lambda nn: nn.PairwiseDistance(p=1.5), _two(4, 3)),
+    "Hardshrink": Entry(lambda nn: nn.Hardshrink(0.3), _n(3, 4)),
+    "Softshrink": Entry(lambda nn: nn.Softshrink(0.3), _n(3, 4)),
+    "RReLU": Entry(lambda nn: nn.RReLU(0.1, 0.3), _n(3, 4)),
+    "ChannelShuffle": Entry(lambda nn: nn.ChannelShuffle(2), _n(2, 6, 3, 3)),
+    "LocalResponseNorm": Entry(lambda nn: nn.LocalResponseNorm(3), _n(2, 5, 4, 4)),
+    "FeatureAlphaDropout": Entry(lambda nn: nn.FeatureAlphaDropout(0.3), _n(2, 3, 4)),
+    "EmbeddingBag": Entry(lambda nn: nn.EmbeddingBag(10, 3, mode="sum"), _ints(10, 2, 5)),
+    "LPPool1d": Entry(lambda nn: nn.LPPool1d(2, 3, stride=2), _n(2, 3, 9)),
+    "LPPool2d": Entry(lambda nn: nn.LPPool2d(2, 2), _n(2, 3, 4, 4)),
+    "LPPool3d": Entry(lambda nn: nn.LPPool3d(2, 2), _n(1, 2, 4, 4, 4)),
+    "LazyLinear": Entry(_lazy(lambda nn: nn.LazyLinear(3, dtype=_lib(nn).float32), (1, 4)),
+                        _n(2, 4)),
+    "LazyConv1d": Entry(_lazy(lambda nn: nn.LazyConv1d(4, 3, dtype=_lib(nn).float32),
+                              (1, 2, 5)), _n(2, 2, 6)),
+    "LazyConv2d": Entry(_lazy(lambda nn: nn.LazyConv2d(4, 3, padding=1,
+                                                       dtype=_lib(nn).float32), (1, 2, 4, 4)),
+                        _n(2, 2, 5, 5)),
+    "LazyConv3d": Entry(_lazy(lambda nn: nn.LazyConv3d(2, 2, dtype=_lib(nn).float32),
+                              (1, 2, 3, 3, 3)), _n(1, 2, 3, 3, 3)),
+    # more losses
+    "PoissonNLLLoss": Entry(lambda nn: nn.PoissonNLLLoss(), _two(4, 3)),
+    "GaussianNLLLoss": Entry(lambda nn: nn.GaussianNLLLoss(), lambda r: [
+        r.standard_normal((4, 3)), r.standard_normal((4, 3)), r.uniform(0.5, 2, (4, 3))]),
+    "MarginRankingLoss": Entry(lambda nn: nn.MarginRankingLoss(0.5), lambda r: [
+        r.standard_normal(4), r.standard_normal(4), np.array([1.0, -1.0, 1.0, -1.0])]),
+    "HingeEmbeddingLoss": Entry(lambda nn: nn.HingeEmbeddingLoss(), lambda r: [
+        r.uniform(0, 2, (4, 3)), np.where(r.standard_normal((4, 3)) > 0, 1.0, -1.0)]),
+    "MultiLabelMarginLoss": Entry(lambda nn: nn.MultiLabelMarginLoss(), _multilabel),
+    "SoftMarginLoss": Entry(lambda nn: nn.SoftMarginLoss(), lambda r: [
+        r.standard_normal((4, 3)), np.where(r.standard_normal((4, 3)) > 0, 1.0, -1.0)]),
+    "MultiLabelSoftMarginLoss": Entry(lambda nn: nn.MultiLabelSoftMarginLoss(), lambda r: [
+        r.standard_normal((4, 3)), r.integers(0, 2, (4, 3)).astype(float)]),
+    "CosineEmbeddingLoss": Entry(lambda nn: nn.CosineEmbeddingLoss(0.1), _signs(4, 3)),
+    "MultiMarginLoss": Entry(lambda nn: nn.MultiMarginLoss(), _class_target(4, 3)),
+    "TripletMarginLoss": Entry(lambda nn: nn.TripletMarginLoss(), lambda r: [
+        r.standard_normal((4, 3)) for _ in range(3)]),
+    "TripletMarginWithDistanceLoss": Entry(lambda nn: nn.TripletMarginWithDistanceLoss(
+        swap=True), lambda r: [r.standard_normal((4, 3)) for _ in range(3)]),
+    "CTCLoss": Entry(lambda nn: nn.CTCLoss(), _ctc),
 }
 
 # Public classes that are not layers one can run on their own.

@@ -5,6 +5,7 @@ from softgrad.nn import parallel  # noqa: F401
 from softgrad.nn import utils  # noqa: F401
 from softgrad.nn.modules import *  # noqa: F401,F403
 from softgrad.nn.modules.module import Module
-from softgrad.nn.parameter import Buffer, Parameter
+from softgrad.nn.parameter import Buffer, Parameter, UninitializedParameter
 
-__all__ = ["Module", "Parameter", "Buffer", "functional", "init", "utils"]
+__all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "functional", "init",
+           "utils"]

@@ -57,3 +57,38 @@ class Buffer(Tensor):
             data = _array_from(data, None)
         self._init(data, False)
         self.persistent = persistent
+
+
+class UninitializedParameter(Parameter):
+    """A Parameter whose shape is not known yet (lazy modules): empty until ``materialize``
+    gives it a shape, which turns it into a plain :class:`Parameter` in place (so an
+    optimizer built before the first forward keeps training it).
+    """
+
+    __slots__ = ()
+    cls_to_become = Parameter
+    _uninitialized = True
+
+    def __init__(self, requires_grad: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        from softgrad import dtypes
+
+        arr = backend.np.empty((0,), dtype=dtypes.to_np(dtype) or backend.DEFAULT_DTYPE)
+        if device is not None and str(device) != "cpu":
+            arr = backend.to_device(arr, str(device))
+        super().__init__(arr, requires_grad=requires_grad)
+
+    def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
+        """Allocate (uninitialised) data of ``shape`` and become a Parameter."""
+        from softgrad import dtypes
+
+        np_dtype = dtypes.to_np(dtype) or self._data.dtype
+        dev = str(device) if device is not None else backend.device_of(self._data)
+        arr = backend.np.empty(tuple(shape), dtype=np_dtype)
+        self._data = backend.to_device(arr, dev) if dev != "cpu" else arr
+        self.__class__ = self.cls_to_become
+
+    def __repr__(self) -> str:
+        return "<UninitializedParameter>"
+
+    __str__ = __repr__

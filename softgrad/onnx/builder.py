@@ -129,8 +129,10 @@ class Builder:
         return self.op(op_type, [x], axes=axes, keepdims=keep)
 
     def unsupported(self, node: TraceNode, why: str = "") -> ExportError:
-        return ExportError(f"cannot export {node.where()} to ONNX" + (f": {why}" if why else
-                           ": softgrad has no ONNX converter for it"))
+        from softgrad.onnx.unsupported import REASONS
+
+        why = why or REASONS.get(node.op, "softgrad has no ONNX converter for it")
+        return ExportError(f"cannot export {node.where()} to ONNX: {why}")
 
 
 def axes_of(axis: Any, ndim: int) -> list[int] | None:

@@ -6,8 +6,8 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import (dynamic, ops_basic, ops_extra, ops_nn, ops_rnn,  # noqa: F401
-                           ops_shape, ops_vision)
+from softgrad.onnx import (dynamic, ops_basic, ops_extra, ops_math, ops_nn,  # noqa: F401
+                           ops_rnn, ops_shape, ops_vision)
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
 from softgrad.tensor import Tensor

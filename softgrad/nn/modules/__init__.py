@@ -10,6 +10,19 @@ from softgrad.nn.modules.conv import Conv3d
 from softgrad.nn.modules.container import (ModuleDict, ModuleList, ParameterDict, ParameterList,
                                            Sequential)
 from softgrad.nn.modules.dropout import AlphaDropout, Dropout, Dropout1d, Dropout2d, Dropout3d
+from softgrad.nn.modules.dropout import FeatureAlphaDropout
+from softgrad.nn.modules.activation_extra import ChannelShuffle, Hardshrink, RReLU, Softshrink
+from softgrad.nn.modules.distance import CosineSimilarity, PairwiseDistance
+from softgrad.nn.modules.embedding_bag import EmbeddingBag
+from softgrad.nn.modules.lazy import (LazyConv1d, LazyConv2d, LazyConv3d, LazyLinear,
+                                      LazyModuleMixin)
+from softgrad.nn.modules.loss_extra import (CosineEmbeddingLoss, CTCLoss, GaussianNLLLoss,
+                                            HingeEmbeddingLoss, MarginRankingLoss,
+                                            MultiLabelMarginLoss, MultiLabelSoftMarginLoss,
+                                            MultiMarginLoss, PoissonNLLLoss, SoftMarginLoss,
+                                            TripletMarginLoss, TripletMarginWithDistanceLoss)
+from softgrad.nn.modules.normalization_extra import LocalResponseNorm, RMSNorm
+from softgrad.nn.modules.pooling_extra import LPPool1d, LPPool2d, LPPool3d
 from softgrad.nn.modules.flatten import Flatten, Unflatten
 from softgrad.nn.modules.instancenorm import InstanceNorm1d, InstanceNorm2d
 from softgrad.nn.modules.linear import Bilinear, Identity, Linear
@@ -56,4 +69,11 @@ __all__ = ["Module", "Sequential", "ModuleList", "ModuleDict", "ParameterList", 
            "TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer",
            "TransformerDecoder", "Transformer", "InstanceNorm1d", "InstanceNorm2d",
            "MaxUnpool1d", "MaxUnpool2d", "PixelShuffle", "PixelUnshuffle", "Conv3d", "MaxPool3d",
-           "AvgPool3d", "AdaptiveAvgPool3d"]
+           "AvgPool3d", "AdaptiveAvgPool3d", "FeatureAlphaDropout", "ChannelShuffle", "Hardshrink",
+           "RReLU", "Softshrink", "CosineSimilarity", "PairwiseDistance", "EmbeddingBag",
+           "LazyConv1d", "LazyConv2d", "LazyConv3d", "LazyLinear", "LazyModuleMixin",
+           "CosineEmbeddingLoss", "CTCLoss", "GaussianNLLLoss", "HingeEmbeddingLoss",
+           "MarginRankingLoss", "MultiLabelMarginLoss", "MultiLabelSoftMarginLoss",
+           "MultiMarginLoss", "PoissonNLLLoss", "SoftMarginLoss", "TripletMarginLoss",
+           "TripletMarginWithDistanceLoss", "LocalResponseNorm", "RMSNorm", "LPPool1d",
+           "LPPool2d", "LPPool3d"]

@@ -255,7 +255,7 @@ class Threshold(Module):
         self.threshold, self.value, self.inplace = threshold, value, inplace
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return where(input > self.threshold, input, self.value)
+        return F.threshold(input, self.threshold, self.value, self.inplace)
 
     def extra_repr(self) -> str:
         return f"threshold={self.threshold}, value={self.value}" + \
@@ -270,11 +270,7 @@ class GLU(Module):
         self.dim = dim
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        if input.shape[self.dim] % 2:
-            raise RuntimeError(f"Halving dimension must be even, but dimension {self.dim} is "
-                               f"size {input.shape[self.dim]}")
-        a, b = input.chunk(2, self.dim)
-        return a * F.sigmoid(b)
+        return F.glu(input, self.dim)
 
     def extra_repr(self) -> str:
         return f"dim={self.dim}"

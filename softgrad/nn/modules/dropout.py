@@ -94,3 +94,10 @@ class AlphaDropout(_DropoutNd):
         mul = backend.to_device((keep * a).astype(dtype), input.device)
         add = backend.to_device(((~keep) * (a * alpha) + b).astype(dtype), input.device)
         return input * Tensor._wrap(mul) + Tensor._wrap(add)
+
+
+class FeatureAlphaDropout(_DropoutNd):
+    """Alpha dropout of whole channels (dim 1), for SELU networks (training only)."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.feature_alpha_dropout(input, self.p, self.training)

@@ -128,6 +128,8 @@ class StateMixin:
             if key not in state_dict:
                 continue
             arr = _as_array(state_dict[key], key)
+            if getattr(target, "_uninitialized", False):  # a lazy module's parameter
+                target.materialize(arr.shape)
             if tuple(arr.shape) != tuple(target.shape):
                 errors.append(f"size mismatch for {key}: copying a param with shape "
                               f"{tuple(arr.shape)} from checkpoint, the shape in current model "
