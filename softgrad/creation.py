@@ -1,41 +1,19 @@
 """Tensor factories: ``tensor``, ``zeros``, ``randn``, ... (float32 unless told otherwise)."""
 from __future__ import annotations
 
-import operator
 from typing import Any
 
 from softgrad import backend, devices, dtypes
-from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor.args import size_arg as _shape_arg
+from softgrad.tensor.arrays import array_from
+from softgrad.tensor.arrays import place, tensor_array
+from softgrad.tensor.core import Tensor
 
 np = backend.np
 
 
-def _shape_arg(size: tuple) -> tuple:
-    """A size given as f(2, 3) or f((2, 3)): ints >= 0, else a clear error."""
-    shape = tuple(size[0]) if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
-    out = []
-    for s in shape:
-        try:
-            if isinstance(s, (bool, float)):
-                raise TypeError
-            out.append(operator.index(s))
-        except TypeError:
-            raise TypeError(f"size must be a tuple of ints, but got {type(s).__name__} "
-                            f"{s!r} in size {tuple(shape)}") from None
-    if any(s < 0 for s in out):
-        raise RuntimeError(f"Trying to create tensor with negative dimension "
-                           f"{min(out)}: {list(out)}")
-    return tuple(out)
-
-
 def _finish(arr: Any, dtype: Any, device: Any, requires_grad: bool) -> Tensor:
-    npd = dtypes.to_np(dtype)
-    if npd is not None and arr.dtype != npd:
-        arr = arr.astype(npd)
-    device = devices.default_for(device)
-    if device is not None and (str(device) != "cpu" or backend.device_of(arr) != "cpu"):
-        arr = backend.to_device(arr, str(device))
-    return Tensor._leaf(arr, requires_grad)
+    return Tensor._leaf(place(arr, dtype, device), requires_grad)
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None,
@@ -46,13 +24,7 @@ def tensor(data: Any, dtype: Any = None, device: Any = None,
     Example:
         >>> sg.tensor([[1.0, 2.0]], requires_grad=True)
     """
-    if isinstance(data, Tensor):
-        arr = data._data.copy()
-    else:
-        arr = _array_from(data, dtype)
-        if arr is data or (hasattr(data, "__array_interface__") and np.shares_memory(arr, data)):
-            arr = arr.copy()
-    return _finish(arr, dtype, device, requires_grad)
+    return Tensor._leaf(tensor_array(data, dtype, device), requires_grad)
 
 
 as_tensor = tensor
@@ -62,7 +34,7 @@ def from_numpy(array: Any) -> Tensor:
     """A tensor sharing memory with a NumPy array (dtype kept)."""
     if not isinstance(array, np.ndarray):
         raise TypeError(f"expected np.ndarray (got {type(array).__name__})")
-    return Tensor._wrap(_array_from(array, array.dtype))
+    return Tensor._wrap(array_from(array, array.dtype))
 
 
 def _float_dtype(dtype: Any) -> Any:

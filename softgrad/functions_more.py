@@ -1,7 +1,7 @@
 """More ``sg.*`` functions with no method form: stacking (hstack, column_stack, ...),
 ``atleast_*d``, distances (cdist, dist), block and combinatorial constructions, index
 helpers (tril_indices, unravel_index, bucketize), integration (trapezoid), histograms,
-dtype queries (result_type, promote_types, can_cast) and the ``torch.*`` dropout forms."""
+dtype queries (result_type, promote_types, can_cast)."""
 from __future__ import annotations
 
 import builtins
@@ -9,8 +9,11 @@ import itertools
 from typing import Any, NamedTuple, Sequence
 
 from softgrad import backend, dtypes
-from softgrad.functions import _t, cat, searchsorted, stack
-from softgrad.tensor import Tensor
+from softgrad.creation import empty
+from softgrad.functions import _t, cat, meshgrid, searchsorted, stack
+from softgrad.linalg import multi_dot
+from softgrad.tensor.core import Tensor
+from softgrad.tensor.indexing import write_at
 
 np = backend.np
 
@@ -19,8 +22,7 @@ __all__ = ["hstack", "vstack", "dstack", "column_stack", "row_stack", "atleast_1
            "combinations", "tril_indices", "triu_indices", "vander", "unravel_index",
            "bucketize", "histogram", "trapezoid", "trapz", "cumulative_trapezoid", "std_mean",
            "var_mean", "result_type",
-           "is_nonzero", "empty_strided", "dropout",
-           "alpha_dropout", "feature_alpha_dropout", "diag_embed", "diagflat", "chain_matmul",
+           "is_nonzero", "empty_strided", "diag_embed", "diagflat", "chain_matmul",
            "select_scatter", "slice_scatter", "diagonal_scatter"]
 
 
@@ -151,8 +153,6 @@ def block_diag(*tensors: Any) -> Tensor:
 
 def cartesian_prod(*tensors: Any) -> Tensor:
     """All combinations of the elements of the 1-D inputs: (prod n_i, k) (1-D for k = 1)."""
-    from softgrad.functions import meshgrid
-
     ts = [_t(t) for t in tensors]
     if len(ts) == 1:
         return ts[0]
@@ -241,8 +241,6 @@ def diagflat(input: Tensor, offset: int = 0) -> Tensor:  # noqa: A002
 
 def chain_matmul(*matrices: Any) -> Tensor:
     """The product of 2-D matrices (use ``linalg.multi_dot``)."""
-    from softgrad.linalg import multi_dot
-
     if len(matrices) == 1:
         return _t(matrices[0])
     return multi_dot(matrices)
@@ -283,14 +281,12 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
 
 
 def _scatter_at(x: Tensor, key: tuple, src: Any) -> Tensor:
-    from softgrad.tensor_shape import _index_put
-
     s = x._operand(src)
     region = backend.xp_of(x._data).zeros(x.shape, dtype=bool)[key].shape
     if tuple(s.shape) != tuple(region):
         raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
                            f"= {list(s.shape)}, slice size = {list(region)}")
-    return _index_put(x, key, s)
+    return write_at(x, key, s)
 
 
 # ---------------------------------------------------------------------- indices and counts
@@ -444,32 +440,8 @@ def is_nonzero(input: Tensor) -> bool:  # noqa: A002
     return builtins.bool(x.item())
 
 
-
-
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,
                   layout: Any = None, device: Any = None, requires_grad: bool = False,
                   pin_memory: bool = False) -> Tensor:
     """An uninitialised tensor of ``size`` (laid out row-major; ``stride`` is not kept)."""
-    from softgrad.creation import empty
-
     return empty(tuple(size), dtype=dtype, device=device, requires_grad=requires_grad)
-
-
-# ---------------------------------------------------------------------- torch.* dropouts
-def dropout(input: Tensor, p: float, train: bool) -> Tensor:  # noqa: A002
-    """``torch.dropout``: ``F.dropout(input, p, training=train)``."""
-    from softgrad.nn.functional import dropout as _dropout
-
-    return _dropout(input, p, train)
-
-
-def alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:  # noqa: A002
-    from softgrad.nn.functional import alpha_dropout as _alpha
-
-    return _alpha(input, p, train)
-
-
-def feature_alpha_dropout(input: Tensor, p: float, train: bool) -> Tensor:  # noqa: A002
-    from softgrad.nn.functional import feature_alpha_dropout as _feature
-
-    return _feature(input, p, train)

@@ -16,7 +16,10 @@ from typing import Any, NamedTuple, Sequence
 
 from softgrad import backend, dtypes
 from softgrad.ops import linalg as L
-from softgrad.tensor import Tensor
+from softgrad.tensor import decompositions as D
+from softgrad.tensor.core import Tensor
+from softgrad.tensor.decompositions import SlogdetResult, eye_like, singular_error
+from softgrad.tensor.split import stack
 
 np = backend.np
 _INF = math.inf
@@ -25,11 +28,6 @@ __all__ = ["cholesky", "cholesky_ex", "cond", "cross", "det", "diagonal", "eigh"
            "inv", "inv_ex", "lstsq", "matmul", "matrix_exp", "matrix_norm", "matrix_power",
            "matrix_rank", "multi_dot", "norm", "pinv", "qr", "slogdet", "solve", "solve_ex",
            "solve_triangular", "svd", "svdvals", "vander", "vecdot", "vector_norm"]
-
-
-class SlogdetResult(NamedTuple):
-    sign: Tensor
-    logabsdet: Tensor
 
 
 class EighResult(NamedTuple):
@@ -73,21 +71,7 @@ class SolveExResult(NamedTuple):
 # ---------------------------------------------------------------------- checks
 def _matrix(a: Any, name: str, square: bool = False) -> Tensor:
     """``a`` as a floating tensor of matrices, with PyTorch's errors."""
-    t = a if isinstance(a, Tensor) else Tensor(a)
-    if t.ndim < 2:
-        raise RuntimeError(f"linalg.{name}: The input tensor A must have at least 2 dimensions.")
-    if t._data.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{name}: Expected a floating point or complex tensor as "
-                           f"input. Got {t.dtype.name.capitalize()}")
-    if square and t.shape[-1] != t.shape[-2]:
-        raise RuntimeError(f"linalg.{name}: A must be batches of square matrices, but they are "
-                           f"{t.shape[-2]} by {t.shape[-1]} matrices")
-    return t
-
-
-def _singular(name: str) -> RuntimeError:
-    return RuntimeError(f"linalg.{name}: The input matrix is singular, so it has no inverse "
-                        "(the factorization found a zero pivot)")
+    return D.check_matrix(a if isinstance(a, Tensor) else Tensor(a), name, square)
 
 
 def _info(a: Tensor, failed: bool) -> Tensor:
@@ -95,19 +79,10 @@ def _info(a: Tensor, failed: bool) -> Tensor:
     return Tensor._wrap(xp.full(a.shape[:-2], 1 if failed else 0, dtype=np.int32))
 
 
-def _eye_like(a: Tensor) -> Any:
-    xp = backend.xp_of(a._data)
-    return Tensor._wrap(xp.broadcast_to(xp.eye(a.shape[-1], dtype=a._data.dtype), a.shape))
-
-
 # ---------------------------------------------------------------------- inverses and solves
 def inv(A: Tensor) -> Tensor:  # noqa: N803
     """The inverse of each square matrix: grad = -A^-T g A^-T."""
-    a = _matrix(A, "inv", square=True)
-    try:
-        return Tensor._apply(L.Inv, a)
-    except np.linalg.LinAlgError:
-        raise _singular("inv") from None
+    return D.inv(_matrix(A, "inv", square=True))
 
 
 def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:  # noqa: N803
@@ -117,7 +92,7 @@ def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:  # noqa: N8
         return InvExResult(Tensor._apply(L.Inv, a), _info(a, False))
     except np.linalg.LinAlgError:
         if check_errors:
-            raise _singular("inv_ex") from None
+            raise singular_error("inv_ex") from None
         xp = backend.xp_of(a._data)
         return InvExResult(Tensor._wrap(xp.full(a.shape, np.nan, dtype=a._data.dtype)),
                            _info(a, True))
@@ -153,7 +128,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
     try:
         out = Tensor._apply(L.Solve, a, b)
     except np.linalg.LinAlgError:
-        raise _singular("solve") from None
+        raise singular_error("solve") from None
     return out.squeeze(-1) if vector else out
 
 
@@ -166,20 +141,8 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True,  # noqa: N803
     except RuntimeError:
         if check_errors:
             raise
-        out = solve(_eye_like(a), B, left=left) * np.nan
+        out = solve(eye_like(a), B, left=left) * np.nan
         return SolveExResult(out, _info(a, True))
-
-
-def _square(a: Tensor, name: str, arg: str = "A") -> None:
-    if a.ndim < 2 or a.shape[-1] != a.shape[-2]:
-        raise RuntimeError(f"linalg.{name}: {arg} must be batches of square matrices, but they "
-                           f"are {' by '.join(map(str, a.shape[-2:]))} matrices"
-                           if a.ndim >= 2 else
-                           f"linalg.{name}: The input tensor {arg} must have at least 2 "
-                           f"dimensions.")
-    if a._data.dtype.kind != "f":
-        raise RuntimeError(f"linalg.{name}: Expected a floating point tensor as input. Got "
-                           f"{a.dtype}")
 
 
 def solve_triangular(A: Tensor, B: Tensor, *, upper: bool,  # noqa: N803
@@ -188,33 +151,14 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool,  # noqa: N803
 
     Shape: A (*, n, n), B (*, n, k) (left) or (*, k, n) (right) -> shape of B (broadcast).
     """
-    _square(A, "solve_triangular")
-    if B.ndim < 2:
-        raise RuntimeError("linalg.solve_triangular: The input tensor B must have at least 2 "
-                           "dimensions.")
-    n = A.shape[-1]
-    if (B.shape[-2] if left else B.shape[-1]) != n:
-        side = "rows" if left else "columns"
-        raise RuntimeError(f"linalg.solve_triangular: Incompatible shapes of A and B for the "
-                           f"equation {'AX = B' if left else 'XA = B'} ({tuple(A.shape)} and "
-                           f"{tuple(B.shape)}): B needs {n} {side}")
-    dt = backend.np.promote_types(A._data.dtype, B._data.dtype)
-    return Tensor._apply(L.SolveTriangular, A._cast(dt), B._cast(dt), upper=upper, left=left,
-                         unitriangular=unitriangular)
+    return D.solve_triangular(A, B, upper=upper, left=left, unitriangular=unitriangular)
 
 
 def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None,  # noqa: N803
          hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse; singular values <= max(atol, rtol * s_max) are
     dropped (default rtol: eps * max(m, n) when neither is given)."""
-    a = _matrix(A, "pinv")
-    eps = np.finfo(a._data.dtype).eps
-    if rtol is None:
-        rtol = eps * builtins.max(a.shape[-2:]) if atol is None or atol == 0 else 0.0
-    atol = 0.0 if atol is None else atol
-    rt = rtol._data[..., None] if isinstance(rtol, Tensor) else rtol
-    at = atol._data[..., None] if isinstance(atol, Tensor) else atol
-    return Tensor._apply(L.Pinv, a, rtol=rt, atol=at)
+    return D.pinv(_matrix(A, "pinv"), atol, rtol)
 
 
 def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *,  # noqa: N803
@@ -252,27 +196,18 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *,  # noqa: N803
 # ---------------------------------------------------------------------- determinants
 def det(A: Tensor) -> Tensor:  # noqa: N803
     """The determinant; its gradient is the cofactor matrix (right for singular A too)."""
-    return Tensor._apply(L.Det, _matrix(A, "det", square=True))
+    return D.det(_matrix(A, "det", square=True))
 
 
 def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
     """(sign, log|det|); the gradient of log|det| is A^-T."""
-    a = _matrix(A, "slogdet", square=True)
-    sign, _ = backend.xp_of(a._data).linalg.slogdet(a._data)
-    return SlogdetResult(Tensor._wrap(backend.xp_of(a._data).asarray(sign)),
-                         Tensor._apply(L.LogAbsDet, a))
+    return D.slogdet(_matrix(A, "slogdet", square=True))
 
 
 # ---------------------------------------------------------------------- decompositions
 def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
     """L with A = L L^T (``upper``: U = L^T, A = U^T U), reading A's lower triangle."""
-    a = _matrix(A, "cholesky", square=True)
-    try:
-        low = Tensor._apply(L.Cholesky, a)
-    except np.linalg.LinAlgError:
-        raise RuntimeError("linalg.cholesky: The factorization could not be completed because "
-                           "the input is not positive-definite.") from None
-    return low.mT if upper else low
+    return D.cholesky(_matrix(A, "cholesky", square=True), upper)
 
 
 def cholesky_ex(A: Tensor, *, upper: bool = False,  # noqa: N803
@@ -309,27 +244,7 @@ def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None  # n
         ) -> SvdResult:
     """A = U diag(S) Vh with S descending. With ``full_matrices`` U and Vh are square; the
     gradient ignores their columns/rows beyond min(m, n), as in PyTorch."""
-    a = _matrix(A, "svd")
-    xp = backend.xp_of(a._data)
-    u, s, vh = xp.linalg.svd(a._data, full_matrices=full_matrices)
-    k = s.shape[-1]
-    thin = (u[..., :k], s, vh[..., :k, :])
-    parts = []
-    for name, full in (("U", u), ("S", s), ("Vh", vh)):
-        part = Tensor._apply(L.SvdPart, a, part=name, factors=thin)
-        if full is not part._data and full.shape != part._data.shape:
-            part = _with_extra(part, full, name)
-        parts.append(part)
-    return SvdResult(*parts)
-
-
-def _with_extra(thin: Tensor, full: Any, name: str) -> Tensor:
-    """The full U (or Vh): the thin factor (differentiable) with the extra columns (rows)."""
-    from softgrad.functions import cat
-
-    k = thin.shape[-1] if name == "U" else thin.shape[-2]
-    rest = Tensor._wrap(full[..., k:] if name == "U" else full[..., k:, :])
-    return cat([thin, rest], -1 if name == "U" else -2)
+    return SvdResult(*D.svd(_matrix(A, "svd"), full_matrices))
 
 
 def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:  # noqa: N803
@@ -343,63 +258,19 @@ def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:  # noqa: N803
 def qr(A: Tensor, mode: str = "reduced") -> QrResult:  # noqa: N803
     """A = Q R, Q with orthonormal columns, R upper triangular. ``mode``: 'reduced',
     'complete' or 'r' (Q empty; no gradient)."""
-    a = _matrix(A, "qr")
-    if mode not in ("reduced", "complete", "r"):
-        raise RuntimeError(f"qr received unrecognized mode '{mode}' but expected one of "
-                           "'reduced' (default), 'r', or 'complete'")
-    xp = backend.xp_of(a._data)
-    m, n = a.shape[-2:]
-    q, r = xp.linalg.qr(a._data, mode="complete" if mode == "complete" else "reduced")
-    if mode == "r" or (mode == "complete" and m > n):
-        why = "mode='r'" if mode == "r" else "mode='complete' and nrows > ncols"
-        q_t = Tensor._wrap(xp.zeros((0,), dtype=q.dtype) if mode == "r" else q)
-        return QrResult(q_t, _no_grad_factor(a, r, f"linalg.qr: the derivative is not "
-                                                   f"implemented when {why}"))
-    return QrResult(Tensor._apply(L.QrPart, a, part="Q", factors=(q, r)),
-                    Tensor._apply(L.QrPart, a, part="R", factors=(q, r)))
-
-
-def _no_grad_factor(a: Tensor, arr: Any, why: str) -> Tensor:
-    from softgrad.ops.linalg import Undifferentiable
-
-    return Tensor._apply(Undifferentiable, a, value=arr, why=why)
+    return QrResult(*D.qr(_matrix(A, "qr"), mode))
 
 
 # ---------------------------------------------------------------------- powers and products
 def matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
     """A^n by repeated squaring (n < 0: the inverse's power; n = 0: the identity)."""
-    a = _matrix(A, "matrix_power", square=True)
-    if builtins.int(n) != n:
-        raise TypeError(f"matrix_power(): argument 'n' must be int, not {type(n).__name__}")
-    n = builtins.int(n)
-    if n == 0:
-        return _eye_like(a) + a * 0
-    if n < 0:
-        a, n = inv(a), -n
-    result, base = None, a
-    while n:
-        if n & 1:
-            result = base if result is None else result @ base
-        n >>= 1
-        if n:
-            base = base @ base
-    return result
+    return D.matrix_power(_matrix(A, "matrix_power", square=True), n)
 
 
 def matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
     """exp(A) = sum_k A^k / k!: scaled by 2^-s so that ||A||_1 <= 1/2, an 18-term Taylor
     polynomial, squared s times. Differentiable as the composition it is."""
-    a = _matrix(A, "matrix_exp", square=True)
-    norm1 = float(backend.to_numpy(abs(a._data).sum(-2).max())) if a.numel() else 0.0
-    s = builtins.max(0, math.ceil(math.log2(norm1 / 0.5))) if norm1 > 0.5 else 0
-    x = a * (0.5 ** s) if s else a
-    eye = _eye_like(a)
-    out = eye
-    for k in range(18, 0, -1):  # Horner: I + x/1 (I + x/2 (I + ...))
-        out = eye + (x @ out) * (1.0 / k)
-    for _ in range(s):
-        out = out @ out
-    return out
+    return D.matrix_exp(_matrix(A, "matrix_exp", square=True))
 
 
 def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
@@ -430,13 +301,7 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
 
 def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # noqa: A002
     """The cross product of 3-vectors along ``dim`` (broadcasting)."""
-    a, b = input, input._operand(other)
-    if a.shape[dim] != 3 or b.shape[dim] != 3:
-        raise RuntimeError(f"linalg.cross: inputs dimension {dim} must have length 3. Got "
-                           f"{a.shape[dim]} and {b.shape[dim]}")
-    i1, i2 = Tensor._wrap(np.array([1, 2, 0])), Tensor._wrap(np.array([2, 0, 1]))
-    return (a.index_select(dim, i1) * b.index_select(dim, i2)
-            - a.index_select(dim, i2) * b.index_select(dim, i1))
+    return D.cross(input, other, dim)
 
 
 def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
@@ -445,8 +310,6 @@ def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> T
 
 def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803
     """Columns x^0, x^1, ..., x^(N-1) (increasing powers) along a new last dim."""
-    from softgrad.functions import stack
-
     n = x.shape[-1] if N is None else N
     if n < 1:
         raise RuntimeError("N must be greater than 1.")

@@ -13,7 +13,8 @@ from typing import Any
 from softgrad import backend, dtypes
 from softgrad.creation import _finish, _gen, _shape_arg
 from softgrad.ops import random as R
-from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor.arrays import array_from
+from softgrad.tensor.core import Tensor
 
 np = backend.np
 
@@ -23,7 +24,7 @@ def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
         return x
     if like is not None:
         return like._operand(x)
-    return Tensor._wrap(_array_from(x, None))
+    return Tensor._wrap(array_from(x, None))
 
 
 def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002

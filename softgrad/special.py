@@ -14,7 +14,7 @@ from softgrad.ops.gamma import Gammainc
 from softgrad.ops import special as S
 from softgrad.ops.elementwise_extra import Xlogy
 from softgrad.tensor import Tensor
-from softgrad.tensor_math import broadcast_error
+from softgrad.tensor.args import broadcast_error
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
            "gammainc", "gammaincc", "gammaln", "log1p", "log_ndtr", "log_softmax", "logit",

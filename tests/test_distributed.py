@@ -20,7 +20,7 @@ import pytest
 import softgrad as sg
 import softgrad.distributed as dist
 from softgrad import nn
-from softgrad.autograd import engine
+from softgrad.engine import backward as engine
 from softgrad.utils.data import DataLoader, DistributedSampler, TensorDataset
 
 ROOT = Path(__file__).resolve().parents[1]

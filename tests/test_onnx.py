@@ -138,7 +138,7 @@ def test_unsupported_op_names_the_layer(tmp_path):
     with pytest.raises(ExportError, match=r"op Unfold in layer '1' \(Odd\)"):
         sg.onnx.export(model, sg.randn(2, 1, 3, 3), tmp_path / "x.onnx")
     assert not (tmp_path / "x.onnx").exists()
-    assert sys.modules["softgrad.tensor"]._trace_hook is None  # tracing is off again
+    assert sys.modules["softgrad.tensor.core"]._trace_hook is None  # tracing is off again
 
 
 def test_inplace_change_of_a_traced_value_is_refused(tmp_path):
@@ -163,7 +163,7 @@ def test_bad_arguments(tmp_path):
 
 
 def test_tracing_hook_costs_nothing_when_off():
-    t = sys.modules["softgrad.tensor"]
+    t = sys.modules["softgrad.tensor.core"]
     assert t._trace_hook is None
     seen = []
     prev = t.set_trace_hook(lambda fn, ins, params, out: seen.append(fn.__name__))
@@ -208,7 +208,7 @@ def test_layer_modes_are_restored_and_tracing_stops_when_forward_fails():
 
     with pytest.raises(ValueError, match="boom"):
         sg.onnx.export(Fails(), sg.randn(1), None)
-    assert sys.modules["softgrad.tensor"]._trace_hook is None
+    assert sys.modules["softgrad.tensor.core"]._trace_hook is None
 
 def test_comparisons_masks_and_thresholds_are_traced(tmp_path):
     class Masks(nn.Module):

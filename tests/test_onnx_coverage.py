@@ -10,7 +10,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.ops
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.onnx import CONVERTERS, ExportError
 from softgrad.onnx.unsupported import REASONS
 

@@ -12,4 +12,4 @@ def test_export_without_onnx_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)  # makes "import onnx" fail
     with pytest.raises(ImportError, match=r"softgrad\[export\]"):
         sg.onnx.export(sg.nn.Linear(2, 2), sg.randn(1, 2), None)
-    assert sys.modules["softgrad.tensor"]._trace_hook is None
+    assert sys.modules["softgrad.tensor.core"]._trace_hook is None

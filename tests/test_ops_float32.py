@@ -6,7 +6,7 @@ import pytest
 
 import softgrad as sg
 from op_cases import ALL
-from softgrad.autograd.engine import toposort
+from softgrad.engine.backward import toposort
 from softgrad.backend import unbroadcast
 
 FLOAT_CASES = [pytest.param(c, c.shapes[0], id=c.name) for c in ALL if c.differentiable]

@@ -19,7 +19,7 @@ import softgrad as sg
 import softgrad.nn as nn
 import softgrad.nn.functional as F
 from softgrad import backend
-from softgrad.autograd import engine
+from softgrad.engine import backward as engine
 from softgrad.optim import _fused, _parallel
 
 SHAPES = [(300, 700), (700,), (5, 3, 4), (1,)]  # one big enough to be split across threads

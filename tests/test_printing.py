@@ -5,7 +5,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn as nn
-from softgrad import tensor_print
+from softgrad.tensor import printing as tensor_print
 
 CASES = {
     "mixed": lambda L: L.tensor([[1.5, -2.25, 3.0], [1e-5, 100.0, 0.0]]),

@@ -14,7 +14,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn.functional as F
 from softgrad import nn
-from softgrad.autograd.function import AccumulateGrad
+from softgrad.engine.function import AccumulateGrad
 from softgrad.utils import viz
 from softgrad.utils.viz import DotSource, make_dot
 

@@ -1,4 +1,6 @@
-"""Reverse-mode automatic differentiation: engine, grad modes, ``grad`` and helpers."""
+"""``torch.autograd``: gradients of chosen outputs (``grad``, ``backward``), user-defined
+differentiable functions (``Function``), grad modes, and ``functional`` (jacobian, hessian,
+gradcheck). The engine underneath is ``softgrad/engine/``."""
 from softgrad.autograd import functional
 from softgrad.autograd.api import backward, grad
 from softgrad.autograd.function import Function, FunctionCtx, once_differentiable

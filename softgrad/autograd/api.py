@@ -1,14 +1,16 @@
 """``softgrad.autograd.grad``: gradients of outputs with respect to chosen inputs."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
-from softgrad.autograd import engine
+from softgrad.engine import backward as engine
+from softgrad.tensor.core import GRAPH_XP, Tensor, seed_for
 
 
 def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool | None = None,
          create_graph: bool = False, allow_unused: bool | None = None,
-         materialize_grads: bool = False) -> tuple:
+         materialize_grads: bool = False) -> tuple[Tensor | None, ...]:
     """Return d(outputs)/d(inputs) as a tuple, without touching ``.grad``.
 
     Args:
@@ -24,8 +26,6 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         >>> (gx,) = sg.autograd.grad((x ** 3).sum(), x, create_graph=True)
         >>> (gxx,) = sg.autograd.grad(gx.sum(), x)     # 6 x
     """
-    from softgrad.tensor import Tensor, _seed_for
-
     outs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
     ins = [inputs] if isinstance(inputs, Tensor) else list(inputs)
     if grad_outputs is None:
@@ -44,11 +44,11 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         if not o.requires_grad:
             raise RuntimeError(f"output {i} of autograd.grad does not require grad and does not "
                                "have a grad_fn")
-    seeds = [_seed_for(o, g, create_graph) for o, g in zip(outs, gos)]
+    seeds = [seed_for(o, g, create_graph) for o, g in zip(outs, gos)]
     if retain_graph is None:
         retain_graph = create_graph
-    captured = engine.run_backward(outs, seeds, retain_graph, create_graph, capture=ins,
-                                   accumulate=False)
+    captured = engine.run_backward(outs, seeds, GRAPH_XP, retain_graph=retain_graph,
+                                   create_graph=create_graph, capture=ins)
     result = []
     for i, t in enumerate(ins):
         g = captured.get(id(t))
@@ -82,8 +82,6 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         grad_variables: the old name of ``grad_tensors``.
         inputs: accumulate only into these tensors.
     """
-    from softgrad.tensor import Tensor, _seed_for
-
     if grad_variables is not None:
         grad_tensors = grad_variables
     outs = [tensors] if isinstance(tensors, Tensor) else list(tensors)
@@ -107,7 +105,8 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         if not o.requires_grad:
             raise RuntimeError(f"element {i} of tensors does not require grad and does not "
                                "have a grad_fn")
-    seeds = [_seed_for(o, g, create_graph) for o, g in zip(outs, gs)]
+    seeds = [seed_for(o, g, create_graph) for o, g in zip(outs, gs)]
     if retain_graph is None:
         retain_graph = create_graph
-    engine.run_backward(outs, seeds, retain_graph, create_graph)
+    engine.run_backward(outs, seeds, GRAPH_XP, retain_graph=retain_graph,
+                        create_graph=create_graph)

@@ -1,36 +1,40 @@
-"""``Function``: one primitive = forward and its vector-Jacobian product, side by side.
+"""``sg.autograd.Function``: the class to subclass for a differentiable function of your own.
 
-A Function works on raw arrays. ``forward(*arrays, **params)`` returns one array;
-``backward(g)`` returns one gradient per input, by position (``None`` where an input gets
-none). The same ``backward`` code also serves higher-order gradients: with
-``create_graph=True`` the engine runs it on Tensors, with ``self.xp`` switched to a
-Tensor namespace and ``self.saved`` mapped to the saved inputs/output as Tensors. So a
-backward uses only what arrays and Tensors share: arithmetic operators, ``@``,
-``.sum(axis=, keepdims=)``, ``.reshape``, ``.swapaxes``, ``.mT`` and ``self.xp.<ufunc>``.
+Written PyTorch's way, a subclass gives ``forward(ctx, *args)`` and ``backward(ctx, *grads)``
+as static methods working on Tensors; ``MyFn.apply(*args)`` runs forward without recording
+and puts one node in the graph whose backward calls yours. Written softgrad's way, like the
+primitives of ``ops/`` (``forward``/``backward`` methods on raw arrays, see
+``softgrad.engine.function``), ``MyFn.apply`` runs it through ``Tensor._apply``.
+
+Example:
+    >>> class Square(sg.autograd.Function):
+    ...     @staticmethod
+    ...     def forward(ctx, x):
+    ...         ctx.save_for_backward(x)
+    ...         return x * x
+    ...     @staticmethod
+    ...     def backward(ctx, grad):
+    ...         (x,) = ctx.saved_tensors
+    ...         return 2 * x * grad
+    >>> y = Square.apply(sg.tensor([3.0], requires_grad=True))
 """
 from __future__ import annotations
 
 import functools
 import inspect
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
-from softgrad.autograd import grad_mode
-from softgrad.autograd.node_names import node_name
+from softgrad.engine import function as _primitive
+from softgrad.engine import grad_mode
+from softgrad.tensor.core import Tensor
 
 
-class Function:
-    """Base class of every differentiable primitive.
+class Function(_primitive.Function):
+    """Subclass it to define a differentiable function (see the module docstring)."""
 
-    Attributes set by the engine: ``parents`` (input Tensors), ``needs_input_grad``
-    (bool per input), ``xp`` (array module of the inputs' device).
-    """
-
-    __slots__ = ("parents", "needs_input_grad", "xp", "_saved", "_versions", "_out", "_graph",
-                 "_freed", "_out_version", "_next", "__dict__")
-
-    differentiable_saved_only = True
     _ctx_style = False  # forward/backward are static methods taking ctx (PyTorch's style)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
@@ -39,158 +43,173 @@ class Function:
 
     @classmethod
     def apply(cls, *args: Any, **kwargs: Any) -> Any:
-        """Run the function on ``args`` (Tensors) and record it for backward.
-
-        A primitive (methods on raw arrays) runs through ``Tensor._apply``; a subclass written
-        PyTorch's way (static ``forward(ctx, ...)`` and ``backward(ctx, ...)`` on Tensors) runs
-        its forward without recording and becomes one node whose backward calls yours.
-        """
+        """Run the function on ``args`` and record it for backward."""
         if cls._ctx_style:
-            from softgrad.autograd.custom_function import apply_custom
-
             return apply_custom(cls, args, kwargs)
-        from softgrad.tensor import Tensor
-
-        return Tensor._apply(cls, *args, **kwargs)
-
-    def __init__(self) -> None:
-        self.xp = backend.np
-        self._saved = ()
-        self._versions = None
-        self._out = None
-        self._out_version = None
-        self._graph = False
-        self._freed = False
-        self._next: tuple | None = None
-
-    # ------------------------------------------------------------------ interface
-    def forward(self, *args: Any, **params: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def backward(self, g: Any) -> Any:  # pragma: no cover - abstract
-        raise NotImplementedError(f"{type(self).__name__} has no backward")
+        return super().apply(*args, **kwargs)
 
     @staticmethod
     def vjp(ctx: Any, *grad_outputs: Any) -> Any:  # pragma: no cover - abstract
         """PyTorch's other name for a custom Function's ``backward``."""
         raise NotImplementedError
 
-    # ------------------------------------------------------------------ saving
-    def save_for_backward(self, *arrays: Any) -> None:
-        """Keep inputs and/or the output for backward (checked for in-place changes)."""
-        self._saved = arrays
-        self._versions = tuple(p._version for p in self.parents)
 
-    @property
-    def saved(self) -> tuple:
-        """What ``save_for_backward`` kept: arrays, or Tensors when building a graph."""
-        if self._freed:
-            raise RuntimeError(
-                f"Trying to backward through {type(self).__name__} a second time: its saved "
-                "values were freed by the first backward. Pass retain_graph=True to the first "
-                "backward() if you need to backward twice."
-            )
-        if not self._graph:
-            return self._saved
-        return tuple(self._as_tensor(a) for a in self._saved)
+class BackwardNode(_primitive.Function):
+    """The graph node of one ``apply``: holds the ctx and calls the user's backward."""
 
-    def _as_tensor(self, array: Any) -> Any:
-        for p in self.parents:
-            if p._data is array:
-                return p
-        out = self._out() if self._out is not None else None
-        if out is not None and out._data is array:
-            return out
-        if array is None or not hasattr(array, "shape"):
-            return array
-        raise RuntimeError(
-            f"double backward through {type(self).__name__} is not supported: it saves an "
-            "intermediate value rather than an input or its output"
-        )
+    def __init__(self, fn_cls: type, ctx: Any, slots: list[int], n_args: int,
+                 outputs: list[tuple]) -> None:
+        super().__init__()
+        self.fn_cls, self.ctx, self.slots, self.n_args = fn_cls, ctx, slots, n_args
+        # per forward output: ("grad", offset, size, shape, dtype) for a differentiable one
+        # (its slice of the node's flat output), ("zeros", shape, dtype) for a tensor that
+        # gets no gradient, ("none",) for anything else
+        self.outputs = outputs
 
-    def check_versions(self) -> None:
-        """Raise if an input that backward needs was modified in place after forward."""
-        if self._versions is None:
-            return
-        for i, (p, v) in enumerate(zip(self.parents, self._versions)):
-            if p._version != v:
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified "
-                    f"by an in-place operation: input {i} of {type(self).__name__} (shape "
-                    f"{tuple(p.shape)}) is at version {p._version}; expected version {v}"
-                )
-        if self._out_version is not None:
-            out = self._out() if self._out is not None else None
-            if out is not None and out._version != self._out_version:
-                raise RuntimeError(
-                    f"one of the variables needed for gradient computation has been modified "
-                    f"by an in-place operation: output 0 of {type(self).__name__} (shape "
-                    f"{tuple(out.shape)}) is at version {out._version}; expected version "
-                    f"{self._out_version}"
-                )
-
-    def release(self) -> None:
-        """Free what forward saved, and the links to the inputs, so the intermediate
-        tensors of a graph die with the backward that consumed it (unless retain_graph)."""
-        if not self._freed:  # the graph's shape outlives its values (``next_functions``)
-            self._next = self._links()
-        self._saved = ()
-        self._freed = True
-        self.parents = ()
-        for k in list(self.__dict__):
-            del self.__dict__[k]
-
-    # ------------------------------------------------------------------ graph walking
     def name(self) -> str:
-        """PyTorch's name for this node, e.g. ``"MulBackward0"`` (see ``node_names``)."""
-        return node_name(self)
-
-    @property
-    def next_functions(self) -> tuple:
-        """One ``(node, 0)`` per input, as PyTorch's ``grad_fn.next_functions``: the input's
-        ``grad_fn``, an :class:`AccumulateGrad` for a leaf that requires grad, or ``None``.
-        Still walkable after backward has freed the saved values."""
-        links = self._next if self._freed else self._links()
-        return tuple((n if n is None or isinstance(n, Function) else AccumulateGrad(n), 0)
-                     for n in links or ())
-
-    def _links(self) -> tuple:
-        """Per input: its node, the tensor itself for a leaf that requires grad, or None."""
-        return tuple(p._ctx if p._ctx is not None else p if p.requires_grad else None
-                     for p in self.parents)
+        return f"{self.fn_cls.__name__}Backward"
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
 
+    def backward(self, g: Any) -> Any:
+        graph = self._graph
+        gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
+        graded = sum(1 for o in self.outputs if o[0] == "grad")
+        grads_out = []
+        for kind, *info in self.outputs:
+            if kind == "grad":
+                off, size, shape, dtype = info
+                piece = gt if graded == 1 else gt[off:off + size].reshape(shape)
+                grads_out.append(piece if piece.dtype == dtype else piece.to(dtype))
+            elif kind == "zeros" and self.ctx.materialize_grads:
+                grads_out.append(Tensor._wrap(self.xp.zeros(info[0], dtype=info[1])))
+            else:
+                grads_out.append(None)
+        if self.ctx._saved is None:
+            _ = self.ctx.saved_tensors  # raises the freed-graph error
+        with grad_mode.set_grad_enabled(graph):
+            got = _user_backward(self.fn_cls)(self.ctx, *grads_out)
+        got = got if isinstance(got, tuple) else (got,)
+        name = self.name()
+        if len(got) < self.n_args or any(v is not None for v in got[self.n_args:]):
+            raise RuntimeError(f"function {name} returned an incorrect number of gradients "
+                               f"(expected {self.n_args}, got {len(got)})")
+        out = []
+        for k, slot in enumerate(self.slots):
+            v = got[slot]
+            if v is None:
+                out.append(None)
+                continue
+            if not isinstance(v, Tensor):
+                raise TypeError(f"function {name} returned a {type(v).__name__} as gradient "
+                                f"{slot}; expected a Tensor or None")
+            want = self.parents[k].shape
+            if tuple(v.shape) != tuple(want) and not _broadcastable(v.shape, want):
+                raise RuntimeError(f"Function {name} returned an invalid gradient at index "
+                                   f"{slot} - got {list(v.shape)} but expected shape "
+                                   f"compatible with {list(want)}")
+            out.append(v if graph else v._data)
+        return tuple(out)
 
-class AccumulateGrad:
-    """The node of a leaf tensor that requires grad: backward adds into ``variable.grad``.
-
-    Two of them are equal when they stand for the same tensor.
-    """
-
-    __slots__ = ("variable",)
-    next_functions: tuple = ()
-
-    def __init__(self, variable: Any) -> None:
-        self.variable = variable
-
-    def name(self) -> str:
-        return "AccumulateGrad"
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, AccumulateGrad) and other.variable is self.variable
-
-    def __hash__(self) -> int:
-        return id(self.variable)
-
-    def __repr__(self) -> str:
-        return "<AccumulateGrad>"
+    def release(self) -> None:
+        self.ctx._saved = None
+        fn_cls = self.fn_cls
+        super().release()
+        self.fn_cls = fn_cls  # the node keeps its name
 
 
-def bind_output(fn: Function, out: Any) -> None:
-    """Let ``fn`` find its output Tensor (weakly) when building a higher-order graph."""
-    fn._out = weakref.ref(out)
+def _broadcastable(got: tuple, want: tuple) -> bool:
+    if len(got) < len(want):
+        return False
+    lead = len(got) - len(want)
+    return all(w == 1 or g == w for g, w in zip(got[lead:], want))
+
+
+def _user_backward(cls: type) -> Callable:
+    """The subclass's ``backward``, or its ``vjp`` (PyTorch accepts either, not both)."""
+    bw, vjp = cls.backward, cls.vjp
+    if bw is not _primitive.Function.backward and vjp is not Function.vjp and bw is not vjp:
+        raise RuntimeError(f"Implementing both 'backward' and 'vjp' for a custom Function is "
+                           f"not allowed; {cls.__name__} defines both")
+    if vjp is not Function.vjp:
+        return vjp
+    if bw is _primitive.Function.backward:
+        raise NotImplementedError(
+            "You must implement either the backward or vjp method for your custom "
+            "autograd.Function to use it with backward mode AD.")
+    return bw
+
+
+def apply_custom(cls: type, args: tuple, kwargs: dict) -> Any:
+    ctx = FunctionCtx()
+    slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
+    ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
+    with grad_mode.no_grad():
+        if _has_setup_context(cls):
+            output = cls.forward(*args, **kwargs)
+            cls.setup_context(ctx, args, output)
+        else:
+            output = cls.forward(ctx, *args, **kwargs)
+    record = grad_mode.is_grad_enabled() and any(ctx.needs_input_grad)
+    if not record:
+        return output
+    outs = output if isinstance(output, tuple) else (output,)
+    diff = [i for i, o in enumerate(outs)
+            if isinstance(o, Tensor) and o._data.dtype.kind in "fc"
+            and id(o) not in ctx._non_differentiable]
+    if not diff:
+        return output
+    layout, offset = [], 0
+    for o in outs:
+        if isinstance(o, Tensor) and any(o is outs[i] for i in diff):
+            layout.append(("grad", offset, o._data.size, o._data.shape, o._data.dtype))
+            offset += o._data.size
+        elif isinstance(o, Tensor):
+            layout.append(("zeros", o._data.shape, o._data.dtype))
+        else:
+            layout.append(("none",))
+    node = BackwardNode(cls, ctx, slots, len(args), layout)
+    parents = tuple(args[i] for i in slots)
+    if len(diff) == 1:
+        result = _node_output(node, outs[diff[0]]._data, parents)
+        if not isinstance(output, tuple):
+            return result
+        pieces = {diff[0]: result}
+    else:
+        arrays = [outs[i]._data for i in diff]
+        xp = backend.xp_of(arrays[0])
+        common = xp.result_type(*arrays)
+        holder = _node_output(node, xp.concatenate(
+            [a.reshape(-1).astype(common, copy=False) for a in arrays]), parents)
+        pieces = {}
+        for i in diff:
+            _, off, size, shape, dtype = layout[i]
+            piece = holder[off:off + size].reshape(shape)
+            pieces[i] = piece if piece._data.dtype == dtype else piece.to(dtype)
+    return tuple(pieces[i] if i in pieces else o.detach() if isinstance(o, Tensor) else o
+                 for i, o in enumerate(outs))
+
+
+def _node_output(node: BackwardNode, array: Any, parents: tuple) -> Any:
+    node.parents = parents
+    node.needs_input_grad = tuple(p.requires_grad for p in parents)
+    node.xp = backend.xp_of(array)
+    out = Tensor._wrap(array, True)
+    out._ctx = node
+    node._out = weakref.ref(out)
+    for p in parents:
+        p._used = True
+    return out
+
+
+def _has_setup_context(cls: type) -> bool:
+    for k in cls.__mro__:
+        if k is Function:
+            return False
+        if "setup_context" in k.__dict__:
+            return True
+    return False
 
 
 class FunctionCtx:

@@ -1,10 +1,14 @@
 """Whole-function derivatives: ``jacobian``, ``hessian``, ``vjp``, and ``gradcheck``."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd.api import grad
+from softgrad.engine.grad_mode import no_grad
+from softgrad.functions import cat, stack
+from softgrad.tensor.core import Tensor
 
 np = backend.np
 
@@ -14,8 +18,6 @@ def _as_tuple(x: Any) -> tuple:
 
 
 def _prepare(inputs: Any, create_graph: bool) -> tuple:
-    from softgrad.tensor import Tensor
-
     out = []
     for x in _as_tuple(inputs):
         if not isinstance(x, Tensor):
@@ -42,8 +44,6 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False,
         >>> J = sg.autograd.functional.jacobian(lambda x: F.softmax(x, dim=0), x)
         >>> # J == diag(f) - f f^T
     """
-    from softgrad.tensor import Tensor
-
     xs = _prepare(inputs, create_graph)
     outs = func(*xs)
     multi_out = isinstance(outs, (tuple, list))
@@ -65,8 +65,6 @@ def jacobian(func: Callable, inputs: Any, create_graph: bool = False,
                 per_input[i].append(g)
         blocks = []
         for i, x in enumerate(xs):
-            from softgrad.functions import stack
-
             if flat_n:
                 block = stack(per_input[i], 0).reshape(tuple(out.shape) + tuple(x.shape))
             else:
@@ -107,8 +105,6 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
     just ``J^T 1``. Inputs are converted to float64 copies; integer inputs pass through.
     Returns True, or raises ``GradcheckError`` naming the input and the worst element.
     """
-    from softgrad.tensor import Tensor
-
     args = []
     for x in _as_tuple(inputs):
         if isinstance(x, Tensor) and x.is_floating_point():
@@ -128,8 +124,6 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
 
     def projected() -> float:
         return float((backend.to_numpy(_single(fn(*args)).detach()._data) * w).sum())
-
-    from softgrad.autograd.grad_mode import no_grad
 
     for idx, (x, ga) in enumerate(zip(diff, analytic)):
         num = np.zeros(x.shape)
@@ -159,8 +153,6 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
 
 def _single(out: Any) -> Any:
     if isinstance(out, (tuple, list)):
-        from softgrad.functions import cat
-
         return cat([o.reshape(-1) for o in out])
     return out
 
@@ -169,4 +161,4 @@ class GradcheckError(RuntimeError):
     """Raised by :func:`gradcheck` when analytical and numerical gradients disagree."""
 
 
-__all__: Sequence[str] = ["jacobian", "hessian", "vjp", "gradcheck", "GradcheckError"]
+__all__: Sequence[str] = ["GradcheckError", "gradcheck", "hessian", "jacobian", "vjp"]

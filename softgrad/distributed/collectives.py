@@ -169,3 +169,12 @@ def all_gather(tensor_list: Sequence[Tensor], tensor: Tensor, group: Any = None,
             t._version += 1
 
     return _finish(Work(request, f"all_gather of shape {tuple(tensor.shape)}", done), async_op)
+
+
+def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Any:
+    """Block until every process of the group reaches the barrier."""
+    work = Work(pg._comm().Ibarrier(), "barrier")
+    if async_op:
+        return work
+    work.wait()
+    return None

@@ -239,14 +239,3 @@ def wait(request: Any, what: str, timeout: float | None = None) -> None:
         if now - start > _SPIN_S:
             pause = min(1e-3, pause * 2 if pause else 5e-5)
             time.sleep(pause)
-
-
-def barrier(group: Any = None, async_op: bool = False, device_ids: Any = None) -> Any:
-    """Block until every process of the group reaches the barrier."""
-    from softgrad.distributed.collectives import Work
-
-    work = Work(_comm().Ibarrier(), "barrier")
-    if async_op:
-        return work
-    work.wait()
-    return None

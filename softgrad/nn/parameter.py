@@ -3,8 +3,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad import backend
-from softgrad.tensor import Tensor, _array_from
+from softgrad import backend, dtypes
+from softgrad.tensor.arrays import array_from
+from softgrad.tensor.core import Tensor
 
 
 class Parameter(Tensor):
@@ -31,7 +32,7 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             data = data._data
         elif not hasattr(data, "dtype"):
-            data = _array_from(data, None)
+            data = array_from(data, None)
         self._init(data, requires_grad)
 
     def __repr__(self) -> str:
@@ -54,7 +55,7 @@ class Buffer(Tensor):
         if isinstance(data, Tensor):
             data = data._data
         elif not hasattr(data, "dtype"):
-            data = _array_from(data, None)
+            data = array_from(data, None)
         self._init(data, False)
         self.persistent = persistent
 
@@ -71,8 +72,6 @@ class UninitializedParameter(Parameter):
 
     def __init__(self, requires_grad: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
-        from softgrad import dtypes
-
         arr = backend.np.empty((0,), dtype=dtypes.to_np(dtype) or backend.DEFAULT_DTYPE)
         if device is not None and str(device) != "cpu":
             arr = backend.to_device(arr, str(device))
@@ -80,8 +79,6 @@ class UninitializedParameter(Parameter):
 
     def materialize(self, shape: Any, device: Any = None, dtype: Any = None) -> None:
         """Allocate (uninitialised) data of ``shape`` and become a Parameter."""
-        from softgrad import dtypes
-
         np_dtype = dtypes.to_np(dtype) or self._data.dtype
         dev = str(device) if device is not None else backend.device_of(self._data)
         arr = backend.np.empty(tuple(shape), dtype=np_dtype)

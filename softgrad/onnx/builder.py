@@ -6,6 +6,7 @@ from typing import Any, Callable, Sequence
 
 from softgrad import backend
 from softgrad.onnx.tracer import ExportError, TraceNode
+from softgrad.onnx.unsupported import REASONS
 
 np = backend.np
 
@@ -129,8 +130,6 @@ class Builder:
         return self.op(op_type, [x], axes=axes, keepdims=keep)
 
     def unsupported(self, node: TraceNode, why: str = "") -> ExportError:
-        from softgrad.onnx.unsupported import REASONS
-
         why = why or REASONS.get(node.op, "softgrad has no ONNX converter for it")
         return ExportError(f"cannot export {node.where()} to ONNX: {why}")
 

@@ -6,11 +6,21 @@ from typing import Any, Mapping, Sequence
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import no_grad
-from softgrad.onnx import (dynamic, ops_basic, ops_extra, ops_math, ops_nn,  # noqa: F401
-                           ops_rnn, ops_shape, ops_vision)
+from softgrad.onnx import (  # noqa: F401
+    dynamic,
+    ops_basic,
+    ops_extra,
+    ops_math,
+    ops_nn,
+    ops_rnn,
+    ops_shape,
+    ops_vision,
+)
 from softgrad.onnx.builder import CONVERTERS, Builder, load_onnx
 from softgrad.onnx.tracer import ExportError, TracedGraph, trace
+from softgrad.serialization.atomic import atomic_write
 from softgrad.tensor import Tensor
+from softgrad.version import __version__
 
 np = backend.np
 
@@ -96,8 +106,6 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
         if hasattr(path, "write"):
             path.write(data)
         else:
-            from softgrad.serialization import atomic_write
-
             atomic_write(os.fspath(path), lambda fh: fh.write(data))
     return proto
 
@@ -166,8 +174,6 @@ def build_model(onnx: Any, graph: TracedGraph, out_names: Sequence[str],
     _drop_unused(b, [o.name for o in outputs])
     g = onnx.helper.make_graph(b.nodes, "softgrad", inputs, outputs,
                                list(b.initializers.values()))
-    from softgrad import __version__
-
     model = onnx.helper.make_model(g, opset_imports=[onnx.helper.make_opsetid("", opset)],
                                    producer_name="softgrad", producer_version=__version__)
     model.ir_version = min(model.ir_version, 8 if opset <= 18 else 9 if opset <= 20 else 10)

@@ -1,6 +1,6 @@
 """Trace a forward pass into a flat list of primitive calls (the graph an exporter converts).
 
-Tracing installs a hook in ``Tensor._apply`` (``softgrad.tensor.set_trace_hook``), so every
+Tracing installs a hook in ``Tensor._apply`` (``softgrad.tensor.core.set_trace_hook``), so every
 primitive run during the forward is seen with its input Tensors, parameters and output.
 Tensors that were not produced by a traced primitive are either graph inputs, model
 parameters/buffers (named by their state-dict key) or constants (kept by value).
@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
 from softgrad import backend
-from softgrad.tensor import set_trace_hook
+from softgrad.tensor.core import set_trace_hook
 from softgrad.tensor import Tensor
 
 np = backend.np

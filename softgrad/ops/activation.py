@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.ops.fold import Fold, Unfold
 from softgrad.ops.windows import Pads, col2im_add, crop, im2col, out_size, pad_array
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 
 class ToDevice(Function):

@@ -11,7 +11,7 @@ import string
 from collections import Counter
 from typing import Any, Sequence
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 _LETTERS = string.ascii_letters
 _BIG = 1 << 14  # operand size above which NumPy's contraction-path optimiser pays off

@@ -4,7 +4,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 _INF = float("inf")
 _NAN = float("nan")

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 _LN2 = math.log(2.0)
 _LN10 = math.log(10.0)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.ops.windows import Pads, col2im_add, crop, im2col, pad_array
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.ops.special import _f64, lgamma
 from softgrad.ops.special import quiet as _quiet
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 
 def _t(a: Any) -> Any:

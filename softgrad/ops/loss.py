@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.backend import xp_of
 from softgrad.ops.activation import sigmoid_of
 from softgrad.ops.softmax import _grad_factor, _kept, _reduce

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 
 
 def _regions(shape: tuple, pads: tuple) -> tuple[tuple, tuple, tuple]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.ops.fold import Fold
 from softgrad.ops.windows import Pads, crop, offset_slices, pad_array
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.backend import xp_of
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.ops.shape import Gather, Getitem, _full_index
 from softgrad.backend import device_of, np, to_device, xp_of
 

@@ -12,7 +12,7 @@ import math
 from typing import Any
 
 from softgrad import backend
-from softgrad.autograd.function import Function
+from softgrad.engine.function import Function
 from softgrad.ops.activation import _ERFC32, _ERFC64, _erfc_nonneg
 
 _TWO_OVER_SQRT_PI = 2.0 / math.sqrt(math.pi)

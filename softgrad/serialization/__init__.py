@@ -39,11 +39,22 @@ from typing import Any
 
 from softgrad.serialization.atomic import atomic_write
 from softgrad.serialization.errors import CheckpointError, WeightsUnpicklingError
+from softgrad.serialization.npz import load_npz
 from softgrad.serialization.safe_globals import (
     add_safe_globals,
     clear_safe_globals,
     get_safe_globals,
     safe_globals,
+)
+from softgrad.serialization.safetensors_format import load_safetensors, save_safetensors
+from softgrad.serialization.scan import unsafe_globals
+from softgrad.serialization.torch_legacy import load_torch_legacy, looks_legacy
+from softgrad.serialization.torch_zip import (
+    archive_name,
+    is_torch_zip,
+    load_torch_zip,
+    pickle_for_torch,
+    write_torch_zip,
 )
 
 __all__ = [
@@ -103,15 +114,11 @@ def save(obj: Any, f: Any, pickle_module: Any = pickle, pickle_protocol: int = D
     if not _is_path(f) and not hasattr(f, "write"):
         raise TypeError(f"f must be a path or a binary file object, got {type(f).__name__}")
     if format == "safetensors":
-        from softgrad.serialization.safetensors_format import save_safetensors
-
         save_safetensors(obj, f)
         return
     if not _use_new_zipfile_serialization:
         raise NotImplementedError("softgrad writes PyTorch's zip format only (the default of "
                                   "torch.save since PyTorch 1.6); it reads the older format")
-    from softgrad.serialization.torch_zip import archive_name, pickle_for_torch, write_torch_zip
-
     pickled, storages = pickle_for_torch(obj)
     name = archive_name(f)
     if _is_path(f):
@@ -189,17 +196,11 @@ def load(f: Any, map_location: Any = None, pickle_module: Any = None, *,
 
 def _load_from(fh: Any, map_location: Any, weights_only: bool, use_mmap: bool,
                encoding: str) -> Any:
-    from softgrad.serialization.torch_legacy import load_torch_legacy, looks_legacy
-
     head = fh.read(64)
     fh.seek(0)
     if head.startswith(b"PK\x03\x04"):
-        from softgrad.serialization.torch_zip import is_torch_zip, load_torch_zip
-
         if is_torch_zip(fh):
             return load_torch_zip(fh, map_location, weights_only, use_mmap, encoding)
-        from softgrad.serialization.npz import load_npz
-
         return load_npz(fh, _device_name(map_location, "an .npz archive"))
     if looks_legacy(head):
         return load_torch_legacy(fh.read(), map_location, weights_only, encoding)
@@ -208,8 +209,6 @@ def _load_from(fh: Any, map_location: Any, weights_only: bool, use_mmap: bool,
         raise CheckpointError("this is a tar archive (the torch.save format of PyTorch < 0.4), "
                               "which softgrad does not read")
     fh.seek(0)
-    from softgrad.serialization.safetensors_format import load_safetensors
-
     return load_safetensors(fh, _device_name(map_location, "a safetensors file"))
 
 
@@ -231,8 +230,6 @@ def get_unsafe_globals_in_checkpoint(f: Any) -> list[str]:
         >>> sg.serialization.get_unsafe_globals_in_checkpoint("model.pt")
         ['__main__.Net', 'softgrad.nn.modules.linear.Linear']
     """
-    from softgrad.serialization.scan import unsafe_globals
-
     if _is_path(f):
         with open(os.fspath(f), "rb") as fh:
             return unsafe_globals(io.BytesIO(fh.read()))

@@ -16,7 +16,10 @@ import sys
 import types
 from typing import Any
 
+from softgrad.nn.modules.module import Module
 from softgrad.nn.parameter import Parameter
+from softgrad.optim.lr_base import LRScheduler
+from softgrad.optim.optimizer import Optimizer
 from softgrad.serialization.errors import WeightsUnpicklingError
 from softgrad.serialization.rebuild import (
     FULL_EXTRA,
@@ -59,10 +62,6 @@ class Policy:
     """Which globals a load may use and how allowed classes are created and filled."""
 
     def __init__(self, weights_only: bool) -> None:
-        from softgrad.nn.modules.module import Module
-        from softgrad.optim.lr_base import LRScheduler
-        from softgrad.optim.optimizer import Optimizer
-
         self.weights_only = weights_only
         self.user = user_allowed()
         self.user_ids = {id(v) for v in self.user.values()}

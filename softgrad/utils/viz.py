@@ -5,7 +5,7 @@
     make_dot(loss, params=dict(model.named_parameters())).render("graph", format="svg")
 
 Boxes are the graph's nodes, named like PyTorch's ``grad_fn`` classes (``AddmmBackward0``,
-``ReluBackward0``, ...; see ``softgrad.autograd.node_names``). Arrows run the way data flows
+``ReluBackward0``, ...; see ``softgrad.engine.node_names``). Arrows run the way data flows
 in the forward pass; backward walks them in reverse. Blue boxes are leaf tensors that require
 grad (labelled with their name in ``params`` and their shape), each feeding the
 ``AccumulateGrad`` node where backward adds into ``.grad``; the green box is the output.
@@ -24,7 +24,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from softgrad import backend
-from softgrad.autograd.function import AccumulateGrad, Function
+from softgrad.engine.function import AccumulateGrad, Function
+from softgrad.serialization.atomic import atomic_write
 from softgrad.tensor import Tensor
 
 if TYPE_CHECKING:
@@ -171,8 +172,6 @@ class DotSource:
 
     def save(self, filename: str) -> str:
         """Write the DOT text to ``filename`` atomically; returns the path."""
-        from softgrad.serialization import atomic_write
-
         data = self.source.encode("utf-8")
         atomic_write(filename, lambda fh: fh.write(data))
         return filename

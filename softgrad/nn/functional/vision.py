@@ -5,6 +5,7 @@ import math
 from typing import Any, Sequence, Union
 
 from softgrad import backend
+from softgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
 from softgrad.ops.fold import Fold, Unfold
 from softgrad.ops.pad import ConstantPad, IndexPad, border_index
 from softgrad.ops.resize import Resample
@@ -159,8 +160,6 @@ def interpolate(input: Tensor, size: IntOr | None = None,  # noqa: A002
         raise ValueError(f"interpolate(): output size {out} must be positive (input size "
                          f"{list(input.shape)})")
     if mode == "area":
-        from softgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
-
         return (adaptive_avg_pool1d if nd == 1 else adaptive_avg_pool2d)(input, out)
     mats = []
     for n, o, sc in zip(spatial, out, scales):

@@ -7,12 +7,12 @@ parameters, then its persistent buffers, then each child in attribute order.
 """
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from types import MappingProxyType
 from typing import Any, Callable, Iterator, Mapping
 
 from softgrad.autograd import grad_mode
+from softgrad.engine.hooks import RemovableHandle
 from softgrad.nn.modules import backward_hooks
 from softgrad.nn.modules.module_state import StateMixin, _IncompatibleKeys  # noqa: F401
 from softgrad.nn.parameter import Buffer, Parameter
@@ -20,23 +20,6 @@ from softgrad.tensor import Tensor
 
 _NO_HOOKS: Mapping = MappingProxyType({})
 _NO_KWARG_HOOKS: frozenset = frozenset()
-_hook_ids = itertools.count()
-
-
-class RemovableHandle:
-    """Returned by ``register_*_hook``; ``remove()`` unregisters the hook."""
-
-    def __init__(self, hooks: dict, key: int) -> None:
-        self._hooks, self._key = hooks, key
-
-    def remove(self) -> None:
-        self._hooks.pop(self._key, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self.remove()
 
 
 class Module(StateMixin):
@@ -125,19 +108,12 @@ class Module(StateMixin):
         if hooks is _NO_HOOKS:
             hooks = {}
             object.__setattr__(self, table, hooks)
-        key = next(_hook_ids)
-        if prepend:
-            items = list(hooks.items())
-            hooks.clear()
-            hooks[key] = hook
-            hooks.update(items)
-        else:
-            hooks[key] = hook
+        handle = RemovableHandle(hooks, hook, prepend)
         if with_kwargs:
             if self._hooks_with_kwargs is _NO_KWARG_HOOKS:
                 object.__setattr__(self, "_hooks_with_kwargs", set())
-            self._hooks_with_kwargs.add(key)
-        return RemovableHandle(hooks, key)
+            self._hooks_with_kwargs.add(handle.id)
+        return handle
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:

@@ -7,7 +7,7 @@ import copy
 from collections.abc import Callable
 from typing import Any
 
-from softgrad import backend
+from softgrad import backend, dtypes
 from softgrad.nn import functional as F
 from softgrad.nn import init
 from softgrad.nn.modules.attention import MultiheadAttention
@@ -22,8 +22,6 @@ from softgrad.tensor import Tensor
 def generate_square_subsequent_mask(sz: int, device: Any = None, dtype: Any = None) -> Tensor:
     """Float (sz, sz) causal mask: 0 on and below the diagonal, -inf above."""
     np = backend.np
-    from softgrad import dtypes
-
     dt = dtypes.to_np(dtype) or backend.DEFAULT_DTYPE
     m = np.triu(np.full((sz, sz), -np.inf, dtype=dt), k=1)
     if device is not None and str(device) != "cpu":

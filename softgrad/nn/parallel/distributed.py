@@ -18,7 +18,8 @@ from typing import Any
 
 from softgrad import backend
 from softgrad import distributed as dist
-from softgrad.autograd import engine, grad_mode
+from softgrad.autograd import grad_mode
+from softgrad.engine import backward as engine
 from softgrad.nn.modules.module import Module
 from softgrad.tensor import Tensor
 

@@ -12,7 +12,8 @@ from typing import Any
 
 from softgrad import backend
 from softgrad.functions import stack
-from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor.arrays import array_from
+from softgrad.tensor.core import Tensor
 from softgrad.utils.data.dataset import IterableDataset, Subset, TensorDataset
 from softgrad.utils.data.sampler import BatchSampler, RandomSampler, SequentialSampler
 
@@ -40,7 +41,7 @@ def _stack_tensors(batch: list) -> Tensor:
 def _tensor_from_array(arr: Any) -> Tensor:
     if arr.dtype.kind not in "fiub":
         raise _collate_error(arr.dtype)
-    return Tensor._wrap(_array_from(arr, arr.dtype))
+    return Tensor._wrap(array_from(arr, arr.dtype))
 
 
 def default_collate(batch: list) -> Any:
@@ -66,7 +67,7 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, np.generic):
         return _tensor_from_array(np.asarray(batch))
     if isinstance(elem, (bool, int, float)):
-        return Tensor._wrap(_array_from(list(batch), None))
+        return Tensor._wrap(array_from(list(batch), None))
     if isinstance(elem, cabc.Mapping):
         out = {key: default_collate([d[key] for d in batch]) for key in elem}
         try:

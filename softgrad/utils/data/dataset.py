@@ -12,7 +12,8 @@ from typing import Any
 
 from softgrad import backend
 from softgrad.creation import _gen
-from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor.arrays import array_from
+from softgrad.tensor.core import Tensor
 
 np = backend.np
 
@@ -51,7 +52,7 @@ class TensorDataset(Dataset):
     def __init__(self, *tensors: Any) -> None:
         if not tensors:
             raise ValueError("TensorDataset needs at least one tensor")
-        tensors = tuple(t if isinstance(t, Tensor) else Tensor._wrap(_array_from(t, None))
+        tensors = tuple(t if isinstance(t, Tensor) else Tensor._wrap(array_from(t, None))
                         for t in tensors)
         sizes = [t.shape[0] if t.ndim else None for t in tensors]
         if None in sizes or len(set(sizes)) != 1:

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from softgrad import backend
+from softgrad import distributed as dist
 from softgrad.utils.data.sampler import Sampler
 
 np = backend.np
@@ -37,8 +38,6 @@ class DistributedSampler(Sampler):
     def __init__(self, dataset: Any, num_replicas: int | None = None, rank: int | None = None,
                  shuffle: bool = True, seed: int = 0, drop_last: bool = False) -> None:
         if num_replicas is None or rank is None:
-            from softgrad import distributed as dist
-
             if not dist.is_initialized():
                 raise RuntimeError("DistributedSampler needs num_replicas and rank, or an "
                                    "initialized process group (distributed.init_process_group)")

@@ -1,16 +1,20 @@
-"""Random methods of Tensor: ``multinomial``, ``bernoulli`` and the in-place fills
-(``bernoulli_``, ``exponential_``, ``geometric_``, ``log_normal_``, ``cauchy_``, ``random_``),
-a mixin. ``uniform_`` and ``normal_`` live with the other in-place methods.
+"""Random methods of Tensor (a mixin): ``multinomial``, ``bernoulli`` and the in-place fills
+(``uniform_``, ``normal_``, ``bernoulli_``, ``exponential_``, ``geometric_``, ``log_normal_``,
+``cauchy_``, ``random_``).
 
 Draws come from ``generator`` (an ``sg.Generator``), else from the seeded global generator.
 """
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from softgrad import backend
 from softgrad.ops import random as R
+from softgrad.tensor.base import TensorBase
+
+if TYPE_CHECKING:
+    from softgrad.tensor.core import Tensor
 
 np = backend.np
 
@@ -25,14 +29,14 @@ def _rng(generator: Any) -> Any:
     return rng
 
 
-class RandomMixin:
+class RandomMixin(TensorBase):
     """Sampling methods of Tensor."""
 
     __slots__ = ()
 
     # ------------------------------------------------------------------ out of place
     def multinomial(self, num_samples: int, replacement: bool = False, *,
-                    generator: Any = None) -> Any:
+                    generator: Any = None) -> Tensor:
         """``num_samples`` category indices per row, drawn with probability proportional to
         the (non-negative, not necessarily normalised) weights in this 1-D or 2-D tensor.
 
@@ -48,7 +52,7 @@ class RandomMixin:
         out = idx[0] if self.ndim == 1 else idx
         return type(self)._wrap(backend.to_device(out, self.device))
 
-    def bernoulli(self, p: Any = None, *, generator: Any = None) -> Any:
+    def bernoulli(self, p: Any = None, *, generator: Any = None) -> Tensor:
         """0/1 draws (this tensor's dtype): 1 with probability ``self`` (or ``p`` when given).
 
         Gradient to the probabilities: zero, as in PyTorch.
@@ -71,13 +75,34 @@ class RandomMixin:
                                  value=backend.to_device(draw, self.device))
 
     # ------------------------------------------------------------------ in-place fills
-    def _fill_random(self, name: str, values: Any) -> Any:
+    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with U(from_, to) draws from ``generator`` (default: the seeded global one)."""
+        self._check_inplace("uniform_")
+        if from_ > to:
+            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
+                               f"from={from_:g} > to={to:g}")
+        g = _rng(generator)
+        self._data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
+        self._version += 1
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
+        """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
+        self._check_inplace("normal_")
+        if not std >= 0:
+            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
+        g = _rng(generator)
+        self._data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
+        self._version += 1
+        return self
+
+    def _fill_random(self, name: str, values: Any) -> Tensor:
         self._check_inplace(name)
         self._data[...] = backend.to_device(np.asarray(values), self.device)
         self._version += 1
         return self
 
-    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Any:
+    def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
         """Fill with 0/1 draws that are 1 with probability ``p`` (a float or a tensor)."""
         if hasattr(p, "_data"):
             probs = backend.to_numpy(p._data)
@@ -89,7 +114,7 @@ class RandomMixin:
             probs = float(p)
         return self._fill_random("bernoulli_", _rng(generator).random(self.shape) < probs)
 
-    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Any:
+    def exponential_(self, lambd: float = 1.0, *, generator: Any = None) -> Tensor:
         """Fill with Exponential(rate ``lambd``) draws."""
         if not lambd > 0:
             raise RuntimeError(f"exponential_ expects lambda > 0.0, but found "
@@ -97,28 +122,28 @@ class RandomMixin:
         return self._fill_random("exponential_",
                                  _rng(generator).standard_exponential(self.shape) / lambd)
 
-    def geometric_(self, p: float, *, generator: Any = None) -> Any:
+    def geometric_(self, p: float, *, generator: Any = None) -> Tensor:
         """Fill with the number of Bernoulli(p) trials up to the first success (>= 1)."""
         if not 0 < p < 1:
             raise RuntimeError(f"geometric_ expects p to be in (0, 1), but got p={p:g}")
         return self._fill_random("geometric_", _rng(generator).geometric(p, self.shape))
 
     def log_normal_(self, mean: float = 1.0, std: float = 2.0, *,
-                    generator: Any = None) -> Any:
+                    generator: Any = None) -> Tensor:
         """Fill with exp(N(mean, std^2)) draws."""
         if not std > 0:
             raise RuntimeError(f"log_normal_ expects std > 0.0, but found std={std:g}")
         return self._fill_random("log_normal_", _rng(generator).lognormal(mean, std, self.shape))
 
     def cauchy_(self, median: float = 0.0, sigma: float = 1.0, *,
-                generator: Any = None) -> Any:
+                generator: Any = None) -> Tensor:
         """Fill with Cauchy(median, sigma) draws."""
         if not sigma > 0:
             raise RuntimeError(f"cauchy_ expects sigma > 0.0, but found sigma={sigma:g}")
         u = _rng(generator).random(self.shape)
         return self._fill_random("cauchy_", median + sigma * np.tan(math.pi * (u - 0.5)))
 
-    def random_(self, *args: Any, generator: Any = None, **kwargs: Any) -> Any:
+    def random_(self, *args: Any, generator: Any = None, **kwargs: Any) -> Tensor:
         """Fill with integers: ``random_()`` in [0, 2**mantissa] (floats) or [0, max] (ints),
         ``random_(to)`` in [0, to), ``random_(from, to)`` in [from, to)."""
         bounds = dict(zip(("from", "to"), args)) if len(args) != 1 else {"to": args[0]}

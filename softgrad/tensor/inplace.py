@@ -12,10 +12,16 @@ from __future__ import annotations
 
 import operator
 import weakref
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from softgrad import backend
-from softgrad.tensor_random import _rng
+from softgrad.engine import grad_mode
+from softgrad.ops.elementwise import Where
+from softgrad.tensor.base import TensorBase
+
+if TYPE_CHECKING:
+    from softgrad.tensor.core import Tensor
 
 np = backend.np
 _OUT_OF_PLACE = {np.add: operator.add, np.subtract: operator.sub, np.multiply: operator.mul,
@@ -23,12 +29,46 @@ _OUT_OF_PLACE = {np.add: operator.add, np.subtract: operator.sub, np.multiply: o
                  np.remainder: operator.mod, np.power: operator.pow}
 
 
-class InplaceMixin:
+def _inplace_form(method: str) -> Callable[..., Tensor]:
+    """``Tensor.<method>_``: the result of ``method`` written back into self. While a
+    gradient is needed, self takes the result's place in the graph (``_rebase``); otherwise
+    the values are written into self's array (same-kind casts only)."""
+    name = method + "_"
+
+    def inplace(self: Tensor, *args: Any, **kwargs: Any) -> Tensor:
+        if self._graph_inplace_needed(name, *args, *kwargs.values()):
+            return self._rebase(name, lambda old: getattr(old, method)(*args, **kwargs))
+        with grad_mode.no_grad():
+            out = getattr(self, method)(*args, **kwargs)._data
+        if out.shape != self._data.shape:
+            raise RuntimeError(f"{name}: output with shape {tuple(self.shape)} doesn't match "
+                               f"the broadcast shape {tuple(out.shape)}")
+        try:
+            backend.xp_of(self._data).copyto(self._data, out, casting="same_kind")
+        except TypeError:
+            raise RuntimeError(f"{name}: result type {out.dtype} can't be cast to the desired "
+                               f"output type {self.dtype.name}") from None
+        self._version += 1
+        return self
+
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = f"In-place form of ``Tensor.{method}``."
+    return inplace
+
+
+def _take(old: Tensor, new: Tensor) -> Tensor:
+    """``new`` broadcast to ``old``'s shape, recorded so that only ``new`` gets gradient."""
+    everywhere = old._wrap(backend.xp_of(old._data).ones((), dtype=bool))
+    return old._apply(Where, everywhere, new, old)
+
+
+class InplaceMixin(TensorBase):
     """In-place operators and methods of Tensor; each bumps ``_version``."""
 
     __slots__ = ()
 
-    def _inplace(self, o: Any, ufunc: Any, name: str) -> Any:
+    # ------------------------------------------------------------------ the machinery
+    def _inplace(self, o: Any, ufunc: Any, name: str) -> Tensor:
         o = self._operand(o)
         if self._graph_inplace_needed(name, o):
             return self._rebase(name, lambda old: _OUT_OF_PLACE[ufunc](old, o))
@@ -70,7 +110,7 @@ class InplaceMixin:
             self._check_inplace(name)  # a leaf that requires grad
         return self.requires_grad or any(getattr(t, "requires_grad", False) for t in operands)
 
-    def _rebase(self, name: str, compute: Callable) -> Any:
+    def _rebase(self, name: str, compute: Callable) -> Tensor:
         """Record ``self = compute(self)``: self becomes the output of the new node and a
         stand-in keeps its old place (and array) in the graph."""
         if self._used or (self._vc is not None and self._vc[1]):
@@ -109,57 +149,56 @@ class InplaceMixin:
 
     @staticmethod
     def _is_recording() -> bool:
-        from softgrad.autograd import grad_mode
-
         return grad_mode.state.enabled
 
-    def __iadd__(self, o: Any) -> Any:
+    # ------------------------------------------------------------------ operators and arithmetic
+    def __iadd__(self, o: Any) -> Tensor:
         return self._inplace(o, np.add, "add_")
 
-    def __isub__(self, o: Any) -> Any:
+    def __isub__(self, o: Any) -> Tensor:
         return self._inplace(o, np.subtract, "sub_")
 
-    def __imul__(self, o: Any) -> Any:
+    def __imul__(self, o: Any) -> Tensor:
         return self._inplace(o, np.multiply, "mul_")
 
-    def __itruediv__(self, o: Any) -> Any:
+    def __itruediv__(self, o: Any) -> Tensor:
         return self._inplace(o, np.true_divide, "div_")
 
-    def __ifloordiv__(self, o: Any) -> Any:
+    def __ifloordiv__(self, o: Any) -> Tensor:
         return self._inplace(o, np.floor_divide, "floor_divide_")
 
-    def __imod__(self, o: Any) -> Any:
+    def __imod__(self, o: Any) -> Tensor:
         return self._inplace(o, np.remainder, "remainder_")
 
-    def __ipow__(self, o: Any) -> Any:
+    def __ipow__(self, o: Any) -> Tensor:
         return self._inplace(o, np.power, "pow_")
 
-    def add_(self, o: Any, alpha: float = 1) -> Any:
+    def add_(self, o: Any, alpha: float = 1) -> Tensor:
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
 
-    def sub_(self, o: Any, alpha: float = 1) -> Any:
+    def sub_(self, o: Any, alpha: float = 1) -> Tensor:
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.subtract, "sub_")
 
-    def mul_(self, o: Any) -> Any:
+    def mul_(self, o: Any) -> Tensor:
         return self._inplace(o, np.multiply, "mul_")
 
-    def div_(self, o: Any) -> Any:
+    def div_(self, o: Any) -> Tensor:
         return self._inplace(o, np.true_divide, "div_")
 
-    def pow_(self, o: Any) -> Any:
+    def pow_(self, o: Any) -> Tensor:
         return self._inplace(o, np.power, "pow_")
 
-    def zero_(self) -> Any:
+    def zero_(self) -> Tensor:
         return self.fill_(0)
 
-    def fill_(self, value: Any) -> Any:
+    def fill_(self, value: Any) -> Tensor:
         if self._graph_inplace_needed("fill_", value):
             return self._rebase("fill_", lambda old: _take(old, self._operand(value)))
         self._data[...] = value.item() if hasattr(value, "item") else value
         self._version += 1
         return self
 
-    def copy_(self, src: Any) -> Any:
+    def copy_(self, src: Any) -> Tensor:
         src = self._operand(src)
         if self._graph_inplace_needed("copy_", src):
             return self._rebase("copy_", lambda old: _take(old, src.to(self.dtype)))
@@ -167,66 +206,118 @@ class InplaceMixin:
         self._version += 1
         return self
 
-    def clamp_(self, min: Any = None, max: Any = None) -> Any:  # noqa: A002
+    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         if self._graph_inplace_needed("clamp_", min, max):
             return self._rebase("clamp_", lambda old: old.clamp(min, max))
         backend.xp_of(self._data).clip(self._data, min, max, out=self._data)
         self._version += 1
         return self
 
-    # ------------------------------------------------------------------ random fill
-    def uniform_(self, from_: float = 0.0, to: float = 1.0, *, generator: Any = None) -> Any:
-        """Fill with U(from_, to) draws from ``generator`` (default: the seeded global one)."""
-        self._check_inplace("uniform_")
-        if from_ > to:
-            raise RuntimeError(f"uniform_ expects to return a [from, to) range, but found "
-                               f"from={from_:g} > to={to:g}")
-        g = _rng(generator)
-        self._data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
-        self._version += 1
-        return self
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Any:
-        """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
-        self._check_inplace("normal_")
-        if not std >= 0:
-            raise RuntimeError(f"normal expects std >= 0.0, but found std {std:g}")
-        g = _rng(generator)
-        self._data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
-        self._version += 1
-        return self
-
-
-def _take(old: Any, new: Any) -> Any:
-    """``new`` broadcast to ``old``'s shape, recorded so that only ``new`` gets gradient."""
-    from softgrad.ops.elementwise import Where
-
-    everywhere = old._wrap(backend.xp_of(old._data).ones((), dtype=bool))
-    return old._apply(Where, everywhere, new, old)
-
-
-def _unary_inplace(name: str) -> Any:
-    def method(self: Any) -> Any:
-        if self._graph_inplace_needed(name + "_"):
-            return self._rebase(name + "_", lambda old: getattr(old, name)())
-        from softgrad.autograd import grad_mode
-
-        with grad_mode.no_grad():
-            out = getattr(self, name)()._data
-        try:
-            backend.xp_of(self._data).copyto(self._data, out, casting="same_kind")
-        except TypeError:
-            raise RuntimeError(f"{name}_: result type {out.dtype} can't be cast to the "
-                               f"desired output type {self.dtype.name}") from None
-        self._version += 1
-        return self
-
-    method.__name__ = method.__qualname__ = name + "_"
-    method.__doc__ = f"In-place ``{name}`` (only on tensors that need no grad while recording)."
-    return method
-
-
-for _name in ("neg abs exp log log1p expm1 sqrt rsqrt sin cos tanh sigmoid relu sign floor ceil "
-              "round trunc reciprocal square").split():
-    setattr(InplaceMixin, _name + "_", _unary_inplace(_name))
-InplaceMixin.clip_ = InplaceMixin.clamp_
+    # ------------------------------------------------------------------ in-place forms of methods
+    # arithmetic
+    neg_ = _inplace_form("neg")
+    abs_ = _inplace_form("abs")
+    square_ = _inplace_form("square")
+    reciprocal_ = _inplace_form("reciprocal")
+    true_divide_ = _inplace_form("true_divide")
+    float_power_ = _inplace_form("float_power")
+    clamp_min_ = _inplace_form("clamp_min")
+    clamp_max_ = _inplace_form("clamp_max")
+    lerp_ = _inplace_form("lerp")
+    addcmul_ = _inplace_form("addcmul")
+    addcdiv_ = _inplace_form("addcdiv")
+    fmax_ = _inplace_form("fmax")
+    fmin_ = _inplace_form("fmin")
+    # element-wise
+    exp_ = _inplace_form("exp")
+    log_ = _inplace_form("log")
+    log1p_ = _inplace_form("log1p")
+    expm1_ = _inplace_form("expm1")
+    log2_ = _inplace_form("log2")
+    log10_ = _inplace_form("log10")
+    exp2_ = _inplace_form("exp2")
+    logit_ = _inplace_form("logit")
+    xlogy_ = _inplace_form("xlogy")
+    sqrt_ = _inplace_form("sqrt")
+    rsqrt_ = _inplace_form("rsqrt")
+    tanh_ = _inplace_form("tanh")
+    sigmoid_ = _inplace_form("sigmoid")
+    relu_ = _inplace_form("relu")
+    sin_ = _inplace_form("sin")
+    cos_ = _inplace_form("cos")
+    tan_ = _inplace_form("tan")
+    asin_ = _inplace_form("asin")
+    acos_ = _inplace_form("acos")
+    atan_ = _inplace_form("atan")
+    sinh_ = _inplace_form("sinh")
+    cosh_ = _inplace_form("cosh")
+    asinh_ = _inplace_form("asinh")
+    acosh_ = _inplace_form("acosh")
+    atanh_ = _inplace_form("atanh")
+    arcsin_ = _inplace_form("arcsin")
+    arccos_ = _inplace_form("arccos")
+    arctan_ = _inplace_form("arctan")
+    arcsinh_ = _inplace_form("arcsinh")
+    arccosh_ = _inplace_form("arccosh")
+    arctanh_ = _inplace_form("arctanh")
+    sinc_ = _inplace_form("sinc")
+    deg2rad_ = _inplace_form("deg2rad")
+    rad2deg_ = _inplace_form("rad2deg")
+    atan2_ = _inplace_form("atan2")
+    arctan2_ = _inplace_form("arctan2")
+    hypot_ = _inplace_form("hypot")
+    sign_ = _inplace_form("sign")
+    sgn_ = _inplace_form("sgn")
+    copysign_ = _inplace_form("copysign")
+    floor_ = _inplace_form("floor")
+    ceil_ = _inplace_form("ceil")
+    trunc_ = _inplace_form("trunc")
+    round_ = _inplace_form("round")
+    frac_ = _inplace_form("frac")
+    fix_ = _inplace_form("fix")
+    fmod_ = _inplace_form("fmod")
+    ldexp_ = _inplace_form("ldexp")
+    nextafter_ = _inplace_form("nextafter")
+    heaviside_ = _inplace_form("heaviside")
+    nan_to_num_ = _inplace_form("nan_to_num")
+    # special functions
+    erf_ = _inplace_form("erf")
+    erfc_ = _inplace_form("erfc")
+    erfinv_ = _inplace_form("erfinv")
+    lgamma_ = _inplace_form("lgamma")
+    digamma_ = _inplace_form("digamma")
+    polygamma_ = _inplace_form("polygamma")
+    mvlgamma_ = _inplace_form("mvlgamma")
+    # logical and bitwise
+    logical_and_ = _inplace_form("logical_and")
+    logical_or_ = _inplace_form("logical_or")
+    logical_xor_ = _inplace_form("logical_xor")
+    logical_not_ = _inplace_form("logical_not")
+    bitwise_and_ = _inplace_form("bitwise_and")
+    bitwise_or_ = _inplace_form("bitwise_or")
+    bitwise_xor_ = _inplace_form("bitwise_xor")
+    bitwise_not_ = _inplace_form("bitwise_not")
+    bitwise_left_shift_ = _inplace_form("bitwise_left_shift")
+    bitwise_right_shift_ = _inplace_form("bitwise_right_shift")
+    # reductions and scans
+    renorm_ = _inplace_form("renorm")
+    cumprod_ = _inplace_form("cumprod")
+    # indexing
+    index_fill_ = _inplace_form("index_fill")
+    index_copy_ = _inplace_form("index_copy")
+    index_put_ = _inplace_form("index_put")
+    masked_scatter_ = _inplace_form("masked_scatter")
+    put_ = _inplace_form("put")
+    scatter_ = _inplace_form("scatter")
+    scatter_add_ = _inplace_form("scatter_add")
+    scatter_reduce_ = _inplace_form("scatter_reduce")
+    index_add_ = _inplace_form("index_add")
+    # matrices
+    addmm_ = _inplace_form("addmm")
+    addmv_ = _inplace_form("addmv")
+    addr_ = _inplace_form("addr")
+    baddbmm_ = _inplace_form("baddbmm")
+    addbmm_ = _inplace_form("addbmm")
+    tril_ = _inplace_form("tril")
+    triu_ = _inplace_form("triu")
+    clip_ = clamp_

@@ -1,21 +1,79 @@
-"""Tensor conversions: to Python and NumPy values, dtype casts, ``to()``, repr (a mixin)."""
+"""Conversions and display of Tensor (a mixin): Python and NumPy values, DLPack, dtypes
+and devices (``to``, ``float``, ``cuda``, ...), new tensors like this one, ``repr``."""
 from __future__ import annotations
 
 import builtins
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from softgrad import backend, dtypes, tensor_print
+from softgrad import backend, dtypes
 from softgrad.devices import DEVICE_TYPES
+from softgrad.ops.device import ToDevice
+from softgrad.ops.elementwise import Cast
+from softgrad.ops.select import Contiguous
+from softgrad.tensor import printing
+from softgrad.tensor.args import size_arg
+from softgrad.tensor.arrays import tensor_array
+from softgrad.tensor.base import TensorBase
+from softgrad.tensor.compat import check_memory_format
+
+if TYPE_CHECKING:
+    from softgrad.tensor.core import Tensor
 
 np = backend.np
 
+_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
+              "true_divide": "__rtruediv__", "divide": "__rtruediv__",
+              "floor_divide": "__rfloordiv__", "remainder": "__rmod__", "power": "__rpow__",
+              "matmul": "__rmatmul__", "less": "__gt__", "less_equal": "__ge__",
+              "greater": "__lt__", "greater_equal": "__le__", "equal": "__eq__",
+              "not_equal": "__ne__", "bitwise_and": "__rand__", "bitwise_or": "__ror__",
+              "bitwise_xor": "__rxor__"}
 
-class ConvertMixin:
-    """Conversions and display of Tensor."""
+# PyTorch's legacy type names (``x.type()``, ``x.type('torch.LongTensor')``) of the dtypes
+LEGACY_TYPE_NAMES = {"FloatTensor": dtypes.float32, "DoubleTensor": dtypes.float64,
+                     "HalfTensor": dtypes.float16, "LongTensor": dtypes.int64,
+                     "IntTensor": dtypes.int32, "ShortTensor": dtypes.int16,
+                     "CharTensor": dtypes.int8, "ByteTensor": dtypes.uint8,
+                     "BoolTensor": dtypes.bool}
+
+
+_LEGACY_NAME_OF = {d.np: name for name, d in LEGACY_TYPE_NAMES.items()}
+
+
+def _type_name(t: Tensor) -> str:
+    """``x.type()``: ``'softgrad.FloatTensor'`` and so on."""
+    return f"softgrad.{_LEGACY_NAME_OF.get(t._data.dtype, f'{t.dtype.name}Tensor')}"
+
+
+def _dtype_of(spec: Any) -> Tensor:
+    """The dtype a ``x.type(spec)`` call asks for: a legacy type (``sg.LongTensor``), its
+    name as a string (``'torch.LongTensor'`` or ``'softgrad.LongTensor'``) or a dtype."""
+    if isinstance(spec, type) and isinstance(getattr(spec, "dtype", None), dtypes.DType):
+        return spec.dtype
+    if isinstance(spec, str):
+        name = spec.rsplit(".", 1)[-1]
+        if name in LEGACY_TYPE_NAMES:
+            return LEGACY_TYPE_NAMES[name]
+        raise ValueError(f"invalid type: {spec!r}")
+    return spec
+
+
+def _device_kind(device: str) -> str:
+    return "cpu" if str(device).partition(":")[0] == "cpu" else "cuda"
+
+
+def _to_device(t: Tensor, device: str) -> Tensor:
+    if t.requires_grad:
+        return type(t)._apply(ToDevice, t, device=str(device))
+    return type(t)._wrap(backend.to_device(t._data, str(device)))
+
+
+class ConvertMixin(TensorBase):
+    """Conversions and display of Tensor: Python and NumPy values, dtypes, devices."""
 
     __slots__ = ()
 
-    # ------------------------------------------------------------------ conversion
+    # ------------------------------------------------------------------ to Python and NumPy
     def item(self) -> Any:
         """The value of a one-element tensor as a Python number."""
         if self._data.size != 1:
@@ -42,18 +100,18 @@ class ConvertMixin:
         other ufunc calls (``np.exp(tensor)``) work on the data and return arrays.
         """
         out = kwargs.get("out")
-        raw = [x._data if isinstance(x, ConvertMixin) else x for x in inputs]
+        raw = [x._data if isinstance(x, TensorBase) else x for x in inputs]
         if out:
-            kwargs["out"] = tuple(o._data if isinstance(o, ConvertMixin) else o for o in out)
+            kwargs["out"] = tuple(o._data if isinstance(o, TensorBase) else o for o in out)
             getattr(ufunc, method)(*raw, **kwargs)
             for o in out:
-                if isinstance(o, ConvertMixin):
+                if isinstance(o, TensorBase):
                     o._version += 1
             return out[0] if len(out) == 1 else out
         reflected = _REFLECTED.get(ufunc.__name__)
         if (method == "__call__" and reflected and len(inputs) == 2 and not kwargs
-                and isinstance(inputs[1], ConvertMixin)
-                and not isinstance(inputs[0], ConvertMixin)):
+                and isinstance(inputs[1], TensorBase)
+                and not isinstance(inputs[0], TensorBase)):
             return getattr(inputs[1], reflected)(inputs[0])
         return getattr(ufunc, method)(*raw, **kwargs)
 
@@ -107,44 +165,50 @@ class ConvertMixin:
             raise TypeError("only integer tensors of a single element can be used as an index")
         return builtins.int(self.item())
 
+    # ------------------------------------------------------------------ new tensors like this one
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Any:
+                 requires_grad: bool = False) -> Tensor:
         """A tensor of ``size`` filled with ``fill_value``, with self's dtype and device."""
-        from softgrad.creation import _shape_arg
-
         np_dtype = dtypes.to_np(dtype) if dtype is not None else self._data.dtype
         xp = backend.xp_of(self._data) if device is None else backend.xp_for_device(str(device))
-        t = type(self)._wrap(xp.full(_shape_arg((size,)), fill_value, dtype=np_dtype))
+        t = self._wrap(xp.full(size_arg((size,)), fill_value, dtype=np_dtype))
         return t.requires_grad_() if requires_grad else t
 
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Any:
-        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(size_arg(size), 0, dtype, device, requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Any:
-        return self.new_full(_sizes(size), 1, dtype, device, requires_grad)
+                 requires_grad: bool = False) -> Tensor:
+        return self.new_full(size_arg(size), 1, dtype, device, requires_grad)
 
     def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Any:
-        return self.new_full(_sizes(size), 0, dtype, device, requires_grad)
+                  requires_grad: bool = False) -> Tensor:
+        return self.new_full(size_arg(size), 0, dtype, device, requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
-                   requires_grad: bool = False) -> Any:
+                   requires_grad: bool = False) -> Tensor:
         """A copy of ``data`` with self's dtype (unless given) and device."""
-        from softgrad.creation import tensor
+        arr = tensor_array(data, dtype if dtype is not None else self.dtype,
+                           device if device is not None else self.device)
+        return self._leaf(arr, requires_grad)
 
-        return tensor(data, dtype=dtype if dtype is not None else self.dtype,
-                      device=device if device is not None else self.device,
-                      requires_grad=requires_grad)
-
-    def clone(self) -> Any:
+    def clone(self) -> Tensor:
         """A copy that stays in the graph (grad flows back to self)."""
-        from softgrad.ops.elementwise import Cast
-
         return type(self)._apply(Cast, self, dtype=self._data.dtype)
 
-    def to(self, *args: Any, **kwargs: Any) -> Any:
+    def contiguous(self, memory_format: Any = None) -> Tensor:
+        """Self if row-major already, else a row-major copy that stays in the graph."""
+        if self._data.flags.c_contiguous:
+            return self
+        return type(self)._apply(Contiguous, self)
+
+    def is_contiguous(self, memory_format: Any = None) -> bool:
+        """Whether the data is laid out row-major without gaps."""
+        return builtins.bool(self._data.flags.c_contiguous)
+
+    # ------------------------------------------------------------------ dtype and device
+    def to(self, *args: Any, **kwargs: Any) -> Tensor:
         """``to(dtype)``, ``to(device)``, ``to(device, dtype)`` or ``to(other_tensor)``.
 
         ``non_blocking`` and ``memory_format`` are accepted (copies are synchronous, and
@@ -154,13 +218,11 @@ class ConvertMixin:
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)  # copies are synchronous
         if "memory_format" in kwargs:  # accepted; arrays stay row-major
-            from softgrad.tensor_compat import check_memory_format
-
             check_memory_format(kwargs.pop("memory_format"))
         if kwargs:
             raise TypeError(f"to() got unexpected keyword arguments {sorted(kwargs)}")
         for a in args:
-            if isinstance(a, ConvertMixin):
+            if isinstance(a, TensorBase):
                 dtype, device = a.dtype, a.device
             elif isinstance(a, str) and a.partition(":")[0] in DEVICE_TYPES:
                 device = a
@@ -175,54 +237,64 @@ class ConvertMixin:
             out = self.clone()
         return out
 
-    def _cast(self, np_dtype: Any) -> Any:
-        from softgrad.ops.elementwise import Cast
-
+    def _cast(self, np_dtype: Any) -> Tensor:
         if np_dtype == self._data.dtype:
             return self
         if self._tracing or (self.requires_grad and dtypes.is_differentiable(np.dtype(np_dtype))):
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))
 
-    def type(self, dtype: Any = None, non_blocking: bool = False, **kwargs: Any) -> Any:
+    def type(self, dtype: Any = None, non_blocking: bool = False,
+             **kwargs: Any) -> str | Tensor:
         """``x.type()`` names the type (``'softgrad.FloatTensor'``); ``x.type(t)`` casts to a
         dtype, a legacy type (``sg.LongTensor``) or its name (``'torch.LongTensor'``,
         ``'torch.cuda.FloatTensor'``)."""
-        from softgrad import tensor_types
-
         if dtype is None:
-            return tensor_types.type_name(self)
-        out = self.to(tensor_types.dtype_of(dtype))
+            return _type_name(self)
+        out = self.to(_dtype_of(dtype))
         if isinstance(dtype, str) and ".cuda." in dtype and out.device == "cpu":
             out = out.cuda()
         return out
 
-    def float(self) -> Any:
+    def type_as(self, tensor: Any) -> Tensor:
+        """This tensor cast to ``tensor``'s dtype."""
+        return self.to(tensor.dtype)
+
+    def float(self) -> Tensor:
         return self._cast(np.float32)
 
-    def double(self) -> Any:
+    def double(self) -> Tensor:
         return self._cast(np.float64)
 
-    def half(self) -> Any:
+    def half(self) -> Tensor:
         return self._cast(np.float16)
 
-    def bfloat16(self) -> Any:
+    def bfloat16(self) -> Tensor:
         """A bfloat16 copy (needs the ``ml_dtypes`` package)."""
         return self._cast(dtypes.bfloat16.np)
 
-    def long(self) -> Any:
+    def long(self) -> Tensor:
         return self._cast(np.int64)
 
-    def int(self) -> Any:
+    def int(self) -> Tensor:
         return self._cast(np.int32)
 
-    def bool(self) -> Any:
+    def bool(self) -> Tensor:
         return self._cast(np.bool_)
 
-    def cpu(self) -> Any:
+    def byte(self) -> Tensor:
+        return self._cast(np.uint8)
+
+    def char(self) -> Tensor:
+        return self._cast(np.int8)
+
+    def short(self) -> Tensor:
+        return self._cast(np.int16)
+
+    def cpu(self) -> Tensor:
         return self.to("cpu")
 
-    def pin_memory(self, device: Any = None) -> Any:
+    def pin_memory(self, device: Any = None) -> Tensor:
         """Self, with a GPU present (softgrad's host-to-GPU copies are synchronous, so
         page-locked memory would not speed them up); an error without one, as in PyTorch."""
         if not backend.cuda_available():
@@ -233,13 +305,13 @@ class ConvertMixin:
         return False
 
     def cuda(self, device: Any = None, non_blocking: bool = False,
-             memory_format: Any = None) -> Any:
+             memory_format: Any = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
             device, builtins.int) else device)
 
     # ------------------------------------------------------------------ display
     def __repr__(self) -> str:
-        return tensor_print.tensor_repr(self)
+        return printing.tensor_repr(self)
 
     def __format__(self, format_spec: str) -> str:
         """A 0-d tensor formats as its number (``f"{loss:.4f}"``); others as ``str``."""
@@ -248,31 +320,3 @@ class ConvertMixin:
         return object.__format__(self, format_spec)
 
     __str__ = __repr__
-
-
-# ufunc name -> the Tensor method that computes ``other <op> tensor``
-_REFLECTED = {"add": "__radd__", "subtract": "__rsub__", "multiply": "__rmul__",
-              "true_divide": "__rtruediv__", "divide": "__rtruediv__",
-              "floor_divide": "__rfloordiv__", "remainder": "__rmod__", "power": "__rpow__",
-              "matmul": "__rmatmul__", "less": "__gt__", "less_equal": "__ge__",
-              "greater": "__lt__", "greater_equal": "__le__", "equal": "__eq__",
-              "not_equal": "__ne__", "bitwise_and": "__rand__", "bitwise_or": "__ror__",
-              "bitwise_xor": "__rxor__"}
-
-
-def _sizes(size: tuple) -> tuple:
-    from softgrad.creation import _shape_arg
-
-    return _shape_arg(size)
-
-
-def _device_kind(device: str) -> str:
-    return "cpu" if str(device).partition(":")[0] == "cpu" else "cuda"
-
-
-def _to_device(t: Any, device: str) -> Any:
-    from softgrad.ops.device import ToDevice
-
-    if t.requires_grad:
-        return type(t)._apply(ToDevice, t, device=str(device))
-    return type(t)._wrap(backend.to_device(t._data, str(device)))

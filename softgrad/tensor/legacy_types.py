@@ -10,7 +10,8 @@ from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad.size import Size
-from softgrad.tensor import Tensor, _array_from
+from softgrad.tensor.arrays import array_from
+from softgrad.tensor.core import Tensor
 
 np = backend.np
 
@@ -41,7 +42,7 @@ class TensorType(type):
             return Tensor._leaf(np.zeros(tuple(data), dtype=npd))
         if isinstance(data, Tensor):
             data = backend.to_numpy(data._data)
-        return Tensor._leaf(_array_from(data, cls.dtype))
+        return Tensor._leaf(array_from(data, cls.dtype))
 
     def __repr__(cls) -> str:
         return f"<class 'softgrad.{cls.__name__}'>"
@@ -60,28 +61,3 @@ ShortTensor = _type("ShortTensor", dtypes.int16)
 CharTensor = _type("CharTensor", dtypes.int8)
 ByteTensor = _type("ByteTensor", dtypes.uint8)
 BoolTensor = _type("BoolTensor", dtypes.bool)
-
-BY_NAME = {t.__name__: t for t in (FloatTensor, DoubleTensor, HalfTensor, LongTensor,
-                                   IntTensor, ShortTensor, CharTensor, ByteTensor,
-                                   BoolTensor)}
-BY_DTYPE = {t.dtype.np: t for t in BY_NAME.values()}
-
-
-def type_name(t: Tensor) -> str:
-    """``x.type()``: ``'softgrad.FloatTensor'`` and so on."""
-    legacy = BY_DTYPE.get(t._data.dtype)
-    name = legacy.__name__ if legacy is not None else f"{t.dtype.name}Tensor"
-    return f"softgrad.{name}"
-
-
-def dtype_of(spec: Any) -> Any:
-    """The dtype a ``x.type(spec)`` call asks for: a legacy type, its name as a string
-    (``'torch.LongTensor'`` or ``'softgrad.LongTensor'``) or a dtype."""
-    if isinstance(spec, TensorType):
-        return spec.dtype
-    if isinstance(spec, str):
-        name = spec.rsplit(".", 1)[-1]
-        if name in BY_NAME:
-            return BY_NAME[name].dtype
-        raise ValueError(f"invalid type: {spec!r}")
-    return spec

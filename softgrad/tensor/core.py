@@ -1,40 +1,52 @@
 """``Tensor``: an array plus the autograd bookkeeping. The one place graph nodes are made.
 
-Methods are grouped by concept in mixins (``tensor_math``, ``tensor_shape``); every
-differentiable method routes through :meth:`Tensor._apply`.
+The methods are grouped by concept in mixins whose files mirror ``ops/`` (``arithmetic.py``,
+``reduce.py``, ``shape.py``, ...); every differentiable method routes through
+:meth:`Tensor._apply`, which runs a primitive, links views, and records the node.
 """
 from __future__ import annotations
 
 import builtins
-from typing import Any, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
+from weakref import ref as _weakref
 
 from softgrad import backend, devices, dtypes
-from softgrad.autograd import engine, grad_mode
-from softgrad.autograd.function import Function
+from softgrad.engine import backward as engine
+from softgrad.engine import grad_mode
+from softgrad.engine.function import Function
+from softgrad.engine.hooks import RemovableHandle
 from softgrad.size import Size
-from softgrad.tensor_compat import CompatMixin
-from softgrad.tensor_convert import ConvertMixin
-from softgrad.tensor_elementwise import ElementwiseMixin
-from softgrad.tensor_indexing import IndexingMixin
-from softgrad.tensor_inplace import InplaceMixin
-from softgrad.tensor_linalg import LinalgMixin
-from softgrad.tensor_matrix import MatrixMixin
-from softgrad.tensor_math import MathMixin
-from softgrad.tensor_random import RandomMixin
-from softgrad.tensor_reduce import ReduceMixin
-from softgrad.tensor_select import SelectMixin
-from softgrad.tensor_shape import ShapeMixin
-from softgrad.tensor_stats import StatsMixin
+from softgrad.tensor.args import norm_dim
+from softgrad.tensor.arithmetic import ArithmeticMixin
+from softgrad.tensor.arrays import array_from, check_same_device, is_device_array, legacy_array
+from softgrad.tensor.compare import CompareMixin
+from softgrad.tensor.compat import CompatMixin
+from softgrad.tensor.convert import ConvertMixin
+from softgrad.tensor.cumulative import CumulativeMixin
+from softgrad.tensor.elementwise import ElementwiseMixin
+from softgrad.tensor.gather import GatherMixin
+from softgrad.tensor.graph_xp import TensorNamespace
+from softgrad.tensor.indexing import IndexingMixin
+from softgrad.tensor.inplace import InplaceMixin
+from softgrad.tensor.linalg import LinalgMixin
+from softgrad.tensor.matmul import MatmulMixin
+from softgrad.tensor.random import RandomMixin
+from softgrad.tensor.reduce import ReduceMixin
+from softgrad.tensor.shape import ShapeMixin
+from softgrad.tensor.sort import SortMixin
+from softgrad.tensor.special import SpecialMixin
+from softgrad.tensor.split import SplitMixin
 
 np = backend.np
 _ndarray = np.ndarray
 _np_scalar = np.generic
-_NUMBER = (builtins.int, builtins.float, builtins.bool)
+_trace_hook: Callable | None = None  # called as hook(fn_cls, inputs, params, out) when set
 
 
-class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, SelectMixin,
-             LinalgMixin, ElementwiseMixin, MatrixMixin, StatsMixin, IndexingMixin, CompatMixin,
-             RandomMixin):
+class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, ReduceMixin,
+             CumulativeMixin, SortMixin, ShapeMixin, SplitMixin, IndexingMixin, GatherMixin,
+             MatmulMixin, LinalgMixin, ConvertMixin, InplaceMixin, RandomMixin, CompatMixin):
     """An n-dimensional array with reverse-mode autograd.
 
     Attributes:
@@ -46,15 +58,14 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         requires_grad: whether operations on this tensor are recorded.
     """
 
-    __slots__ = ("_data", "grad", "requires_grad", "_ctx", "_vc", "_used", "_retains_grad",
-                 "_post_acc_hooks", "_grad_hooks", "__weakref__")  # hooks: unset until added
+    __slots__ = ()  # the slots are TensorBase's
     __array_priority__ = 1000  # make NumPy defer to Tensor's reflected operators
 
     def __init__(self, *args: Any, requires_grad: bool = False) -> None:
         """PyTorch's ``torch.Tensor(...)``: ``Tensor(data)`` copies numbers into a tensor of
         the default float dtype; ``Tensor(2, 3)`` or ``Tensor(size)`` makes a zero-filled
         tensor of that shape; ``Tensor()`` an empty one. Use ``sg.tensor`` to keep dtypes."""
-        self._init(_legacy_array(args), requires_grad)
+        self._init(legacy_array(args), requires_grad)
 
     def _init(self, data: Any, requires_grad: bool) -> None:
         """Fill the slots of a new leaf holding array ``data`` (for subclasses too)."""
@@ -65,19 +76,20 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         self._vc: list | None = None  # [version, shared with another tensor]
         self._used = False  # an input of a recorded op (in-place must not rebase it)
         self._retains_grad = False
+        self._grad_hooks = self._post_acc_hooks = None  # dicts once a hook is added
         if requires_grad and not dtypes.is_differentiable(self._data.dtype):
             raise RuntimeError(
                 f"only floating point tensors can require gradients, got dtype {self.dtype}")
 
     @staticmethod
-    def _leaf(data: Any, requires_grad: bool = False) -> "Tensor":
+    def _leaf(data: Any, requires_grad: bool = False) -> Tensor:
         """A leaf over array ``data`` as it is (dtype kept, no copy)."""
         t = Tensor.__new__(Tensor)
         t._init(data, requires_grad)
         return t
 
     @staticmethod
-    def _wrap(data: Any, requires_grad: bool = False) -> "Tensor":
+    def _wrap(data: Any, requires_grad: bool = False) -> Tensor:
         """Wrap an array without copies (a NumPy scalar becomes a 0-d array)."""
         if data.__class__ is not _ndarray and isinstance(data, _np_scalar):
             data = np.asarray(data)  # ufuncs on 0-d arrays return scalars, which are immutable
@@ -89,38 +101,42 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         t._vc = None
         t._used = False
         t._retains_grad = False
+        t._grad_hooks = None  # set, so that backward reads it fast (an unset slot is slow)
         return t
 
     @staticmethod
-    def _apply(fn_cls: type, *inputs: "Tensor", **params: Any) -> "Tensor":
-        """Run primitive ``fn_cls`` on ``inputs``; record it when a gradient is needed."""
+    def _apply(fn_cls: type[Function], *inputs: Tensor, **params: Any) -> Tensor:
+        """Run primitive ``fn_cls`` on ``inputs``: run its forward on the arrays, link a view
+        to the input it views, and record the node when a gradient is needed."""
+        # run
         fn = fn_cls()
-        fn.parents = inputs
-        first = inputs[0]._data
-        if type(first) is not np.ndarray and backend._cupy is not None:
-            fn.xp = backend.xp_of(first)
-            _check_same_device(inputs)
-        elif backend._cupy is not None:
-            _check_same_device(inputs)
+        if backend._cupy is not None:
+            check_same_device(inputs)
+            fn.xp = backend.xp_of(inputs[0]._data)
         out = fn.forward(*[t._data for t in inputs], **params)
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
         res = Tensor._wrap(out, need)
+        # link: a view of an input shares its version counter (for the in-place checks)
         base = out.base
-        for t in inputs:  # a view of an input shares its version counter (in-place checks)
+        for t in inputs:
             d = t._data
             if out is d or (base is not None and (base is d or base is d.base)):
                 res._vc = t._counter()
                 break
+        # record
         if need:
-            for t in inputs:
-                t._used = True
+            fn.parents = inputs
             fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
             fn._out = _weakref(res)
             res._ctx = fn
-            if fn._saved and any(s is out for s in fn._saved):
-                fn._out_version = res._version  # backward reads the output: watch it too
+            for t in inputs:
+                t._used = True
+            if fn._versions is not None:  # forward saved values: backward checks them
+                fn._versions = tuple(t._version for t in inputs)
+                if any(s is out for s in fn._saved):
+                    fn._out_version = res._version
         if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
             _trace_hook(fn_cls, inputs, params, res)
         return res
@@ -148,7 +164,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
 
     # ------------------------------------------------------------------ properties
     @property
-    def data(self) -> "Tensor":
+    def data(self) -> Tensor:
         """The values, detached and unversioned: writes through it bypass autograd's checks."""
         return Tensor._wrap(self._data)
 
@@ -156,7 +172,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
     def data(self, value: Any) -> None:
         if isinstance(value, Tensor):
             value = value._data
-        elif not (hasattr(value, "__array_interface__") or _is_device_array(value)):
+        elif not (hasattr(value, "__array_interface__") or is_device_array(value)):
             raise TypeError(f"data must be a Tensor, got {type(value).__name__}")
         self._data = value
 
@@ -209,8 +225,6 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         """The shape (a ``Size``), or the size of one dim."""
         if dim is None:
             return Size(self._data.shape)
-        from softgrad.tensor_math import norm_dim
-
         return self._data.shape[norm_dim(dim, self._data.ndim)]
 
     def numel(self) -> int:
@@ -233,18 +247,18 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
     def __hash__(self) -> int:
         return id(self)
 
-    def detach(self) -> "Tensor":
+    def detach(self) -> Tensor:
         """A tensor sharing data (and the in-place version counter), cut from the graph."""
         t = Tensor._wrap(self._data)
         t._vc = self._counter()
         return t
 
-    def detach_(self) -> "Tensor":
+    def detach_(self) -> Tensor:
         self._ctx = None
         self.requires_grad = False
         return self
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if self._ctx is not None and not requires_grad:
             raise RuntimeError("you can only change requires_grad flags of leaf variables")
         if requires_grad and not dtypes.is_differentiable(self._data.dtype):
@@ -258,7 +272,7 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         self._retains_grad = self._ctx is not None
 
     # ------------------------------------------------------------------ autograd
-    def register_hook(self, hook: Any) -> Any:
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed;
         a returned Tensor replaces the gradient. Returns a handle with ``remove()``."""
         if not self.requires_grad:
@@ -267,9 +281,10 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         hooks = getattr(self, "_grad_hooks", None)
         if hooks is None:
             hooks = self._grad_hooks = {}
-        return engine.HookHandle(hooks, hook)
+        return RemovableHandle(hooks, hook)
 
-    def register_post_accumulate_grad_hook(self, hook: Any) -> Any:
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]
+                                           ) -> RemovableHandle:
         """Call ``hook(self)`` each time backward has accumulated a gradient into ``self.grad``.
 
         Only for leaf tensors; the hook sees the updated ``.grad`` and returns None.
@@ -284,10 +299,10 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         hooks = getattr(self, "_post_acc_hooks", None)
         if hooks is None:
             hooks = self._post_acc_hooks = {}
-        return engine.HookHandle(hooks, hook)
+        return RemovableHandle(hooks, hook)
 
     def backward(self, gradient: Any = None, retain_graph: bool | None = None,
-                 create_graph: bool = False, inputs: Sequence["Tensor"] | None = None) -> None:
+                 create_graph: bool = False, inputs: Sequence[Tensor] | None = None) -> None:
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad``.
 
         Args:
@@ -300,31 +315,21 @@ class Tensor(MathMixin, InplaceMixin, ReduceMixin, ShapeMixin, ConvertMixin, Sel
         if not self.requires_grad:
             raise RuntimeError(
                 "element 0 of tensors does not require grad and does not have a grad_fn")
-        seed = _seed_for(self, gradient, create_graph)
-        if retain_graph is None:
-            retain_graph = create_graph
+        seed = seed_for(self, gradient, create_graph)
         if inputs is not None:
-            from softgrad.autograd.api import grad as _grad
-
             inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
-            gs = _grad([self], inputs, [seed], retain_graph=retain_graph,
-                       create_graph=create_graph, allow_unused=True)
-            for t, g in zip(inputs, gs):
-                if g is not None:
-                    t.grad = g if t.grad is None else t.grad + g
-                    if t._ctx is None:
-                        engine.run_post_accumulate_hooks(t)
-            engine.run_final_callbacks()
-            return
-        engine.run_backward([self], [seed], retain_graph, create_graph)
+            for i, t in enumerate(inputs):
+                if not t.requires_grad:
+                    raise RuntimeError(f"input {i} of autograd.grad does not require grad")
+        engine.run_backward([self], [seed], GRAPH_XP, inputs=inputs, create_graph=create_graph,
+                            retain_graph=create_graph if retain_graph is None else retain_graph)
+
 
 # ---------------------------------------------------------------------- helpers
-from weakref import ref as _weakref  # noqa: E402
-
-_trace_hook: Any = None  # called as hook(fn_cls, inputs, params, out) by _apply when set
+GRAPH_XP = TensorNamespace(Tensor)  # the namespace a recorded backward computes with
 
 
-def set_trace_hook(hook: Any) -> Any:
+def set_trace_hook(hook: Callable | None) -> Callable | None:
     """Install ``hook(fn_cls, inputs, params, out)`` to see every primitive run by
     ``Tensor._apply`` (None removes it); returns the previous hook."""
     global _trace_hook
@@ -341,90 +346,9 @@ def _scalar_output(fn: Function, out: Any) -> Any:
     return arr
 
 
-def _is_device_array(data: Any) -> bool:
-    return backend._cupy is not None and isinstance(data, backend._cupy.ndarray)
-
-
-def _check_same_device(inputs: Sequence[Tensor]) -> None:
-    dev = backend.device_of(inputs[0]._data)
-    for t in inputs[1:]:
-        if backend.device_of(t._data) != dev:
-            raise RuntimeError(
-                f"Expected all tensors to be on the same device, but found at least two "
-                f"devices, {inputs[0].device} and {t.device}!")
-
-
-def _array_from(data: Any, dtype: Any, device: str = "cpu") -> Any:
-    """Array from Python data with softgrad's dtype rules (floats -> float32)."""
-    xp = backend.xp_for_device(device) if device != "cpu" else np
-    if _is_device_array(data):  # a GPU array stays on the GPU (callers move it if asked)
-        xp = backend.xp_of(data)
-    np_dtype = dtypes.to_np(dtype)
-    if isinstance(data, Tensor):
-        arr = data._data
-    elif np_dtype is not None:
-        arr = xp.asarray(_unwrap_nested(data), dtype=np_dtype)
-    else:
-        is_array = hasattr(data, "__array_interface__") or _is_device_array(data)
-        try:
-            arr = xp.asarray(_unwrap_nested(data))
-        except ValueError as exc:
-            raise ValueError(_ragged_message(data) or str(exc)) from None
-        if not is_array and arr.dtype == np.float64:
-            arr = arr.astype(backend.DEFAULT_DTYPE)
-        elif arr.dtype.kind == "i" and arr.dtype != np.int64 and not is_array:
-            arr = arr.astype(np.int64)
-    if arr.dtype.kind not in "fiub" and not dtypes.is_float(arr.dtype):
-        raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}")
-    if np_dtype is not None and arr.dtype != np_dtype:
-        arr = arr.astype(np_dtype)
-    dtypes.from_np(arr.dtype)  # raises a clear error for unsupported dtypes
-    return arr
-
-
-def _legacy_array(args: tuple) -> Any:
-    """The array behind ``Tensor(*args)``: data in the default dtype, or zeros of a shape."""
-    dtype = backend.DEFAULT_DTYPE
-    if not args:
-        return np.zeros((0,), dtype=dtype)
-    if all(isinstance(a, builtins.int) and not isinstance(a, builtins.bool) for a in args):
-        if any(a < 0 for a in args):
-            raise RuntimeError(f"Trying to create tensor with negative dimension {min(args)}: "
-                               f"{list(args)}")
-        return np.zeros(args, dtype=dtype)
-    if len(args) > 1:
-        raise TypeError(f"Tensor() takes data or sizes, got {len(args)} arguments of types "
-                        f"{[type(a).__name__ for a in args]}")
-    data = args[0]
-    if isinstance(data, Size):
-        return np.zeros(tuple(data), dtype=dtype)
-    if isinstance(data, Tensor):
-        arr = data._data
-        return arr if arr.dtype == dtype else arr.astype(dtype)
-    return _array_from(data, dtype)
-
-
-def _ragged_message(data: Any) -> str | None:
-    """PyTorch's message for nested lists whose rows differ in length, if that is the case."""
-    level, dim = [data], 0
-    while level and all(isinstance(x, (list, tuple)) for x in level):
-        lengths = [len(x) for x in level]
-        if len(set(lengths)) > 1:
-            return (f"expected sequence of length {lengths[0]} at dim {dim} "
-                    f"(got {next(n for n in lengths if n != lengths[0])})")
-        level, dim = [y for x in level for y in x], dim + 1
-    if level and any(isinstance(x, (list, tuple)) for x in level):
-        return f"expected a number at dim {dim} but found a sequence"
-    return None
-
-
-def _unwrap_nested(data: Any) -> Any:
-    if isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
-        return [_unwrap_nested(d._data if isinstance(d, Tensor) else d) for d in data]
-    return data
-
-
-def _seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
+def seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
+    """The gradient that backward starts from at ``t``: ``gradient`` checked against ``t``'s
+    shape (ones for a one-element ``t``), an array, or a Tensor when ``create_graph``."""
     if gradient is None:
         if t._data.size != 1:
             raise RuntimeError(
@@ -432,14 +356,10 @@ def _seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
                 f"called on a tensor of shape {tuple(t.shape)}: pass gradient= of that shape")
         seed = backend.xp_of(t._data).ones_like(t._data)
         return Tensor._wrap(seed) if create_graph else seed
-    g = gradient if isinstance(gradient, Tensor) else Tensor(_array_from(gradient, None))
+    g = gradient if isinstance(gradient, Tensor) else Tensor(array_from(gradient, None))
     if tuple(g.shape) != tuple(t.shape):
         raise RuntimeError(
             f"gradient has shape {tuple(g.shape)} but the tensor has shape {tuple(t.shape)}")
     if create_graph:
         return g
     return g._data.astype(t._data.dtype, copy=False)
-
-
-engine.TENSOR_HOOKS["wrap"] = Tensor._wrap
-engine.TENSOR_HOOKS["xp_of"] = backend.xp_of

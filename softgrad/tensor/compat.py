@@ -7,11 +7,16 @@ import builtins
 import copy as _copy
 import math
 import weakref
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from softgrad import backend
-from softgrad.tensor_math import norm_dim
-from softgrad.tensor_shape import _shape_arg
+from softgrad.engine import grad_mode
+from softgrad.tensor.args import norm_dim, shape_arg
+from softgrad.tensor.base import TensorBase
+
+if TYPE_CHECKING:
+    from softgrad.tensor.core import Tensor
 
 np = backend.np
 
@@ -58,13 +63,13 @@ def _address(a: Any) -> int:
     return builtins.int(a.data.ptr)  # a CuPy array
 
 
-class CompatMixin:
+class CompatMixin(TensorBase):
     """Metadata, storage and protocol methods of Tensor."""
 
     __slots__ = ()
 
     # ------------------------------------------------------------------ storage and layout
-    def stride(self, dim: Any = None) -> Any:
+    def stride(self, dim: Any = None) -> tuple[int, ...] | int:
         """Element strides per dim (a tuple), or the stride of ``dim``."""
         item = self._data.itemsize
         strides = tuple(s // item for s in self._data.strides)
@@ -93,14 +98,14 @@ class CompatMixin:
         return self._data.ndim
 
     @property
-    def layout(self) -> Any:
+    def layout(self) -> _Token:
         return strided
 
     @property
     def names(self) -> tuple:
         return (None,) * self._data.ndim
 
-    is_sparse = is_quantized = is_meta = is_mkldnn = is_nested = property(lambda self: False)
+    is_sparse = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
 
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
@@ -117,66 +122,44 @@ class CompatMixin:
     def is_neg(self) -> bool:
         return False
 
-    def is_pinned(self) -> bool:
-        return False
-
-    def pin_memory(self) -> Any:
-        """Self: there is no separate page-locked memory to copy to."""
-        return self
-
-    def share_memory_(self) -> Any:
+    def share_memory_(self) -> Tensor:
         """Self: tensors are not moved to shared memory (single-process data loading)."""
         return self
 
     def is_shared(self) -> bool:
         return False
 
-    def get_device(self) -> int:
-        """-1 on the CPU, else the GPU index."""
-        dev = self.device
-        return -1 if dev == "cpu" else builtins.int(dev.split(":")[1]) if ":" in dev else 0
-
     def dim_order(self) -> tuple:
         return tuple(np.argsort([-s for s in self._data.strides], kind="stable").tolist())
 
-    # ------------------------------------------------------------------ dtype shortcuts
-    def byte(self) -> Any:
-        return self._cast(np.uint8)
-
-    def char(self) -> Any:
-        return self._cast(np.int8)
-
-    def short(self) -> Any:
-        return self._cast(np.int16)
-
     # ------------------------------------------------------------------ complex parts
     @property
-    def real(self) -> Any:
+    def real(self) -> Tensor:
         """Self (softgrad tensors are real)."""
         return self
 
     @property
-    def imag(self) -> Any:
+    def imag(self) -> Tensor:
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
-    def conj(self) -> Any:
+    def conj(self) -> Tensor:
         return self
 
     conj_physical = resolve_conj = resolve_neg = conj
 
     @property
-    def mH(self) -> Any:  # noqa: N802
+    def mH(self) -> Tensor:
         return self.mT
 
     @property
-    def H(self) -> Any:  # noqa: N802
+    def H(self) -> Tensor:
         if self.ndim > 2:
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
                                f"{self.ndim}-D tensor.")
         return self.T if self.ndim == 2 else self
 
     # ------------------------------------------------------------------ in-place shape changes
-    def _view_inplace(self, name: str, view: Any) -> Any:
+    def _view_inplace(self, name: str, view: Any) -> Tensor:
         """Make self the result of ``view(self)``, recorded when a gradient is needed."""
         if self._graph_inplace_needed(name):
             if self._used:
@@ -192,40 +175,38 @@ class CompatMixin:
             if res._ctx is not None:
                 res._ctx._out = weakref.ref(self)
             return self
-        from softgrad.autograd import grad_mode
-
         with grad_mode.no_grad():
             self._data = view(self)._data
         return self
 
-    def unsqueeze_(self, dim: int) -> Any:
+    def unsqueeze_(self, dim: int) -> Tensor:
         return self._view_inplace("unsqueeze_", lambda t: t.unsqueeze(dim))
 
-    def squeeze_(self, dim: Any = None) -> Any:
+    def squeeze_(self, dim: Any = None) -> Tensor:
         return self._view_inplace("squeeze_", lambda t: t.squeeze(dim))
 
-    def t_(self) -> Any:
+    def t_(self) -> Tensor:
         return self._view_inplace("t_", lambda t: t.t())
 
-    def transpose_(self, dim0: int, dim1: int) -> Any:
+    def transpose_(self, dim0: int, dim1: int) -> Tensor:
         return self._view_inplace("transpose_", lambda t: t.transpose(dim0, dim1))
 
     swapdims_ = swapaxes_ = transpose_
 
     def as_strided_(self, size: Sequence[int], stride: Sequence[int],
-                    storage_offset: int | None = None) -> Any:
+                    storage_offset: int | None = None) -> Tensor:
         return self._view_inplace("as_strided_",
                                   lambda t: t.as_strided(size, stride, storage_offset))
 
     def set_(self, source: Any = None, storage_offset: int = 0, size: Any = None,
-             stride: Any = None) -> Any:
+             stride: Any = None) -> Tensor:
         """Use ``source``'s memory (a tensor), or become empty when no source is given."""
         if self.requires_grad and self._is_recording():
             self._check_inplace("set_")
         if source is None:
             self._data = backend.xp_of(self._data).empty((0,), dtype=self._data.dtype)
         else:
-            arr = source._data if hasattr(source, "_ctx") else source
+            arr = source._data if isinstance(source, TensorBase) else source
             if size is not None:
                 arr = self._wrap(arr).as_strided(size, stride or _row_major(size),
                                                  storage_offset)._data
@@ -233,12 +214,12 @@ class CompatMixin:
         self._version += 1
         return self
 
-    def resize_(self, *sizes: Any, memory_format: Any = None) -> Any:
+    def resize_(self, *sizes: Any, memory_format: Any = None) -> Tensor:
         """Give self ``sizes``, keeping the leading values (new ones are uninitialised)."""
         check_memory_format(memory_format)
         if self.requires_grad:
             raise RuntimeError("cannot resize variables that require grad")
-        shape = _shape_arg(sizes)
+        shape = shape_arg(sizes)
         n = math.prod(shape)
         flat = self._data.reshape(-1)
         if n == flat.size:
@@ -252,11 +233,11 @@ class CompatMixin:
         self._version += 1
         return self
 
-    def resize_as_(self, tensor: Any, memory_format: Any = None) -> Any:
+    def resize_as_(self, tensor: Any, memory_format: Any = None) -> Tensor:
         return self.resize_(tuple(tensor.shape), memory_format=memory_format)
 
     # ------------------------------------------------------------------ element-wise Python
-    def apply_(self, callable: Any) -> Any:  # noqa: A002
+    def apply_(self, callable: Any) -> Tensor:
         """Replace each element x by ``callable(x)`` (CPU tensors, no autograd)."""
         if self.requires_grad and self._is_recording():
             self._check_inplace("apply_")
@@ -268,7 +249,7 @@ class CompatMixin:
         self._version += 1
         return self
 
-    def map_(self, tensor: Any, callable: Any) -> Any:  # noqa: A002
+    def map_(self, tensor: Any, callable: Any) -> Tensor:
         """Replace each element x by ``callable(x, y)`` with y from ``tensor`` (broadcast)."""
         if self.requires_grad and self._is_recording():
             self._check_inplace("map_")
@@ -280,39 +261,39 @@ class CompatMixin:
         return self
 
     # ------------------------------------------------------------------ constructors
-    def new(self, *args: Any, **kwargs: Any) -> Any:
+    def new(self, *args: Any, **kwargs: Any) -> Tensor:
         """Legacy constructor with self's dtype: ``new(2, 3)`` (uninitialised), ``new(data)``
         or ``new()`` (empty)."""
         if not args:
             return self.new_empty((0,), **kwargs)
         if all(isinstance(a, builtins.int) for a in args) or (
                 len(args) == 1 and type(args[0]).__name__ == "Size"):
-            return self.new_empty(_shape_arg(args), **kwargs)
+            return self.new_empty(shape_arg(args), **kwargs)
         return self.new_tensor(args[0], **kwargs)
 
     def new_empty_strided(self, size: Sequence[int], stride: Sequence[int], dtype: Any = None,
-                          device: Any = None, requires_grad: bool = False) -> Any:
+                          device: Any = None, requires_grad: bool = False) -> Tensor:
         return self.new_empty(tuple(size), dtype=dtype, device=device,
                               requires_grad=requires_grad)
 
     # ------------------------------------------------------------------ Python protocols
     def __contains__(self, element: Any) -> bool:
-        if not (isinstance(element, (builtins.int, builtins.float, builtins.bool))
-                or hasattr(element, "_ctx")):
-            raise RuntimeError(f"Tensor.__contains__ only supports Tensor or scalar, but you "
-                               f"passed in a {type(element)}.")
+        if not isinstance(element, (builtins.int, builtins.float, builtins.bool, TensorBase)):
+            raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError here)
+                f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
+                f"{type(element)}.")
         return builtins.bool((self == element).any())
 
     def __complex__(self) -> complex:
         return complex(self.item())
 
-    def __reversed__(self) -> Any:
+    def __reversed__(self) -> Tensor:
         return self if self.ndim == 0 else self.flip(0)
 
-    def __round__(self, ndigits: int | None = None) -> Any:
+    def __round__(self, ndigits: int | None = None) -> Tensor:
         return self.round() if ndigits is None else self.round(decimals=ndigits)
 
-    def __deepcopy__(self, memo: dict) -> Any:
+    def __deepcopy__(self, memo: dict) -> Tensor:
         """A copy with its own memory, the same ``requires_grad`` and class (Parameter
         stays Parameter) and a copied ``.grad``; only for leaves, as in PyTorch."""
         if self._ctx is not None:
@@ -327,6 +308,7 @@ class CompatMixin:
         new.grad = None if self.grad is None else _copy.deepcopy(self.grad, memo)
         new.requires_grad = self.requires_grad
         new._ctx, new._vc, new._used, new._retains_grad = None, None, False, False
+        new._grad_hooks = new._post_acc_hooks = None
         for klass in cls.__mro__:  # subclass slots (Buffer.persistent, ...)
             for slot in getattr(klass, "__slots__", ()):
                 if slot.startswith("_") or slot in ("grad", "requires_grad"):

@@ -1,0 +1,186 @@
+"""``Function``: one primitive = forward and its vector-Jacobian product, side by side.
+
+A Function works on raw arrays. ``forward(*arrays, **params)`` returns one array;
+``backward(g)`` returns one gradient per input, by position (``None`` where an input gets
+none). Both run on arrays alone (``Mul().forward(a, b)``, then ``backward(g)``); on Tensors,
+``Mul.apply(a, b)`` (that is, ``Tensor._apply``) runs forward and records the node.
+
+The same ``backward`` code also serves higher-order gradients: with ``create_graph=True``
+the engine runs it on Tensors, with ``self.xp`` switched to a Tensor namespace and
+``self.saved`` mapped to the saved inputs/output as Tensors. So a backward uses only what
+arrays and Tensors share: arithmetic operators, ``@``, ``.sum(axis=, keepdims=)``,
+``.reshape``, ``.swapaxes``, ``.mT`` and ``self.xp.<ufunc>``.
+
+Users subclass ``sg.autograd.Function`` (``softgrad/autograd/function.py``), which adds
+PyTorch's static-method style on Tensors to this protocol.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from softgrad import backend
+from softgrad.engine.node_names import node_name
+
+
+class Function:
+    """Base class of every differentiable primitive.
+
+    Attributes set when the node is recorded: ``parents`` (input Tensors),
+    ``needs_input_grad`` (bool per input); ``xp`` is the array module of the inputs' device.
+    """
+
+    __slots__ = (
+        "__dict__",
+        "_freed",
+        "_graph",
+        "_next",
+        "_out",
+        "_out_version",
+        "_saved",
+        "_versions",
+        "needs_input_grad",
+        "parents",
+        "xp",
+    )
+
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Any:
+        """Run the primitive on Tensors and record it for backward: ``Mul.apply(a, b)``.
+
+        The inputs' own class runs it (``Tensor._apply``: run forward, link, record).
+        """
+        run = getattr(inputs[0], "_apply", None) if inputs else None
+        if run is None:
+            raise TypeError(f"{cls.__name__}.apply expects Tensors as its inputs, got "
+                            f"{[type(x).__name__ for x in inputs]}")
+        return run(cls, *inputs, **params)
+
+    def __init__(self) -> None:
+        self.xp = backend.np
+        self._saved = ()
+        self._versions = None
+        self._out = None
+        self._out_version = None
+        self._graph = False
+        self._freed = False
+        self._next: tuple | None = None
+
+    # ------------------------------------------------------------------ interface
+    def forward(self, *args: Any, **params: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, g: Any) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    # ------------------------------------------------------------------ saving
+    def save_for_backward(self, *arrays: Any) -> None:
+        """Keep inputs and/or the output for backward. When the node is recorded, the inputs'
+        versions are noted, so that changing one in place before backward is an error."""
+        self._saved = arrays
+        self._versions = ()
+
+    @property
+    def saved(self) -> tuple:
+        """What ``save_for_backward`` kept: arrays, or Tensors when building a graph."""
+        if self._freed:
+            raise RuntimeError(
+                f"Trying to backward through {type(self).__name__} a second time: its saved "
+                "values were freed by the first backward. Pass retain_graph=True to the first "
+                "backward() if you need to backward twice."
+            )
+        if not self._graph:
+            return self._saved
+        return tuple(self._as_tensor(a) for a in self._saved)
+
+    def _as_tensor(self, array: Any) -> Any:
+        for p in self.parents:
+            if p._data is array:
+                return p
+        out = self._out() if self._out is not None else None
+        if out is not None and out._data is array:
+            return out
+        if array is None or not hasattr(array, "shape"):
+            return array
+        raise RuntimeError(
+            f"double backward through {type(self).__name__} is not supported: it saves an "
+            "intermediate value rather than an input or its output"
+        )
+
+    def check_versions(self) -> None:
+        """Raise if an input that backward needs was modified in place after forward."""
+        if self._versions is None:
+            return
+        for i, (p, v) in enumerate(zip(self.parents, self._versions)):
+            if p._version != v:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an in-place operation: input {i} of {type(self).__name__} (shape "
+                    f"{tuple(p.shape)}) is at version {p._version}; expected version {v}"
+                )
+        if self._out_version is not None:
+            out = self._out() if self._out is not None else None
+            if out is not None and out._version != self._out_version:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified "
+                    f"by an in-place operation: output 0 of {type(self).__name__} (shape "
+                    f"{tuple(out.shape)}) is at version {out._version}; expected version "
+                    f"{self._out_version}"
+                )
+
+    def release(self) -> None:
+        """Free what forward saved, and the links to the inputs, so the intermediate
+        tensors of a graph die with the backward that consumed it (unless retain_graph)."""
+        if not self._freed:  # the graph's shape outlives its values (``next_functions``)
+            self._next = self._links()
+        self._saved = ()
+        self._freed = True
+        self.parents = ()
+        for k in list(self.__dict__):
+            del self.__dict__[k]
+
+    # ------------------------------------------------------------------ graph walking
+    def name(self) -> str:
+        """PyTorch's name for this node, e.g. ``"MulBackward0"`` (see ``node_names``)."""
+        return node_name(self)
+
+    @property
+    def next_functions(self) -> tuple:
+        """One ``(node, 0)`` per input, as PyTorch's ``grad_fn.next_functions``: the input's
+        ``grad_fn``, an :class:`AccumulateGrad` for a leaf that requires grad, or ``None``.
+        Still walkable after backward has freed the saved values."""
+        links = self._next if self._freed else self._links()
+        return tuple((n if n is None or isinstance(n, Function) else AccumulateGrad(n), 0)
+                     for n in links or ())
+
+    def _links(self) -> tuple:
+        """Per input: its node, the tensor itself for a leaf that requires grad, or None."""
+        return tuple(p._ctx if p._ctx is not None else p if p.requires_grad else None
+                     for p in self.parents)
+
+    def __repr__(self) -> str:
+        return f"<{self.name()}>"
+
+
+class AccumulateGrad:
+    """The node of a leaf tensor that requires grad: backward adds into ``variable.grad``.
+
+    Two of them are equal when they stand for the same tensor.
+    """
+
+    __slots__ = ("variable",)
+    next_functions: tuple = ()
+
+    def __init__(self, variable: Any) -> None:
+        self.variable = variable
+
+    def name(self) -> str:
+        return "AccumulateGrad"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self) -> int:
+        return id(self.variable)
+
+    def __repr__(self) -> str:
+        return "<AccumulateGrad>"
