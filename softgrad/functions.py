@@ -14,7 +14,8 @@ from softgrad.tensor_math import broadcast_error, norm_dim
 from softgrad.tensor_reduce import MinMaxResult  # noqa: F401  (re-exported as sg.MinMaxResult)
 
 np = backend.np
-INTERNAL = frozenset({"index_add_zeros", "write_out", "INTERNAL"})  # defined here but not part of sg.*
+# defined here but not part of sg.*
+INTERNAL = frozenset({"index_add_zeros", "write_out", "INTERNAL"})
 
 
 def _t(x: Any, like: Tensor | None = None) -> Tensor:
