@@ -49,17 +49,21 @@ def _finish(fig: Any, axes: Any, title: str, path: str, integer_x: bool = True) 
     under the panels (from the first panel's lines), title, save."""
     from matplotlib.ticker import LogFormatter, MaxNLocator
 
+    class Plain(LogFormatter):  # which ticks get labels: LogFormatter's choice; text: %g
+        def _num_to_string(self, x: float, vmin: float, vmax: float) -> str:
+            return f"{x:g}"
+
     for ax in axes.flat:
         ax.grid(True, which="major", alpha=0.3)
         if integer_x:
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         if ax.get_yscale() == "log":
-            ax.yaxis.set_major_formatter(LogFormatter(labelOnlyBase=False))
-            ax.yaxis.set_minor_formatter(LogFormatter(labelOnlyBase=False,
-                                                      minor_thresholds=(1.2, 0.5)))
+            ax.yaxis.set_major_formatter(Plain(labelOnlyBase=False))
+            ax.yaxis.set_minor_formatter(Plain(labelOnlyBase=False, minor_thresholds=(1.2, 0.5)))
     handles, labels = axes.flat[0].get_legend_handles_labels()
     if handles:
-        fig.legend(handles, labels, loc="outside lower center", ncols=min(len(labels), 4),
+        fig.legend(handles, labels, loc="outside lower center",
+                   ncols=len(labels) if len(labels) <= 5 else 4,
                    frameon=False, fontsize=10)
     if title:
         fig.suptitle(title, fontsize=13)
