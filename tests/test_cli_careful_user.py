@@ -184,7 +184,9 @@ def test_an_unexpected_failure_says_what_it_was_doing_and_where_the_files_are(
         "r/checkpoint.safetensors")
 
 
-def test_experiments_interrupted_or_failing_say_how_far_they_got(in_tmp, capsys, monkeypatch):
+@pytest.mark.parametrize("exc,rc", [(KeyboardInterrupt, 130), (RuntimeError("boom"), 1)])
+def test_experiments_interrupted_or_failing_say_how_far_they_got(in_tmp, capsys, monkeypatch,
+                                                                  exc, rc):
     import softgrad.experiments.output_loss as output_loss
 
     real, calls = output_loss.fit, []
@@ -192,16 +194,22 @@ def test_experiments_interrupted_or_failing_say_how_far_they_got(in_tmp, capsys,
     def fit(*args, **kwargs):
         calls.append(1)
         if len(calls) == 2:
-            raise KeyboardInterrupt
+            raise exc
         return real(*args, **kwargs)
 
     monkeypatch.setattr(output_loss, "fit", fit)
     argv = ["experiments", "--datasets", "breast_cancer", "--epochs", "1", "--experiments",
             "output_loss", "--no-plots", "--no-progress", "--out", "e"]
-    assert main(argv) == 130
+    assert main(argv) == rc
     err = capsys.readouterr().err
-    assert ("interrupted while training run 2 of 4 (output_loss breast_cancer sigmoid+BCE); "
-            "1 of 4 runs had finished" in err) and "nothing was written to e" in err
+    doing = "training run 2 of 4 (output_loss breast_cancer sigmoid+BCE)"
+    if rc == 130:
+        assert f"interrupted while {doing}; 1 of 4 runs had finished" in err
+    else:
+        assert "RuntimeError: boom" in err and err.splitlines()[-1] == (
+            f"softgrad experiments: unexpected error while {doing} (after 1 of 4 runs); "
+            "nothing was written to e")
+    assert "nothing was written to e" in err and not (in_tmp / "e" / "summary.md").exists()
 
 
 def test_log_lines_are_flushed_and_never_glue_onto_a_bar(monkeypatch):
