@@ -314,11 +314,12 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
         if sched is not None:
             sched.step()
         result.history.append(entry)
+        if main and checkpoint is not None:
+            state.doing = f"writing the checkpoint of epoch {epoch + 1} to {checkpoint}"
         say(f"epoch {epoch + 1}/{config.epochs}  loss {entry.train_loss:.6f}  "
             f"train acc {entry.train_acc:.4f}  test acc {entry.test_acc:.4f}  "
             f"({entry.seconds:.2f} s)")
         if main and checkpoint is not None:
-            state.doing = f"writing the checkpoint of epoch {epoch + 1} to {checkpoint}"
             sg.save({"model": model.state_dict(), "optimizer": opt.state_dict(),
                      "scheduler": None if sched is None else sched.state_dict(),
                      "epoch": epoch + 1, "rng_state": sg.get_rng_state(),
