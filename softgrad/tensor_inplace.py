@@ -15,6 +15,7 @@ import weakref
 from typing import Any, Callable
 
 from softgrad import backend
+from softgrad.tensor_math import legacy_alpha
 from softgrad.tensor_random import _rng
 
 np = backend.np
@@ -135,9 +136,11 @@ class InplaceMixin:
         return self._inplace(o, np.power, "pow_")
 
     def add_(self, o: Any, alpha: float = 1) -> Any:
+        o, alpha = legacy_alpha("add_", o, alpha)
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
 
     def sub_(self, o: Any, alpha: float = 1) -> Any:
+        o, alpha = legacy_alpha("sub_", o, alpha)
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.subtract, "sub_")
 
     def mul_(self, o: Any) -> Any:

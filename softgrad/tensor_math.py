@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import builtins
+import warnings
 from typing import Any
 
 from softgrad import backend, dtypes
@@ -264,9 +265,11 @@ class MathMixin:
         return type(self)._apply(fn, self._float_input(), **params)
 
     def add(self, o: Any, alpha: float = 1) -> Any:
+        o, alpha = legacy_alpha("add", o, alpha)
         return self + (o if alpha == 1 else self._operand(o) * alpha)
 
     def sub(self, o: Any, alpha: float = 1) -> Any:
+        o, alpha = legacy_alpha("sub", o, alpha)
         return self - (o if alpha == 1 else self._operand(o) * alpha)
 
     def mul(self, o: Any) -> Any:
@@ -404,3 +407,14 @@ def broadcast_error(*shapes: tuple) -> RuntimeError:
 
 def _mshape(shape: tuple) -> str:
     return "x".join(str(s) for s in shape)
+
+
+def legacy_alpha(name: str, other: Any, alpha: Any) -> tuple:
+    """PyTorch's deprecated ``add(Number alpha, Tensor other)`` order: swapped, with its
+    warning; otherwise ``(other, alpha)`` unchanged."""
+    if isinstance(other, (int, float)) and hasattr(alpha, "_ctx"):
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor "
+                      f"other)\nConsider using one of the following signatures instead:\n\t"
+                      f"{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+        return alpha, other
+    return other, alpha

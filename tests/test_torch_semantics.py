@@ -202,3 +202,18 @@ def test_out_arguments_like_torch() -> None:
     w = sg.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
         sg.mul(w, 2, out=w)
+
+
+def test_deprecated_number_first_add_overload_matches_torch() -> None:
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (sg, torch):
+        p, g = lib.ones(3), lib.full((3,), 2.0)
+        with pytest.warns(UserWarning, match="This overload of add_ is deprecated"):
+            p.add_(-0.5, g)
+        with pytest.warns(UserWarning, match="This overload of sub_ is deprecated"):
+            p.sub_(0.25, g)
+        with pytest.warns(UserWarning, match="This overload of add is deprecated"):
+            q = p.add(2, g)
+        results.append((p.tolist(), q.tolist()))
+    assert results[0] == results[1]
