@@ -50,7 +50,7 @@ from softgrad import datasets, utils  # noqa: E402
 from softgrad.serialization import load, save  # noqa: E402
 from softgrad.interop import from_dlpack  # noqa: E402
 from softgrad import onnx  # noqa: E402  (the onnx package itself is imported lazily)
-from softgrad import sparse  # noqa: E402
+from softgrad import jit, sparse, testing  # noqa: E402
 from softgrad.sparse import sparse_coo_tensor, spmm  # noqa: E402
 from softgrad import distributions  # noqa: E402
 from softgrad import accelerator, amp, backends, compiler, cuda  # noqa: E402  (device plumbing)

@@ -62,3 +62,47 @@ def test_attention_classes_at_pytorchs_module_paths() -> None:
     linear = sg.nn.modules.linear.NonDynamicallyQuantizableLinear
     assert isinstance(sg.nn.MultiheadAttention(4, 2).out_proj, linear)
     assert repr(sg.nn.MultiheadAttention(4, 2)) == repr(torch.nn.MultiheadAttention(4, 2))
+
+
+def test_assert_close_agrees_with_torch(torch_float32) -> None:
+    torch = pytest.importorskip("torch")
+    cases = [
+        (lambda L: L.ones(3), lambda L: L.ones(3) + 1e-7, {}),
+        (lambda L: L.ones(3), lambda L: L.ones(3) * 1.01, {}),
+        (lambda L: L.ones(3), lambda L: L.ones(3) * 1.01, {"rtol": 0.05, "atol": 0.0}),
+        (lambda L: L.ones(3), lambda L: L.ones(3, dtype=L.float64), {}),
+        (lambda L: L.ones(3), lambda L: L.ones(3, dtype=L.float64), {"check_dtype": False}),
+        (lambda L: L.tensor([1, 2]), lambda L: L.tensor([1, 3]), {}),
+        (lambda L: L.ones(2, 3), lambda L: L.ones(3, 2), {}),
+        (lambda L: {"a": [L.ones(2), 1.0]}, lambda L: {"a": [L.ones(2), 1.0]}, {}),
+        (lambda L: [L.tensor(float("nan"))], lambda L: [L.tensor(float("nan"))], {}),
+        (lambda L: [L.tensor(float("nan"))], lambda L: [L.tensor(float("nan"))],
+         {"equal_nan": True}),
+    ]
+    for make_a, make_b, kw in cases:
+        outcomes = []
+        for lib in (sg, torch):
+            try:
+                lib.testing.assert_close(make_a(lib), make_b(lib), **kw)
+                outcomes.append(True)
+            except AssertionError:
+                outcomes.append(False)
+        assert outcomes[0] == outcomes[1], (kw, outcomes)
+    with pytest.raises(AssertionError, match="Mismatched elements: 1 / 3"):
+        sg.testing.assert_close(sg.tensor([1.0, 2.0, 3.0]), sg.tensor([1.0, 2.5, 3.0]))
+    with pytest.raises(ValueError, match="Both 'rtol' and 'atol'"):
+        sg.testing.assert_close(sg.ones(1), sg.ones(1), rtol=0.1)
+
+
+def test_jit_entry_points_pass_through() -> None:
+    @sg.jit.script
+    def double(x):
+        return x * 2
+
+    model = sg.nn.Linear(2, 3)
+    assert sg.jit.script(model) is model and sg.jit.trace(model, sg.ones(1, 2)) is model
+    assert double(sg.ones(2)).tolist() == [2.0, 2.0]
+    assert sg.jit.ignore(double) is double and sg.jit.unused(double) is double
+    assert not sg.jit.is_scripting() and not sg.jit.is_tracing()
+    with pytest.raises(NotImplementedError, match="state_dict"):
+        sg.jit.save(model, "m.pt")
