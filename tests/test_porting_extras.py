@@ -106,3 +106,27 @@ def test_jit_entry_points_pass_through() -> None:
     assert not sg.jit.is_scripting() and not sg.jit.is_tracing()
     with pytest.raises(NotImplementedError, match="state_dict"):
         sg.jit.save(model, "m.pt")
+
+
+def test_chain_and_stack_datasets_and_worker_info_match_torch() -> None:
+    torch = pytest.importorskip("torch")
+    results = []
+    for lib in (sg, torch):
+        data = lib.utils.data
+
+        class Count(data.IterableDataset):
+            def __init__(self, n):
+                self.n = n
+
+            def __iter__(self):
+                return iter(range(self.n))
+
+        chained = list(data.ChainDataset([Count(2), Count(3)]))
+        a, b = data.TensorDataset(lib.arange(3)), data.TensorDataset(lib.arange(3) * 10)
+        stacked = data.StackDataset(a, b)[1]
+        named = data.StackDataset(x=a, y=b)[2]
+        results.append((chained, int(stacked[1][0]), int(named["y"][0]),
+                        len(data.StackDataset(a, b)), data.get_worker_info()))
+    assert results[0] == results[1]
+    with pytest.raises(ValueError, match="Size mismatch"):
+        sg.utils.data.StackDataset(sg.ones(2), sg.ones(3))
