@@ -17,6 +17,8 @@ from softgrad.ops.rnn_base import _POOL, _Recurrent
 
 __all__ = ["GRUSeq", "LSTMSeq", "RNNTanhSeq"]
 
+_GATES = (0, 1, 3, 2)  # LSTM gates inside the loop: i, f, o, g (PyTorch's order is i, f, g, o)
+
 
 class RNNTanhSeq(_Recurrent):
     """Elman RNN: h_t = act(W_ih x_t + b_ih + W_hh h_{t-1} + b_hh), act = tanh or relu.
@@ -76,6 +78,10 @@ class LSTMSeq(_Recurrent):
     flat: h_t (T*B*P), c_n (B*H), [h_n (B*P)].
     VJP per step: dc = dc_{t+1} + dh * o * (1 - tanh(c)^2); d gates = (dc*g, dc*c_{t-1},
     dc*i, dh*tanh(c)) times the activation derivatives; dh_{t-1} = d gates @ W_hh.
+
+    Inside, the gate activations are kept gate-major, (4, T, B, H) in the order i, f, o, g:
+    each gate of a step is one contiguous block (NumPy's fast path) and the three sigmoid
+    gates are side by side (one pass each for their scaling and their derivatives).
     """
 
     scales = (0.5, 0.5, 1.0, 0.5)
@@ -94,12 +100,23 @@ class LSTMSeq(_Recurrent):
         hn = out[n_h + B * Hc:].reshape(B, P) if masked else None
         return out, out[:n_h].reshape(T, B, P), out[n_h:n_h + B * Hc].reshape(B, Hc), hn
 
+    def _project(self, xp, x, w_ih, b_in):
+        """Input projections, gate-major (4, T, B, Hc) in the order i, f, o, g."""
+        T, B, I = x.shape
+        Hc = w_ih.shape[0] // 4
+        w4 = w_ih.reshape(4, Hc, I)[list(_GATES)]
+        xg = self._scratch((4, T, B, Hc), x.dtype)
+        xp.matmul(x.reshape(T * B, I), w4.transpose(0, 2, 1), out=xg.reshape(4, T * B, Hc))
+        if b_in is not None:
+            xg += b_in.reshape(4, Hc)[list(_GATES)][:, None, None, :]
+        return xg
+
     def _loop(self, xp, xg, w_hh_t, b_hh, states, steps, H):
-        T, B = xg.shape[:2]
-        dt, m, Hc = xg.dtype, self.mask, xg.shape[2] // 4
+        _, T, B, Hc = xg.shape
+        dt, m, P = xg.dtype, self.mask, w_hh_t.shape[0]
         h, c = states if m is None else (states[0].copy(), states[1].copy())
-        mul = xp.repeat(xp.asarray((0.5, 0.5, 1.0, 0.5), dtype=dt), Hc)
-        add = xp.repeat(xp.asarray((0.5, 0.5, 0.0, 0.5), dtype=dt), Hc)
+        # (4, P, Hc), gate-major like xg: h @ w4 gives each gate's block contiguous
+        w4 = xp.ascontiguousarray(w_hh_t.reshape(P, 4, Hc)[:, list(_GATES)].transpose(1, 0, 2))
         out, out_h, out_c, out_hn = self._outputs(xp, T, B, H, Hc, dt)
         cs, tcs = self._scratch((T, B, Hc), dt), self._scratch((T, B, Hc), dt)
         proj = self.w_hr is not None
@@ -109,24 +126,25 @@ class LSTMSeq(_Recurrent):
         if m is not None:
             self.cp = self._scratch((T, B, Hc), dt)
         tmp = xp.empty((B, Hc), dtype=dt)
-        rec = xp.empty((B, 4 * Hc), dtype=dt)
+        rec = xp.empty((4, B, Hc), dtype=dt)
         for t in steps:
-            a = xg[t]
-            xp.matmul(h, w_hh_t, out=rec)
+            a = xg[:, t]  # (4, B, Hc): i, f, o, g
+            xp.matmul(h, w4, out=rec)
             a += rec
             xp.tanh(a, out=a)
-            a *= mul
-            a += add
+            sig = a[:3]  # sigmoid(x) = 0.5 tanh(x / 2) + 0.5, the halving is in the weights
+            sig *= 0.5
+            sig += 0.5
             ct = cs[t]
-            xp.multiply(a[:, Hc:2 * Hc], c, out=ct)
-            xp.multiply(a[:, :Hc], a[:, 2 * Hc:3 * Hc], out=tmp)
+            xp.multiply(a[1], c, out=ct)
+            xp.multiply(a[0], a[3], out=tmp)
             ct += tmp
             xp.tanh(ct, out=tcs[t])
             if proj:
-                xp.multiply(a[:, 3 * Hc:], tcs[t], out=hf[t])
+                xp.multiply(a[2], tcs[t], out=hf[t])
                 xp.matmul(hf[t], w_hr_t, out=out_h[t])
             else:
-                xp.multiply(a[:, 3 * Hc:], tcs[t], out=out_h[t])
+                xp.multiply(a[2], tcs[t], out=out_h[t])
             if m is None:
                 h, c = out_h[t], ct
             else:
@@ -141,37 +159,28 @@ class LSTMSeq(_Recurrent):
 
     def _bptt(self, xp, g, w_hh, H, tmp):
         acts, cs, tcs, m = self.acts, self.cs, self.tcs, self.mask
-        T, B = acts.shape[:2]
-        dt, Hc, proj = acts.dtype, acts.shape[2] // 4, self.w_hr is not None
+        _, T, B, Hc = acts.shape
+        dt, proj = acts.dtype, self.w_hr is not None
         _, g_h, g_c, g_hn = self._outputs_views(g, T, B, H, Hc)
-        a4 = acts.reshape(T, B, 4, Hc)
-        i, f, gg, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
-        # per-gate factors, all steps at once: d pre-gate = (dc, dc, dc, dh) * factor
-        fac = _POOL.get(xp, (T, B, 4, Hc), dt)
-        dcdh = _POOL.get(xp, (T, B, Hc), dt)
-        dgates = _POOL.get(xp, (T, B, 4, Hc), dt)
-        tmp += [fac, dcdh, dgates]
-        xp.subtract(1, a4, out=fac)
-        fac *= a4                                   # s (1 - s) for the sigmoid gates
-        xp.multiply(gg, gg, out=fac[:, :, 2])
-        xp.subtract(1, fac[:, :, 2], out=fac[:, :, 2])  # 1 - g^2
-        fac[:, :, 0] *= gg
-        fac[:, :, 1] *= self._prev(cs, self.states[1], tmp,
-                                   recorded=None if m is None else self.cp)
-        fac[:, :, 2] *= i
-        fac[:, :, 3] *= tcs
-        xp.multiply(tcs, tcs, out=dcdh)
-        xp.subtract(1, dcdh, out=dcdh)
-        dcdh *= o
+        dgates = _POOL.get(xp, (T, B, 4 * Hc), dt)  # PyTorch's gate order, for the GEMMs
+        tmp.append(dgates)
+        d4 = dgates.reshape(T, B, 4, Hc)
         dh = xp.zeros_like(self.states[0]) if m is None else g_hn.copy()
         dc = g_c.copy()
-        dtmp, cbuf = xp.empty_like(dc), xp.empty_like(dc)
-        hbuf = xp.empty_like(dh)
+        t1, cbuf, s3 = xp.empty_like(dc), xp.empty_like(dc), xp.empty((3, B, Hc), dtype=dt)
+        hbuf, back = xp.empty_like(dh), xp.empty_like(dh)
         if proj:
             dhs = _POOL.get(xp, (T, B, H), dt)  # gradient of each projected h_t
             tmp.append(dhs)
             dhf = xp.empty_like(dc)
+        first, step_back = (T - 1, 1) if self.reverse else (0, -1)
         for t in self._back_steps(T):
+            a, tc = acts[:, t], tcs[t]
+            i, f, o, gg = a[0], a[1], a[2], a[3]
+            if m is not None:
+                cp = self.cp[t]
+            else:
+                cp = self.states[1] if t == first else cs[t + step_back]
             dhn = self._grad_at(t, dh, g_h[t], hbuf)
             if m is None:
                 dcn = dc
@@ -183,22 +192,34 @@ class LSTMSeq(_Recurrent):
                 dhs[t] = dhn
                 xp.matmul(dhn, self.w_hr, out=dhf)
                 dhn = dhf
-            xp.multiply(dhn, dcdh[t], out=dtmp)
-            dcn += dtmp
-            d = dgates[t]
-            xp.multiply(dcn[:, None, :], fac[t, :, :3], out=d[:, :3])
-            xp.multiply(dhn, fac[t, :, 3], out=d[:, 3])
-            back = d.reshape(B, 4 * Hc) @ w_hh
+            xp.multiply(tc, tc, out=t1)  # dc += dh * o * (1 - tanh(c)^2)
+            xp.subtract(1, t1, out=t1)
+            t1 *= o
+            t1 *= dhn
+            dcn += t1
+            xp.subtract(1, a[:3], out=s3)  # s (1 - s) of i, f, o in one pass
+            s3 *= a[:3]
+            d = d4[t]
+            xp.multiply(dcn, gg, out=d[:, 0])
+            d[:, 0] *= s3[0]
+            xp.multiply(dcn, cp, out=d[:, 1])
+            d[:, 1] *= s3[1]
+            xp.multiply(dhn, tc, out=d[:, 3])
+            d[:, 3] *= s3[2]
+            xp.multiply(gg, gg, out=t1)  # d g = dc * i * (1 - g^2)
+            xp.subtract(1, t1, out=t1)
+            t1 *= i
+            xp.multiply(dcn, t1, out=d[:, 2])
             if m is None:
-                dc *= f[t]
-                dh = back
+                xp.matmul(dgates[t], w_hh, out=dh)
+                dc *= f
             else:
-                xp.multiply(dcn, f[t], out=dtmp)
-                dc += dtmp
+                xp.matmul(dgates[t], w_hh, out=back)
                 dh += back
+                xp.multiply(dcn, f, out=t1)
+                dc += t1
         if proj:
             self.dw_hr = dhs.reshape(T * B, H).T @ self.hf.reshape(T * B, Hc)
-        dgates = dgates.reshape(T, B, 4 * Hc)
         return dgates, dgates, (dh, dc)
 
     def _outputs_views(self, g, T, B, P, Hc):
