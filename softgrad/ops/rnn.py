@@ -13,6 +13,7 @@ batches), padded steps keep the state and output zero; see ``rnn_base``.
 """
 from __future__ import annotations
 
+from softgrad.ops import _rnn_kernels
 from softgrad.ops.rnn_base import _POOL, _Recurrent
 
 __all__ = ["GRUSeq", "LSTMSeq", "RNNTanhSeq"]
@@ -79,9 +80,10 @@ class LSTMSeq(_Recurrent):
     VJP per step: dc = dc_{t+1} + dh * o * (1 - tanh(c)^2); d gates = (dc*g, dc*c_{t-1},
     dc*i, dh*tanh(c)) times the activation derivatives; dh_{t-1} = d gates @ W_hh.
 
-    Inside, the gate activations are kept gate-major, (4, T, B, H) in the order i, f, o, g:
-    each gate of a step is one contiguous block (NumPy's fast path) and the three sigmoid
-    gates are side by side (one pass each for their scaling and their derivatives).
+    Inside, the gate activations are kept gate-major per step, (T, 4, B, H) in the order
+    i, f, o, g: each gate of a step is one contiguous block (NumPy's fast path), a step's
+    gates are one block, and the three sigmoid gates are side by side (one pass each for
+    their scaling and their derivatives).
     """
 
     scales = (0.5, 0.5, 1.0, 0.5)
@@ -101,22 +103,26 @@ class LSTMSeq(_Recurrent):
         return out, out[:n_h].reshape(T, B, P), out[n_h:n_h + B * Hc].reshape(B, Hc), hn
 
     def _project(self, xp, x, w_ih, b_in):
-        """Input projections, gate-major (4, T, B, Hc) in the order i, f, o, g."""
+        """No projection up front: each step multiplies [x_t, h_{t-1}] by the stacked
+        weights in one GEMM (K = I + H) straight into the step's gate block, which saves a
+        pass over every step's gates. Returns the gate buffer (T, 4, B, Hc), gate order
+        i, f, o, g, filled by ``_loop``."""
         T, B, I = x.shape
         Hc = w_ih.shape[0] // 4
-        w4 = w_ih.reshape(4, Hc, I)[list(_GATES)]
-        xg = self._scratch((4, T, B, Hc), x.dtype)
-        xp.matmul(x.reshape(T * B, I), w4.transpose(0, 2, 1), out=xg.reshape(4, T * B, Hc))
-        if b_in is not None:
-            xg += b_in.reshape(4, Hc)[list(_GATES)][:, None, None, :]
-        return xg
+        self.x_in, self.w_in = x, w_ih.reshape(4, Hc, I)[list(_GATES)].transpose(0, 2, 1)
+        self.b_in = None if b_in is None else b_in.reshape(4, Hc)[list(_GATES)][:, None, :]
+        return self._scratch((T, 4, B, Hc), x.dtype)
 
     def _loop(self, xp, xg, w_hh_t, b_hh, states, steps, H):
-        _, T, B, Hc = xg.shape
+        T, _, B, Hc = xg.shape
         dt, m, P = xg.dtype, self.mask, w_hh_t.shape[0]
+        x, I = self.x_in, self.x_in.shape[2]
         h, c = states if m is None else (states[0].copy(), states[1].copy())
-        # (4, P, Hc), gate-major like xg: h @ w4 gives each gate's block contiguous
-        w4 = xp.ascontiguousarray(w_hh_t.reshape(P, 4, Hc)[:, list(_GATES)].transpose(1, 0, 2))
+        # (4, I + P, Hc), gate-major like xg: [x_t, h] @ w4 gives each gate's block contiguous
+        w4 = xp.empty((4, I + P, Hc), dtype=dt)
+        w4[:, :I] = self.w_in
+        w4[:, I:] = w_hh_t.reshape(P, 4, Hc)[:, list(_GATES)].transpose(1, 0, 2)
+        xh = xp.empty((B, I + P), dtype=dt)
         out, out_h, out_c, out_hn = self._outputs(xp, T, B, H, Hc, dt)
         cs, tcs = self._scratch((T, B, Hc), dt), self._scratch((T, B, Hc), dt)
         proj = self.w_hr is not None
@@ -126,19 +132,26 @@ class LSTMSeq(_Recurrent):
         if m is not None:
             self.cp = self._scratch((T, B, Hc), dt)
         tmp = xp.empty((B, Hc), dtype=dt)
-        rec = xp.empty((4, B, Hc), dtype=dt)
+        kernels = _rnn_kernels.lstm_kernels(xp, dt)
+        half = dt.type(0.5)
         for t in steps:
-            a = xg[:, t]  # (4, B, Hc): i, f, o, g
-            xp.matmul(h, w4, out=rec)
-            a += rec
+            a = xg[t]  # (4, B, Hc): i, f, o, g
+            xh[:, :I] = x[t]
+            xh[:, I:] = h
+            xp.matmul(xh, w4, out=a)
+            if self.b_in is not None:
+                a += self.b_in
             xp.tanh(a, out=a)
-            sig = a[:3]  # sigmoid(x) = 0.5 tanh(x / 2) + 0.5, the halving is in the weights
-            sig *= 0.5
-            sig += 0.5
             ct = cs[t]
-            xp.multiply(a[1], c, out=ct)
-            xp.multiply(a[0], a[3], out=tmp)
-            ct += tmp
+            if kernels is not None:  # the same operations in one pass (numba)
+                kernels[0](a.reshape(-1), c.reshape(-1), ct.reshape(-1), half)
+            else:
+                sig = a[:3]  # sigmoid(x) = 0.5 tanh(x / 2) + 0.5, halving is in the weights
+                sig *= half
+                sig += half
+                xp.multiply(a[1], c, out=ct)
+                xp.multiply(a[0], a[3], out=tmp)
+                ct += tmp
             xp.tanh(ct, out=tcs[t])
             if proj:
                 xp.multiply(a[2], tcs[t], out=hf[t])
@@ -155,11 +168,12 @@ class LSTMSeq(_Recurrent):
         if out_hn is not None:
             out_hn[...] = h
         self.acts, self.cs, self.tcs, self.hs = xg, cs, tcs, out_h
+        self.x_in = self.w_in = self.b_in = None
         return out
 
     def _bptt(self, xp, g, w_hh, H, tmp):
         acts, cs, tcs, m = self.acts, self.cs, self.tcs, self.mask
-        _, T, B, Hc = acts.shape
+        T, _, B, Hc = acts.shape
         dt, proj = acts.dtype, self.w_hr is not None
         _, g_h, g_c, g_hn = self._outputs_views(g, T, B, H, Hc)
         dgates = _POOL.get(xp, (T, B, 4 * Hc), dt)  # PyTorch's gate order, for the GEMMs
@@ -174,8 +188,12 @@ class LSTMSeq(_Recurrent):
             tmp.append(dhs)
             dhf = xp.empty_like(dc)
         first, step_back = (T - 1, 1) if self.reverse else (0, -1)
+        kernel = None if m is not None or proj else _rnn_kernels.lstm_kernels(xp, dt)
+        if kernel is not None:
+            self._bptt_fused(kernel[1], g_h, w_hh, dgates, dh, dc)
+            return dgates, dgates, (dh, dc)
         for t in self._back_steps(T):
-            a, tc = acts[:, t], tcs[t]
+            a, tc = acts[t], tcs[t]
             i, f, o, gg = a[0], a[1], a[2], a[3]
             if m is not None:
                 cp = self.cp[t]
@@ -221,6 +239,23 @@ class LSTMSeq(_Recurrent):
         if proj:
             self.dw_hr = dhs.reshape(T * B, H).T @ self.hf.reshape(T * B, Hc)
         return dgates, dgates, (dh, dc)
+
+    def _bptt_fused(self, kernel, g_h, w_hh, dgates, dh, dc):
+        """The unmasked, unprojected BPTT loop with the compiled step kernel: one pass per
+        step writes the gate gradients gate-major, copied into ``dgates`` (B, 4H) rows."""
+        xp, acts = self.xp, self.acts
+        T, _, B, Hc = acts.shape
+        flat = [xp.ascontiguousarray(v).reshape(T, -1) for v in (acts, self.tcs, self.cs, g_h)]
+        c0 = xp.ascontiguousarray(self.states[1]).reshape(-1)
+        step = xp.empty((4, B, Hc), dtype=acts.dtype)
+        dh_f, dc_f = dh.reshape(-1), dc.reshape(-1)
+        d4 = dgates.reshape(T, B, 4, Hc)
+        first, back = (T - 1, 1) if self.reverse else (0, -1)
+        one = acts.dtype.type(1)
+        for t in self._back_steps(T):
+            cp = c0 if t == first else flat[2][t + back]
+            kernel(flat[0][t], flat[1][t], cp, dh_f, flat[3][t], dc_f, step, d4[t], one)
+            xp.matmul(dgates[t], w_hh, out=dh)
 
     def _outputs_views(self, g, T, B, P, Hc):
         """Split an output-shaped gradient like :meth:`_outputs` splits the output."""
