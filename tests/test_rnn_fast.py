@@ -50,3 +50,24 @@ def test_kernels_are_off_when_asked_and_for_other_array_modules(monkeypatch):
         __name__ = "cupy"
 
     assert _rnn_kernels.lstm_kernels(Other(), np.dtype(np.float32)) is None
+
+
+@pytest.mark.parametrize("dtype", [np.float32])
+def test_gelu_kernels_match_numpy_bit_for_bit(monkeypatch, dtype):
+    import softgrad.nn.functional as F
+
+    x0 = np.random.default_rng(3).standard_normal((3, 70, 50)).astype(dtype) * 4
+    x0[0, 0, :4] = [0.0, -0.0, 30.0, -30.0]
+    g0 = np.random.default_rng(4).standard_normal(x0.shape).astype(dtype)
+    res = []
+    for fused in ("0", "1"):
+        monkeypatch.setenv("SOFTGRAD_NUMBA", fused)
+        x = sg.tensor(x0, requires_grad=True)
+        y = F.gelu(x)
+        y.backward(sg.tensor(g0))
+        res.append((y.detach().numpy(), x.grad.numpy()))
+    from softgrad.ops import _gelu_kernels
+    assert _gelu_kernels.gelu_kernels(np, x0) is not None
+    assert _gelu_kernels.gelu_kernels(np, x0.astype(np.float64)) is None  # NumPy path
+    for a, b in zip(*res):
+        assert a.dtype == dtype and np.array_equal(a, b)

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.optim._fused import enabled
-
-_state: dict[str, Any] = {}
+from softgrad.ops._numba import compiled, enabled
 
 
 def _lstm_gates(a, c, ct, half):  # pragma: no cover - runs compiled
@@ -60,21 +58,7 @@ def _lstm_back(a, tc, cp, dh, gh, dc, d, out, one):  # pragma: no cover - runs c
 
 
 def _compile() -> Any:
-    if "lstm" in _state:
-        return _state["lstm"]
-    _state["lstm"] = None
-    try:
-        import numba  # optional
-    except Exception:
-        return None
-    for cache in (True, False):  # caching needs a writable __pycache__ or cache dir
-        try:
-            jit = numba.njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
-            _state["lstm"] = (jit(_lstm_gates), jit(_lstm_back))
-            break
-        except Exception:  # pragma: no cover - read-only install or a broken numba
-            _state["lstm"] = None
-    return _state["lstm"]
+    return compiled("lstm", _lstm_gates, _lstm_back)
 
 
 def lstm_kernels(xp: Any, dtype: Any) -> tuple | None:
