@@ -18,7 +18,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # label -> (framework, thread count or 0 for the default, extra environment)
 CONFIGS = {

@@ -5,7 +5,8 @@ GPT-style training step. Each returns the time per training step (median over re
 from __future__ import annotations
 
 import statistics
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from workloads import timed
 

@@ -9,11 +9,13 @@ to schedule the worker again (a time slice, milliseconds), so a 100-microsecond 
 1. **Maximum**: ``OMP_NUM_THREADS`` / ``OPENBLAS_NUM_THREADS`` / ``MKL_NUM_THREADS`` or
    :func:`set_num_threads` when given (the user's choice always wins), else the CPUs this
    process may run on (``os.sched_getaffinity``, capped by a cgroup CPU quota).
-2. **Adaptive** (only when the user set no count): a daemon thread samples every
-   :data:`INTERVAL_S` how many cores *other* processes keep busy on our CPUs (``/proc/stat``
-   busy time minus this process's own CPU time) and uses at most the cores left free.
-   One CPU-bound neighbour on 2 cores means 1 thread; when it stops, 2 again.
-   ``SOFTGRAD_ADAPTIVE_THREADS=0`` (or :func:`set_adaptive`) turns this off.
+2. **Adaptive** (only when the user set no count): a daemon thread samples twice a second
+   whether our threads wait for a CPU and how many cores other processes keep busy
+   (``backend_contention``), and lowers the count while our threads would wait: one
+   CPU-bound neighbour on 2 cores means 1 thread; when it stops (or a short probe finds
+   that our threads get their cores after all, e.g. the neighbour runs at a lower
+   priority), all of them again. ``SOFTGRAD_ADAPTIVE_THREADS=0`` (or :func:`set_adaptive`)
+   turns this off.
 3. **By size**: loops of many small products (the recurrent layers' time steps) run inside
    :func:`blas_threads_for`, which uses one thread when a product does less than
    :data:`MIN_PARALLEL_WORK` multiply-adds, like PyTorch's grain size. (OpenBLAS itself already
@@ -28,10 +30,19 @@ import ctypes
 import operator
 import os
 import threading
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
+
+from softgrad.backend_contention import (
+    FIRST_INTERVAL_S,
+    INTERVAL_S,
+    Controller,
+    Reading,
+    Sampler,
+    others_cores,
+    wait_fraction,
+)
 
 _SET_NAMES = ("openblas_set_num_threads", "openblas_set_num_threads64_",
               "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
@@ -41,10 +52,6 @@ _GET_NAMES = ("openblas_get_num_threads", "openblas_get_num_threads64_",
               "MKL_Get_Max_Threads", "mkl_get_max_threads")
 _ENV_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
-INTERVAL_S = 0.5        # sampling period of the adaptive policy
-FIRST_INTERVAL_S = 0.1  # the first window, right after import
-DOWN_SLACK = 0.5        # hysteresis of the adaptive policy, in cores (see decide)
-UP_SLACK = 0.25
 MIN_PARALLEL_WORK = 8_000_000  # multiply-adds (m*n*k) below which a product runs on 1 thread
 
 _blas_funcs: tuple[Any, Any] | None = None
@@ -63,7 +70,8 @@ class _State:
         self.adaptive = os.environ.get("SOFTGRAD_ADAPTIVE_THREADS", "1").strip().lower() \
             not in ("0", "off", "no", "false")
         self.others = 0.0       # last estimate of cores used by other processes
-        self.up_votes = 0       # consecutive windows that allowed more threads
+        self.wait: float | None = None  # last share of our runnable time spent waiting
+        self.controller: Controller | None = None
         self.monitor: threading.Thread | None = None
         self.stop = threading.Event()
 
@@ -302,86 +310,23 @@ def blas_threads_for(work: int) -> Iterator[int]:
             _apply(_target())
 
 
-# ---------------------------------------------------------------- contention sampling
-def parse_proc_stat(text: str, cpus: list[int] | None) -> tuple[int, int]:
-    """(busy, total) clock ticks summed over the given CPU ids (all when None) of a
-    ``/proc/stat`` text. Busy is everything but idle and iowait (steal included)."""
-    busy = total = 0
-    wanted = None if cpus is None else {f"cpu{c}" for c in cpus}
-    for line in text.splitlines():
-        if not line.startswith("cpu"):
-            if busy or total:
-                break  # the cpu lines come first
-            continue
-        name, *fields = line.split()
-        if name == "cpu" or (wanted is not None and name not in wanted):
-            continue
-        vals = [int(v) for v in fields[:8]]  # user nice system idle iowait irq softirq steal
-        total += sum(vals)
-        busy += sum(vals) - vals[3] - (vals[4] if len(vals) > 4 else 0)
-    return busy, total
-
-
-def others_cores(prev: tuple[int, int, float], cur: tuple[int, int, float],
-                 n_cpus: int) -> float:
-    """Cores kept busy by other processes between two samples ``(busy, total, own_ticks)``:
-    busy ticks on our CPUs minus our own CPU ticks, over the ticks one CPU saw."""
-    d_total = cur[1] - prev[1]
-    if d_total <= 0 or n_cpus <= 0:
-        return 0.0
-    per_cpu = d_total / n_cpus
-    return max(0.0, (cur[0] - prev[0] - (cur[2] - prev[2])) / per_cpu)
-
-
-def decide(current: int, max_threads: int, n_cpus: int, others: float,
-           up_votes: int) -> tuple[int, int]:
-    """Next adaptive thread count and the updated count of windows in favour of more.
-
-    Fewer threads at once when others use more than ``n_cpus - current + DOWN_SLACK`` cores
-    (they would preempt our workers mid-barrier); more only after two windows in a row that
-    leave the extra cores free (within UP_SLACK), so one quiet moment does not flip it.
-    """
-    free = n_cpus - others
-    down = max(1, min(max_threads, int(free + DOWN_SLACK)))
-    if down < current:
-        return down, 0
-    up = max(1, min(max_threads, int(free + UP_SLACK)))
-    if up > current:
-        return (up, 0) if up_votes >= 1 else (current, up_votes + 1)
-    return current, 0
-
-
-class Sampler:
-    """Readings for the adaptive policy; the readers are injectable for tests."""
-
-    def __init__(self, read_stat: Callable[[], str] | None = None,
-                 own_seconds: Callable[[], float] | None = None,
-                 cpus: list[int] | None = None) -> None:
-        self.read_stat = read_stat or (lambda: _read_text("/proc/stat"))
-        self.own_seconds = own_seconds or time.process_time
-        self.cpus = allowed_cpus() if cpus is None else cpus
-        try:
-            self.hz = os.sysconf("SC_CLK_TCK")
-        except (AttributeError, ValueError, OSError):  # pragma: no cover
-            self.hz = 100
-
-    def sample(self) -> tuple[int, int, float]:
-        busy, total = parse_proc_stat(self.read_stat(), self.cpus)
-        return busy, total, self.own_seconds() * self.hz
-
-
-def adapt_once(sampler: Sampler, prev: tuple[int, int, float]) -> tuple[int, int, float]:
-    """One step of the adaptive policy: sample, estimate others' cores, maybe change the
-    count. Returns the new sample (the next call's ``prev``)."""
+# ---------------------------------------------------------------- adapting to contention
+def adapt_once(sampler: Sampler, prev: Reading) -> Reading:
+    """One step of the adaptive policy: sample, measure contention, maybe change the count.
+    Returns the new reading (the next call's ``prev``)."""
     cur = sampler.sample()
     others = others_cores(prev, cur, len(sampler.cpus))
+    wait = wait_fraction(prev, cur)
     with _lock:
         _resolve()
         if not adaptive_active():
             return cur
-        _state.others = others
-        n, _state.up_votes = decide(_state.avail, _state.max, len(sampler.cpus), others,
-                                    _state.up_votes)
+        ctrl = _state.controller
+        if ctrl is None or ctrl.max != _state.max:
+            ctrl = _state.controller = Controller(_state.max, len(sampler.cpus))
+            ctrl.n = _state.avail
+        _state.others, _state.wait = others, wait
+        n = ctrl.step(others, wait, cur.wall)
         if n != _state.avail:
             _state.avail = n
             _apply(_target())
@@ -391,10 +336,10 @@ def adapt_once(sampler: Sampler, prev: tuple[int, int, float]) -> tuple[int, int
 def _monitor_loop(sampler: Sampler, stop: threading.Event) -> None:
     try:
         prev = sampler.sample()
-        wait = FIRST_INTERVAL_S
-        while not stop.wait(wait) and adaptive_active():
+        pause = FIRST_INTERVAL_S
+        while not stop.wait(pause) and adaptive_active():
             prev = adapt_once(sampler, prev)
-            wait = INTERVAL_S
+            pause = INTERVAL_S
     except Exception:  # pragma: no cover - /proc vanished or changed format: stay as we are
         return
 
@@ -410,7 +355,9 @@ def start_monitor() -> bool:
     if _state.max <= 1 or len(allowed_cpus()) <= 1:
         return False
     _state.stop = threading.Event()
-    _state.monitor = threading.Thread(target=_monitor_loop, args=(Sampler(), _state.stop),
+    _state.controller = None
+    _state.monitor = threading.Thread(target=_monitor_loop,
+                                      args=(Sampler(allowed_cpus()), _state.stop),
                                       name="softgrad-threads", daemon=True)
     _state.monitor.start()
     return True
@@ -422,7 +369,9 @@ def policy() -> dict:
     return {"max": get_num_threads(), "effective": effective_threads(),
             "adaptive": adaptive_active(), "monitor": bool(_state.monitor and
                                                            _state.monitor.is_alive()),
-            "others_cores": round(_state.others, 2), "min_parallel_work": MIN_PARALLEL_WORK}
+            "others_cores": round(_state.others, 2),
+            "wait_share": None if _state.wait is None else round(_state.wait, 2),
+            "min_parallel_work": MIN_PARALLEL_WORK}
 
 
 def _after_fork_in_child() -> None:

@@ -6,7 +6,8 @@ numba, so every kernel user keeps its NumPy path.
 from __future__ import annotations
 
 import os
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 _cache: dict[str, Any] = {}
 
