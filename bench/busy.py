@@ -28,7 +28,9 @@ CONFIGS = {
     "torch-1t": ("torch", 1, {}),
 }
 FIXED = {"softgrad-fixed": ("softgrad", 0, {"SOFTGRAD_ADAPTIVE_THREADS": "0"})}
-SPIN = "while True:\n    pass\n"
+# spins one core; stops by itself once the process that started it is gone
+SPIN = ("import os\nparent = os.getppid()\nwhile os.getppid() == parent:\n"
+        "    for _ in range(1000000):\n        pass\n")
 
 
 def start_neighbours(n: int) -> list[subprocess.Popen]:

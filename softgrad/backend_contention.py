@@ -13,8 +13,8 @@ microseconds per sample, in a daemon thread):
 
 :class:`Controller` turns them into a thread count: fewer at once when our threads wait
 (or, without schedstat, when others take our cores); more when others leave cores free, or
-when a short *probe* (one window at the maximum, at growing intervals) finds that our
-threads get their cores after all.
+when a short *probe* (0.2 s at the maximum, at growing intervals) finds that our threads
+get their cores after all.
 """
 from __future__ import annotations
 
@@ -30,8 +30,9 @@ UP_SLACK = 0.25
 WAIT_BAD = 0.3          # our threads wait this share of their runnable time: too many threads
 WAIT_OK = 0.2           # a probe at more threads succeeds at or below this share
 MIN_ACTIVE = 0.2        # runnable threads on average below which ``wait`` says nothing
-PROBE_FIRST_S = 4.0     # first probe this long after a reduction; doubles after each failure
+PROBE_FIRST_S = 8.0     # first probe this long after a reduction; doubles after each failure
 PROBE_MAX_S = 128.0
+PROBE_WINDOW_S = 0.2    # a probe's window: short, since under contention it runs slowly
 
 
 @dataclass

@@ -339,7 +339,8 @@ def _monitor_loop(sampler: Sampler, stop: threading.Event) -> None:
         pause = FIRST_INTERVAL_S
         while not stop.wait(pause) and adaptive_active():
             prev = adapt_once(sampler, prev)
-            pause = INTERVAL_S
+            ctrl = _state.controller
+            pause = PROBE_WINDOW_S if ctrl is not None and ctrl.probing else INTERVAL_S
     except Exception:  # pragma: no cover - /proc vanished or changed format: stay as we are
         return
 

@@ -119,12 +119,13 @@ def test_controller_drops_when_our_threads_wait_and_probes_with_backoff() -> Non
     c = bc.Controller(2, 2)
     assert c.step(1.0, 0.6, now=0.0) == 1  # a neighbour: our threads wait for cores
     assert c.step(1.0, 0.0, now=1.0) == 1  # one thread gets its core; no probe yet
-    assert c.step(1.0, 0.0, now=4.0) == 2  # the first probe, 4 s later
-    assert c.step(1.0, 0.5, now=4.5) == 1  # it fails: back, and the next one is 8 s away
-    assert c.step(1.0, 0.0, now=12.0) == 1
-    assert c.step(1.0, 0.0, now=12.5) == 2
-    assert c.step(1.0, 0.05, now=13.0) == 2  # our threads get their cores now: stay
-    assert c.step(1.0, 0.1, now=20.0) == 2
+    assert c.step(1.0, 0.0, now=8.0) == 2  # the first probe, 8 s later
+    assert c.probing
+    assert c.step(1.0, 0.5, now=8.2) == 1  # it fails: back, and the next one is 16 s away
+    assert c.step(1.0, 0.0, now=24.0) == 1
+    assert c.step(1.0, 0.0, now=24.5) == 2
+    assert c.step(1.0, 0.05, now=24.7) == 2  # our threads get their cores now: stay
+    assert not c.probing and c.step(1.0, 0.1, now=30.0) == 2
 
 
 def test_controller_keeps_all_threads_beside_a_lower_priority_neighbour() -> None:
