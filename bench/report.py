@@ -13,6 +13,9 @@ TARGETS = [  # (summary key, comparison, limit, text)
     ("mlp_peak_rss_x_torch", "<=", 1.0, "MLP epoch peak RSS <= PyTorch's"),
     ("rss_growth_pct", "<=", 5.0, "RSS epoch 10 within 5% of epoch 2"),
     ("lenet_x_torch", "<=", 2.0, "LeNet training <= 2x PyTorch"),
+    ("lstm_x_torch", "<=", 1.0, "LSTM step <= 1.0x PyTorch"),
+    ("gru_x_torch", "<=", 1.0, "GRU (small matrices) step <= 1.0x PyTorch"),
+    ("gpt_x_torch", "<=", 1.0, "GPT-style step <= 1.0x PyTorch"),
 ]
 
 
@@ -79,7 +82,7 @@ def _extra(workload: str, r: dict) -> str:
 def summary(results: dict[str, dict]) -> dict[str, float]:
     """The headline numbers: softgrad's ratios to PyTorch/PyDyNet and the ceiling fraction."""
     out: dict[str, float] = {}
-    for w in ("mlp_train", "mlp_infer", "overhead", "lenet", "lstm"):
+    for w in ("mlp_train", "mlp_infer", "overhead", "lenet", "lstm", "gru", "gpt"):
         rows = results.get(w, {})
         sg = rows.get("softgrad")
         if not _ok(sg):
@@ -221,9 +224,19 @@ python bench/run_all.py --only mlp_train,overhead --frameworks softgrad,torch
 Workloads: `mlp_train` (784-1024-1024-10 MLP with ReLU and a residual add, Adam, batch 128,
 cross-entropy, one epoch of synthetic MNIST-shaped data), `mlp_infer` (the same MLP, batch
 1024, no autograd), `lenet` (LeNet-style CNN epoch on 28x28 images, batch 128, Adam), `lstm`
-(one training step of LSTM(32->128) over 50 steps, batch 64, Adam), `overhead` (10 element-wise ops
-+ sum + backward on 1x10 tensors, repeated), `mlp_rss` (RSS after 10 short epochs vs after
-epoch 2) and `ceiling` (NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth).
+(one training step of LSTM(32->128) over 50 steps, batch 64, Adam), `gru` (one training step
+of a bidirectional GRU(1->64) over 40 steps, batch 64, Adam: small matrices), `gpt` (one
+training step of a GPT-style model, `bench_gpt.py`: 2 pre-norm blocks, d 128, causal
+`scaled_dot_product_attention`, GELU MLP, seq 64, batch 32, AdamW), `overhead` (10
+element-wise ops + sum + backward on 1x10 tensors, repeated), `mlp_rss` (RSS after 10 short
+epochs vs after epoch 2) and `ceiling` (NumPy float32 GEMM at the MLP's shapes, element-wise
+bandwidth).
+
+`python bench/run_all.py --busy [--only lstm,gru,gpt] [--with-fixed]` runs the workloads
+beside a CPU-bound neighbour process of its own (a pure-Python loop in its own session):
+softgrad's default configuration (no thread variables: the adaptive thread policy) against
+`OMP_NUM_THREADS=1` and PyTorch, default and single-threaded; it writes `results_busy.json`.
+The goals there: the default within 1.2x of one thread, and no slower than PyTorch.
 
 The fraction of the GEMM ceiling is given two ways: the epoch's model FLOP/s over the
 `ceiling` workload's GEMM rate (two separate measurements, sensitive to load changes), and,

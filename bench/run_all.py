@@ -9,6 +9,7 @@ Usage:
     python bench/run_all.py                       # full run (~8 min on 2 cores)
     python bench/run_all.py --quick               # smaller sizes (~2 min)
     python bench/run_all.py --only mlp_train,overhead --frameworks softgrad,torch
+    python bench/run_all.py --busy --only lstm,gru,gpt  # beside a CPU-bound neighbour
 """
 from __future__ import annotations
 
@@ -23,32 +24,48 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
+import busy  # noqa: E402
 import common  # noqa: E402
 import report  # noqa: E402
 
-WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead", "mlp_rss", "ceiling")
+WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "gru", "gpt", "overhead", "mlp_rss",
+             "ceiling")
+SHORT = ("mlp_infer", "overhead", "lstm", "gru", "gpt")  # short children: one more round
 TITLES = {
     "mlp_train": "MLP training epoch 784-1024-1024-10, Adam, batch 128",
     "mlp_infer": "MLP inference, batch 1024 (time per forward)",
     "lenet": "LeNet-style CNN training epoch (Adam), batch 128",
     "lstm": "LSTM(32->128), sequence 50, batch 64: time per training step (Adam)",
+    "gru": "Bidirectional GRU(1->64), sequence 40, batch 64: time per training step (Adam)",
+    "gpt": "GPT-style step: 2 blocks, d 128, causal SDPA, seq 64, batch 32, AdamW",
     "overhead": "Per-op overhead: 10 ops + sum + backward on 1x10",
     "mlp_rss": "RSS growth: 10 short MLP epochs, RSS epoch 10 vs epoch 2",
     "ceiling": "Ceiling: NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth",
 }
 FULL = dict(samples=60000, repeats=2, budget_s=25.0, infer_iters=30, rss_samples=6400,
-            overhead_iters=10000, lenet_samples=10000, lstm_steps=10)
+            overhead_iters=10000, lenet_samples=10000, lstm_steps=10, gru_steps=20,
+            gpt_steps=5)
 QUICK = dict(samples=12800, repeats=2, budget_s=15.0, infer_iters=20, rss_samples=1280,
-             overhead_iters=2000, lenet_samples=2560, lstm_steps=4)
+             overhead_iters=2000, lenet_samples=2560, lstm_steps=4, gru_steps=8, gpt_steps=2)
 
 
 def child_main(workload: str, framework: str, cfg: dict) -> None:
-    """Child side: pin threads, run one workload, print one JSON line."""
-    common.pin_threads(cfg["threads"])
+    """Child side: pin threads (unless ``threads`` is 0: the framework's default), run one
+    workload, print one JSON line."""
+    if cfg["threads"]:
+        common.pin_threads(cfg["threads"])
+    elif framework == "torch":  # its default count, passed on to torch.set_num_threads
+        import torch
+
+        cfg = dict(cfg, threads=torch.get_num_threads())
+    else:
+        cfg = dict(cfg, threads=os.cpu_count() or 1)
     import workloads
     import workloads_nets
+    import workloads_seq
 
-    fn = getattr(workloads, workload, None) or getattr(workloads_nets, workload)
+    fn = (getattr(workloads, workload, None) or getattr(workloads_nets, workload, None)
+          or getattr(workloads_seq, workload))
     try:
         res = fn(framework, cfg)
     except Exception as exc:  # a framework that cannot run the workload is reported, not fatal
@@ -56,13 +73,20 @@ def child_main(workload: str, framework: str, cfg: dict) -> None:
     common.emit(res)
 
 
-def run_child(workload: str, framework: str, cfg: dict) -> dict | None:
+def run_child(workload: str, framework: str, cfg: dict,
+              extra_env: dict | None = None) -> dict | None:
+    """Run one workload in a subprocess with ``cfg["threads"]`` threads (0: no thread
+    variables at all, the framework's default configuration)."""
     import subprocess
 
     env = dict(os.environ)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = str(cfg["threads"])
+        if cfg["threads"]:
+            env[var] = str(cfg["threads"])
+        else:
+            env.pop(var, None)
     env["PYTHONWARNINGS"] = "ignore"
+    env.update(extra_env or {})
     cmd = [sys.executable, os.path.abspath(__file__), "--child", workload, framework,
            "--cfg", json.dumps(cfg)]
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=common.REPO)
@@ -133,6 +157,12 @@ def main(argv: list[str] | None = None) -> int:
                         "(default 2; 1 with --quick)")
     p.add_argument("--out", default=HERE, help="folder for results.json / results.png")
     p.add_argument("--no-readme", action="store_true", help="do not rewrite bench/README.md")
+    p.add_argument("--busy", action="store_true",
+                   help="run beside CPU-bound neighbour processes of its own: softgrad's default "
+                        "configuration vs OMP_NUM_THREADS=1 vs PyTorch (writes results_busy.json)")
+    p.add_argument("--neighbours", type=int, default=1, help="with --busy: neighbours to start")
+    p.add_argument("--with-fixed", action="store_true",
+                   help="with --busy: also softgrad with every core and no adaptation")
     p.add_argument("--child", nargs=2, default=None, help=argparse.SUPPRESS)
     p.add_argument("--cfg", default=None, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -148,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         p.error(f"unknown workload(s) {unknown}; choose from {', '.join(WORKLOADS)}")
     frameworks = [f.strip() for f in args.frameworks.split(",") if f.strip()]
+    if args.busy:
+        return main_busy(args, [w for w in selected if w not in ("ceiling", "mlp_rss")], cfg)
     t_start = time.perf_counter()
     meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
             "mode": "quick" if args.quick else "full", "threads": args.threads,
@@ -161,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
         fws = ["numpy"] if w == "ceiling" else frameworks
         results[w] = {}
         rounds = 1 if w in ("ceiling", "mlp_rss") else cfg["rounds"]
-        if w in ("mlp_infer", "overhead", "lstm"):  # short children: one more round is cheap
+        if w in SHORT:
             rounds += 1
         for r in range(rounds):
             for fw in fws:
@@ -188,6 +220,32 @@ def main(argv: list[str] | None = None) -> int:
         print(f"chart: {png}")
     if not args.no_readme:
         report.write_readme(out, os.path.join(HERE, "README.md"))
+    return 0
+
+
+def main_busy(args: argparse.Namespace, selected: list[str], cfg: dict) -> int:
+    """``--busy``: the workloads beside neighbours; tables, goal ratios, results_busy.json."""
+    t_start = time.perf_counter()
+    meta = {"date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+            "mode": ("quick" if args.quick else "full") + " busy", "neighbours": args.neighbours,
+            "cpus": os.cpu_count(), "load_before": load_average(), "config": cfg,
+            "command": "python bench/run_all.py " + " ".join(sys.argv[1:])}
+    results = busy.run(selected, cfg, run_child, _pool, args.neighbours, args.with_fixed,
+                       log=lambda m: print(m, file=sys.stderr, flush=True))
+    for w, rows in results.items():
+        print()
+        print(busy.table(TITLES[w], rows), flush=True)
+    print()
+    print(busy.summary_text(results))
+    meta["load_after"] = load_average()
+    meta["wall_s"] = round(time.perf_counter() - t_start, 1)
+    out = {"meta": meta, "ratios": {w: busy.ratios(r) for w, r in results.items()},
+           "results": results}
+    os.makedirs(args.out, exist_ok=True)
+    path = os.path.join(args.out, "results_busy.json")
+    with open(path + ".tmp", "w") as f:
+        json.dump(out, f, indent=1)
+    os.replace(path + ".tmp", path)
     return 0
 
 

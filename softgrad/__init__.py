@@ -11,7 +11,8 @@ place here (the layers and the import-graph test are in docs/architecture.md).
 import math as _math
 
 from softgrad import (accelerator, amp, autograd, backends, compiler, cuda, datasets, distributed,
-                      distributions, linalg, nn, onnx, optim, random, special, utils)
+                      distributions, jit, linalg, nn, onnx, optim, random, sparse, special,
+                      testing, utils)
 from softgrad.amp import autocast, is_autocast_enabled
 from softgrad.autograd.grad_mode import (enable_grad, inference_mode, is_grad_enabled, no_grad,
                                          set_grad_enabled)
@@ -80,6 +81,7 @@ from softgrad.random import get_rng_state, initial_seed, manual_seed, seed, set_
 from softgrad.sampling import bernoulli, multinomial, normal, poisson
 from softgrad.serialization import load, save
 from softgrad.size import Size
+from softgrad.sparse import sparse_coo_tensor, spmm
 from softgrad.tensor import Tensor
 from softgrad.tensor.compat import (channels_last, channels_last_3d, contiguous_format,
                                     preserve_format, strided)

@@ -231,111 +231,13 @@ def set_rng_state(new_state: Any) -> None:
 
 
 # ---------------------------------------------------------------- threads
-# NumPy's BLAS (OpenBLAS in the NumPy wheels) reads OMP_NUM_THREADS / OPENBLAS_NUM_THREADS
-# once, when it is loaded; afterwards only its own C entry point changes the count. We find
-# that entry point with ctypes in the already-loaded library (no extra package needed).
-_SET_NAMES = ("openblas_set_num_threads", "openblas_set_num_threads64_",
-              "scipy_openblas_set_num_threads64_", "scipy_openblas_set_num_threads",
-              "MKL_Set_Num_Threads", "mkl_set_num_threads")
-_GET_NAMES = ("openblas_get_num_threads", "openblas_get_num_threads64_",
-              "scipy_openblas_get_num_threads64_", "scipy_openblas_get_num_threads",
-              "MKL_Get_Max_Threads", "mkl_get_max_threads")
-_blas_funcs: tuple[Any, Any] | None = None
-_threads: dict[str, int] = {}
-_CPUS = os.cpu_count() or 1
+# The thread policy lives in backend_threads (NumPy's BLAS must be loaded first: it is above).
+from softgrad.backend_threads import (_blas_thread_funcs, _threads,  # noqa: E402,F401
+                                      blas_threads_for, blas_threads_settable,
+                                      effective_threads, get_num_threads, set_num_threads,
+                                      start_monitor as _start_thread_monitor)
 
-
-def _loaded_blas_paths() -> list[str]:
-    """Shared libraries of a BLAS mapped into this process (Linux), else NumPy's bundled ones."""
-    paths: list[str] = []
-    try:
-        with open("/proc/self/maps") as f:
-            for line in f:
-                path = line.rsplit(None, 1)[-1]
-                name = os.path.basename(path).lower()
-                if (("openblas" in name or "mkl_rt" in name) and ".so" in name
-                        and path not in paths):
-                    paths.append(path)
-    except OSError:
-        pass
-    if not paths:  # macOS/Windows: the libraries NumPy's wheels bundle
-        root = os.path.dirname(os.path.dirname(np.__file__))
-        for sub in ("numpy.libs", os.path.join("numpy", ".dylibs")):
-            folder = os.path.join(root, sub)
-            if os.path.isdir(folder):
-                paths += [os.path.join(folder, n) for n in sorted(os.listdir(folder))
-                          if "blas" in n.lower()]
-    return paths
-
-
-def _blas_thread_funcs() -> tuple[Any, Any]:
-    """(set, get) C functions of NumPy's BLAS thread count, or (None, None)."""
-    global _blas_funcs
-    if _blas_funcs is None:
-        _blas_funcs = (None, None)
-        try:
-            import ctypes
-
-            for path in _loaded_blas_paths():
-                try:
-                    lib = ctypes.CDLL(path)
-                except OSError:
-                    continue
-                setter = next((getattr(lib, n) for n in _SET_NAMES if hasattr(lib, n)), None)
-                getter = next((getattr(lib, n) for n in _GET_NAMES if hasattr(lib, n)), None)
-                if setter is not None and getter is not None:
-                    setter.argtypes, setter.restype = [ctypes.c_int], None
-                    getter.argtypes, getter.restype = [], ctypes.c_int
-                    _blas_funcs = (setter, getter)
-                    break
-        except Exception:  # pragma: no cover - exotic platforms
-            pass
-    return _blas_funcs
-
-
-def _env_threads() -> int | None:
-    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
-        try:
-            n = int(os.environ.get(var, ""))
-        except ValueError:
-            continue
-        if n > 0:
-            return n
-    return None
-
-
-def get_num_threads() -> int:
-    """Threads softgrad uses: BLAS matrix products and its own multi-threaded kernels.
-
-    Defaults to the BLAS library's count (which follows ``OMP_NUM_THREADS`` /
-    ``OPENBLAS_NUM_THREADS`` set before NumPy is imported), else the number of CPUs.
-    """
-    n = _threads.get("n")
-    if n is not None:
-        return n
-    getter = _blas_thread_funcs()[1]
-    n = getter() if getter is not None else (_env_threads() or _CPUS)
-    return max(1, min(int(n), _CPUS))
-
-
-def set_num_threads(n: int) -> None:
-    """Use ``n`` threads for BLAS (through its C API, found with ctypes) and for softgrad's
-    multi-threaded element-wise kernels (optimizer updates).
-
-    Where the BLAS exposes no such function, only softgrad's own kernels follow ``n``; set
-    ``OMP_NUM_THREADS`` before importing NumPy to size the BLAS pool then.
-    """
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
-        raise ValueError(f"set_num_threads expects a positive int, got {n!r}")
-    setter = _blas_thread_funcs()[0]
-    if setter is not None:
-        setter(int(n))
-    _threads["n"] = int(n)
-
-
-def blas_threads_settable() -> bool:
-    """True when :func:`set_num_threads` can change the BLAS thread count at run time."""
-    return _blas_thread_funcs()[0] is not None
+_start_thread_monitor()
 
 
 # ---------------------------------------------------------------- malloc tuning

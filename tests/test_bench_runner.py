@@ -63,3 +63,52 @@ def test_summary_and_targets() -> None:
     assert states["LeNet training <= 2x PyTorch"] == "not measured"
     text = report.table("t", "overhead", results["overhead"])
     assert "2.00" in text and "skipped" in text
+
+
+def test_sequence_workloads_run_at_tiny_sizes() -> None:
+    import workloads_seq
+
+    cfg = dict(TINY, gru_steps=1, gpt_steps=1)
+    for fn in (workloads_seq.gru, workloads_seq.gpt):
+        res = fn("softgrad", cfg)
+        assert len(res["times"]) == 2 and res["median_s"] > 0 and res["steps"] == 1
+    assert "skipped" in workloads_seq.gru("pydynet", cfg)
+
+
+def test_busy_mode_ratios_table_and_neighbours() -> None:
+    import busy
+
+    def r(t):
+        return {"times": [t], "median_s": t}
+
+    rows = {"softgrad": r(1.1), "softgrad-1t": r(1.0), "torch": r(2.2), "torch-1t": r(1.1),
+            "softgrad-fixed": {"skipped": "x"}}
+    ratios = busy.ratios(rows)
+    assert ratios["default_x_1t"] == pytest.approx(1.1)
+    assert ratios["default_x_torch"] == pytest.approx(0.5)
+    assert ratios["default_x_torch_1t"] == pytest.approx(1.0)
+    assert "skipped" in busy.table("t", rows)
+    assert "ok" in busy.summary_text({"w": rows})
+    assert "MISS" in busy.summary_text({"w": dict(rows, softgrad=r(1.5))})
+    procs = busy.start_neighbours(1)
+    try:
+        assert procs[0].poll() is None  # spinning
+    finally:
+        busy.stop_neighbours(procs)
+    assert procs[0].poll() is not None
+
+
+def test_busy_run_passes_thread_configurations_to_children() -> None:
+    import busy
+
+    calls = []
+
+    def fake_child(w, fw, cfg, extra_env=None):
+        calls.append((w, fw, cfg["threads"], dict(extra_env or {})))
+        return {"times": [1.0], "median_s": 1.0}
+
+    res = busy.run(["lstm"], dict(TINY, rounds=1), fake_child, run_all._pool, neighbours=0,
+                   with_fixed=True, log=lambda m: None)
+    assert set(res["lstm"]) == {"softgrad", "softgrad-1t", "torch", "torch-1t", "softgrad-fixed"}
+    assert ("lstm", "softgrad", 0, {}) in calls and ("lstm", "torch", 1, {}) in calls
+    assert ("lstm", "softgrad", 0, {"SOFTGRAD_ADAPTIVE_THREADS": "0"}) in calls

@@ -106,12 +106,17 @@ def test_train_test_split_errors():
         train_test_split(np.zeros(9), np.zeros(10, int))
 
 
-# ---------------------------------------------------------------------- scikit-learn sets
-@pytest.mark.parametrize("name,shape,classes", [("iris", (150, 4), 3), ("wine", (178, 13), 3),
-                                                ("breast_cancer", (569, 30), 2),
-                                                ("digits", (1797, 64), 10)])
-def test_tabular_loaders(name, shape, classes):
-    pytest.importorskip("sklearn")
+# ---------------------------------------------------------------------- bundled tables
+# SHA-256 of the float64 features and int64 labels (the UCI values, as scikit-learn ships them)
+BUNDLED = {"iris": ((150, 4), 3, "012f498fe9c8b3b3", "734737f111629912"),
+           "wine": ((178, 13), 3, "8edcf3903afd97c6", "b6514e07a6d27854"),
+           "breast_cancer": ((569, 30), 2, "6b202a2072f9a038", "1763c0f8cd3f454b"),
+           "digits": ((1797, 64), 10, "20def7f70a702f0a", "a3c91c262eddcf7b")}
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_tabular_loaders(name):
+    shape, classes = BUNDLED[name][:2]
     load = getattr(sg.datasets, "load_" + name)
     s = load()
     n_test = int(np.ceil(0.25 * shape[0]))
@@ -126,12 +131,36 @@ def test_tabular_loaders(name, shape, classes):
     assert not np.array_equal(load(seed=1).y_train, s.y_train)
     raw = load(standardize=False)
     assert raw.x_train.min() >= 0.0  # all four sets have non-negative raw features
+    raw.x_train[:] = -1  # callers get copies: the cached table is untouched
+    assert load(standardize=False).x_train.min() >= 0.0
 
 
-def test_missing_sklearn_names_the_extra(monkeypatch):
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_bundled_tables_are_the_published_values(name):
+    import hashlib
+
+    from softgrad.datasets.tabular import _read
+
+    x, y = _read(name)
+    assert x.dtype == np.float64 and y.dtype == np.int64 and x.shape == BUNDLED[name][0]
+    assert hashlib.sha256(x.tobytes()).hexdigest()[:16] == BUNDLED[name][2]
+    assert hashlib.sha256(y.tobytes()).hexdigest()[:16] == BUNDLED[name][3]
+
+
+@pytest.mark.parametrize("name", list(BUNDLED))
+def test_bundled_tables_equal_scikit_learns(name):
+    datasets = pytest.importorskip("sklearn.datasets")
+    from softgrad.datasets.tabular import _read
+
+    x_ref, y_ref = getattr(datasets, "load_" + name)(return_X_y=True)
+    x, y = _read(name)
+    np.testing.assert_array_equal(x, x_ref)
+    np.testing.assert_array_equal(y, y_ref)
+
+
+def test_tabular_loaders_need_no_scikit_learn(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn", None)
-    with pytest.raises(ImportError, match=r"scikit-learn.*'experiments' extra"):
-        sg.datasets.load_iris()
+    assert sg.datasets.load_iris().x_train.shape == (112, 4)
 
 
 # ---------------------------------------------------------------------- MNIST-1D

@@ -141,6 +141,7 @@ REGISTRY: dict[str, Entry] = {
     "ParameterDict": Entry(_pdict, _n(3, 4), call=lambda m, x: x * m["scale"] + m["bias"]),
     # linear and shape
     "Identity": Entry(lambda nn: nn.Identity(), _n(3, 4)),
+    "DataParallel": Entry(lambda nn: nn.DataParallel(nn.Linear(4, 3)), _n(2, 4)),
     "Linear": Entry(lambda nn: nn.Linear(4, 3), _n(2, 5, 4)),
     "Bilinear": Entry(lambda nn: nn.Bilinear(4, 3, 2), lambda r: [r.standard_normal((5, 4)),
                                                                  r.standard_normal((5, 3))]),

@@ -15,10 +15,9 @@ from softgrad.experiments import (FitConfig, epochs_to_fraction, fit, gradient_r
                                   run_depth, run_experiments, run_jacobian, run_output_loss)
 from softgrad.experiments.data import load_dataset
 from softgrad.experiments.output_loss import VARIANTS
-from softgrad.experiments.report import format_markdown, format_table
+from softgrad.experiments.report import format_markdown, format_table, summary_rows
 from softgrad.utils.data import DataLoader
 
-pytest.importorskip("sklearn")
 
 
 def _train_torch_style(model, split, opt, epochs, batch_size):
@@ -138,6 +137,31 @@ def test_epochs_to_fraction():
     assert epochs_to_fraction([0.1, 0.5, 0.95, 1.0]) == 3
     assert epochs_to_fraction([0.9, 0.2]) == 1
     assert epochs_to_fraction([]) is None
+    assert epochs_to_fraction([0.6, 0.6], best=0.99) is None  # never reaches 90% of 0.99
+
+
+def _run(experiment, variant, accs, same_as=""):
+    from softgrad.experiments.results import EpochLog, RunResult
+
+    epochs = [EpochLog(i + 1, 1.0 / (i + 1), a, a, 0.1) for i, a in enumerate(accs)]
+    return RunResult(experiment, "d", variant, {}, epochs, 0.5, same_as)
+
+
+def test_table_measures_against_the_best_run_and_says_never():
+    runs = [_run("depth", "relu", [0.63, 0.95, 0.99]), _run("depth", "sigmoid", [0.63, 0.63, 0.63]),
+            _run("models", "gru", [0.5, 0.6]),
+            _run("activation", "sigmoid", [0.63, 0.95, 0.99], same_as="depth/relu")]
+    rows = {(r[0], r[2]): r for r in summary_rows(runs)}
+    assert rows[("depth", "relu")][5] == "2"
+    assert rows[("depth", "sigmoid")][5] == "never"  # its own best would say 1
+    assert rows[("models", "gru")][5] == "2"  # alone in its group: its own best
+    shared = rows[("activation", "sigmoid (= depth relu)")]
+    assert shared[7] == "shared" and shared[4] == "0.990"
+    md = format_markdown(runs)
+    notes = md.split("\n\n", 1)[1].splitlines()
+    assert len(notes) == 5 and all(n.startswith("- ") for n in notes)
+    columns = md.splitlines()[0].strip("| ").split(" | ")
+    assert [n[2:].split(":")[0] for n in notes] == columns[3:]  # one line per numeric column
 
 
 def test_run_experiments_writes_table_logs_and_plots(tmp_path):
@@ -145,11 +169,12 @@ def test_run_experiments_writes_table_logs_and_plots(tmp_path):
                           show_progress=False)
     n_runs = 4 + 4 + 2 * 4  # output/loss variants, activations, two depths x activations
     assert len(rep.results) == n_runs and len(rep.jacobians) == 1
+    assert rep.planned == rep.trained == n_runs - 1  # activation/sigmoid = softmax+CE
     assert all(len(r.epochs) == 2 for r in rep.results)
     table = format_table(rep.results)
-    assert "epochs to 90% best" in table and "softmax+CE" in table
+    assert "epochs to 90%" in table and "softmax+CE" in table
     md = (tmp_path / "summary.md").read_text()
-    assert md == format_markdown(rep.results) + "\n" and md.count("\n") == n_runs + 2
+    assert md == format_markdown(rep.results) + "\n" and md.count("\n|") == n_runs + 1
     with open(tmp_path / "results.csv", newline="") as fh:
         rows = list(csv.DictReader(fh))
     assert len(rows) == 2 * n_runs
@@ -159,12 +184,27 @@ def test_run_experiments_writes_table_logs_and_plots(tmp_path):
     assert len(data["runs"]) == n_runs and data["jacobian"][0]["max_diff_jacobian"] < 1e-12
     assert math.isclose(data["runs"][0]["epochs"][1]["test_acc"],
                         rep.results[0].epochs[1].test_acc, rel_tol=1e-5)
-    if pytest.importorskip("matplotlib"):
-        pngs = sorted(p.name for p in tmp_path.glob("*.png"))
-        assert pngs == ["activation_breast_cancer.png", "depth_breast_cancer.png",
-                        "grad_norms_breast_cancer.png", "jacobian_breast_cancer.png",
-                        "output_loss_breast_cancer.png"]
-        assert all((tmp_path / p).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" for p in pngs)
+    shared = next(r for r in rep.results if r.experiment == "activation" and
+                  r.variant == "sigmoid")
+    first = next(r for r in rep.results if r.variant == "softmax+CE")
+    assert shared.same_as == "output_loss/softmax+CE" and shared.epochs == first.epochs
+    assert shared.epochs[0].grad_norms and not math.isnan(first.epochs[0].logit_grad_norm)
+    pytest.importorskip("matplotlib")
+    from softgrad.experiments.plots import DPI, PANEL
+
+    pngs = sorted(p.name for p in tmp_path.glob("*.png"))
+    assert pngs == ["activation_breast_cancer.png", "depth_breast_cancer.png",
+                    "grad_norms_breast_cancer.png", "jacobian_breast_cancer.png",
+                    "output_loss_breast_cancer.png"]
+    for name in pngs:
+        if name.startswith("jacobian"):
+            continue  # tests/test_jacobian_plots.py checks the heatmaps
+        data = (tmp_path / name).read_bytes()
+        assert data[:8] == b"\x89PNG\r\n\x1a\n"
+        width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")
+        panels = 3 if name.startswith("output_loss") else 2  # depth: 3 and 6 hidden layers
+        assert width == round(panels * PANEL[0] * DPI) and height >= 500, (name, width)
+
 
 
 def test_run_experiments_rejects_unknown_names():

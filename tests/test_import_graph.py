@@ -27,15 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent / "softgrad"
 # Bottom to top. A module may import from its own layer (without a cycle) and from the layers
 # below it. Patterns are fnmatch patterns on dotted module names; the first match wins.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
-    ("backend", ("softgrad.backend", "softgrad.dtypes", "softgrad.dtype_info",
-                 "softgrad.devices", "softgrad.size", "softgrad.version", "softgrad.backends",
+    ("backend", ("softgrad.backend", "softgrad.backend_*", "softgrad.dtypes", "softgrad.dtype_info",
+                 "softgrad.devices", "softgrad.size", "softgrad.version", "softgrad.backend_threads",
+                 "softgrad.backends",
                  "softgrad.backends.*")),
     ("autograd engine", ("softgrad.engine", "softgrad.engine.*")),
     ("ops", ("softgrad.ops", "softgrad.ops.*")),
     ("tensor", ("softgrad.tensor", "softgrad.tensor.*")),
     ("sg namespace", ("softgrad.functions", "softgrad.function_forms", "softgrad.functions_more",
                       "softgrad.creation", "softgrad.random", "softgrad.sampling",
-                      "softgrad.special", "softgrad.linalg", "softgrad.interop",
+                      "softgrad.special", "softgrad.linalg", "softgrad.interop", "softgrad.sparse",
+                      "softgrad.testing", "softgrad.jit",
                       "softgrad.autograd", "softgrad.autograd.*", "softgrad.amp",
                       "softgrad.amp.*", "softgrad.cuda", "softgrad.cuda.*",
                       "softgrad.accelerator", "softgrad.compiler", "softgrad.distributed",

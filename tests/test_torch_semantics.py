@@ -202,3 +202,23 @@ def test_out_arguments_like_torch() -> None:
     w = sg.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match="don't support automatic differentiation"):
         sg.mul(w, 2, out=w)
+
+
+def test_deprecated_number_first_add_overload_matches_torch() -> None:
+    import warnings
+
+    torch = pytest.importorskip("torch")
+    p, g = sg.ones(3), sg.full((3,), 2.0)
+    with pytest.warns(UserWarning, match="This overload of add_ is deprecated"):
+        p.add_(-0.5, g)
+    with pytest.warns(UserWarning, match="This overload of sub_ is deprecated"):
+        p.sub_(0.25, g)
+    with pytest.warns(UserWarning, match="This overload of add is deprecated"):
+        q = p.add(2, g)
+    with warnings.catch_warnings():  # PyTorch warns once per process
+        warnings.simplefilter("ignore")
+        tp, tg = torch.ones(3), torch.full((3,), 2.0)
+        tp.add_(-0.5, tg)
+        tp.sub_(0.25, tg)
+        tq = tp.add(2, tg)
+    assert (p.tolist(), q.tolist()) == (tp.tolist(), tq.tolist())

@@ -1,4 +1,5 @@
-"""Datasets for experiments: scikit-learn's bundled tables, MNIST-1D, MNIST / Fashion-MNIST.
+"""Datasets for experiments: four small tables shipped with softgrad, MNIST-1D, MNIST and
+Fashion-MNIST.
 
 Every loader returns a :class:`Split` (float32 features, int64 labels, NumPy arrays) with
 seeded train/test parts; ``split.datasets()`` gives softgrad ``TensorDataset``s.

@@ -1,35 +1,46 @@
-"""Small tabular classification sets bundled with scikit-learn (read from disk, no download).
+"""Four small tabular classification sets, shipped with softgrad (NumPy only, no download).
 
-scikit-learn is an optional dependency (the ``experiments`` extra); it is imported only when a
-loader is called.
+The files in ``softgrad/datasets/data/`` are gzipped CSV (features..., label), one row per
+sample, with the values exactly as the UCI Machine Learning Repository publishes them (CC BY
+4.0; sources and citations in ``data/README.md``). Reading one takes a few milliseconds.
 """
 from __future__ import annotations
 
+import functools
+import gzip
+import importlib.resources
 from collections.abc import Callable
-from typing import Any
 
+from softgrad import backend
 from softgrad.datasets.split import Split, train_test_split
 
-
-def _sklearn_loader(fn_name: str) -> Any:
-    try:
-        from sklearn import datasets
-    except ImportError as exc:
-        raise ImportError(
-            f"sg.datasets.{fn_name} needs scikit-learn, which is not installed; install "
-            "softgrad's 'experiments' extra: pip install 'softgrad[experiments]'") from exc
-    return getattr(datasets, fn_name)
+np = backend.np
 
 
-def _load(fn_name: str, name: str, test_size: float, seed: int, standardize: bool,
-          stratify: bool) -> Split:
-    x, y = _sklearn_loader(fn_name)(return_X_y=True)
-    x_train, x_test, y_train, y_test = train_test_split(x, y, test_size, seed, stratify)
+@functools.lru_cache(maxsize=8)
+def _read(name: str) -> tuple:
+    """``(x float64 (N, D), y int64 (N,))`` of a bundled set, read-only (copied by callers)."""
+    resource = importlib.resources.files("softgrad.datasets") / "data" / f"{name}.csv.gz"
+    with resource.open("rb") as raw, gzip.open(raw, "rt", encoding="ascii") as text:
+        table = np.loadtxt(text, delimiter=",", comments="#", dtype=np.float64, ndmin=2)
+    x, y = np.ascontiguousarray(table[:, :-1]), table[:, -1].astype(np.int64)
+    x.setflags(write=False)
+    y.setflags(write=False)
+    return x, y
+
+
+def _load(name: str, test_size: float, seed: int, standardize: bool, stratify: bool) -> Split:
+    x, y = _read(name)
+    x_train, x_test, y_train, y_test = train_test_split(x.copy(), y.copy(), test_size, seed,
+                                                        stratify)
     split = Split(x_train, y_train, x_test, y_test, int(y.max()) + 1, name)
     return split.standardized() if standardize else split
 
 
 _DOC = """{title}, split into train and test parts with a fixed seed.
+
+    The data ship with softgrad (UCI Machine Learning Repository, CC BY 4.0; cite
+    {cite}).
 
     Args:
         test_size: fraction (or count) of samples held out for testing. Default: 0.25.
@@ -45,20 +56,22 @@ _DOC = """{title}, split into train and test parts with a fixed seed.
     """
 
 
-def _loader(fn_name: str, name: str, title: str) -> Callable[..., Split]:
+def _loader(name: str, title: str, cite: str) -> Callable[..., Split]:
     def load(test_size: float = 0.25, seed: int = 0, standardize: bool = True,
              stratify: bool = True) -> Split:
-        return _load(fn_name, name, test_size, seed, standardize, stratify)
+        return _load(name, test_size, seed, standardize, stratify)
 
+    fn_name = "load_" + name
     load.__name__ = load.__qualname__ = fn_name
     load.__module__ = __name__
-    load.__doc__ = _DOC.format(title=title, fn=fn_name)
+    load.__doc__ = _DOC.format(title=title, fn=fn_name, cite=cite)
     return load
 
 
-load_iris = _loader("load_iris", "iris", "Iris flowers (150 x 4, 3 classes)")
-load_wine = _loader("load_wine", "wine", "Wine recognition (178 x 13, 3 classes)")
-load_breast_cancer = _loader("load_breast_cancer", "breast_cancer",
-                             "Breast cancer Wisconsin (569 x 30, 2 classes)")
-load_digits = _loader("load_digits", "digits",
-                      "8x8 handwritten digits, flattened (1797 x 64, 10 classes)")
+load_iris = _loader("iris", "Iris flowers (150 x 4, 3 classes)", "Fisher, 1936")
+load_wine = _loader("wine", "Wine recognition (178 x 13, 3 classes)",
+                    "Aeberhard and Forina, 1991")
+load_breast_cancer = _loader("breast_cancer", "Breast cancer Wisconsin (569 x 30, 2 classes)",
+                             "Wolberg, Street and Mangasarian, 1995")
+load_digits = _loader("digits", "8x8 handwritten digits, flattened (1797 x 64, 10 classes)",
+                      "Alpaydin and Kaynak, 1998")

@@ -10,8 +10,9 @@
 :func:`run_experiments` runs them all and writes a table, CSV/JSON logs and PNG plots (what
 ``softgrad experiments`` does); :func:`train` is ``softgrad train`` (checkpoints, resume) and
 :mod:`~softgrad.experiments.zoo` holds the example models (LeNet, 1-D CNN, GRU, Transformer
-encoder). Plots need matplotlib, progress bars tqdm, the datasets
-scikit-learn and mnist1d (the ``experiments`` extra); each is imported only when used.
+encoder). Plots need matplotlib, progress bars tqdm, MNIST-1D the mnist1d package (the
+``experiments`` extra); each is imported only when used. breast_cancer and digits ship with
+softgrad.
 """
 from softgrad.experiments.activation import gradient_ratio, run_activation, run_depth
 from softgrad.experiments.data import DATASETS, load_dataset, make_sequence_task, mnist_available

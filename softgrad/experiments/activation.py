@@ -26,7 +26,7 @@ def _train(split: Split, hidden: list[int], act: str, config: FitConfig, experim
     sg.manual_seed(config.seed)
     model = mlp(split.num_features, hidden, split.num_classes, act)
     res = fit(model, split, softmax_ce, config, experiment=experiment, variant=variant,
-              record_grad_norms=True, show_progress=show_progress)
+              record_grad_norms=True, record_logit_grads=True, show_progress=show_progress)
     res.config.update(hidden=hidden, activation=act, depth=len(hidden))
     return res
 

@@ -1,9 +1,9 @@
 """The datasets the experiments and ``softgrad train`` use, by name.
 
-breast_cancer and digits are read from scikit-learn's bundled files, MNIST-1D is generated
-locally, MNIST is read from IDX files when they are present (``data_dir``, default
-``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded. ``sequence`` is a generated token
-task for sequence models (:func:`make_sequence_task`).
+breast_cancer and digits ship with softgrad (:mod:`softgrad.datasets.tabular`), MNIST-1D is
+generated locally (the ``mnist1d`` package), MNIST is read from IDX files when they are present
+(``data_dir``, default ``$SOFTGRAD_DATA`` or ``./data``); nothing is downloaded unless asked.
+``sequence`` is a generated token task for sequence models (:func:`make_sequence_task`).
 """
 from __future__ import annotations
 
@@ -56,8 +56,25 @@ def mnist_available(data_dir: Any = None) -> bool:
                for bases in _FILES.values() for base in bases)
 
 
+def missing_requirement(name: str, data_dir: Any = None, download: bool = False) -> str | None:
+    """Why dataset ``name`` cannot be loaded here (a missing package or missing files), in
+    words, or None when it can."""
+    if name == "mnist1d":
+        import importlib.util
+
+        if importlib.util.find_spec("mnist1d") is None:
+            return ("needs the mnist1d package, which is not installed "
+                    "(pip install 'softgrad[experiments]')")
+    if name == "mnist" and not download and not mnist_available(data_dir):
+        root = default_data_dir() if data_dir is None else data_dir
+        return (f"needs MNIST's four IDX files, which are not in {root}, "
+                f"{os.path.join(root, 'MNIST')} or {os.path.join(root, 'MNIST', 'raw')}")
+    return None
+
+
 def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int = 0,
-                 image: bool = False, num_samples: int | None = None) -> Split:
+                 image: bool = False, num_samples: int | None = None,
+                 download: bool = False) -> Split:
     """A dataset by name, standardised on its training part.
 
     Args:
@@ -68,6 +85,7 @@ def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int
         image: keep the image shape (digits as (N, 1, 8, 8), MNIST as (N, 1, 28, 28),
             MNIST-1D as (N, 1, 40)) instead of flat feature vectors.
         num_samples: MNIST-1D only: total samples, train + test (default 5000, 1500 quick).
+        download: MNIST only: fetch the IDX files into ``data_dir`` when they are missing.
     """
     if name == "breast_cancer":
         split = sg.datasets.load_breast_cancer(seed=seed)
@@ -81,7 +99,8 @@ def load_dataset(name: str, data_dir: Any = None, quick: bool = False, seed: int
         split = split.standardized(per_feature=False)
     elif name == "mnist":
         root = default_data_dir() if data_dir is None else data_dir
-        split = sg.datasets.load_mnist(root, flatten=not image, standardize=True)
+        split = sg.datasets.load_mnist(root, download=download, flatten=not image,
+                                       standardize=True)
         n_train, n_test = (2000, 500) if quick else MNIST_SUBSET
         split = split.take(n_train, n_test)
     elif name == "sequence":

@@ -88,7 +88,8 @@ def run_output_loss(split: Split, config: FitConfig | None = None,
         sg.manual_seed(config.seed)
         model = mlp(split.num_features, hidden, split.num_classes, hidden_act)
         res = fit(model, split, VARIANTS[name], config, experiment="output_loss",
-                  variant=name, record_logit_grads=True, show_progress=show_progress)
+                  variant=name, record_logit_grads=True, record_grad_norms=True,
+                  show_progress=show_progress)
         res.config.update(hidden=list(hidden), hidden_act=hidden_act)
         results.append(res)
     return results

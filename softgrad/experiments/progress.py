@@ -1,4 +1,6 @@
-"""Progress bars that are optional: tqdm when installed, enabled and writing to a terminal."""
+"""Progress bars that are optional (tqdm when installed, enabled and writing to a terminal),
+and log lines that never glue onto a bar.
+"""
 from __future__ import annotations
 
 import sys
@@ -18,12 +20,15 @@ class _Silent:
     def set_postfix(self, *args: Any, **kwargs: Any) -> None:
         pass
 
+    def set_postfix_str(self, *args: Any, **kwargs: Any) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
 
 def progress(iterable: Iterable, enable: bool | None = None, **kwargs: Any) -> Any:
-    """Wrap ``iterable`` in a tqdm bar.
+    """Wrap ``iterable`` in a tqdm bar (on stderr).
 
     Args:
         iterable: what to iterate.
@@ -42,3 +47,18 @@ def progress(iterable: Iterable, enable: bool | None = None, **kwargs: Any) -> A
     kwargs.setdefault("leave", False)
     kwargs.setdefault("dynamic_ncols", True)
     return tqdm(iterable, **kwargs)
+
+
+def emit(message: str) -> None:
+    """Print one log line to stdout now (flushed, so a pipe or a file sees it at once).
+
+    While a tqdm bar is on the screen the line goes through ``tqdm.write``, which lifts the
+    bar off, prints the line and draws the bar again below it.
+    """
+    tqdm = sys.modules.get("tqdm.std")
+    bars = getattr(getattr(tqdm, "tqdm", None), "_instances", None)
+    if bars:
+        tqdm.tqdm.write(message, file=sys.stdout)
+        sys.stdout.flush()
+    else:
+        print(message, flush=True)

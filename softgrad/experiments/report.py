@@ -10,11 +10,29 @@ from collections.abc import Sequence
 from typing import Any
 
 from softgrad.experiments.activation import gradient_ratio
-from softgrad.experiments.results import RunResult
+from softgrad.experiments.results import RunResult, epochs_to_fraction
 from softgrad.serialization import atomic_write
 
 COLUMNS = ("experiment", "dataset", "variant", "final train loss", "test acc",
-           "epochs to 90% best", "‖∇W1‖/‖∇WL‖ ep1", "wall time (s)")
+           "epochs to 90%", "‖∇W1‖/‖∇WL‖ ep1", "wall time (s)")
+
+# One line per column, printed under the table.
+COLUMN_NOTES = (
+    "final train loss: mean loss over the last epoch's batches, in the run's own loss "
+    "(cross-entropy, binary cross-entropy or squared error: compare within a loss only)",
+    "test acc: test accuracy after the last epoch",
+    "epochs to 90%: first epoch whose test accuracy reaches 90% of the best test accuracy "
+    "that any run of the same experiment on the same dataset reached; never: it did not",
+    "‖∇W1‖/‖∇WL‖ ep1: first linear layer's weight-gradient norm over the last one's, mean "
+    "over epoch 1 (far below 1: the gradient vanishes on its way to the input)",
+    "wall time (s): training and evaluation of the run; shared: the run of the row it names, "
+    "trained once (same network, weights, batches and loss)",
+)
+
+# What each example model is, in a few words (the README's table of example models).
+DESCRIPTIONS = {"mlp": "64-128-10 MLP, ReLU", "lenet": "LeNet-style CNN",
+                "cnn1d": "three 1-D conv layers", "gru": "GRU, 64 hidden units",
+                "transformer": "2-layer Transformer encoder, d_model 32"}
 
 
 def _fmt(v: Any, spec: str) -> str:
@@ -23,19 +41,38 @@ def _fmt(v: Any, spec: str) -> str:
     return format(v, spec)
 
 
+def group_best(results: Sequence[RunResult]) -> dict[tuple[str, str], float]:
+    """Best test accuracy of any epoch of any run, per (experiment, dataset)."""
+    best: dict[tuple[str, str], float] = {}
+    for r in results:
+        if r.epochs:
+            key = (r.experiment, r.dataset)
+            best[key] = max(best.get(key, 0.0), r.best_test_acc)
+    return best
+
+
+def epochs_to_90(result: RunResult, best: float) -> int | None:
+    """First epoch whose test accuracy reaches 90% of ``best`` (None: never)."""
+    return epochs_to_fraction([e.test_acc for e in result.epochs], 0.9, best)
+
+
 def summary_rows(results: Sequence[RunResult]) -> list[list[str]]:
     """One row of strings per run, in the order of :data:`COLUMNS`."""
+    best = group_best(results)
     rows = []
     for r in results:
         ratio = gradient_ratio(r) if r.experiment in ("depth", "activation") else None
-        rows.append([r.experiment, r.dataset, r.variant, _fmt(r.final_train_loss, ".4f"),
-                     _fmt(r.final_test_acc, ".3f"), _fmt(r.epochs_to_90, "d"),
-                     _fmt(ratio, ".1e"), _fmt(r.wall_time, ".2f")])
+        reach = epochs_to_90(r, best[(r.experiment, r.dataset)]) if r.epochs else None
+        variant = f"{r.variant} (= {r.same_as.replace('/', ' ')})" if r.same_as else r.variant
+        rows.append([r.experiment, r.dataset, variant, _fmt(r.final_train_loss, ".4f"),
+                     _fmt(r.final_test_acc, ".3f"),
+                     "never" if reach is None and r.epochs else _fmt(reach, "d"),
+                     _fmt(ratio, ".1e"), "shared" if r.same_as else _fmt(r.wall_time, ".2f")])
     return rows
 
 
-def format_table(results: Sequence[RunResult]) -> str:
-    """A fixed-width text table for the terminal."""
+def format_table(results: Sequence[RunResult], notes: bool = True) -> str:
+    """A fixed-width text table for the terminal (with a line per column under it)."""
     rows = summary_rows(results)
     widths = [max(len(c), *(len(r[i]) for r in rows)) if rows else len(c)
               for i, c in enumerate(COLUMNS)]
@@ -47,14 +84,29 @@ def format_table(results: Sequence[RunResult]) -> str:
 
     out = [line(COLUMNS), line(["-" * w for w in widths])]
     out += [line(r) for r in rows]
+    if notes:
+        out += [""] + list(COLUMN_NOTES)
     return "\n".join(out)
 
 
-def format_markdown(results: Sequence[RunResult]) -> str:
-    """The summary table in Markdown."""
+def format_markdown(results: Sequence[RunResult], notes: bool = True) -> str:
+    """The summary table in Markdown (with a line per column under it)."""
     out = ["| " + " | ".join(COLUMNS) + " |",
            "|" + "|".join("---" if i < 3 else "---:" for i in range(len(COLUMNS))) + "|"]
     out += ["| " + " | ".join(r) + " |" for r in summary_rows(results)]
+    if notes:
+        out += [""] + [f"- {note}" for note in COLUMN_NOTES]
+    return "\n".join(out)
+
+
+def models_markdown(results: Sequence[RunResult]) -> str:
+    """The example models' table of the README: model, dataset, epochs, test accuracy."""
+    out = ["| model | dataset | epochs | test accuracy |", "|---|---|---:|---:|"]
+    for r in results:
+        if r.experiment == "models":
+            what = DESCRIPTIONS.get(r.variant, r.variant)
+            out.append(f"| `{r.variant}` ({what}) | {r.dataset} | {len(r.epochs)} | "
+                       f"{100 * r.final_test_acc:.1f}% |")
     return "\n".join(out)
 
 

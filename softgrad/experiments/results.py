@@ -35,15 +35,17 @@ class EpochLog:
     logit_grad_norm: float = math.nan
 
 
-def epochs_to_fraction(accs: list[float], fraction: float = 0.9) -> int | None:
-    """First epoch (1-based) whose accuracy reaches ``fraction`` of the best one, else None."""
+def epochs_to_fraction(accs: list[float], fraction: float = 0.9,
+                       best: float | None = None) -> int | None:
+    """First epoch (1-based) whose accuracy reaches ``fraction`` of ``best`` (default: the best
+    of ``accs``), else None (never)."""
     if not accs:
         return None
-    target = fraction * max(accs)
+    target = fraction * (max(accs) if best is None else best)
     for i, acc in enumerate(accs):
         if acc >= target:
             return i + 1
-    return None  # pragma: no cover - the best epoch always qualifies
+    return None
 
 
 @dataclass
@@ -57,6 +59,9 @@ class RunResult:
         config: the settings the run used (network sizes, optimizer, lr, epochs, seed).
         epochs: one :class:`EpochLog` per epoch.
         wall_time: seconds for the whole run (training and evaluation).
+        same_as: ``"experiment/variant"`` of the run whose epochs this one shares, when two
+            experiments ask for the same training (same network, weights, batches and loss);
+            that run is trained once and ``wall_time`` here is 0. Empty otherwise.
     """
 
     experiment: str
@@ -65,6 +70,7 @@ class RunResult:
     config: dict[str, Any]
     epochs: list[EpochLog] = field(default_factory=list)
     wall_time: float = 0.0
+    same_as: str = ""
 
     @property
     def final_train_loss(self) -> float:
@@ -80,11 +86,12 @@ class RunResult:
 
     @property
     def epochs_to_90(self) -> int | None:
-        """Epochs until the test accuracy first reaches 90% of its best value."""
+        """Epochs until the test accuracy first reaches 90% of this run's own best value (the
+        summary table measures against the best run of the experiment instead)."""
         return epochs_to_fraction([e.test_acc for e in self.epochs], 0.9)
 
     def summary(self) -> dict[str, Any]:
-        """The row of the summary table."""
+        """The run's headline numbers."""
         return {"experiment": self.experiment, "dataset": self.dataset, "variant": self.variant,
                 "final_train_loss": self.final_train_loss, "test_acc": self.final_test_acc,
                 "best_test_acc": self.best_test_acc, "epochs_to_90": self.epochs_to_90,
@@ -93,6 +100,8 @@ class RunResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready dict: the summary, the config and every epoch."""
         out = self.summary()
+        if self.same_as:
+            out["same_as"] = self.same_as
         out["config"] = dict(self.config)
         out["epochs"] = [asdict(e) for e in self.epochs]
         return out

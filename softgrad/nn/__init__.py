@@ -5,7 +5,8 @@ from softgrad.nn import parallel  # noqa: F401
 from softgrad.nn import utils  # noqa: F401
 from softgrad.nn.modules import *  # noqa: F401,F403
 from softgrad.nn.modules.module import Module
+from softgrad.nn.parallel import DataParallel
 from softgrad.nn.parameter import Buffer, Parameter, UninitializedParameter
 
-__all__ = ["Module", "Parameter", "Buffer", "UninitializedParameter", "functional", "init",
-           "utils"]
+__all__ = ["DataParallel", "Module", "Parameter", "Buffer", "UninitializedParameter",
+           "functional", "init", "utils"]

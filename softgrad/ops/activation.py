@@ -10,6 +10,7 @@ import math
 from typing import Any
 
 from softgrad.engine.function import Function
+from softgrad.ops import _gelu_kernels
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -109,8 +110,21 @@ class Gelu(Function):
         if approximate == "tanh":
             self.th = xp.tanh((x * x * _GELU_TANH_C + 1) * x * _SQRT_2_OVER_PI)
             return (self.th + 1) * x * 0.5
+        kernels = _gelu_kernels.gelu_kernels(xp, x)
+        if kernels is not None:  # the same operations, fused (numba)
+            return self._forward_fused(kernels, x)
         self.cdf = ndtr(x, xp, self.f64)
         return x * self.cdf
+
+    def _forward_fused(self, kernels: tuple, x: Any) -> Any:
+        xp, t = self.xp, x.dtype.type
+        k, coefs = _ERFC32
+        acc, self.cdf, out = xp.empty_like(x), xp.empty_like(x), xp.empty_like(x)
+        flat = [a.reshape(-1) for a in (x, acc, self.cdf, out)]
+        kernels[0](flat[0], flat[1], t(_SQRT1_2), t(1 / k), t(1), *(t(c) for c in coefs))
+        xp.exp(acc, out=acc)
+        kernels[1](flat[0], flat[1], flat[2], flat[3], t(_SQRT1_2), t(1 / k), t(1), t(0.5))
+        return out
 
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
@@ -121,6 +135,15 @@ class Gelu(Function):
             inner_d = (x2 * (3 * _GELU_TANH_C) + 1) * _SQRT_2_OVER_PI
             return g * ((th + 1) * 0.5 + x * 0.5 * (1 - th * th) * inner_d)
         cdf = ndtr(x, xp, self.f64, graph) if graph else self.cdf
+        kernels = None if graph else _gelu_kernels.gelu_kernels(xp, x, g, cdf)
+        if kernels is not None:  # the same operations, fused (numba)
+            e, out = xp.empty_like(x), xp.empty_like(x)
+            t = x.dtype.type
+            kernels[2](x.reshape(-1), e.reshape(-1), t(-0.5))
+            xp.exp(e, out=e)
+            kernels[3](g.reshape(-1), x.reshape(-1), cdf.reshape(-1), e.reshape(-1),
+                       out.reshape(-1), t(_INV_SQRT_2PI))
+            return out
         pdf = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
         return g * (cdf + x * pdf)
 

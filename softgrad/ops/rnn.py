@@ -13,9 +13,12 @@ batches), padded steps keep the state and output zero; see ``rnn_base``.
 """
 from __future__ import annotations
 
+from softgrad.ops import _rnn_kernels
 from softgrad.ops.rnn_base import _POOL, _Recurrent
 
 __all__ = ["GRUSeq", "LSTMSeq", "RNNTanhSeq"]
+
+_GATES = (0, 1, 3, 2)  # LSTM gates inside the loop: i, f, o, g (PyTorch's order is i, f, g, o)
 
 
 class RNNTanhSeq(_Recurrent):
@@ -76,6 +79,11 @@ class LSTMSeq(_Recurrent):
     flat: h_t (T*B*P), c_n (B*H), [h_n (B*P)].
     VJP per step: dc = dc_{t+1} + dh * o * (1 - tanh(c)^2); d gates = (dc*g, dc*c_{t-1},
     dc*i, dh*tanh(c)) times the activation derivatives; dh_{t-1} = d gates @ W_hh.
+
+    Inside, the gate activations are kept gate-major per step, (T, 4, B, H) in the order
+    i, f, o, g: each gate of a step is one contiguous block (NumPy's fast path), a step's
+    gates are one block, and the three sigmoid gates are side by side (one pass each for
+    their scaling and their derivatives).
     """
 
     scales = (0.5, 0.5, 1.0, 0.5)
@@ -94,12 +102,27 @@ class LSTMSeq(_Recurrent):
         hn = out[n_h + B * Hc:].reshape(B, P) if masked else None
         return out, out[:n_h].reshape(T, B, P), out[n_h:n_h + B * Hc].reshape(B, Hc), hn
 
+    def _project(self, xp, x, w_ih, b_in):
+        """No projection up front: each step multiplies [x_t, h_{t-1}] by the stacked
+        weights in one GEMM (K = I + H) straight into the step's gate block, which saves a
+        pass over every step's gates. Returns the gate buffer (T, 4, B, Hc), gate order
+        i, f, o, g, filled by ``_loop``."""
+        T, B, I = x.shape
+        Hc = w_ih.shape[0] // 4
+        self.x_in, self.w_in = x, w_ih.reshape(4, Hc, I)[list(_GATES)].transpose(0, 2, 1)
+        self.b_in = None if b_in is None else b_in.reshape(4, Hc)[list(_GATES)][:, None, :]
+        return self._scratch((T, 4, B, Hc), x.dtype)
+
     def _loop(self, xp, xg, w_hh_t, b_hh, states, steps, H):
-        T, B = xg.shape[:2]
-        dt, m, Hc = xg.dtype, self.mask, xg.shape[2] // 4
+        T, _, B, Hc = xg.shape
+        dt, m, P = xg.dtype, self.mask, w_hh_t.shape[0]
+        x, I = self.x_in, self.x_in.shape[2]
         h, c = states if m is None else (states[0].copy(), states[1].copy())
-        mul = xp.repeat(xp.asarray((0.5, 0.5, 1.0, 0.5), dtype=dt), Hc)
-        add = xp.repeat(xp.asarray((0.5, 0.5, 0.0, 0.5), dtype=dt), Hc)
+        # (4, I + P, Hc), gate-major like xg: [x_t, h] @ w4 gives each gate's block contiguous
+        w4 = xp.empty((4, I + P, Hc), dtype=dt)
+        w4[:, :I] = self.w_in
+        w4[:, I:] = w_hh_t.reshape(P, 4, Hc)[:, list(_GATES)].transpose(1, 0, 2)
+        xh = xp.empty((B, I + P), dtype=dt)
         out, out_h, out_c, out_hn = self._outputs(xp, T, B, H, Hc, dt)
         cs, tcs = self._scratch((T, B, Hc), dt), self._scratch((T, B, Hc), dt)
         proj = self.w_hr is not None
@@ -109,24 +132,32 @@ class LSTMSeq(_Recurrent):
         if m is not None:
             self.cp = self._scratch((T, B, Hc), dt)
         tmp = xp.empty((B, Hc), dtype=dt)
-        rec = xp.empty((B, 4 * Hc), dtype=dt)
+        kernels = _rnn_kernels.lstm_kernels(xp, dt)
+        half = dt.type(0.5)
         for t in steps:
-            a = xg[t]
-            xp.matmul(h, w_hh_t, out=rec)
-            a += rec
+            a = xg[t]  # (4, B, Hc): i, f, o, g
+            xh[:, :I] = x[t]
+            xh[:, I:] = h
+            xp.matmul(xh, w4, out=a)
+            if self.b_in is not None:
+                a += self.b_in
             xp.tanh(a, out=a)
-            a *= mul
-            a += add
             ct = cs[t]
-            xp.multiply(a[:, Hc:2 * Hc], c, out=ct)
-            xp.multiply(a[:, :Hc], a[:, 2 * Hc:3 * Hc], out=tmp)
-            ct += tmp
+            if kernels is not None:  # the same operations in one pass (numba)
+                kernels[0](a.reshape(-1), c.reshape(-1), ct.reshape(-1), half)
+            else:
+                sig = a[:3]  # sigmoid(x) = 0.5 tanh(x / 2) + 0.5, halving is in the weights
+                sig *= half
+                sig += half
+                xp.multiply(a[1], c, out=ct)
+                xp.multiply(a[0], a[3], out=tmp)
+                ct += tmp
             xp.tanh(ct, out=tcs[t])
             if proj:
-                xp.multiply(a[:, 3 * Hc:], tcs[t], out=hf[t])
+                xp.multiply(a[2], tcs[t], out=hf[t])
                 xp.matmul(hf[t], w_hr_t, out=out_h[t])
             else:
-                xp.multiply(a[:, 3 * Hc:], tcs[t], out=out_h[t])
+                xp.multiply(a[2], tcs[t], out=out_h[t])
             if m is None:
                 h, c = out_h[t], ct
             else:
@@ -137,41 +168,37 @@ class LSTMSeq(_Recurrent):
         if out_hn is not None:
             out_hn[...] = h
         self.acts, self.cs, self.tcs, self.hs = xg, cs, tcs, out_h
+        self.x_in = self.w_in = self.b_in = None
         return out
 
     def _bptt(self, xp, g, w_hh, H, tmp):
         acts, cs, tcs, m = self.acts, self.cs, self.tcs, self.mask
-        T, B = acts.shape[:2]
-        dt, Hc, proj = acts.dtype, acts.shape[2] // 4, self.w_hr is not None
+        T, _, B, Hc = acts.shape
+        dt, proj = acts.dtype, self.w_hr is not None
         _, g_h, g_c, g_hn = self._outputs_views(g, T, B, H, Hc)
-        a4 = acts.reshape(T, B, 4, Hc)
-        i, f, gg, o = a4[:, :, 0], a4[:, :, 1], a4[:, :, 2], a4[:, :, 3]
-        # per-gate factors, all steps at once: d pre-gate = (dc, dc, dc, dh) * factor
-        fac = _POOL.get(xp, (T, B, 4, Hc), dt)
-        dcdh = _POOL.get(xp, (T, B, Hc), dt)
-        dgates = _POOL.get(xp, (T, B, 4, Hc), dt)
-        tmp += [fac, dcdh, dgates]
-        xp.subtract(1, a4, out=fac)
-        fac *= a4                                   # s (1 - s) for the sigmoid gates
-        xp.multiply(gg, gg, out=fac[:, :, 2])
-        xp.subtract(1, fac[:, :, 2], out=fac[:, :, 2])  # 1 - g^2
-        fac[:, :, 0] *= gg
-        fac[:, :, 1] *= self._prev(cs, self.states[1], tmp,
-                                   recorded=None if m is None else self.cp)
-        fac[:, :, 2] *= i
-        fac[:, :, 3] *= tcs
-        xp.multiply(tcs, tcs, out=dcdh)
-        xp.subtract(1, dcdh, out=dcdh)
-        dcdh *= o
+        dgates = _POOL.get(xp, (T, B, 4 * Hc), dt)  # PyTorch's gate order, for the GEMMs
+        tmp.append(dgates)
+        d4 = dgates.reshape(T, B, 4, Hc)
         dh = xp.zeros_like(self.states[0]) if m is None else g_hn.copy()
         dc = g_c.copy()
-        dtmp, cbuf = xp.empty_like(dc), xp.empty_like(dc)
-        hbuf = xp.empty_like(dh)
+        t1, cbuf, s3 = xp.empty_like(dc), xp.empty_like(dc), xp.empty((3, B, Hc), dtype=dt)
+        hbuf, back = xp.empty_like(dh), xp.empty_like(dh)
         if proj:
             dhs = _POOL.get(xp, (T, B, H), dt)  # gradient of each projected h_t
             tmp.append(dhs)
             dhf = xp.empty_like(dc)
+        first, step_back = (T - 1, 1) if self.reverse else (0, -1)
+        kernel = None if m is not None or proj else _rnn_kernels.lstm_kernels(xp, dt)
+        if kernel is not None:
+            self._bptt_fused(kernel[1], g_h, w_hh, dgates, dh, dc)
+            return dgates, dgates, (dh, dc)
         for t in self._back_steps(T):
+            a, tc = acts[t], tcs[t]
+            i, f, o, gg = a[0], a[1], a[2], a[3]
+            if m is not None:
+                cp = self.cp[t]
+            else:
+                cp = self.states[1] if t == first else cs[t + step_back]
             dhn = self._grad_at(t, dh, g_h[t], hbuf)
             if m is None:
                 dcn = dc
@@ -183,23 +210,52 @@ class LSTMSeq(_Recurrent):
                 dhs[t] = dhn
                 xp.matmul(dhn, self.w_hr, out=dhf)
                 dhn = dhf
-            xp.multiply(dhn, dcdh[t], out=dtmp)
-            dcn += dtmp
-            d = dgates[t]
-            xp.multiply(dcn[:, None, :], fac[t, :, :3], out=d[:, :3])
-            xp.multiply(dhn, fac[t, :, 3], out=d[:, 3])
-            back = d.reshape(B, 4 * Hc) @ w_hh
+            xp.multiply(tc, tc, out=t1)  # dc += dh * o * (1 - tanh(c)^2)
+            xp.subtract(1, t1, out=t1)
+            t1 *= o
+            t1 *= dhn
+            dcn += t1
+            xp.subtract(1, a[:3], out=s3)  # s (1 - s) of i, f, o in one pass
+            s3 *= a[:3]
+            d = d4[t]
+            xp.multiply(dcn, gg, out=d[:, 0])
+            d[:, 0] *= s3[0]
+            xp.multiply(dcn, cp, out=d[:, 1])
+            d[:, 1] *= s3[1]
+            xp.multiply(dhn, tc, out=d[:, 3])
+            d[:, 3] *= s3[2]
+            xp.multiply(gg, gg, out=t1)  # d g = dc * i * (1 - g^2)
+            xp.subtract(1, t1, out=t1)
+            t1 *= i
+            xp.multiply(dcn, t1, out=d[:, 2])
             if m is None:
-                dc *= f[t]
-                dh = back
+                xp.matmul(dgates[t], w_hh, out=dh)
+                dc *= f
             else:
-                xp.multiply(dcn, f[t], out=dtmp)
-                dc += dtmp
+                xp.matmul(dgates[t], w_hh, out=back)
                 dh += back
+                xp.multiply(dcn, f, out=t1)
+                dc += t1
         if proj:
             self.dw_hr = dhs.reshape(T * B, H).T @ self.hf.reshape(T * B, Hc)
-        dgates = dgates.reshape(T, B, 4 * Hc)
         return dgates, dgates, (dh, dc)
+
+    def _bptt_fused(self, kernel, g_h, w_hh, dgates, dh, dc):
+        """The unmasked, unprojected BPTT loop with the compiled step kernel: one pass per
+        step writes the gate gradients gate-major, copied into ``dgates`` (B, 4H) rows."""
+        xp, acts = self.xp, self.acts
+        T, _, B, Hc = acts.shape
+        flat = [xp.ascontiguousarray(v).reshape(T, -1) for v in (acts, self.tcs, self.cs, g_h)]
+        c0 = xp.ascontiguousarray(self.states[1]).reshape(-1)
+        step = xp.empty((4, B, Hc), dtype=acts.dtype)
+        dh_f, dc_f = dh.reshape(-1), dc.reshape(-1)
+        d4 = dgates.reshape(T, B, 4, Hc)
+        first, back = (T - 1, 1) if self.reverse else (0, -1)
+        one = acts.dtype.type(1)
+        for t in self._back_steps(T):
+            cp = c0 if t == first else flat[2][t + back]
+            kernel(flat[0][t], flat[1][t], cp, dh_f, flat[3][t], dc_f, step, d4[t], one)
+            xp.matmul(dgates[t], w_hh, out=dh)
 
     def _outputs_views(self, g, T, B, P, Hc):
         """Split an output-shaped gradient like :meth:`_outputs` splits the output."""

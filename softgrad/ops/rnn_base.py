@@ -14,8 +14,10 @@ is done with them, so repeated training steps reuse memory instead of faulting i
 """
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
+from softgrad import backend
 from softgrad.engine.function import Function
 
 
@@ -88,17 +90,18 @@ class _Recurrent(Function):
         Hc = w_ih.shape[0] // len(self.scales)  # cell size (H unless projected)
         scale = self._scale_vector(Hc, x.dtype)
         w_ih_s = w_ih * scale[:, None] if scale is not None else w_ih
-        xg = self._scratch((T, B, w_ih.shape[0]), x.dtype, keep=self.keeps_projection)
-        xp.matmul(x.reshape(T * B, -1), w_ih_s.T, out=xg.reshape(T * B, -1))
+        b_in = None
         if bias:
-            xg += self._input_bias(b_ih, b_hh, Hc) * (scale if scale is not None else 1)
+            b_in = self._input_bias(b_ih, b_hh, Hc) * (scale if scale is not None else 1)
+        xg = self._project(xp, x, w_ih_s, b_in)
         w_hh_s = w_hh * scale[:, None] if scale is not None else w_hh
         b_hh_s = None
         if bias:
             b_hh_s = b_hh * scale if scale is not None else b_hh
         steps = range(T - 1, -1, -1) if reverse else range(T)
         # a contiguous (H, G*H) copy: h @ w makes a faster GEMM than h @ w_hh.T
-        out = self._loop(xp, xg, xp.ascontiguousarray(w_hh_s.T), b_hh_s, states, steps, H)
+        with self._step_threads(B * H * w_hh.shape[0]):
+            out = self._loop(xp, xg, xp.ascontiguousarray(w_hh_s.T), b_hh_s, states, steps, H)
         if not self.keeps_projection:
             _POOL.give(xp, xg)
         if not record:  # no backward will come: scratch goes straight back to the pool
@@ -108,6 +111,22 @@ class _Recurrent(Function):
         self.save_for_backward(x, w_ih, w_hh, *states, out)  # out: in-place edits are caught
         self.x_ref, self.w_ih_ref, self.w_hh_ref, self.states = x, w_ih, w_hh, states
         return out
+
+    def _project(self, xp: Any, x: Any, w_ih: Any, b_in: Any) -> Any:
+        """Input projections of all steps in one GEMM: (T, B, G*H) = x @ w_ih.T + b_in."""
+        T, B, _ = x.shape
+        xg = self._scratch((T, B, w_ih.shape[0]), x.dtype, keep=self.keeps_projection)
+        xp.matmul(x.reshape(T * B, -1), w_ih.T, out=xg.reshape(T * B, -1))
+        if b_in is not None:
+            xg += b_in
+        return xg
+
+    def _step_threads(self, work: int) -> Any:
+        """BLAS threads for a time loop whose per-step products do ``work`` multiply-adds:
+        one thread for small ones (a barrier per step costs more than it saves)."""
+        if getattr(self.xp, "__name__", "") != "numpy":
+            return contextlib.nullcontext()
+        return backend.blas_threads_for(work)
 
     def _scratch(self, shape: tuple, dtype: Any, keep: bool = True) -> Any:
         """A pooled array; ``keep`` ones are returned when the graph is released."""
@@ -208,7 +227,8 @@ class _Recurrent(Function):
         H = w_hh.shape[1]
         need = self.needs_input_grad
         tmp: list = []
-        dxg, dhg, dstates = self._bptt(xp, g, w_hh, H, tmp)
+        with self._step_threads(B * H * w_hh.shape[0]):
+            dxg, dhg, dstates = self._bptt(xp, g, w_hh, H, tmp)
         G = dxg.shape[-1]
         dxg2 = dxg.reshape(T * B, G)
         dhg2 = dhg.reshape(T * B, G)

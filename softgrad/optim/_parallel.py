@@ -49,9 +49,10 @@ def run_kernel(kernel: Callable[..., None], items: Sequence[tuple[tuple, tuple]]
         items: per parameter, the same-shaped arrays (param, grad, state...) and extra args.
         scratch: ``scratch(like, slot, thread)`` -> a reusable buffer shaped like ``like``.
         n_scratch: scratch buffers the kernel takes.
-        threads: thread count (default: ``backend.get_num_threads()``).
+        threads: thread count (default: ``backend.effective_threads()``, which is lowered
+            while other processes keep the CPUs busy).
     """
-    n = backend.get_num_threads() if threads is None else threads
+    n = backend.effective_threads() if threads is None else threads
     work: list[list[tuple[tuple, tuple]]] = [[] for _ in range(max(n, 1))]
     for arrays, args in items:
         size = arrays[0].size

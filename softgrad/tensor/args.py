@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import math
 import operator
+import warnings
 from typing import Any
 
 from softgrad import backend
@@ -158,3 +159,14 @@ def check_index(idx: Any, size: int, name: str, shape: tuple, dim: int) -> None:
         raise IndexError(f"{name}(): index {int(idx.max() if idx.max() >= size else idx.min())} "
                          f"is out of bounds for dimension {dim} with size {size} "
                          f"(input shape {tuple(shape)})")
+
+
+def legacy_alpha(name: str, other: Any, alpha: Any) -> tuple:
+    """PyTorch's deprecated ``add(Number alpha, Tensor other)`` order: swapped, with its
+    warning; otherwise ``(other, alpha)`` unchanged."""
+    if isinstance(other, (int, float)) and isinstance(alpha, TensorBase):
+        warnings.warn(f"This overload of {name} is deprecated:\n\t{name}(Number alpha, Tensor "
+                      f"other)\nConsider using one of the following signatures instead:\n\t"
+                      f"{name}(Tensor other, *, Number alpha = 1)", UserWarning, stacklevel=3)
+        return alpha, other
+    return other, alpha

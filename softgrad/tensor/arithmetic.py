@@ -10,7 +10,7 @@ from softgrad import backend, dtypes
 from softgrad.ops import elementwise as E
 from softgrad.ops import elementwise_extra as X
 from softgrad.ops.matmul import MatMul
-from softgrad.tensor.args import broadcast_error
+from softgrad.tensor.args import broadcast_error, legacy_alpha
 from softgrad.tensor.arrays import array_from
 from softgrad.tensor.base import TensorBase
 
@@ -163,9 +163,11 @@ class ArithmeticMixin(TensorBase):
 
     # ------------------------------------------------------------------ named forms
     def add(self, o: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("add", o, alpha)
         return self + (o if alpha == 1 else self._operand(o) * alpha)
 
     def sub(self, o: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("sub", o, alpha)
         return self - (o if alpha == 1 else self._operand(o) * alpha)
 
     def mul(self, o: Any) -> Tensor:

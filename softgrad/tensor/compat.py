@@ -107,6 +107,20 @@ class CompatMixin(TensorBase):
 
     is_sparse = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
 
+    # softgrad stores sparse tensors dense (see softgrad/sparse.py): these are identities
+    def to_sparse(self, *args: Any, **kwargs: Any) -> Tensor:
+        """This tensor: softgrad keeps sparse tensors dense (``softgrad.sparse``)."""
+        return self
+
+    def to_dense(self, dtype: Any = None, *, masked_grad: bool | None = None) -> Tensor:
+        return self if dtype is None else self.to(dtype)
+
+    def coalesce(self) -> Tensor:
+        return self
+
+    def is_coalesced(self) -> bool:
+        return True
+
     def is_complex(self) -> bool:
         return self._data.dtype.kind == "c"
 

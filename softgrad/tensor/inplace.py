@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from softgrad import backend
 from softgrad.engine import grad_mode
 from softgrad.ops.elementwise import Where
+from softgrad.tensor.args import legacy_alpha
 from softgrad.tensor.base import TensorBase
 
 if TYPE_CHECKING:
@@ -174,9 +175,11 @@ class InplaceMixin(TensorBase):
         return self._inplace(o, np.power, "pow_")
 
     def add_(self, o: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("add_", o, alpha)
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
 
     def sub_(self, o: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("sub_", o, alpha)
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.subtract, "sub_")
 
     def mul_(self, o: Any) -> Tensor:

@@ -1,7 +1,9 @@
 """Attention: ``scaled_dot_product_attention`` and ``multi_head_attention_forward``.
 
-Composed from batched matmul, softmax and dropout primitives (a handful of large ops per
-call), with PyTorch's mask conventions: in ``scaled_dot_product_attention`` a bool mask is
+One fused primitive (``ops.attention``: two batched GEMMs around an in-place softmax, and
+its VJP) whenever the weights themselves are not returned; composed from batched matmul,
+softmax and dropout primitives otherwise (and while exporting to ONNX). PyTorch's mask
+conventions: in ``scaled_dot_product_attention`` a bool mask is
 True where attention is *allowed*; in ``multi_head_attention_forward`` bool ``attn_mask`` and
 ``key_padding_mask`` are True where attention is *not* allowed. Float masks are added to the
 scores in both.
@@ -14,6 +16,7 @@ from typing import Any
 from softgrad import backend
 from softgrad import functions as SF
 from softgrad.nn.functional.linear import dropout, linear
+from softgrad.ops.attention import ScaledDotProductAttention
 from softgrad.tensor import Tensor
 
 np = backend.np
@@ -102,11 +105,44 @@ def scaled_dot_product_attention(query: Tensor, key: Tensor, value: Tensor,
                            f"does not broadcast to the attention weights "
                            f"{_shape(query)[:-2] + (L, S)}")
     s = 1.0 / math.sqrt(query.shape[-1]) if scale is None else scale
+    if _fusable(query, key, value, None if is_causal else mask):
+        return _fused(query, key, value, None if is_causal else mask, s, is_causal, dropout_p)
     scores = (query @ key.transpose(-2, -1)) * s
     attn = _masked_softmax(scores, mask, safe=True)
     if dropout_p > 0.0:
         attn = dropout(attn, dropout_p, True)
     return attn @ value
+
+
+def _fusable(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None) -> bool:
+    """Whether the one-primitive path applies: same floating dtype and device throughout,
+    no empty dims, and no ONNX export in progress (export records the composed ops)."""
+    if Tensor._tracing:
+        return False
+    dt = q._data.dtype
+    ts = (q, k, v) if mask is None else (q, k, v, mask)
+    return (dt.kind == "f" and all(t._data.dtype == dt and t.device == q.device for t in ts)
+            and all(t._data.size for t in (q, k, v)))
+
+
+def _fused(q: Tensor, k: Tensor, v: Tensor, mask: Tensor | None, scale: float, causal: bool,
+           dropout_p: float) -> Tensor:
+    """The fused primitive, with a dropout mask on the weights drawn here when asked."""
+    keep = None
+    if dropout_p > 0.0:
+        shape = np.broadcast_shapes(_shape(q)[:-2], _shape(k)[:-2]) + (q.shape[-2],
+                                                                       k.shape[-2])
+        u = backend.generator().random(shape, dtype=np.float64 if q._data.dtype == np.float64
+                                       else np.float32)
+        if dropout_p >= 1.0:
+            u[...] = 0
+        else:
+            np.greater_equal(u, dropout_p, out=u)
+            u *= 1.0 / (1.0 - dropout_p)
+        keep = backend.to_device(u.astype(q._data.dtype, copy=False), q.device)
+    inputs = (q, k, v) if mask is None else (q, k, v, mask)
+    return Tensor._apply(ScaledDotProductAttention, *inputs, scale=scale, causal=causal,
+                         keep=keep)
 
 
 def _masked_softmax(scores: Tensor, mask: Tensor | None, safe: bool) -> Tensor:
@@ -258,12 +294,18 @@ def multi_head_attention_forward(
     if kpm is not None:
         kp = kpm.reshape(N, 1, 1, S2)
         total = kp if total is None else total + kp
-    scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(-2, -1)
-    # PyTorch: NaN rows for fully masked queries when it returns the weights, zeros otherwise
-    attn = _masked_softmax(scores, total, safe=not need_weights)
-    if dropout_p > 0.0 and training:
-        attn = dropout(attn, dropout_p, True)
-    out = (attn @ v).permute(2, 0, 1, 3).reshape(L * N, E)
+    p_drop = dropout_p if training else 0.0
+    if not need_weights and _fusable(q, k, v, total):
+        attn = None
+        heads_out = _fused(q, k, v, total, 1.0 / math.sqrt(hd), False, p_drop)
+    else:
+        scores = (q * (1.0 / math.sqrt(hd))) @ k.transpose(-2, -1)
+        # PyTorch: NaN rows for fully masked queries when it returns the weights, else zeros
+        attn = _masked_softmax(scores, total, safe=not need_weights)
+        if p_drop > 0.0:
+            attn = dropout(attn, p_drop, True)
+        heads_out = attn @ v
+    out = heads_out.permute(2, 0, 1, 3).reshape(L * N, E)
     out = linear(out, out_proj_weight, out_proj_bias).reshape(L, N, E)
     weights = None
     if need_weights:

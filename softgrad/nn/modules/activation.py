@@ -305,3 +305,7 @@ class PReLU(Module):
 
     def extra_repr(self) -> str:
         return f"num_parameters={self.num_parameters}"
+
+
+# PyTorch defines MultiheadAttention in torch.nn.modules.activation; code names it there
+from softgrad.nn.modules.attention import MultiheadAttention  # noqa: E402,F401

@@ -6,15 +6,11 @@ from typing import Any
 
 from softgrad.nn import init
 from softgrad.nn.functional import attention as FA
-from softgrad.nn.modules.linear import Linear
+from softgrad.nn.modules.linear import NonDynamicallyQuantizableLinear
 from softgrad.nn.modules.module import Module
 from softgrad.nn.modules.normalization import _empty
 from softgrad.nn.parameter import Parameter
 from softgrad.tensor import Tensor
-
-
-class NonDynamicallyQuantizableLinear(Linear):
-    """A ``Linear`` (the class PyTorch uses for ``out_proj``)."""
 
 
 class MultiheadAttention(Module):

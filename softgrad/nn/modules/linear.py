@@ -77,6 +77,11 @@ def _bilinear(x1: Tensor, x2: Tensor, weight: Tensor, bias: Tensor | None) -> Te
     return y.reshape(*lead, out_f)
 
 
+class NonDynamicallyQuantizableLinear(Linear):
+    """A ``Linear`` under PyTorch's name for ``MultiheadAttention.out_proj``'s class, so code
+    that names it (``torch.nn.modules.linear.NonDynamicallyQuantizableLinear``) runs."""
+
+
 class Bilinear(Module):
     """``y = x1^T A x2 + b`` for each output feature.
 

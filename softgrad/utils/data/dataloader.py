@@ -219,3 +219,9 @@ class DataLoader:
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
+
+
+def get_worker_info() -> None:
+    """None: softgrad's DataLoader loads in the calling process, which PyTorch reports the
+    same way."""
+    return None

@@ -154,3 +154,44 @@ def random_split(dataset: Any, lengths: Sequence[float], generator: Any = None) 
         out.append(Subset(dataset, perm[start:start + size].tolist()))
         start += size
     return out
+
+
+class ChainDataset(IterableDataset):
+    """Iterable datasets read one after another."""
+
+    def __init__(self, datasets: Any) -> None:
+        self.datasets = datasets
+
+    def __iter__(self) -> Any:
+        for d in self.datasets:
+            if not isinstance(d, IterableDataset):
+                raise TypeError("ChainDataset only supports IterableDataset")
+            yield from d
+
+    def __len__(self) -> int:
+        return sum(len(d) for d in self.datasets)
+
+
+class StackDataset(Dataset):
+    """Samples of several equally long datasets side by side: ``StackDataset(a, b)[i]`` is
+    ``(a[i], b[i])``; ``StackDataset(x=a, y=b)[i]`` is ``{"x": a[i], "y": b[i]}``."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        if args and kwargs:
+            raise ValueError("Supported either ``tuple``- (via ``args``) or``dict``- (via "
+                             "``kwargs``) like input/output, but both types are given.")
+        self.datasets: Any = args if args else kwargs
+        items = list(args) if args else list(kwargs.values())
+        if not items:
+            raise ValueError("At least one dataset should be passed")
+        self._length = len(items[0])
+        if any(len(d) != self._length for d in items):
+            raise ValueError("Size mismatch between datasets")
+
+    def __getitem__(self, index: int) -> Any:
+        if isinstance(self.datasets, dict):
+            return {k: d[index] for k, d in self.datasets.items()}
+        return tuple(d[index] for d in self.datasets)
+
+    def __len__(self) -> int:
+        return self._length
