@@ -18,6 +18,8 @@ REASONS: dict[str, str] = {
     "Lgamma": _NO_OP + " (log-gamma)",
     "Polygamma": _NO_OP + " (digamma/polygamma)",
     "Gammainc": _NO_OP + " (incomplete gamma)",
+    "ScaledDotProductAttention": "never traced: during export, attention runs as its composed "
+                                 "ops (matmul, softmax), which are converted",
     # random draws
     "Sampled": "a random draw; export a model without sampling",
     "StandardGamma": "a random draw; export a model without sampling",
