@@ -248,6 +248,9 @@ REDUCE = [
     Case("norm_p0", lambda m, a: a.norm(0, dim=1), R3),
     Case("cumsum", lambda m, a: a.cumsum(1), R3),
     Case("cumsum_neg", lambda m, a: m.cumsum(a, dim=-1), R3),
+    Case("cumprod", lambda m, a: m.cumprod(a, 1), [((3, 4),)], domains=("away",)),
+    Case("softmax", lambda m, a: a.softmax(-1), [((3, 4),), ((2, 3, 4),)]),
+    Case("log_softmax", lambda m, a: a.log_softmax(1), [((3, 4),), ((2, 3, 4),)]),
 ]
 
 SHAPE = [
@@ -300,11 +303,14 @@ SHAPE = [
     Case("concat", lambda m, a, b: m.concat([a, b]), [((2, 3), (1, 3))]),
     Case("stack", lambda m, a, b: m.stack([a, b]), [((2, 3), (2, 3))]),
     Case("stack_last", lambda m, a, b, c: m.stack((a, b, c), dim=-1), [((2, 3),) * 3]),
+    Case("contiguous", lambda m, a: a.t().contiguous() * 1, [((3, 4),)]),
 ]
 
 _I = np.array([[0, 0, 2, 1], [1, 1, 1, 0]])
 _G = np.array([[0, 0], [2, 0], [1, 1]])
 
+_IDX = np.array([0, 2, 0])
+_SCATTER = np.array([[0, 1, 2, 0], [2, 0, 1, 1]])
 INDEX = [
     Case("int", lambda m, a: a[1], R3),
     Case("int_neg", lambda m, a: a[-1, 0], R3),
@@ -331,6 +337,13 @@ INDEX = [
     Case("masked_fill", lambda m, a: a.masked_fill(a > 0.3, -1.0), R3),
     Case("masked_fill_bcast", lambda m, a: m.masked_fill(a, m.tensor([True, False, True, False]),
                                                        2.0), R3),
+    Case("index_add", lambda m, a, b: a.index_add(0, m.tensor(_IDX), b, alpha=2),
+         [((4, 3), (3, 3))]),
+    Case("repeat_interleave", lambda m, a: m.repeat_interleave(a, 2, dim=0), [((3, 2),)]),
+    Case("scatter", lambda m, a, b: a.scatter(1, m.tensor(_SCATTER[:, :3] % 3), b),
+         [((2, 4), (2, 3))]),
+    Case("scatter_reduce", lambda m, a, b: a.scatter_reduce(1, m.tensor(_SCATTER), b, "sum"),
+         [((2, 4), (2, 4))], second_order=False),
 ]
 
 MATMUL = [
@@ -420,6 +433,8 @@ LINALG = [
          [((3, 4), (3, 4), (1, 4))]),
     Case("addcdiv", lambda m, s, a, b: s.addcdiv(a, b, value=-2.0), [((3, 4), (3, 1), (3, 4))],
          ("real", "real", "away")),
+    Case("qr_r", lambda m, a: m.linalg.qr(a, mode="r").R, [((3, 3),)], grad=False,
+         differentiable=False),
 ]
 
 _B = np.array([[1, 0, 2], [0, 2, 1]])
@@ -560,6 +575,10 @@ SPECIAL = [
     Case("erfinv_fn", lambda m, a: m.special.erfinv(a.tanh()), UNARY_SHAPES[1:2]),
     Case("logit", lambda m, a: a.sigmoid().logit(), UNARY_SHAPES),
     Case("logit_eps", lambda m, a: m.logit(a.sigmoid(), eps=0.2), UNARY_SHAPES[1:2]),
+    Case("erfcx", lambda m, a: m.special.erfcx(a), UNARY_SHAPES),
+    # second order: Gammainc's backward runs on arrays only
+    Case("gammainc", lambda m, x: m.special.gammainc(m.tensor([0.5, 1.5, 3.0]), x),
+         [((3,),)], domains=("pos",), second_order=False),
 ]
 
 
@@ -590,5 +609,89 @@ LINALG_TRIANGULAR = [
         _tri(m, a, True), b, upper=True, unitriangular=True), [((3, 3), (3, 2))]),
 ]
 
+# ---------------------------------------------------------------------- nn.functional
+_TARGET = np.array([0, 2, 1])            # class indices for (3, 4) logits
+_EMB = np.array([[0, 2], [4, 2]])        # indices into a (5, 3) table
+_CTC = np.array([[1, 2, 2], [3, 1, 0]])  # (N=2, S=3) labels, 0 is the blank
+
+
+def _f(m):
+    return m.nn.functional
+
+
+def _ctc(m, a):
+    logp = a.log_softmax(2)  # (T=6, N=2, C=4)
+    return _f(m).ctc_loss(logp, m.tensor(_CTC), m.tensor([6, 5]), m.tensor([3, 2]))
+
+
+def _max_unpool(m, a):
+    out, idx = _f(m).max_pool2d(a, 2, return_indices=True)
+    return _f(m).max_unpool2d(out, idx, 2)
+
+
+IMG = [((2, 3, 5, 5),)]
+FUNCTIONAL = [
+    Case("elu", lambda m, a: _f(m).elu(a), UNARY_SHAPES),
+    Case("gelu", lambda m, a: _f(m).gelu(a), UNARY_SHAPES),
+    Case("gelu_tanh", lambda m, a: _f(m).gelu(a, approximate="tanh"), UNARY_SHAPES),
+    Case("hardtanh", lambda m, a: _f(m).hardtanh(a * 2), UNARY_SHAPES),
+    Case("leaky_relu", lambda m, a: _f(m).leaky_relu(a, 0.1), UNARY_SHAPES),
+    Case("logsigmoid", lambda m, a: _f(m).logsigmoid(a), UNARY_SHAPES),
+    Case("silu", lambda m, a: _f(m).silu(a), UNARY_SHAPES),
+    Case("softplus", lambda m, a: _f(m).softplus(a, beta=2.0), UNARY_SHAPES),
+    Case("linear", lambda m, a, w, b: _f(m).linear(a, w, b), [((3, 4), (5, 4), (5,))]),
+    Case("sdpa", lambda m, q, k, v: _f(m).scaled_dot_product_attention(q, k, v),
+         [((2, 3, 4), (2, 5, 4), (2, 5, 4))]),
+    Case("conv2d", lambda m, a, w, b: _f(m).conv2d(a, w, b, stride=2, padding=1),
+         [((2, 3, 5, 5), (4, 3, 3, 3), (4,))]),
+    Case("conv_transpose2d", lambda m, a, w: _f(m).conv_transpose2d(a, w, stride=2),
+         [((1, 2, 4, 4), (2, 3, 3, 3))]),
+    Case("unfold", lambda m, a: _f(m).unfold(a, 2), IMG),
+    Case("fold", lambda m, a: _f(m).fold(a, (4, 4), 2), [((1, 8, 9),)]),
+    Case("max_pool2d", lambda m, a: _f(m).max_pool2d(a, 2), IMG),
+    Case("avg_pool2d", lambda m, a: _f(m).avg_pool2d(a, 2), IMG),
+    Case("adaptive_max_pool2d", lambda m, a: _f(m).adaptive_max_pool2d(a, 2), IMG,
+         second_order=False),
+    Case("max_unpool2d", _max_unpool, [((1, 2, 4, 4),)], second_order=False),
+    Case("interpolate_bilinear", lambda m, a: _f(m).interpolate(
+        a, size=(7, 6), mode="bilinear", align_corners=False), IMG),
+    Case("pad_constant", lambda m, a: _f(m).pad(a, (1, 2), value=0.5), [((2, 3),)]),
+    Case("pad_reflect", lambda m, a: _f(m).pad(a, (2, 1), mode="reflect"), [((2, 3, 5),)],
+         second_order=False),
+    Case("layer_norm", lambda m, a, w, b: _f(m).layer_norm(a, (4,), w, b),
+         [((3, 4), (4,), (4,))]),
+    Case("batch_norm", lambda m, a: _f(m).batch_norm(a, None, None, training=True),
+         [((4, 3, 2),)]),
+    Case("embedding", lambda m, w: _f(m).embedding(m.tensor(_EMB), w), [((5, 3),)]),
+    Case("mse_loss", lambda m, a, b: _f(m).mse_loss(a, b), [((3, 4), (3, 4))]),
+    Case("l1_loss", lambda m, a, b: _f(m).l1_loss(a, b), [((3, 4), (3, 4))]),
+    Case("huber_loss", lambda m, a, b: _f(m).huber_loss(a, b, delta=0.5), [((3, 4), (3, 4))]),
+    Case("bce", lambda m, a, b: _f(m).binary_cross_entropy(a, b), [((3, 4), (3, 4))],
+         domains=("prob", "prob")),
+    Case("bce_with_logits", lambda m, a, b: _f(m).binary_cross_entropy_with_logits(a, b),
+         [((3, 4), (3, 4))], domains=("real", "prob")),
+    Case("kl_div", lambda m, a, b: _f(m).kl_div(a.log_softmax(-1), b.softmax(-1),
+                                               reduction="batchmean"), [((3, 4), (3, 4))]),
+    Case("nll_loss", lambda m, a: _f(m).nll_loss(a.log_softmax(1), m.tensor(_TARGET)),
+         [((3, 4),)]),
+    Case("cross_entropy", lambda m, a: _f(m).cross_entropy(a, m.tensor(_TARGET)), [((3, 4),)]),
+    Case("cross_entropy_probs", lambda m, a, b: _f(m).cross_entropy(a, b.softmax(1)),
+         [((3, 4), (3, 4))]),
+    Case("ctc_loss", _ctc, [((6, 2, 4),)], second_order=False),
+]
+
+
 ALL = (ELEMENTWISE + ELEMENTWISE_EXTRA + LINALG + LINALG_TRIANGULAR + SPECIAL + STATS_INDEX
-       + REDUCE + SHAPE + INDEX + MATMUL + EINSUM)
+       + REDUCE + SHAPE + INDEX + MATMUL + EINSUM + FUNCTIONAL)
+
+# Primitives with no case here, and why (tests/test_op_registry.py checks that every other
+# primitive of softgrad/ops is run by a case above).
+NO_CASE = {
+    "ToDevice": "copies between devices: needs a GPU (tests/test_cuda.py)",
+    "Dropout": "a random mask: no value to compare with PyTorch's (tests/test_functional_linear.py)",
+    "Sampled": "a random draw (tests/test_distributions_sampling.py)",
+    "StandardGamma": "a random draw (tests/test_distributions_sampling.py)",
+    "RNNTanhSeq": "the fused recurrence of nn.RNN, compared with PyTorch's in tests/test_rnn.py",
+    "LSTMSeq": "the fused recurrence of nn.LSTM, compared with PyTorch's in tests/test_rnn.py",
+    "GRUSeq": "the fused recurrence of nn.GRU, compared with PyTorch's in tests/test_rnn.py",
+}

@@ -251,3 +251,22 @@ def test_every_public_callable_matches_torch(path: str) -> None:
             return  # a softgrad-only helper
     key = path[len("nn."):] if path.startswith("nn.functional") else path
     _compare(key, _get(sg, path), theirs)
+
+
+def test_every_sg_function_module_name_is_exported() -> None:
+    """What function_forms.py, functions.py and functions_more.py define is ``sg.*`` (the
+    package imports each name explicitly, so a new one must be added there too)."""
+    import ast
+    from pathlib import Path
+
+    root = Path(sg.__file__).parent
+    missing = []
+    for file in ("function_forms.py", "functions.py", "functions_more.py"):
+        tree = ast.parse((root / file).read_text())
+        defined = [n.name for n in tree.body if isinstance(n, ast.FunctionDef)]
+        defined += [t.id for n in tree.body if isinstance(n, ast.Assign)
+                    for t in n.targets if isinstance(t, ast.Name)]
+        private = {"function_form", "write_out", "np", "P", "R"}
+        missing += [f"{file}: {name}" for name in defined
+                    if not name.startswith("_") and name not in private and not hasattr(sg, name)]
+    assert not missing, f"add to the imports of softgrad/__init__.py: {missing}"

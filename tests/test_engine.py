@@ -182,3 +182,34 @@ def test_zero_dim_gradients_accumulate() -> None:
     loss = (x * 3).sum()
     (loss + loss + loss).backward()
     assert x.grad.item() == 10.0
+
+
+def test_a_primitive_runs_on_arrays_alone_and_through_apply() -> None:
+    from softgrad.ops.elementwise import Mul
+
+    a, b, g = np.array([1.0, 2.0]), np.array([3.0, -4.0]), np.array([0.5, 2.0])
+    fn = Mul()
+    np.testing.assert_array_equal(fn.forward(a, b), a * b)
+    fn.needs_input_grad = (True, True)  # what the engine sets when it records the node
+    ga, gb = fn.backward(g)
+    np.testing.assert_array_equal(ga, g * b)
+    np.testing.assert_array_equal(gb, g * a)
+    x, y = sg.tensor(a, requires_grad=True), sg.tensor(b)
+    out = Mul.apply(x, y)
+    assert type(out.grad_fn) is Mul and out.grad_fn.needs_input_grad == (True, False)
+    out.backward(sg.tensor(g))
+    np.testing.assert_array_equal(x.grad.numpy(), g * b)
+    with pytest.raises(TypeError, match="Mul.apply expects Tensors"):
+        Mul.apply(a, b)
+
+
+def test_backward_with_inputs_accumulates_in_place_like_backward() -> None:
+    x = sg.tensor([1.0, 2.0], requires_grad=True)
+    y = sg.tensor([3.0, 4.0], requires_grad=True)
+    (x * y).sum().backward(inputs=[x])
+    first = x.grad
+    (x * y).sum().backward(inputs=[x])
+    assert x.grad is first and y.grad is None
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 8.0])
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        (x * y).sum().backward(inputs=[sg.tensor([1.0, 2.0])])

@@ -2,8 +2,10 @@
 
 A Function works on raw arrays. ``forward(*arrays, **params)`` returns one array;
 ``backward(g)`` returns one gradient per input, by position (``None`` where an input gets
-none). Both run on arrays alone (``Mul().forward(a, b)``, then ``backward(g)``); on Tensors,
-``Mul.apply(a, b)`` (that is, ``Tensor._apply``) runs forward and records the node.
+none). Both run on arrays alone: ``fn = Mul(); fn.forward(a, b)``, then, with
+``fn.needs_input_grad = (True, True)`` (which the engine sets when it records a node),
+``fn.backward(g)``. On Tensors, ``Mul.apply(a, b)`` (that is, ``Tensor._apply``) runs forward
+and records the node.
 
 The same ``backward`` code also serves higher-order gradients: with ``create_graph=True``
 the engine runs it on Tensors, with ``self.xp`` switched to a Tensor namespace and
