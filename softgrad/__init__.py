@@ -45,7 +45,7 @@ from softgrad.function_forms import (abs, absolute, acos, acosh, add, addbmm, ad
                                      digamma, div, divide, dot, dsplit, eq, equal, erf, erfc,
                                      erfinv, exp, exp2, expm1, fix, flatten, flip, fliplr, flipud,
                                      float_power, floor, floor_divide, fmax, fmin, fmod, frac,
-                                     gather, ge, ger, gt, heaviside, histc, hsplit, hypot, imag,
+                                     gather, ge, ger, gt, heaviside, histc, hsplit, hypot, i0, imag,
                                      index_add, index_copy, index_fill, index_put, index_select,
                                      inverse, isclose, isfinite, isinf, isnan, isneginf, isposinf,
                                      isreal, kron, kthvalue, ldexp, le, lerp, lgamma, log, log10,

@@ -130,6 +130,7 @@ erfinv = function_form(Tensor.erfinv)
 lgamma = function_form(Tensor.lgamma)
 digamma = function_form(Tensor.digamma)
 mvlgamma = function_form(Tensor.mvlgamma)
+i0 = function_form(Tensor.i0)
 
 # ---------------------------------------------------------------------- compare.py
 isnan = function_form(Tensor.isnan)

@@ -9,6 +9,7 @@ import math
 from typing import Any
 
 from softgrad import backend, dtypes
+from softgrad.function_forms import i0
 from softgrad.functions import _t, where
 from softgrad.ops.gamma import Gammainc
 from softgrad.ops import special as S
@@ -17,7 +18,7 @@ from softgrad.tensor import Tensor
 from softgrad.tensor.args import broadcast_error
 
 __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit", "expm1",
-           "gammainc", "gammaincc", "gammaln", "log1p", "log_ndtr", "log_softmax", "logit",
+           "gammainc", "gammaincc", "gammaln", "i0", "log1p", "log_ndtr", "log_softmax", "logit",
            "logsumexp", "multigammaln", "ndtr", "ndtri", "polygamma", "psi", "round", "sinc",
            "softmax", "xlog1py", "xlogy"]
 

@@ -15,6 +15,7 @@ REASONS: dict[str, str] = {
     "Xlogy": _NOT_YET,
     "Erfcx": _NO_OP + " (scaled erfc)",
     "Erfinv": _NO_OP + " (inverse error function)",
+    "I0": _NO_OP + " (modified Bessel function I0)",
     "Lgamma": _NO_OP + " (log-gamma)",
     "Polygamma": _NO_OP + " (digamma/polygamma)",
     "Gammainc": _NO_OP + " (incomplete gamma)",

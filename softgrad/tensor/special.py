@@ -1,4 +1,4 @@
-"""Special functions of Tensor (a mixin): erf, erfc, erfinv and the gamma family."""
+"""Special functions of Tensor (a mixin): erf, erfc, erfinv, the gamma family and i0."""
 from __future__ import annotations
 
 import builtins
@@ -46,6 +46,10 @@ class SpecialMixin(TensorBase):
         if n < 0:
             raise RuntimeError("polygamma(n, x) does not support negative n.")
         return self._unary(S.Polygamma, n=builtins.int(n))
+
+    def i0(self) -> Tensor:
+        """The modified Bessel function of the first kind of order 0."""
+        return self._unary(S.I0)
 
     def mvlgamma(self, p: int) -> Tensor:
         """The multivariate log-gamma of dimension ``p`` (needs every x > (p - 1) / 2)."""
