@@ -34,14 +34,14 @@ def _seq(tensors: Any, name: str) -> list:
     return ts
 
 
-def atleast_1d(*tensors: Any) -> Any:
+def atleast_1d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     """Each input as at least 1-D (0-d becomes (1,)); one tensor in, one out."""
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
     out = tuple(t.reshape(1) if t.ndim == 0 else t for t in (_t(x) for x in ts))
     return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
 
 
-def atleast_2d(*tensors: Any) -> Any:
+def atleast_2d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     """Each input as at least 2-D: (n,) becomes (1, n)."""
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
     out = tuple(t.reshape(1, 1) if t.ndim == 0 else t.unsqueeze(0) if t.ndim == 1 else t
@@ -49,7 +49,7 @@ def atleast_2d(*tensors: Any) -> Any:
     return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
 
 
-def atleast_3d(*tensors: Any) -> Any:
+def atleast_3d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     """Each input as at least 3-D: (n,) -> (1, n, 1), (m, n) -> (m, n, 1)."""
     def up(t: Tensor) -> Tensor:
         if t.ndim == 0:

@@ -44,6 +44,16 @@ class Function:
         "parents",
         "xp",
     )
+    parents: tuple  # the input Tensors (set when recorded)
+    needs_input_grad: tuple  # per input, whether it needs a gradient (set when recorded)
+    xp: Any  # the array module of the inputs (the Tensor namespace in a recorded backward)
+    _saved: tuple
+    _versions: tuple | None
+    _out: Any  # a weak reference to the output Tensor
+    _graph: bool
+    _freed: bool
+    _out_version: int | None
+    _next: tuple | None
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:

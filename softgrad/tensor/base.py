@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 
 class TensorBase:
-    """An array plus its autograd bookkeeping (the slots; methods live in the mixins).
+    """An array plus its autograd bookkeeping: the slots and the in-place version counter (the
+    methods live in the mixins).
 
     Attributes:
         _data: the values (a NumPy or CuPy array).
@@ -44,6 +45,27 @@ class TensorBase:
 
     _tracing = False  # True while an export trace hook is installed (core.set_trace_hook)
 
+    # ------------------------------------------------------------------ version counter
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory has seen (shared by views)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        if self._vc is None:
+            self._vc = [value, False]
+        else:
+            self._vc[0] = value
+
+    def _counter(self) -> list:
+        """The version counter cell, to share with a view (marks the memory as shared)."""
+        if self._vc is None:
+            self._vc = [0, True]
+        self._vc[1] = True
+        return self._vc
+
     if TYPE_CHECKING:
         _data: Any
         grad: Tensor | None
@@ -54,6 +76,9 @@ class TensorBase:
         _retains_grad: bool
         _post_acc_hooks: dict | None
         _grad_hooks: dict | None
+
+        def __getattr__(self, name: str) -> Any:
+            """For the type checker only: a mixin's method may call another mixin's."""
 
         @staticmethod
         def _leaf(data: Any, requires_grad: bool = False) -> Tensor: ...

@@ -301,7 +301,7 @@ class ConvertMixin(TensorBase):
             raise RuntimeError("Cannot access accelerator device when none is available.")
         return self
 
-    def is_pinned(self, device: Any = None) -> bool:
+    def is_pinned(self, device: Any = None) -> builtins.bool:
         return False
 
     def cuda(self, device: Any = None, non_blocking: bool = False,

@@ -141,27 +141,6 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
             _trace_hook(fn_cls, inputs, params, res)
         return res
 
-    # ------------------------------------------------------------------ version counter
-    @property
-    def _version(self) -> int:
-        """How many in-place changes this tensor's memory has seen (shared by views)."""
-        vc = self._vc
-        return 0 if vc is None else vc[0]
-
-    @_version.setter
-    def _version(self, value: int) -> None:
-        if self._vc is None:
-            self._vc = [value, False]
-        else:
-            self._vc[0] = value
-
-    def _counter(self) -> list:
-        """The version counter cell, to share with a view (marks the memory as shared)."""
-        if self._vc is None:
-            self._vc = [0, True]
-        self._vc[1] = True
-        return self._vc
-
     # ------------------------------------------------------------------ properties
     @property
     def data(self) -> Tensor:
@@ -221,7 +200,7 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
     def dim(self) -> int:
         return self._data.ndim
 
-    def size(self, dim: int | None = None) -> Any:
+    def size(self, dim: int | None = None) -> Size | int:
         """The shape (a ``Size``), or the size of one dim."""
         if dim is None:
             return Size(self._data.shape)
