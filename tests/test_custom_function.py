@@ -217,3 +217,26 @@ def test_primitive_style_subclass_still_applies_on_arrays() -> None:
     x = sg.tensor([3.0], requires_grad=True)
     Square.apply(x).backward()
     assert x.grad.item() == 6.0
+
+
+def test_a_second_derivative_through_a_function_with_a_non_differentiable_output() -> None:
+    class SquareAndSign(sg.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            sign = (x > 0).to(x.dtype)
+            ctx.mark_non_differentiable(sign)
+            return x * x, sign
+
+        @staticmethod
+        def backward(ctx, g, g_sign):
+            (x,) = ctx.saved_tensors
+            assert float(g_sign.abs().sum()) == 0.0  # zeros: the output has no gradient
+            return 2 * x * g
+
+    x = sg.tensor([1.5, -2.0], dtype=sg.float64, requires_grad=True)
+    y, _ = SquareAndSign.apply(x)
+    (gx,) = sg.autograd.grad(y.sum(), x, create_graph=True)
+    (gxx,) = sg.autograd.grad(gx.sum(), x)
+    np.testing.assert_allclose(gx.detach().numpy(), [3.0, -4.0])
+    np.testing.assert_allclose(gxx.numpy(), [2.0, 2.0])

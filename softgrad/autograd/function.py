@@ -83,7 +83,8 @@ class BackwardNode(_primitive.Function):
                 piece = gt if graded == 1 else gt[off:off + size].reshape(shape)
                 grads_out.append(piece if piece.dtype == dtype else piece.to(dtype))
             elif kind == "zeros" and self.ctx.materialize_grads:
-                grads_out.append(Tensor._wrap(self.xp.zeros(info[0], dtype=info[1])))
+                xp = backend.xp_of(gt._data)  # self.xp is the Tensor namespace when recorded
+                grads_out.append(Tensor._wrap(xp.zeros(info[0], dtype=info[1])))
             else:
                 grads_out.append(None)
         if self.ctx._saved is None:
