@@ -67,6 +67,15 @@ def cnn(nn: Any) -> Any:
         nn.Linear(64, 10))
 
 
+def lenet(nn: Any) -> Any:
+    """The LeNet-style CNN of ``bench_layers.py lenet`` (28x28 input)."""
+    return nn.Sequential(
+        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(256, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(),
+        nn.Linear(84, 10))
+
+
 def conv512(nn: Any) -> Any:
     """One 512->512 3x3 convolution (padding 1), applied to each of the small maps."""
     return nn.Conv2d(512, 512, 3, padding=1, bias=False)
@@ -99,6 +108,9 @@ def framework(name: str, threads: int) -> tuple:
 def data(kind: str, seed: int = 0) -> list[np.ndarray]:
     """The input arrays of one step of ``kind`` (and the labels where there are any)."""
     rng = np.random.default_rng(seed)
+    if kind == "lenet":
+        return [rng.standard_normal((128, 1, 28, 28)).astype(np.float32),
+                rng.integers(0, 10, 128).astype(np.int64)]
     if kind in ("resnet18", "cnn"):
         n = RESNET_BATCH if kind == "resnet18" else 128
         return [rng.standard_normal((n, 3, 32, 32)).astype(np.float32),
@@ -111,7 +123,8 @@ def data(kind: str, seed: int = 0) -> list[np.ndarray]:
     raise ValueError(f"unknown conv workload {kind!r}")
 
 
-BUILDERS = {"resnet18": resnet18, "cnn": cnn, "conv512": conv512, "conv3d": conv3d}
+BUILDERS = {"resnet18": resnet18, "cnn": cnn, "lenet": lenet, "conv512": conv512,
+            "conv3d": conv3d}
 
 
 def make_step(name: str, kind: str, threads: int) -> tuple:
@@ -124,7 +137,7 @@ def make_step(name: str, kind: str, threads: int) -> tuple:
     model = BUILDERS[kind](nn)
     arrays = data(kind)
     wrap = lib.from_numpy
-    if kind in ("resnet18", "cnn"):
+    if kind in ("resnet18", "cnn", "lenet"):
         x, y = wrap(arrays[0]), wrap(arrays[1])
         opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
