@@ -105,21 +105,24 @@ def framework(name: str, threads: int) -> tuple:
     return sg, nn, F
 
 
-def data(kind: str, seed: int = 0) -> list[np.ndarray]:
+DEFAULT_BATCH = {"lenet": 128, "cnn": 128, "resnet18": RESNET_BATCH, "conv512": CONV512_BATCH,
+                 "conv3d": CONV3D_BATCH}
+
+
+def data(kind: str, seed: int = 0, batch: int | None = None) -> list[np.ndarray]:
     """The input arrays of one step of ``kind`` (and the labels where there are any)."""
     rng = np.random.default_rng(seed)
+    n = batch or DEFAULT_BATCH[kind]
     if kind == "lenet":
-        return [rng.standard_normal((128, 1, 28, 28)).astype(np.float32),
-                rng.integers(0, 10, 128).astype(np.int64)]
+        return [rng.standard_normal((n, 1, 28, 28)).astype(np.float32),
+                rng.integers(0, 10, n).astype(np.int64)]
     if kind in ("resnet18", "cnn"):
-        n = RESNET_BATCH if kind == "resnet18" else 128
         return [rng.standard_normal((n, 3, 32, 32)).astype(np.float32),
                 rng.integers(0, 10, n).astype(np.int64)]
     if kind == "conv512":
-        return [rng.standard_normal((CONV512_BATCH, 512, s, s)).astype(np.float32)
-                for s in CONV512_MAPS]
+        return [rng.standard_normal((n, 512, s, s)).astype(np.float32) for s in CONV512_MAPS]
     if kind == "conv3d":
-        return [rng.standard_normal((CONV3D_BATCH,) + CONV3D_INPUT).astype(np.float32)]
+        return [rng.standard_normal((n,) + CONV3D_INPUT).astype(np.float32)]
     raise ValueError(f"unknown conv workload {kind!r}")
 
 
@@ -127,7 +130,7 @@ BUILDERS = {"resnet18": resnet18, "cnn": cnn, "lenet": lenet, "conv512": conv512
             "conv3d": conv3d}
 
 
-def make_step(name: str, kind: str, threads: int) -> tuple:
+def make_step(name: str, kind: str, threads: int, batch: int | None = None) -> tuple:
     """(step, wrapped inputs) for one framework; ``step()`` runs one training step.
 
     resnet18 / cnn: cross-entropy, SGD with momentum. conv512 / conv3d: the sum of the
@@ -135,7 +138,7 @@ def make_step(name: str, kind: str, threads: int) -> tuple:
     """
     lib, nn, F = framework(name, threads)
     model = BUILDERS[kind](nn)
-    arrays = data(kind)
+    arrays = data(kind, batch=batch)
     wrap = lib.from_numpy
     if kind in ("resnet18", "cnn", "lenet"):
         x, y = wrap(arrays[0]), wrap(arrays[1])

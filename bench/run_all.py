@@ -26,29 +26,38 @@ sys.path.insert(0, HERE)
 import common  # noqa: E402
 import report  # noqa: E402
 
-WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead", "mlp_rss", "ceiling")
+WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "cnn", "resnet18", "conv512", "conv3d", "lstm",
+             "overhead", "mlp_rss", "ceiling")
 TITLES = {
     "mlp_train": "MLP training epoch 784-1024-1024-10, Adam, batch 128",
     "mlp_infer": "MLP inference, batch 1024 (time per forward)",
     "lenet": "LeNet-style CNN training epoch (Adam), batch 128",
+    "cnn": "CIFAR-sized CNN training epoch (3x3 convs 32-32-64-64, BN, pooling; Adam), batch 128",
+    "resnet18": "ResNet-18 training step on 32x32 inputs (SGD momentum), batch 32",
+    "conv512": "3x3 conv 512->512 on 4x4, 2x2, 1x1 maps: forward + backward, batch 32",
+    "conv3d": "Conv3d 4->16->32 (3x3x3) on 16^3 volumes: forward + backward, batch 8",
     "lstm": "LSTM(32->128), sequence 50, batch 64: time per training step (Adam)",
     "overhead": "Per-op overhead: 10 ops + sum + backward on 1x10",
     "mlp_rss": "RSS growth: 10 short MLP epochs, RSS epoch 10 vs epoch 2",
     "ceiling": "Ceiling: NumPy float32 GEMM at the MLP's shapes, element-wise bandwidth",
 }
 FULL = dict(samples=60000, repeats=2, budget_s=25.0, infer_iters=30, rss_samples=6400,
-            overhead_iters=10000, lenet_samples=10000, lstm_steps=10)
+            overhead_iters=10000, lenet_samples=10000, lstm_steps=10, cnn_samples=2560,
+            conv_steps=5)
 QUICK = dict(samples=12800, repeats=2, budget_s=15.0, infer_iters=20, rss_samples=1280,
-             overhead_iters=2000, lenet_samples=2560, lstm_steps=4)
+             overhead_iters=2000, lenet_samples=2560, lstm_steps=4, cnn_samples=1280,
+             conv_steps=2)
 
 
 def child_main(workload: str, framework: str, cfg: dict) -> None:
     """Child side: pin threads, run one workload, print one JSON line."""
     common.pin_threads(cfg["threads"])
     import workloads
+    import workloads_conv
     import workloads_nets
 
-    fn = getattr(workloads, workload, None) or getattr(workloads_nets, workload)
+    fn = (getattr(workloads, workload, None) or getattr(workloads_conv, workload, None)
+          or getattr(workloads_nets, workload))
     try:
         res = fn(framework, cfg)
     except Exception as exc:  # a framework that cannot run the workload is reported, not fatal
@@ -161,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         fws = ["numpy"] if w == "ceiling" else frameworks
         results[w] = {}
         rounds = 1 if w in ("ceiling", "mlp_rss") else cfg["rounds"]
-        if w in ("mlp_infer", "overhead", "lstm"):  # short children: one more round is cheap
+        if w in ("mlp_infer", "overhead", "lstm", "conv512", "conv3d"):  # short: one more round
             rounds += 1
         for r in range(rounds):
             for fw in fws:
