@@ -22,12 +22,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from softgrad.ops import _conv_kernels, winograd
 from softgrad.ops.conv_plan import Plan, buffer, plan
 
 CHUNK_BYTES = 8 * 2**20   # column bytes per batch slice (cache-sized)
 TAPS_MAX_VALID = 0.75     # 'taps' when at most this fraction of im2col's work is useful...
 TAPS_MIN_CHANNELS = 32    # ...and each tap's GEMM has an inner size of at least this
-FORCE: str | None = None  # tests: 'im2col' or 'taps' to force a lowering where it applies
+FORCE: str | None = None  # tests: 'im2col', 'taps' or 'winograd' to force one where it applies
 
 
 def _prod(t: tuple) -> int:
@@ -43,12 +44,19 @@ def _plan_of(x_spatial: tuple, w_shape: tuple, geo: tuple, out: tuple | None = N
                 None if out is None else tuple(out))
 
 
-def choose(p: Plan, c: int, w_shape: tuple, groups: int) -> str:
-    """'taps' or 'im2col' for a convolution with plan ``p`` and ``c`` input channels."""
+def choose(p: Plan, x_shape: tuple, w_shape: tuple, geo: tuple) -> str:
+    """'winograd', 'taps' or 'im2col' for a convolution with plan ``p``."""
+    stride, pads, dilation, groups = geo
+    c = x_shape[1]
     if groups != 1:
         return "im2col"
-    if FORCE is not None:
+    if FORCE == "winograd":
+        if winograd.applies(x_shape, w_shape, stride, pads, dilation, groups, min_channels=1):
+            return "winograd"
+    elif FORCE is not None:
         return FORCE
+    elif winograd.applies(x_shape, w_shape, stride, pads, dilation, groups):
+        return "winograd"
     kk = _prod(tuple(w_shape[2:]))
     if kk == 1:
         return "taps"
@@ -101,6 +109,49 @@ def col2im(xp: Any, gcols: Any, p: Plan, gxt: Any) -> Any:
     return gxt
 
 
+def _as3d(geo: tuple) -> tuple:
+    """(sd, sh, sw, pd, ph, pw, dd, dh, dw) of a 1-, 2- or 3-D geometry."""
+    stride, pads, dilation, _ = geo
+    lead = 3 - len(stride)
+    s = (1,) * lead + tuple(stride)
+    p = (0,) * lead + tuple(lo for lo, _ in pads)
+    d = (1,) * lead + tuple(dilation)
+    return s + p + d
+
+
+def _kernels(xp: Any, geo: tuple, *arrays: Any) -> Any:
+    """The compiled kernels for a strided convolution's columns (NumPy's slice copies run
+    contiguous rows at stride 1, faster than the loops; at stride > 1 the loops win)."""
+    if xp is not _conv_kernels.np or max(geo[0]) == 1:
+        return None
+    k = _conv_kernels.kernels()
+    return k if k is not None and _conv_kernels.usable(*arrays) else None
+
+
+def fill_cols(xp: Any, x: Any, n0: int, mm: int, p: Plan, geo: tuple, cols: Any) -> Any:
+    """cols (C, *K, mm, *Out) = im2col of the batch slice x[n0:n0 + mm]."""
+    if _kernels(xp, geo, x, cols) is not None:
+        nd = x.ndim - 2
+        x5 = x.reshape(x.shape[:2] + (1,) * (3 - nd) + x.shape[2:])
+        c8 = cols.reshape((cols.shape[0],) + (1,) * (3 - nd) + cols.shape[1:1 + nd] + (mm,)
+                          + (1,) * (3 - nd) + cols.shape[2 + nd:])
+        if _conv_kernels.run("im2col", x5, c8, n0, *_as3d(geo)):
+            return cols
+    return im2col(xp, _batch_last(x[n0:n0 + mm]), p, cols)
+
+
+def add_cols(xp: Any, gcols: Any, p: Plan, geo: tuple, gx: Any, n0: int, mm: int) -> Any:
+    """gx[n0:n0 + mm] = col2im of gcols (C, *K, mm, *Out)."""
+    if _kernels(xp, geo, gcols, gx) is not None:
+        nd = gx.ndim - 2
+        g5 = gx.reshape(gx.shape[:2] + (1,) * (3 - nd) + gx.shape[2:])
+        c8 = gcols.reshape((gcols.shape[0],) + (1,) * (3 - nd) + gcols.shape[1:1 + nd] + (mm,)
+                           + (1,) * (3 - nd) + gcols.shape[2 + nd:])
+        if _conv_kernels.run("col2im", c8, g5, n0, *_as3d(geo)):
+            return gx
+    return col2im(xp, gcols, p, _batch_last(gx[n0:n0 + mm]))
+
+
 # ---------------------------------------------------------------------- forward
 def forward(xp: Any, x: Any, w: Any, geo: tuple, bias: Any = None, keep_bytes: int = 0,
             out: tuple | None = None) -> tuple[Any, Any]:
@@ -115,7 +166,10 @@ def forward(xp: Any, x: Any, w: Any, geo: tuple, bias: Any = None, keep_bytes: i
         if bias is not None:
             y[...] = bias.reshape((1, o) + (1,) * len(p.out))
         return y, None
-    if choose(p, c, w.shape, groups) == "taps":
+    how = choose(p, x.shape, w.shape, geo)
+    if how == "winograd" and tuple(p.out) == tuple(y.shape[2:]):
+        return winograd.forward(xp, x, w, geo[1], bias), None
+    if how == "taps":
         _taps_forward(xp, x, w, p, y, bias)
         return y, None
     kernel, length = tuple(w.shape[2:]), _prod(p.out)
@@ -128,7 +182,7 @@ def forward(xp: Any, x: Any, w: Any, geo: tuple, bias: Any = None, keep_bytes: i
         mm = min(m, n - n0)
         shape = (c,) + kernel + (mm,) + p.out
         cols = xp.empty(shape, dtype=x.dtype) if keep else buffer(xp, "cols", shape, x.dtype)
-        im2col(xp, _batch_last(x[n0:n0 + mm]), p, cols)
+        fill_cols(xp, x, n0, mm, p, geo, cols)
         yt = buffer(xp, "yt", (groups, o // groups, mm * length), x.dtype)
         xp.matmul(wg, cols.reshape(groups, ckk // groups, mm * length), out=yt)
         _store_batch_first(xp, yt.reshape((o, mm) + p.out), y[n0:n0 + mm], bias)
@@ -210,7 +264,14 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
         if need_w:
             gw[...] = 0
         return gx, gw
-    if choose(p, c, w.shape, groups) == "taps":
+    how = choose(p, x_shape, w.shape, geo)
+    if how == "winograd" and tuple(p.out) == winograd.out_size(x_shape, geo[1]):
+        if need_x:
+            gx = winograd.input_grad(xp, g, w, x_shape, geo[1])
+        if need_w:
+            gw = winograd.weight_grad(xp, g, x, w.shape, geo[1])
+        return gx, gw
+    if how == "taps":
         _taps_backward(xp, g, x, w, p, gx, gw)
         return gx, gw
     kernel, length = tuple(w.shape[2:]), _prod(p.out)
@@ -229,7 +290,7 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
             cols = kept
             if cols is None:
                 cols = buffer(xp, "cols", (c,) + kernel + (mm,) + p.out, g.dtype)
-                im2col(xp, _batch_last(x[n0:n0 + mm]), p, cols)
+                fill_cols(xp, x, n0, mm, p, geo, cols)
             cols3 = cols.reshape(groups, ckk // groups, mm * length).swapaxes(1, 2)
             if n0 == 0:
                 xp.matmul(gt3, cols3, out=gwg)
@@ -240,7 +301,7 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
                            (c,) + kernel + (mm,) + p.out, g.dtype)
             xp.matmul(wg.swapaxes(1, 2), gt3, out=gcols.reshape(groups, ckk // groups,
                                                                  mm * length))
-            col2im(xp, gcols, p, _batch_last(gx[n0:n0 + mm]))
+            add_cols(xp, gcols, p, geo, gx, n0, mm)
     return gx, gw
 
 
