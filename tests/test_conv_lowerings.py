@@ -9,7 +9,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn.functional as F
 from checks import needs_torch, torch
-from softgrad.ops import _conv_kernels, conv_lowering, conv_plan, winograd
+from softgrad.ops import _conv_kernels, conv_columns, conv_lowering, conv_plan, winograd
 
 LOWERINGS = ["im2col", "taps", "winograd"]
 
@@ -128,23 +128,25 @@ def test_numba_kernels_match_numpy_transforms_bit_for_bit() -> None:
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
-def test_numba_im2col_and_col2im_match_numpy(monkeypatch, nd) -> None:
-    if _conv_kernels.kernels() is None:
-        pytest.skip("numba is not installed")
+def test_both_column_layouts_agree(nd) -> None:
     shape = {1: (3, 4, 11), 2: (3, 4, 9, 8), 3: (3, 4, 6, 7, 5)}[nd]
-    kernel, stride = (3, 2, 3)[:nd], (2, 3, 2)[:nd]
+    kernel, stride = (3, 2, 3)[:nd], (1, 1, 1)[:nd]
     pads, dil = ((1, 1), (2, 2), (0, 0))[:nd], (1, 2, 1)[:nd]
     geo = (stride, pads, dil, 1)
     x = _rand(*shape, dtype=np.float32)
     p = conv_plan.plan(shape[2:], kernel, stride, pads, dil)
     cols = {}
-    for use in (False, True):
-        monkeypatch.setattr(_conv_kernels, "USE", use)
-        c = np.full((4,) + kernel + (2,) + p.out, np.nan, np.float32)
-        conv_lowering.fill_cols(np, x, 1, 2, p, geo, c)
+    for batch_last in (False, True):
+        layout = conv_columns.Columns(np, p, geo, 4, kernel)
+        layout.batch_last = batch_last
+        c = np.full(layout.shape(2), np.nan, np.float32)
+        layout.fill(x, 1, 2, c)
         gx = np.full(shape, np.nan, np.float32)
-        conv_lowering.add_cols(np, c, p, geo, gx, 1, 2)
-        cols[use] = (c, gx[1:])
+        layout.add_back(c, gx, 1, 2)
+        if batch_last:  # back to the batch-beside-taps order
+            c = np.moveaxis(c, -1, 1 + nd)
+        assert not np.isnan(c).any() and not np.isnan(gx[1:]).any()
+        cols[batch_last] = (c, gx[1:])
     np.testing.assert_array_equal(cols[True][0], cols[False][0])
     np.testing.assert_allclose(cols[True][1], cols[False][1], rtol=1e-6, atol=1e-6)
 

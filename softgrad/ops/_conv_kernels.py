@@ -1,13 +1,9 @@
-"""Optional compiled loops for the convolution lowerings (numba, the ``fast`` extra).
+"""Optional compiled loops for the Winograd tile transforms (numba, the ``fast`` extra).
 
-The NumPy lowerings spend their non-GEMM time in strided slice copies and adds whose inner
-rows are short (a row of a small map), so per-row overhead dominates. These kernels do the
-same element-wise work in one compiled pass each:
-
-- ``im2col`` / ``col2im``: the column copy and its scatter-add, 1-D to 3-D (as D, H, W);
-- ``wino_input`` / ``wino_output`` / ``wino_grad_output``: the Winograd F(2x2, 3x3) tile
-  transforms, with the same operations in the same order as the NumPy transforms (so their
-  results are bit-for-bit equal).
+In NumPy each transform is about twenty strided slice operations over tile-domain arrays;
+these kernels do the same work in one compiled pass each (``wino_input``, ``wino_output``,
+``wino_grad_output``), with the same operations in the same order, so their results are
+bit-for-bit those of the NumPy transforms in ``winograd.py``.
 
 Never required: without numba, or with ``SOFTGRAD_NUMBA=0``, :func:`kernels` returns None
 and the NumPy code runs. ``tests/test_conv_kernels.py`` checks both paths agree.
@@ -54,7 +50,6 @@ class _Kernels:
 
 
 def _compile() -> Any:
-    global _axis_range
     try:
         import numba  # optional
     except Exception:
@@ -62,10 +57,7 @@ def _compile() -> Any:
     for cache in (True, False):  # caching needs a writable __pycache__
         try:
             jit = numba.njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
-            _axis_range = jit(_axis_range_py)  # a compiled helper the kernels call
             k = _Kernels()
-            k.im2col = jit(_im2col)
-            k.col2im = jit(_col2im)
             k.wino_input = jit(_wino_input)
             k.wino_output = jit(_wino_output)
             k.wino_grad_output = jit(_wino_grad_output)
@@ -92,89 +84,6 @@ def run(name: str, *args: Any) -> bool:
     except Exception:  # pragma: no cover - a numba that cannot type these arrays
         disable()
         return False
-
-
-# ---------------------------------------------------------------------- im2col / col2im
-_axis_range = None  # the compiled _axis_range_py once kernels() has run
-def _axis_range_py(out, k, s, lo, d, size):  # pragma: no cover - compiled
-    """[o0, o1): outputs whose input index o * s + k * d - lo lies in [0, size)."""
-    off = k * d - lo
-    o0 = 0
-    if off < 0:
-        o0 = (-off + s - 1) // s
-    o1 = out
-    if size - 1 - off < 0:
-        o1 = 0
-    else:
-        o1 = min(out, (size - 1 - off) // s + 1)
-    if o1 < o0:
-        o1 = o0
-    return o0, o1
-
-
-def _im2col(x, cols, n0, sd, sh, sw, pd, ph, pw, dd, dh, dw):  # pragma: no cover - compiled
-    """cols (C, KD, KH, KW, m, OD, OH, OW) = windows of x[n0:n0+m] (N, C, D, H, W), zeros
-    where a window reads padding."""
-    c_, kd_, kh_, kw_, m_, od_, oh_, ow_ = cols.shape
-    d_, h_, w_ = x.shape[2], x.shape[3], x.shape[4]
-    for c in range(c_):
-        for kd in range(kd_):
-            d0, d1 = _axis_range(od_, kd, sd, pd, dd, d_)
-            for kh in range(kh_):
-                h0, h1 = _axis_range(oh_, kh, sh, ph, dh, h_)
-                for kw in range(kw_):
-                    w0, w1 = _axis_range(ow_, kw, sw, pw, dw, w_)
-                    for b in range(m_):
-                        for od in range(od_):
-                            if od < d0 or od >= d1:
-                                for oh in range(oh_):
-                                    for ow in range(ow_):
-                                        cols[c, kd, kh, kw, b, od, oh, ow] = 0
-                                continue
-                            di = od * sd + kd * dd - pd
-                            for oh in range(oh_):
-                                if oh < h0 or oh >= h1:
-                                    for ow in range(ow_):
-                                        cols[c, kd, kh, kw, b, od, oh, ow] = 0
-                                    continue
-                                hi = oh * sh + kh * dh - ph
-                                for ow in range(w0):
-                                    cols[c, kd, kh, kw, b, od, oh, ow] = 0
-                                base = kw * dw - pw
-                                for ow in range(w0, w1):
-                                    cols[c, kd, kh, kw, b, od, oh, ow] = \
-                                        x[n0 + b, c, di, hi, ow * sw + base]
-                                for ow in range(w1, ow_):
-                                    cols[c, kd, kh, kw, b, od, oh, ow] = 0
-
-
-def _col2im(gcols, gx, n0, sd, sh, sw, pd, ph, pw, dd, dh, dw):  # pragma: no cover - compiled
-    """gx[n0:n0+m] (N, C, D, H, W) = sum of each window's columns (the adjoint of im2col);
-    the slice is zeroed first."""
-    c_, kd_, kh_, kw_, m_, od_, oh_, ow_ = gcols.shape
-    d_, h_, w_ = gx.shape[2], gx.shape[3], gx.shape[4]
-    for b in range(m_):
-        for c in range(c_):
-            for di in range(d_):
-                for hi in range(h_):
-                    for wi in range(w_):
-                        gx[n0 + b, c, di, hi, wi] = 0
-    for c in range(c_):
-        for kd in range(kd_):
-            d0, d1 = _axis_range(od_, kd, sd, pd, dd, d_)
-            for kh in range(kh_):
-                h0, h1 = _axis_range(oh_, kh, sh, ph, dh, h_)
-                for kw in range(kw_):
-                    w0, w1 = _axis_range(ow_, kw, sw, pw, dw, w_)
-                    base = kw * dw - pw
-                    for b in range(m_):
-                        for od in range(d0, d1):
-                            di = od * sd + kd * dd - pd
-                            for oh in range(h0, h1):
-                                hi = oh * sh + kh * dh - ph
-                                for ow in range(w0, w1):
-                                    gx[n0 + b, c, di, hi, ow * sw + base] += \
-                                        gcols[c, kd, kh, kw, b, od, oh, ow]
 
 
 # ---------------------------------------------------------------------- Winograd tiles

@@ -22,7 +22,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.ops import _conv_kernels, winograd
+from softgrad.ops import winograd
+from softgrad.ops.conv_columns import Columns, matmul_deep, matmul_long
 from softgrad.ops.conv_plan import Plan, buffer, plan
 
 CHUNK_BYTES = 8 * 2**20   # column bytes per batch slice (cache-sized)
@@ -64,92 +65,14 @@ def choose(p: Plan, x_shape: tuple, w_shape: tuple, geo: tuple) -> str:
     return "taps" if useful <= TAPS_MAX_VALID and c >= TAPS_MIN_CHANNELS else "im2col"
 
 
-def _slice_rows(n: int, per_sample: int) -> int:
-    """Samples per batch slice so one slice's work buffer stays near ``CHUNK_BYTES``."""
-    return max(1, min(n, CHUNK_BYTES // max(per_sample, 1)))
-
-
 def _batch_last(a: Any) -> Any:
     """(n, C, *S) view as (C, n, *S)."""
     return a.swapaxes(0, 1)
 
 
-# ---------------------------------------------------------------------- im2col / col2im
-def im2col(xp: Any, xt: Any, p: Plan, cols: Any) -> Any:
-    """Fill ``cols`` (C, *K, n, *Out) from ``xt`` (C, n, *S): each tap's box, zeros outside."""
-    lead = (slice(None),)
-    for t in p.taps:
-        dst = cols[lead + t.k]  # (C, n, *Out)
-        if t.out_box is None:
-            dst[...] = 0
-            continue
-        dst[lead * 2 + t.out_box] = xt[lead * 2 + t.in_box]
-        for b in t.border:
-            dst[lead * 2 + b] = 0
-    return cols
-
-
-def col2im(xp: Any, gcols: Any, p: Plan, gxt: Any) -> Any:
-    """Write the adjoint of ``im2col``: ``gxt`` (C, n, *S) = sum of each tap's box of
-    ``gcols`` (C, *K, n, *Out). A tap covering the whole input is assigned first (no zeroing)."""
-    lead = (slice(None),) * 2
-    first = next((t for t in p.taps if t.full_in), None)
-    if first is None:
-        gxt[...] = 0
-    for t in ([first] if first is not None else []) + [t for t in p.taps if t is not first]:
-        if t.out_box is None:
-            continue
-        src = gcols[(slice(None),) + t.k][lead + t.out_box]
-        if t is first:
-            gxt[...] = src
-        elif p.overlap:
-            gxt[lead + t.in_box] += src
-        else:
-            gxt[lead + t.in_box] = src
-    return gxt
-
-
-def _as3d(geo: tuple) -> tuple:
-    """(sd, sh, sw, pd, ph, pw, dd, dh, dw) of a 1-, 2- or 3-D geometry."""
-    stride, pads, dilation, _ = geo
-    lead = 3 - len(stride)
-    s = (1,) * lead + tuple(stride)
-    p = (0,) * lead + tuple(lo for lo, _ in pads)
-    d = (1,) * lead + tuple(dilation)
-    return s + p + d
-
-
-def _kernels(xp: Any, geo: tuple, *arrays: Any) -> Any:
-    """The compiled kernels for a strided convolution's columns (NumPy's slice copies run
-    contiguous rows at stride 1, faster than the loops; at stride > 1 the loops win)."""
-    if xp is not _conv_kernels.np or max(geo[0]) == 1:
-        return None
-    k = _conv_kernels.kernels()
-    return k if k is not None and _conv_kernels.usable(*arrays) else None
-
-
-def fill_cols(xp: Any, x: Any, n0: int, mm: int, p: Plan, geo: tuple, cols: Any) -> Any:
-    """cols (C, *K, mm, *Out) = im2col of the batch slice x[n0:n0 + mm]."""
-    if _kernels(xp, geo, x, cols) is not None:
-        nd = x.ndim - 2
-        x5 = x.reshape(x.shape[:2] + (1,) * (3 - nd) + x.shape[2:])
-        c8 = cols.reshape((cols.shape[0],) + (1,) * (3 - nd) + cols.shape[1:1 + nd] + (mm,)
-                          + (1,) * (3 - nd) + cols.shape[2 + nd:])
-        if _conv_kernels.run("im2col", x5, c8, n0, *_as3d(geo)):
-            return cols
-    return im2col(xp, _batch_last(x[n0:n0 + mm]), p, cols)
-
-
-def add_cols(xp: Any, gcols: Any, p: Plan, geo: tuple, gx: Any, n0: int, mm: int) -> Any:
-    """gx[n0:n0 + mm] = col2im of gcols (C, *K, mm, *Out)."""
-    if _kernels(xp, geo, gcols, gx) is not None:
-        nd = gx.ndim - 2
-        g5 = gx.reshape(gx.shape[:2] + (1,) * (3 - nd) + gx.shape[2:])
-        c8 = gcols.reshape((gcols.shape[0],) + (1,) * (3 - nd) + gcols.shape[1:1 + nd] + (mm,)
-                           + (1,) * (3 - nd) + gcols.shape[2 + nd:])
-        if _conv_kernels.run("col2im", c8, g5, n0, *_as3d(geo)):
-            return gx
-    return col2im(xp, gcols, p, _batch_last(gx[n0:n0 + mm]))
+def _slice_rows(n: int, per_sample: int) -> int:
+    """Samples per batch slice so one slice's work buffer stays near ``CHUNK_BYTES``."""
+    return max(1, min(n, CHUNK_BYTES // max(per_sample, 1)))
 
 
 # ---------------------------------------------------------------------- forward
@@ -177,15 +100,16 @@ def forward(xp: Any, x: Any, w: Any, geo: tuple, bias: Any = None, keep_bytes: i
     m = _slice_rows(n, ckk * length * x.itemsize)
     keep = m == n and ckk * n * length * x.itemsize <= keep_bytes
     wg = w.reshape(groups, o // groups, ckk // groups)
+    layout = Columns(xp, p, geo, c, kernel)
     kept = None
     for n0 in range(0, n, m):
         mm = min(m, n - n0)
-        shape = (c,) + kernel + (mm,) + p.out
+        shape = layout.shape(mm)
         cols = xp.empty(shape, dtype=x.dtype) if keep else buffer(xp, "cols", shape, x.dtype)
-        fill_cols(xp, x, n0, mm, p, geo, cols)
+        layout.fill(x, n0, mm, cols)
         yt = buffer(xp, "yt", (groups, o // groups, mm * length), x.dtype)
-        xp.matmul(wg, cols.reshape(groups, ckk // groups, mm * length), out=yt)
-        _store_batch_first(xp, yt.reshape((o, mm) + p.out), y[n0:n0 + mm], bias)
+        matmul_long(xp, wg, cols.reshape(groups, ckk // groups, mm * length), yt)
+        layout.store(yt.reshape((o,) + shape[1 + len(kernel):]), y[n0:n0 + mm], bias)
         kept = cols if keep else None
     return y, kept
 
@@ -277,31 +201,30 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
     kernel, length = tuple(w.shape[2:]), _prod(p.out)
     ckk, og = c * _prod(kernel), o // groups
     m = _slice_rows(n, ckk * length * g.itemsize)
-    if kept is not None and kept.shape[1 + len(kernel)] != n:
+    layout = Columns(xp, p, geo, c, kernel)
+    if kept is not None and layout.batch_of(kept) != n:
         kept = None
     wg = w.reshape(groups, og, ckk // groups) if need_x else None
     gwg = gw.reshape(groups, og, ckk // groups) if need_w else None
     for n0 in range(0, n, m):
         mm = min(m, n - n0)
-        gt = buffer(xp, "gt", (o, mm) + p.out, g.dtype)
-        gt[...] = _batch_last(g[n0:n0 + mm])
-        gt3 = gt.reshape(groups, og, mm * length)
+        gt3 = layout.grad_rows(g[n0:n0 + mm]).reshape(groups, og, mm * length)
         if need_w:
             cols = kept
             if cols is None:
-                cols = buffer(xp, "cols", (c,) + kernel + (mm,) + p.out, g.dtype)
-                fill_cols(xp, x, n0, mm, p, geo, cols)
+                cols = buffer(xp, "cols", layout.shape(mm), g.dtype)
+                layout.fill(x, n0, mm, cols)
             cols3 = cols.reshape(groups, ckk // groups, mm * length).swapaxes(1, 2)
             if n0 == 0:
-                xp.matmul(gt3, cols3, out=gwg)
+                matmul_deep(xp, gt3, cols3, out=gwg)
             else:
-                gwg += xp.matmul(gt3, cols3)
+                gwg += matmul_deep(xp, gt3, cols3)
         if need_x:
-            gcols = buffer(xp, "gcols" if kept is not None else "cols",
-                           (c,) + kernel + (mm,) + p.out, g.dtype)
-            xp.matmul(wg.swapaxes(1, 2), gt3, out=gcols.reshape(groups, ckk // groups,
+            gcols = buffer(xp, "gcols" if kept is not None else "cols", layout.shape(mm),
+                           g.dtype)
+            matmul_long(xp, wg.swapaxes(1, 2), gt3, gcols.reshape(groups, ckk // groups,
                                                                  mm * length))
-            add_cols(xp, gcols, p, geo, gx, n0, mm)
+            layout.add_back(gcols, gx, n0, mm)
     return gx, gw
 
 
