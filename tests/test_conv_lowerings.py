@@ -40,6 +40,7 @@ def _run(lib, x, w, b, g, **kw):
 
 CASES = [  # (x shape, w shape, kwargs); forcing a lowering ignores its channel minimum
     ((2, 8, 9, 7), (8, 8, 3, 3), dict(padding=1)),
+    ((1, 8, 5, 19), (8, 8, 3, 3), dict(padding=1)),  # wide: Winograd's compiled transforms
     ((3, 8, 4, 4), (10, 8, 3, 3), dict(padding=1)),
     ((2, 8, 6, 5), (8, 8, 3, 3), dict(padding=(2, 0))),
     ((2, 6, 8, 8), (7, 6, 3, 3), dict(padding=1, stride=2)),

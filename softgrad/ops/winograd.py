@@ -14,7 +14,8 @@ transposed kernel (padding 2 - pad), and grad_W = G^T [sum over tiles of (A g A^
 the adjoint of the weight's transform.
 
 Tile-domain arrays are (16, C, *tile_grid); the batch sits innermost when maps are small
-(long rows for the slice arithmetic), else beside the channels.
+(long rows for the slice arithmetic), else beside the channels - and there, with numba
+installed, each transform is one compiled pass (``_conv_kernels``).
 """
 from __future__ import annotations
 
@@ -190,8 +191,8 @@ def forward(xp: Any, x: Any, w: Any, pads: tuple, bias: Any = None, u: Any = Non
     o = w.shape[0]
     oh, ow, th, tw = _geometry(x.shape, pads)
     y = xp.empty((n, o, oh, ow), dtype=x.dtype)
-    k = _compiled(xp, y)
-    lay = _Layout(k is None and tw <= BATCH_LAST_MAX_TILES)
+    k = _compiled(xp, y) if tw > BATCH_LAST_MAX_TILES else None
+    lay = _Layout(tw <= BATCH_LAST_MAX_TILES)
     u = weight_transform(xp, w) if u is None else u
     m = max(1, min(n, CHUNK_BYTES // max(16 * c * th * tw * x.itemsize, 1)))
     for n0 in range(0, n, m):
@@ -248,8 +249,8 @@ def weight_grad(xp: Any, g: Any, x: Any, w_shape: tuple, pads: tuple) -> Any:
     o = w_shape[0]
     oh, ow, th, tw = _geometry(x.shape, pads)
     g = xp.ascontiguousarray(g) if xp is _conv_kernels.np else g
-    k = _compiled(xp, g)
-    lay = _Layout(k is None and tw <= BATCH_LAST_MAX_TILES)
+    k = _compiled(xp, g) if tw > BATCH_LAST_MAX_TILES else None
+    lay = _Layout(tw <= BATCH_LAST_MAX_TILES)
     gu = None
     m = max(1, min(n, CHUNK_BYTES // max(16 * c * th * tw * x.itemsize, 1)))
     for n0 in range(0, n, m):
