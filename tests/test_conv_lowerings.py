@@ -202,3 +202,29 @@ def test_workspace_is_reused_and_releasable() -> None:
     assert conv_plan.workspace_bytes() == held  # the same buffers, not new ones
     conv_plan.release_workspace()
     assert conv_plan.workspace_bytes() == 0
+
+
+@pytest.mark.parametrize("lowering", LOWERINGS)
+def test_each_lowering_on_the_fake_gpu_module(monkeypatch, lowering) -> None:
+    """Device arrays go through ``self.xp`` (never bare NumPy, no host work buffers): every
+    lowering on the fake CuPy module gives the CPU results and stays on the device."""
+    import fake_cuda
+    from softgrad import backend
+
+    monkeypatch.setattr(conv_lowering, "FORCE", lowering)
+    x, w, b = _rand(2, 8, 9, 7), _rand(8, 8, 3, 3, seed=1), _rand(8, seed=2)
+    g = _rand(2, 8, 9, 7, seed=3)
+    fake_cuda.install()
+    try:
+        res = {}
+        for dev in ("cpu", "cuda"):
+            xt = sg.tensor(x, device=dev, requires_grad=True)
+            wt = sg.tensor(w, device=dev, requires_grad=True)
+            y = F.conv2d(xt, wt, sg.tensor(b, device=dev), padding=1)
+            (y * sg.tensor(g, device=dev)).sum().backward()
+            assert isinstance(y._data, backend._cupy.ndarray) == (dev == "cuda")
+            res[dev] = [backend.to_numpy(a._data) for a in (y, xt.grad, wt.grad)]
+    finally:
+        fake_cuda.uninstall()
+    for a, r in zip(res["cuda"], res["cpu"]):
+        np.testing.assert_allclose(a, r, rtol=1e-12, atol=1e-12)
