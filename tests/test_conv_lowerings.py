@@ -11,7 +11,7 @@ import softgrad.nn.functional as F
 from checks import needs_torch, torch
 from softgrad.ops import _conv_kernels, conv_columns, conv_lowering, conv_plan, winograd
 
-LOWERINGS = ["im2col", "taps", "winograd"]
+LOWERINGS = ["im2col", "taps", "winograd", "persample"]
 
 
 @pytest.fixture(params=[False, True], ids=["numpy", "kernels"])

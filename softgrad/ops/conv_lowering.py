@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.ops import winograd
+from softgrad.ops import conv_persample, winograd
 from softgrad.ops.conv_columns import Columns, matmul_deep, matmul_long
 from softgrad.ops.conv_plan import Plan, buffer, plan
 
@@ -46,7 +46,7 @@ def _plan_of(x_spatial: tuple, w_shape: tuple, geo: tuple, out: tuple | None = N
 
 
 def choose(p: Plan, x_shape: tuple, w_shape: tuple, geo: tuple) -> str:
-    """'winograd', 'taps' or 'im2col' for a convolution with plan ``p``."""
+    """'winograd', 'taps', 'persample' or 'im2col' for a convolution with plan ``p``."""
     stride, pads, dilation, groups = geo
     c = x_shape[1]
     if groups != 1:
@@ -61,6 +61,8 @@ def choose(p: Plan, x_shape: tuple, w_shape: tuple, geo: tuple) -> str:
     kk = _prod(tuple(w_shape[2:]))
     if kk == 1:
         return "taps"
+    if FORCE is None and conv_persample.applies(x_shape, w_shape, p.out, groups):
+        return "persample"
     useful = p.valid / (kk * _prod(p.out)) if p.out and _prod(p.out) else 1.0
     return "taps" if useful <= TAPS_MAX_VALID and c >= TAPS_MIN_CHANNELS else "im2col"
 
@@ -95,6 +97,8 @@ def forward(xp: Any, x: Any, w: Any, geo: tuple, bias: Any = None, keep_bytes: i
     if how == "taps":
         _taps_forward(xp, x, w, p, y, bias)
         return y, None
+    if how == "persample":
+        return conv_persample.forward(xp, x, w, geo, p.out, bias, keep_bytes)
     kernel, length = tuple(w.shape[2:]), _prod(p.out)
     ckk = c * _prod(kernel)
     m = _slice_rows(n, ckk * length * x.itemsize)
@@ -198,6 +202,14 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
     if how == "taps":
         _taps_backward(xp, g, x, w, p, gx, gw)
         return gx, gw
+    if how == "persample":
+        if need_w:
+            gw = conv_persample.weight_grad(xp, g, x, w.shape, geo, kept)
+        if need_x and conv_persample.input_grad_applies(x_shape, w.shape, geo, p.out):
+            return conv_persample.input_grad(xp, g, w, geo, x_shape), gw
+        if not need_x:
+            return None, gw
+        need_w, kept = False, None  # grad_x through the columns below
     kernel, length = tuple(w.shape[2:]), _prod(p.out)
     ckk, og = c * _prod(kernel), o // groups
     m = _slice_rows(n, ckk * length * g.itemsize)
