@@ -90,7 +90,7 @@ def run(name: str, *args: Any) -> bool:
 def _wino_input(p, v):  # pragma: no cover - compiled
     """v (16, C, n, th, tw) = B^T d B of every 4x4 tile d of p (C, n, 2th+2, 2tw+2); the
     operations and their order are those of ``winograd.input_transform``."""
-    c_, n_, hp, wp = p.shape
+    c_, n_, _, wp = p.shape
     th, tw = v.shape[3], v.shape[4]
     q = np.empty((4, wp), dtype=p.dtype)
     for c in range(c_):

@@ -45,8 +45,8 @@ class _Geometry(Function):
         return self.geo
 
     def _params(self) -> dict:
-        return dict(stride=self.stride, pads=self.pads, dilation=self.dilation,
-                    groups=self.groups)
+        return {"stride": self.stride, "pads": self.pads, "dilation": self.dilation,
+                "groups": self.groups}
 
 
 class Conv2d(_Geometry):

@@ -76,7 +76,7 @@ def forward(xp: Any, x: Any, w: Any, geo: tuple, out: tuple, bias: Any = None,
     """(y, kept): y (n, O, *out) = conv(x, w) + bias, one GEMM per sample; ``kept``: the
     columns (n, C*K, L) when they fit ``keep_bytes`` in one batch slice, else None."""
     stride, pads, dilation, _ = geo
-    n, c = x.shape[:2]
+    n = x.shape[0]
     o, kernel = w.shape[0], tuple(w.shape[2:])
     ckk = w[0].size
     length = 1

@@ -13,11 +13,21 @@ from typing import Any, Sequence, Union
 from softgrad import backend
 from softgrad.functions import stack
 from softgrad.nn.functional._spatial import batched
-from softgrad.nn.functional.conv import (_check_channels, _check_common, _check_fits,
-                                          _conv_pads, _params)
-from softgrad.nn.functional.pooling import (_adaptive_sizes, _geometry,
-                                            _mean_matrix, adaptive_avg_pool2d, avg_pool2d,
-                                            max_pool2d)
+from softgrad.nn.functional.conv import (
+    _check_channels,
+    _check_common,
+    _check_fits,
+    _conv_pads,
+    _params,
+)
+from softgrad.nn.functional.pooling import (
+    _adaptive_sizes,
+    _geometry,
+    _mean_matrix,
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    max_pool2d,
+)
 from softgrad.nn.functional.vision import pad as _pad
 from softgrad.ops.conv import Conv3d
 from softgrad.tensor import Tensor
