@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_betas, _check_nonneg
 
 np = backend.np
@@ -62,16 +61,7 @@ class NAdam(Optimizer):
         wd, psi, maximize = group["weight_decay"], group["momentum_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["mu_product"] = 1.0
-                st["exp_avg"] = self._new_state(p)
-                st["exp_avg_sq"] = self._new_state(p)
-            st["step"] += 1
+        for p, st in self._params_to_step(group, "exp_avg", "exp_avg_sq", mu_product=1.0):
             step = st["step"]
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -82,9 +72,7 @@ class NAdam(Optimizer):
             arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled,
                                    1 - beta2**step, c_grad, c_avg)))
-            p._version += 1
-        if items:
-            run_kernel(_nadam_update, items, self._scratch, 2)
+        self._run_kernel(_nadam_update, items, 2)
 
 
 def _nadam_update(pd: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, lr: float, beta1: float,

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from softgrad import backend
 from softgrad.autograd import grad_mode
+from softgrad.optim._parallel import run_kernel
 from softgrad.tensor import Tensor
 
 np = backend.np
@@ -130,6 +131,34 @@ class Optimizer:
 
     def _step_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
+
+    def _params_to_step(self, group: dict[str, Any], *tensors: str,
+                        **scalars: float) -> Iterator[tuple[Tensor, dict[str, Any]]]:
+        """Each parameter of ``group`` that has a gradient, with its state, ``step`` advanced
+        by one and the parameter's version bumped (its data is about to change in place).
+
+        State is created on first use: ``step`` 0.0, then the ``scalars``, then a zero tensor
+        like the parameter for each name in ``tensors``.
+        """
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            st = self.state[p]
+            if not st:
+                st["step"] = 0.0
+                st.update(scalars)
+                for name in tensors:
+                    st[name] = self._new_state(p)
+            st["step"] += 1
+            p._version += 1
+            yield p, st
+
+    def _run_kernel(self, kernel: Callable[..., None], items: list[tuple[tuple, tuple]],
+                    n_scratch: int) -> None:
+        """``kernel(*arrays, *scratch, *args)`` for each ``(arrays, args)`` of ``items``,
+        threaded, with this optimizer's scratch buffers (``_parallel.run_kernel``)."""
+        if items:
+            run_kernel(kernel, items, self._scratch, n_scratch)
 
     def _scratch(self, like: Any, slot: int = 0, thread: int = 0) -> Any:
         """A reusable array shaped like ``like`` (grown on demand, shared across params;

@@ -5,7 +5,6 @@ import math
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_betas, _check_nonneg
 
 np = backend.np
@@ -56,15 +55,7 @@ class RAdam(Optimizer):
         decoupled = group["decoupled_weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["exp_avg"] = self._new_state(p)
-                st["exp_avg_sq"] = self._new_state(p)
-            st["step"] += 1
+        for p, st in self._params_to_step(group, "exp_avg", "exp_avg_sq"):
             step = st["step"]
             bias_correction2 = 1 - beta2**step
             rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
@@ -75,9 +66,7 @@ class RAdam(Optimizer):
             arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled,
                                    1 - beta1**step, math.sqrt(bias_correction2), rect)))
-            p._version += 1
-        if items:
-            run_kernel(_radam_update, items, self._scratch, 2)
+        self._run_kernel(_radam_update, items, 2)
 
 
 def _radam_update(pd: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, lr: float, beta1: float,
