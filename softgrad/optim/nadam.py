@@ -79,14 +79,7 @@ def _nadam_update(pd: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, lr: float, 
                   beta2: float, eps: float, wd: float, maximize: bool, decoupled: bool,
                   bias_correction2: float, c_grad: float, c_avg: float) -> None:
     """One NAdam update of ``pd`` in place (element-wise only: safe on any slice)."""
-    if decoupled and wd:
-        pd *= 1 - lr * wd
-    g = Optimizer._grad_with_decay(g, pd, 0 if decoupled else wd, maximize, s0)
-    Optimizer._lerp_(m, g, 1 - beta1, s1)
-    v *= beta2                                   # v = b2 * v + (1 - b2) * g * g
-    np.multiply(g, g, out=s1)
-    s1 *= 1 - beta2
-    v += s1
+    g = Optimizer._adam_moments_(pd, g, m, v, lr, beta1, beta2, wd, maximize, decoupled, s0, s1)
     np.divide(v, bias_correction2, out=s1)       # denom
     np.sqrt(s1, out=s1)
     s1 += eps

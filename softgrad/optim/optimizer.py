@@ -193,6 +193,22 @@ class Optimizer:
             out *= 1 - weight
             np.subtract(b, out, out=a)
 
+    @staticmethod
+    def _adam_moments_(pd: Any, g: Any, m: Any, v: Any, lr: float, beta1: float, beta2: float,
+                       wd: float, maximize: bool, decoupled: bool, s0: Any, s1: Any) -> Any:
+        """The first half of an NAdam/RAdam update, in place: weight decay (decoupled:
+        ``p *= 1 - lr*wd``, else ``g += wd*p``), ``m`` lerped towards ``g`` by ``1 - beta1``
+        and ``v = beta2*v + (1 - beta2)*g*g``. Returns ``g`` (in ``s0`` where changed)."""
+        if decoupled and wd:
+            pd *= 1 - lr * wd
+        g = Optimizer._grad_with_decay(g, pd, 0 if decoupled else wd, maximize, s0)
+        Optimizer._lerp_(m, g, 1 - beta1, s1)
+        v *= beta2
+        np.multiply(g, g, out=s1)
+        s1 *= 1 - beta2
+        v += s1
+        return g
+
     def _new_state(self, p: Tensor, fill: float = 0.0) -> Tensor:
         """A state tensor shaped like ``p`` (same dtype and device)."""
         arr = backend.xp_of(p._data).full(p._data.shape, fill, dtype=p._data.dtype)

@@ -73,14 +73,7 @@ def _radam_update(pd: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, lr: float, 
                   beta2: float, eps: float, wd: float, maximize: bool, decoupled: bool,
                   bias_correction1: float, sqrt_bc2: float, rect: float | None) -> None:
     """One RAdam update of ``pd`` in place (element-wise only: safe on any slice)."""
-    if decoupled and wd:
-        pd *= 1 - lr * wd
-    g = Optimizer._grad_with_decay(g, pd, 0 if decoupled else wd, maximize, s0)
-    Optimizer._lerp_(m, g, 1 - beta1, s1)
-    v *= beta2                                   # v = b2 * v + (1 - b2) * g * g
-    np.multiply(g, g, out=s1)
-    s1 *= 1 - beta2
-    v += s1
+    Optimizer._adam_moments_(pd, g, m, v, lr, beta1, beta2, wd, maximize, decoupled, s0, s1)
     np.divide(m, bias_correction1, out=s0)       # bias-corrected m (g is no longer needed)
     s0 *= lr
     if rect is not None:
