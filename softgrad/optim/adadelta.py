@@ -40,10 +40,10 @@ class Adadelta(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
         wd, maximize = group["weight_decay"], group["maximize"]
-        for p, st in self._params_to_step(group, "square_avg", "acc_delta"):
+        for p, grad, st in self._params_to_step(group, "square_avg", "acc_delta"):
             pd = p._data
             s0, s1, s2 = self._scratch(pd, 0), self._scratch(pd, 1), self._scratch(pd, 2)
-            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            g = self._grad_with_decay(grad, pd, wd, maximize, s0)
             sq, acc = st["square_avg"]._data, st["acc_delta"]._data
             sq *= rho
             np.multiply(g, g, out=s1)

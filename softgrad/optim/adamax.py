@@ -45,9 +45,9 @@ class Adamax(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, maximize = group["weight_decay"], group["maximize"]
         items = []
-        for p, st in self._params_to_step(group, "exp_avg", "exp_inf"):
+        for p, grad, st in self._params_to_step(group, "exp_avg", "exp_inf"):
             clr = lr / (1 - beta1 ** st["step"])
-            arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_inf"]._data)
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_inf"]._data)
             items.append((arrays, (beta1, beta2, eps, wd, maximize, clr)))
         self._run_kernel(_adamax_update, items, 2)
 

@@ -49,8 +49,8 @@ class ASGD(Optimizer):
         lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
         wd, maximize = group["weight_decay"], group["maximize"]
         items = []
-        for p, st in self._params_to_step(group, "ax", eta=float(lr), mu=1.0):
-            arrays = (p._data, p.grad._data, st["ax"]._data)
+        for p, grad, st in self._params_to_step(group, "ax", eta=float(lr), mu=1.0):
+            arrays = (p._data, grad, st["ax"]._data)
             items.append((arrays, (wd, maximize, lambd, st["eta"], st["mu"])))
             step = st["step"]
             st["eta"] = lr / ((1 + lambd * lr * step) ** alpha)

@@ -61,7 +61,7 @@ class NAdam(Optimizer):
         wd, psi, maximize = group["weight_decay"], group["momentum_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         items = []
-        for p, st in self._params_to_step(group, "exp_avg", "exp_avg_sq", mu_product=1.0):
+        for p, grad, st in self._params_to_step(group, "exp_avg", "exp_avg_sq", mu_product=1.0):
             step = st["step"]
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -69,7 +69,7 @@ class NAdam(Optimizer):
             mu_product = st["mu_product"]
             c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
             c_avg = -lr * mu_next / (1.0 - mu_product * mu_next)
-            arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled,
                                    1 - beta2**step, c_grad, c_avg)))
         self._run_kernel(_nadam_update, items, 2)

@@ -133,9 +133,10 @@ class Optimizer:
         raise NotImplementedError
 
     def _params_to_step(self, group: dict[str, Any], *tensors: str,
-                        **scalars: float) -> Iterator[tuple[Tensor, dict[str, Any]]]:
-        """Each parameter of ``group`` that has a gradient, with its state, ``step`` advanced
-        by one and the parameter's version bumped (its data is about to change in place).
+                        **scalars: float) -> Iterator[tuple[Tensor, Any, dict[str, Any]]]:
+        """``(param, grad array, state)`` for each parameter of ``group`` that has a gradient,
+        ``step`` advanced by one and the parameter's version bumped (its data is about to
+        change in place).
 
         State is created on first use: ``step`` 0.0, then the ``scalars``, then a zero tensor
         like the parameter for each name in ``tensors``.
@@ -151,7 +152,7 @@ class Optimizer:
                     st[name] = self._new_state(p)
             st["step"] += 1
             p._version += 1
-            yield p, st
+            yield p, p.grad._data, st
 
     def _run_kernel(self, kernel: Callable[..., None], items: list[tuple[tuple, tuple]],
                     n_scratch: int) -> None:

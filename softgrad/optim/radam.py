@@ -55,7 +55,7 @@ class RAdam(Optimizer):
         decoupled = group["decoupled_weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
         items = []
-        for p, st in self._params_to_step(group, "exp_avg", "exp_avg_sq"):
+        for p, grad, st in self._params_to_step(group, "exp_avg", "exp_avg_sq"):
             step = st["step"]
             bias_correction2 = 1 - beta2**step
             rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
@@ -63,7 +63,7 @@ class RAdam(Optimizer):
             if rho_t > 5.0:
                 rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled,
                                    1 - beta1**step, math.sqrt(bias_correction2), rect)))
         self._run_kernel(_radam_update, items, 2)

@@ -48,10 +48,10 @@ class RMSprop(Optimizer):
             buffers.append("momentum_buffer")
         if centered:
             buffers.append("grad_avg")
-        for p, st in self._params_to_step(group, *buffers):
+        for p, grad, st in self._params_to_step(group, *buffers):
             pd = p._data
             s0, s1, s2 = self._scratch(pd, 0), self._scratch(pd, 1), self._scratch(pd, 2)
-            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            g = self._grad_with_decay(grad, pd, wd, maximize, s0)
             sq = st["square_avg"]._data
             sq *= alpha
             np.multiply(g, g, out=s1)

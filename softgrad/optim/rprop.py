@@ -48,10 +48,10 @@ class Rprop(Optimizer):
         (etaminus, etaplus), (lo, hi) = group["etas"], group["step_sizes"]
         hp = (etaminus, etaplus, lo, hi, group["maximize"])
         items = []
-        for p, st in self._params_to_step(group, "prev"):
+        for p, grad, st in self._params_to_step(group, "prev"):
             if "step_size" not in st:  # created with the state, starting at lr
                 st["step_size"] = self._new_state(p, group["lr"])
-            items.append(((p._data, p.grad._data, st["prev"]._data, st["step_size"]._data), hp))
+            items.append(((p._data, grad, st["prev"]._data, st["step_size"]._data), hp))
         self._run_kernel(_rprop_update, items, 3)
 
 
