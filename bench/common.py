@@ -130,6 +130,29 @@ def alternating_rows(result: dict) -> dict[str, dict]:
                  "peak_rss_mib": result["peak_rss_mib"]} for fw, t in result["times"].items()}
 
 
+def alternating_main(script: str, doc: str | None,
+                     steps: Callable[[argparse.Namespace], dict[str, Callable[[], Any]]],
+                     title: Callable[[argparse.Namespace], str]) -> None:
+    """``main`` of a model benchmark with ``--layers`` and ``--steps``: the frameworks run in
+    one child process and alternate step by step (``steps(args)``: a step closure per
+    framework); the parent prints the table headed ``title(args)``."""
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+
+    def child(_: str, args: argparse.Namespace) -> None:
+        emit({"times": alternate(steps(args), args.steps, warmup=2)})
+
+    args = parse_or_run_child(p, child)
+    if args is None:
+        return
+    r = run_child(script, "both", ["--layers", str(args.layers), "--steps", str(args.steps),
+                                   "--frameworks", args.frameworks], args.threads)
+    if r is None:
+        sys.exit(1)
+    print(table(title(args), alternating_rows(r)))
+
+
 def per_call_s(fn: Callable[[], Any], reps: int, rounds: int = 1) -> float:
     """Seconds per call of ``fn``: best over ``rounds`` of ``reps`` calls, after one warm call."""
     fn()
