@@ -88,7 +88,7 @@ def build(framework: str, layers: int = 2, threads: int = 1):
     return lib.from_numpy, step
 
 
-def child(args: argparse.Namespace) -> None:
+def _steps(args: argparse.Namespace) -> dict:
     import functools
 
     ids, targets = make_data()
@@ -96,25 +96,14 @@ def child(args: argparse.Namespace) -> None:
     for fw in args.frameworks.split(","):
         wrap, step = build(fw, args.layers, args.threads)
         steps[fw] = functools.partial(step, wrap(ids), wrap(targets))
-    common.emit({"times": common.alternate(steps, args.steps, warmup=2)})
+    return steps
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--steps", type=int, default=20)
-    args = common.parse_or_run_child(p, lambda _, a: child(a))
-    if args is None:
-        return
-    r = common.run_child(__file__, "both", ["--layers", str(args.layers), "--steps",
-                                            str(args.steps), "--frameworks", args.frameworks],
-                         args.threads)
-    if r is None:
-        sys.exit(1)
-    print(common.table(f"GPT-style training step ({args.layers} layers, d {D}, {HEADS} heads, "
-                       f"causal SDPA, seq {SEQ}, batch {BATCH}, AdamW; {args.threads} "
-                       "thread(s)), steps alternating in one process",
-                       common.alternating_rows(r)))
+    common.alternating_main(__file__, __doc__, _steps, lambda args: (
+        f"GPT-style training step ({args.layers} layers, d {D}, {HEADS} heads, causal SDPA, "
+        f"seq {SEQ}, batch {BATCH}, AdamW; {args.threads} thread(s)), steps alternating in "
+        "one process"))
 
 
 if __name__ == "__main__":

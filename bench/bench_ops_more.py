@@ -1,7 +1,8 @@
 """Forward + backward time of the selection ops (sort, topk, median, index_add, scatter_reduce,
 repeat_interleave, masked_select, cumprod) in softgrad and PyTorch, float32, one process.
 
-Prints the median time of each op in both frameworks and the ratio softgrad / PyTorch.
+Prints the median time of each op in both frameworks (their steps alternating, so load from
+other processes hits both alike) and the ratio softgrad / PyTorch.
 
 Usage:  python bench/bench_ops_more.py [--threads 1] [--repeats 20]
 """
@@ -11,6 +12,7 @@ import argparse
 import os
 import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import common  # noqa: E402
@@ -35,6 +37,9 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--repeats", type=int, default=20)
+    p.add_argument("--cpu-time", action="store_true",
+                   help="time with the process CPU clock (with --threads 1: robust to other "
+                        "processes taking the core)")
     args = p.parse_args()
     common.pin_threads(args.threads)
     import numpy as np
@@ -48,21 +53,29 @@ def main() -> None:
     rep = rng.integers(0, 4, 512)
     mask = rng.random((512, 1024)) > 0.5
     results = {}
+    fns = {}
     for name, lib in (("softgrad", sg), ("torch", torch)):
         t = lib.tensor(x, requires_grad=True)
-        fns = cases(lib, t, lib.tensor(idx), lib.tensor(rep), lib.tensor(mask))
-        for op, fn in fns.items():
-            def step() -> None:
+        for op, fn in cases(lib, t, lib.tensor(idx), lib.tensor(rep), lib.tensor(mask)).items():
+            def step(t=t, fn=fn) -> None:
                 t.grad = None
                 fn(t).sum().backward()
-            times = common.time_repeats(step, args.repeats)
-            results.setdefault(op, {})[name] = statistics.median(times)
-    print(f"forward+backward, (512, 1024) float32, {args.threads} thread(s), median of "
-          f"{args.repeats}")
-    print(f"{'op':24s} {'softgrad':>10s} {'torch':>10s} {'ratio':>7s}")
+            fns.setdefault(op, {})[name] = step
+    for op, steps in fns.items():  # the frameworks alternate step by step, op by op
+        results[op] = common.alternate(steps, args.repeats, warmup=2,
+                                       clock=time.process_time if args.cpu_time
+                                       else time.perf_counter)
+    print(f"forward+backward, (512, 1024) float32, {args.threads} thread(s), "
+          f"{'CPU' if args.cpu_time else 'wall'} time, median of "
+          f"{args.repeats} alternating steps; ratio range: 10th-90th percentile of per-round "
+          f"ratios")
+    print(f"{'op':24s} {'softgrad':>10s} {'torch':>10s} {'ratio':>7s}  {'range':>11s}")
     for op, r in results.items():
-        print(f"{op:24s} {r['softgrad'] * 1e3:8.2f}ms {r['torch'] * 1e3:8.2f}ms "
-              f"{r['softgrad'] / r['torch']:7.2f}")
+        sgm, tm = statistics.median(r["softgrad"]), statistics.median(r["torch"])
+        per = sorted(a / b for a, b in zip(r["softgrad"], r["torch"]))
+        lo, hi = per[len(per) // 10], per[-1 - len(per) // 10]
+        print(f"{op:24s} {sgm * 1e3:8.2f}ms {tm * 1e3:8.2f}ms {sgm / tm:7.2f}  "
+              f"{lo:5.2f}-{hi:<5.2f}")
 
 
 if __name__ == "__main__":

@@ -52,27 +52,15 @@ def build(framework: str, layers: int, threads: int):
     return step
 
 
-def child(args: argparse.Namespace) -> None:
-    steps = {fw: build(fw, args.layers, args.threads) for fw in args.frameworks.split(",")}
-    common.emit({"times": common.alternate(steps, args.steps, warmup=2)})
+def _steps(args: argparse.Namespace) -> dict:
+    return {fw: build(fw, args.layers, args.threads) for fw in args.frameworks.split(",")}
 
 
 def main() -> None:
-    p = argparse.ArgumentParser(description=__doc__)
-    p.add_argument("--layers", type=int, default=2)
-    p.add_argument("--steps", type=int, default=20)
-    args = common.parse_or_run_child(p, lambda _, a: child(a))
-    if args is None:
-        return
-    r = common.run_child(__file__, "both", ["--layers", str(args.layers), "--steps",
-                                            str(args.steps), "--frameworks", args.frameworks],
-                         args.threads)
-    if r is None:
-        sys.exit(1)
-    rows = common.alternating_rows(r)
-    print(common.table(f"{args.layers}-layer Transformer encoder training step (d_model {D}, "
-                       f"{HEADS} heads, seq {SEQ}, batch {BATCH}, Adam; {args.threads} "
-                       "thread(s)), steps alternating in one process", rows))
+    common.alternating_main(__file__, __doc__, _steps, lambda args: (
+        f"{args.layers}-layer Transformer encoder training step (d_model {D}, {HEADS} heads, "
+        f"seq {SEQ}, batch {BATCH}, Adam; {args.threads} thread(s)), steps alternating in one "
+        "process"))
 
 
 if __name__ == "__main__":

@@ -104,10 +104,13 @@ def epoch_runner(batches: list[tuple], step: Callable[[Any, Any], Any],
 
 
 def alternate(steps: dict[str, Callable[[], Any]], repeats: int,
-              warmup: int = 1) -> dict[str, list[float]]:
-    """Wall times of ``repeats`` rounds calling every step once, after ``warmup`` rounds.
+              warmup: int = 1, clock: Callable[[], float] = time.perf_counter
+              ) -> dict[str, list[float]]:
+    """Times of ``repeats`` rounds calling every step once, after ``warmup`` rounds.
 
     Interleaving the frameworks step by step lets load from other processes hit all alike.
+    ``clock=time.process_time`` measures CPU time instead of wall time: with one thread it
+    does not count the time other processes hold the core.
     """
     for _ in range(warmup):
         for step in steps.values():
@@ -115,9 +118,9 @@ def alternate(steps: dict[str, Callable[[], Any]], repeats: int,
     times: dict[str, list[float]] = {name: [] for name in steps}
     for _ in range(repeats):
         for name, step in steps.items():
-            t0 = time.perf_counter()
+            t0 = clock()
             step()
-            times[name].append(time.perf_counter() - t0)
+            times[name].append(clock() - t0)
     return times
 
 
@@ -125,6 +128,29 @@ def alternating_rows(result: dict) -> dict[str, dict]:
     """Table rows from a child's ``{"times": {framework: times}, "peak_rss_mib": ...}``."""
     return {fw: {"times": t, "median_s": statistics.median(t),
                  "peak_rss_mib": result["peak_rss_mib"]} for fw, t in result["times"].items()}
+
+
+def alternating_main(script: str, doc: str | None,
+                     steps: Callable[[argparse.Namespace], dict[str, Callable[[], Any]]],
+                     title: Callable[[argparse.Namespace], str]) -> None:
+    """``main`` of a model benchmark with ``--layers`` and ``--steps``: the frameworks run in
+    one child process and alternate step by step (``steps(args)``: a step closure per
+    framework); the parent prints the table headed ``title(args)``."""
+    p = argparse.ArgumentParser(description=doc)
+    p.add_argument("--layers", type=int, default=2)
+    p.add_argument("--steps", type=int, default=20)
+
+    def child(_: str, args: argparse.Namespace) -> None:
+        emit({"times": alternate(steps(args), args.steps, warmup=2)})
+
+    args = parse_or_run_child(p, child)
+    if args is None:
+        return
+    r = run_child(script, "both", ["--layers", str(args.layers), "--steps", str(args.steps),
+                                   "--frameworks", args.frameworks], args.threads)
+    if r is None:
+        sys.exit(1)
+    print(table(title(args), alternating_rows(r)))
 
 
 def per_call_s(fn: Callable[[], Any], reps: int, rounds: int = 1) -> float:

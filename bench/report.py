@@ -12,11 +12,17 @@ TARGETS = [  # (summary key, comparison, limit, text)
     ("overhead_x_torch", "<=", 1.5, "per-op overhead <= 1.5x PyTorch"),
     ("mlp_peak_rss_x_torch", "<=", 1.0, "MLP epoch peak RSS <= PyTorch's"),
     ("rss_growth_pct", "<=", 5.0, "RSS epoch 10 within 5% of epoch 2"),
-    ("lenet_x_torch", "<=", 2.0, "LeNet training <= 2x PyTorch"),
+    ("lenet_x_torch", "<=", 1.0, "LeNet training <= 1.0x PyTorch"),
+    ("cnn_x_torch", "<=", 1.2, "CIFAR-sized CNN <= 1.2x PyTorch"),
+    ("resnet18_x_torch", "<=", 1.5, "ResNet-18 step <= 1.5x PyTorch"),
+    ("resnet18_peak_rss_x_torch", "<=", 1.0, "ResNet-18 peak RSS <= PyTorch's"),
+    ("conv512_x_torch", "<=", 1.5, "3x3 conv 512ch, 1x1-4x4 maps <= 1.5x"),
+    ("conv3d_x_torch", "<=", 1.2, "Conv3d <= 1.2x PyTorch"),
     ("lstm_x_torch", "<=", 1.0, "LSTM step <= 1.0x PyTorch"),
     ("gru_x_torch", "<=", 1.0, "GRU (small matrices) step <= 1.0x PyTorch"),
     ("gpt_x_torch", "<=", 1.0, "GPT-style step <= 1.0x PyTorch"),
 ]
+CONV_WORKLOADS = ("lenet", "cnn", "resnet18", "conv512", "conv3d")
 
 
 def _fmt(seconds: float) -> str:
@@ -74,15 +80,18 @@ def _extra(workload: str, r: dict) -> str:
         return f"{r['iters']} iters, {r['us_per_op']:.1f} us/op"
     if workload == "mlp_rss":
         return f"RSS {r['rss_mib'][1]:.0f} -> {r['rss_mib'][9]:.0f} MiB ({r['rss_growth_pct']:+.1f}%)"
-    if workload == "lenet":
+    if workload in ("lenet", "cnn"):
         return f"{r['samples']} samples, {r.get('faults_per_step', 0):.0f} minor faults/step"
+    if workload in CONV_WORKLOADS:
+        return (f"time per step, batch {r.get('batch', '?')}, "
+                f"{r.get('faults_per_step', 0):.0f} minor faults/step")
     return ""
 
 
 def summary(results: dict[str, dict]) -> dict[str, float]:
     """The headline numbers: softgrad's ratios to PyTorch/PyDyNet and the ceiling fraction."""
     out: dict[str, float] = {}
-    for w in ("mlp_train", "mlp_infer", "overhead", "lenet", "lstm", "gru", "gpt"):
+    for w in ("mlp_train", "mlp_infer", "overhead", "lstm", "gru", "gpt") + CONV_WORKLOADS:
         rows = results.get(w, {})
         sg = rows.get("softgrad")
         if not _ok(sg):
@@ -90,6 +99,10 @@ def summary(results: dict[str, dict]) -> dict[str, float]:
         for ref in ("torch", "pydynet"):
             if _ok(rows.get(ref)):
                 out[f"{w}_x_{ref}"] = round(sg["median_s"] / rows[ref]["median_s"], 3)
+    res = results.get("resnet18", {})
+    if _ok(res.get("softgrad")) and _ok(res.get("torch")):
+        out["resnet18_peak_rss_x_torch"] = round(
+            res["softgrad"]["peak_rss_mib"] / res["torch"]["peak_rss_mib"], 3)
     mlp = results.get("mlp_train", {})
     if _ok(mlp.get("softgrad")):
         out["mlp_gflops"] = round(mlp["softgrad"]["gflops"], 1)
@@ -146,12 +159,12 @@ def chart(out: dict, path: str) -> str | None:
     except Exception:
         return None
     res = out["results"]
-    workloads = [w for w in ("mlp_train", "mlp_infer", "lenet", "lstm", "overhead")
-                 if _ok(res.get(w, {}).get("torch"))]
+    workloads = [w for w in ("mlp_train", "mlp_infer", "lenet", "cnn", "resnet18", "conv512",
+                             "conv3d", "lstm", "overhead") if _ok(res.get(w, {}).get("torch"))]
     if not workloads:
         return None
     fws = ["softgrad", "torch", "pydynet"]
-    fig, ax = plt.subplots(figsize=(8, 4))
+    fig, ax = plt.subplots(figsize=(max(8, len(workloads)), 4))
     width = 0.8 / len(fws)
     for i, fw in enumerate(fws):
         vals = []
@@ -223,7 +236,13 @@ python bench/run_all.py --only mlp_train,overhead --frameworks softgrad,torch
 
 Workloads: `mlp_train` (784-1024-1024-10 MLP with ReLU and a residual add, Adam, batch 128,
 cross-entropy, one epoch of synthetic MNIST-shaped data), `mlp_infer` (the same MLP, batch
-1024, no autograd), `lenet` (LeNet-style CNN epoch on 28x28 images, batch 128, Adam), `lstm`
+1024, no autograd), `lenet` (LeNet-style CNN epoch on 28x28 images, batch 128, Adam), `cnn`
+(CIFAR-sized CNN epoch: 3x3 convs 32-32-64-64 with BatchNorm, ReLU, max and average pooling,
+3x32x32 images, batch 128, Adam), `resnet18` (one ResNet-18 training step on 32x32 inputs,
+batch 32: BasicBlocks, BatchNorm, stride-2 downsampling with 1x1 conv shortcuts, adaptive
+average pooling, SGD with momentum; its peak RSS is compared too), `conv512` (forward +
+backward of a 3x3 512->512 conv on 4x4, 2x2 and 1x1 maps, batch 32: ResNet's last stage),
+`conv3d` (forward + backward of Conv3d 4->16->32, 3x3x3, on 8 volumes of 16^3), `lstm`
 (one training step of LSTM(32->128) over 50 steps, batch 64, Adam), `gru` (one training step
 of a bidirectional GRU(1->64) over 40 steps, batch 64, Adam: small matrices), `gpt` (one
 training step of a GPT-style model, `bench_gpt.py`: 2 pre-norm blocks, d 128, causal
@@ -231,7 +250,6 @@ training step of a GPT-style model, `bench_gpt.py`: 2 pre-norm blocks, d 128, ca
 element-wise ops + sum + backward on 1x10 tensors, repeated), `mlp_rss` (RSS after 10 short
 epochs vs after epoch 2) and `ceiling` (NumPy float32 GEMM at the MLP's shapes, element-wise
 bandwidth).
-
 `python bench/run_all.py --busy [--only lstm,gru,gpt] [--with-fixed]` runs the workloads
 beside a CPU-bound neighbour process of its own (a pure-Python loop in its own session):
 softgrad's default configuration (no thread variables: the adaptive thread policy) against

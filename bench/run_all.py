@@ -28,13 +28,18 @@ import busy  # noqa: E402
 import common  # noqa: E402
 import report  # noqa: E402
 
-WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "lstm", "gru", "gpt", "overhead", "mlp_rss",
-             "ceiling")
-SHORT = ("mlp_infer", "overhead", "lstm", "gru", "gpt")  # short children: one more round
+WORKLOADS = ("mlp_train", "mlp_infer", "lenet", "cnn", "resnet18", "conv512", "conv3d", "lstm",
+             "gru", "gpt", "overhead", "mlp_rss", "ceiling")
+SHORT = ("mlp_infer", "overhead", "lstm", "gru", "gpt", "conv512",
+         "conv3d")  # short children: one more round
 TITLES = {
     "mlp_train": "MLP training epoch 784-1024-1024-10, Adam, batch 128",
     "mlp_infer": "MLP inference, batch 1024 (time per forward)",
     "lenet": "LeNet-style CNN training epoch (Adam), batch 128",
+    "cnn": "CIFAR-sized CNN training epoch (3x3 convs 32-32-64-64, BN, pooling; Adam), batch 128",
+    "resnet18": "ResNet-18 training step on 32x32 inputs (SGD momentum), batch 32",
+    "conv512": "3x3 conv 512->512 on 4x4, 2x2, 1x1 maps: forward + backward, batch 32",
+    "conv3d": "Conv3d 4->16->32 (3x3x3) on 16^3 volumes: forward + backward, batch 8",
     "lstm": "LSTM(32->128), sequence 50, batch 64: time per training step (Adam)",
     "gru": "Bidirectional GRU(1->64), sequence 40, batch 64: time per training step (Adam)",
     "gpt": "GPT-style step: 2 blocks, d 128, causal SDPA, seq 64, batch 32, AdamW",
@@ -44,9 +49,10 @@ TITLES = {
 }
 FULL = dict(samples=60000, repeats=2, budget_s=25.0, infer_iters=30, rss_samples=6400,
             overhead_iters=10000, lenet_samples=10000, lstm_steps=10, gru_steps=20,
-            gpt_steps=5)
+            gpt_steps=5, cnn_samples=2560, conv_steps=5)
 QUICK = dict(samples=12800, repeats=2, budget_s=15.0, infer_iters=20, rss_samples=1280,
-             overhead_iters=2000, lenet_samples=2560, lstm_steps=4, gru_steps=8, gpt_steps=2)
+             overhead_iters=2000, lenet_samples=2560, lstm_steps=4, gru_steps=8, gpt_steps=2,
+             cnn_samples=1280, conv_steps=2)
 
 
 def child_main(workload: str, framework: str, cfg: dict) -> None:
@@ -61,11 +67,12 @@ def child_main(workload: str, framework: str, cfg: dict) -> None:
     else:
         cfg = dict(cfg, threads=os.cpu_count() or 1)
     import workloads
+    import workloads_conv
     import workloads_nets
     import workloads_seq
 
-    fn = (getattr(workloads, workload, None) or getattr(workloads_nets, workload, None)
-          or getattr(workloads_seq, workload))
+    fn = (getattr(workloads, workload, None) or getattr(workloads_conv, workload, None)
+          or getattr(workloads_nets, workload, None) or getattr(workloads_seq, workload))
     try:
         res = fn(framework, cfg)
     except Exception as exc:  # a framework that cannot run the workload is reported, not fatal

@@ -395,12 +395,7 @@ def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None,  # noqa: N803
     xp = backend.xp_of(a._data)
     s = xp.linalg.svd(a._data, compute_uv=False) if a.shape[-1] and a.shape[-2] else \
         xp.zeros(a.shape[:-2] + (0,), dtype=a._data.dtype)
-    eps = np.finfo(a._data.dtype).eps
-    if rtol is None:
-        rtol = eps * builtins.max(a.shape[-2:]) if atol is None or atol == 0 else 0.0
-    atol = 0.0 if atol is None else atol
-    rt = rtol._data[..., None] if isinstance(rtol, Tensor) else rtol
-    at = atol._data[..., None] if isinstance(atol, Tensor) else atol
+    at, rt = D.sv_tolerances(a, atol, rtol)
     smax = s.max(axis=-1, keepdims=True) if s.shape[-1] else s.sum(axis=-1, keepdims=True)
     cut = xp.maximum(at, smax * rt)
     return Tensor._wrap((s > cut).sum(axis=-1).astype(np.int64))

@@ -1,9 +1,12 @@
-"""Checking helpers: finite differences (``gradcheck``) and parity with PyTorch.
+"""Checking helpers: finite differences (``gradcheck``), parity with PyTorch, and editing
+saved files (``edit_pickle``).
 
 ``torch`` is a test-only reference; parity checks skip cleanly where it is absent.
 """
 from __future__ import annotations
 
+import io
+import zipfile
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -78,3 +81,18 @@ def broadcast_shapes() -> Sequence[tuple]:
     """Pairs of shapes that exercise broadcasting."""
     return [((3, 4), (3, 4)), ((3, 1), (1, 4)), ((), (2, 3)), ((2, 3, 4), (4,)),
             ((5, 1, 3), (1, 2, 1))]
+
+
+def edit_pickle(blob: bytes, old: bytes, new: bytes) -> bytes:
+    """The same torch.save zip with ``old`` (which must occur) replaced by ``new`` in its
+    data.pkl."""
+    src = zipfile.ZipFile(io.BytesIO(blob))
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as dst:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename.endswith("/data.pkl"):
+                assert old in data
+                data = data.replace(old, new)
+            dst.writestr(info.filename, data)
+    return out.getvalue()

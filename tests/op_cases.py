@@ -647,6 +647,8 @@ FUNCTIONAL = [
          [((2, 3, 5, 5), (4, 3, 3, 3), (4,))]),
     Case("conv_transpose2d", lambda m, a, w: _f(m).conv_transpose2d(a, w, stride=2),
          [((1, 2, 4, 4), (2, 3, 3, 3))]),
+    Case("conv3d", lambda m, a, w: _f(m).conv3d(a, w, padding=1),
+         [((1, 2, 4, 4, 3), (3, 2, 2, 2, 2))]),
     Case("unfold", lambda m, a: _f(m).unfold(a, 2), IMG),
     Case("fold", lambda m, a: _f(m).fold(a, (4, 4), 2), [((1, 8, 9),)]),
     Case("max_pool2d", lambda m, a: _f(m).max_pool2d(a, 2), IMG),
@@ -689,7 +691,7 @@ ALL = (ELEMENTWISE + ELEMENTWISE_EXTRA + LINALG + LINALG_TRIANGULAR + SPECIAL + 
 # primitive of softgrad/ops is run by a case above).
 NO_CASE = {
     "ToDevice": "copies between devices: needs a GPU (tests/test_cuda.py)",
-    "Dropout": "a random mask: no value to compare with PyTorch's (tests/test_functional_linear.py)",
+    "Dropout": "a random mask, not PyTorch's (tests/test_functional_linear.py)",
     "Sampled": "a random draw (tests/test_distributions_sampling.py)",
     "StandardGamma": "a random draw (tests/test_distributions_sampling.py)",
     "RNNTanhSeq": "the fused recurrence of nn.RNN, compared with PyTorch's in tests/test_rnn.py",

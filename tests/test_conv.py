@@ -280,12 +280,14 @@ def test_stride1_input_grad_paths_match_torch(c, o, g, k, p, d) -> None:
 
 @needs_torch
 @pytest.mark.parametrize("chunk", [1, 3000])
-def test_batch_sliced_columns_match_torch(monkeypatch, chunk: int) -> None:
+@pytest.mark.parametrize("lowering", [None, "im2col", "taps"])
+def test_batch_sliced_columns_match_torch(monkeypatch, chunk: int, lowering) -> None:
     """With a tiny column budget every conv runs in batch slices (forward, input and weight
-    gradients, transposed conv); results are unchanged."""
-    from softgrad.ops import conv as conv_ops
+    gradients, transposed conv), with either lowering; results are unchanged."""
+    from softgrad.ops import conv_lowering
 
-    monkeypatch.setattr(conv_ops, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv_lowering, "CHUNK_BYTES", chunk)
+    monkeypatch.setattr(conv_lowering, "FORCE", lowering)
     torch_parity(lambda x, w, b: F.conv2d(x, w, b, 2, 1, 1, 2),
                  lambda x, w, b: TF.conv2d(x, w, b, 2, 1, 1, 2),
                  _rand(5, 4, 7, 6), _rand(6, 2, 3, 3, seed=1), _rand(6, seed=2),

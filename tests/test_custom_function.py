@@ -1,6 +1,8 @@
 """Custom ``autograd.Function`` subclasses written PyTorch's way, checked against PyTorch."""
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pytest
 
@@ -138,30 +140,18 @@ def test_saved_tensors_are_freed_and_version_checked() -> None:
         out.sum().backward()
 
 
+def _doubling(name: str, backward: Any = None) -> type:
+    """A Function subclass called ``name`` computing ``2 * a``, with ``backward`` if given."""
+    body = {"forward": staticmethod(lambda ctx, a: a * 2)}
+    if backward is not None:
+        body["backward"] = staticmethod(backward)
+    return type(name, (sg.autograd.Function,), body)
+
+
 def test_wrong_backward_results_are_clear_errors() -> None:
-    class TooMany(sg.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a * 2
-
-        @staticmethod
-        def backward(ctx, g):
-            return g, g
-
-    class WrongShape(sg.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a * 2
-
-        @staticmethod
-        def backward(ctx, g):
-            return g[:1]
-
-    class NoBackward(sg.autograd.Function):
-        @staticmethod
-        def forward(ctx, a):
-            return a * 2
-
+    TooMany = _doubling("TooMany", lambda ctx, g: (g, g))
+    WrongShape = _doubling("WrongShape", lambda ctx, g: g[:1])
+    NoBackward = _doubling("NoBackward")
     a = sg.ones(2, requires_grad=True)
     with pytest.raises(RuntimeError, match=r"TooManyBackward returned an incorrect number of "
                                            r"gradients \(expected 1, got 2\)"):

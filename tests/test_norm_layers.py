@@ -140,3 +140,46 @@ def test_dropout2d_module_reads_3d_input_as_channels_like_torch() -> None:
         y = nn.Dropout2d(0.5)(sg.ones(6, 40, 7)).numpy()
     assert ((y == 0).all(-1) | (y == 2.0).all(-1)).all()
     assert not ((y == 0).all(1)).any()  # the mask varies along C, not only along N
+
+
+@needs_torch
+@pytest.mark.parametrize("offset", [0.0, 3.0, 1000.0])
+@pytest.mark.parametrize("training", [True, False])
+def test_batchnorm_channel_path_float32_matches_float64_torch(offset: float,
+                                                              training: bool) -> None:
+    """The per-channel BLAS-sum path in float32, including channels whose mean dwarfs their
+    spread (centred before summing), against PyTorch in float64."""
+    rng = np.random.default_rng(7)
+    x = (rng.standard_normal((8, 5, 6, 7)) * np.array([1, 2, 0.5, 1, 3])[:, None, None]
+         + offset * np.array([1, -1, 0.3, 0, 2])[:, None, None]).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    t = torch.nn.BatchNorm2d(5).double()
+    _perturbed(t)
+    with torch.no_grad():
+        t.running_mean.copy_(torch.tensor(x.mean(axis=(0, 2, 3)), dtype=torch.float64) + 0.1)
+        t.running_var.copy_(torch.tensor(x.var(axis=(0, 2, 3)), dtype=torch.float64) * 1.1)
+    s = nn.BatchNorm2d(5)
+    s.load_state_dict({k: v.float() for k, v in t.state_dict().items()})
+    t.train(training), s.train(training)
+    sx, tx = sg.tensor(x, requires_grad=True), torch.tensor(x.astype(np.float64),
+                                                            requires_grad=True)
+    sy, ty = s(sx), t(tx)
+    assert sy.grad_fn.channels
+    (sy * sg.tensor(g)).sum().backward()
+    (ty * torch.tensor(g.astype(np.float64))).sum().backward()
+    np.testing.assert_allclose(sy.detach().numpy(), ty.detach().numpy(), rtol=2e-5, atol=2e-5)
+    np.testing.assert_allclose(sx.grad.numpy(), tx.grad.numpy(), rtol=1e-4, atol=2e-5)
+    for (name, a), b in zip(s.named_parameters(), t.parameters()):
+        scale = np.abs(b.grad.numpy()).max()
+        np.testing.assert_allclose(a.grad.numpy(), b.grad.numpy(), atol=2e-5 * scale,
+                                   err_msg=name)
+    for k in ("running_mean", "running_var"):
+        np.testing.assert_allclose(s.state_dict()[k].numpy(), t.state_dict()[k].numpy(),
+                                   rtol=1e-5, err_msg=k)
+
+
+def test_batchnorm1d_on_2d_input_uses_the_channel_path() -> None:
+    x = sg.tensor(np.random.default_rng(1).standard_normal((16, 3)), requires_grad=True)
+    y = nn.BatchNorm1d(3, dtype=sg.float64)(x)
+    assert y.grad_fn.channels
+    gradcheck(lambda a: F.batch_norm(a, None, None, training=True), x.detach().numpy())

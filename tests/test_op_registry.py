@@ -3,8 +3,9 @@
 - a case in ``tests/op_cases.py`` that runs it (found by tracing every case), or a reason in
   ``op_cases.NO_CASE``;
 - an ONNX converter, or a reason in ``softgrad/onnx/unsupported.py``;
-- a user above the ops: a Tensor method, an ``sg.``/``F.`` function or a module that applies
-  it (found by reading the imports and attribute uses of every module outside ``ops/``).
+- a user: a Tensor method, an ``sg.``/``F.`` function or a module above the ops that applies
+  it, or another primitive's recorded backward (``self.xp.apply(Fn, ...)``), found by reading
+  the modules with ``ast``.
 
 And every primitive runs on arrays alone: its forward, called outside the engine on the
 arrays a case gave it, returns what it returned inside.
@@ -67,14 +68,21 @@ def traced_calls() -> dict[type, tuple]:
 
 @functools.cache
 def recorded_by_cases() -> frozenset[str]:
-    """Names of the primitives whose nodes the cases' graphs hold (run without tracing: a
-    few layers run fused primitives only then, such as attention)."""
+    """Names of the primitives whose nodes the cases' graphs hold, with those of the recorded
+    backward of the cases whose second derivatives are checked (run without tracing: a few
+    layers run fused primitives only then, such as attention)."""
     names = set()
     for case in ALL:
         for shapes in case.shapes:
-            out = _run(case, shapes)
+            xs = [sg.tensor(a, requires_grad=case.differentiable) for a in case.arrays(shapes)]
+            with np.errstate(all="ignore"):
+                out = case.fn(sg, *xs)
             outs = [o for o in (out if isinstance(out, (tuple, list)) else [out])
                     if isinstance(o, sg.Tensor)]
+            if case.second_order and case.differentiable and case.grad:
+                loss = sum((o * o).sum() for o in outs if o.requires_grad)
+                outs += [g for g in sg.autograd.grad(loss, xs, create_graph=True,
+                                                     allow_unused=True) if g is not None]
             names.update(type(node._ctx).__name__ for node in toposort(outs)
                          if node._ctx is not None)
     return frozenset(names)
@@ -87,13 +95,18 @@ def _run(case: Case, shapes: tuple) -> object:
 
 
 @functools.cache
-def used_above_ops() -> frozenset[str]:
-    """Names of the ops' classes that modules outside softgrad/ops import or use."""
+def used() -> frozenset[str]:
+    """Names of the ops' classes that modules outside softgrad/ops import or use, and of
+    those that a primitive's backward applies (``xp.apply(Fn, ...)``)."""
     names: set[str] = set()
     for path in ROOT.rglob("*.py"):
-        if path.parent == ROOT / "ops":
-            continue
         tree = ast.parse(path.read_text())
+        if path.parent == ROOT / "ops":
+            names.update(node.args[0].id for node in ast.walk(tree)
+                         if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                         and node.func.attr == "apply" and node.args
+                         and isinstance(node.args[0], ast.Name))
+            continue
         aliases = set()  # names bound to an ops module: ``from softgrad.ops import shape as S``
         for node in ast.walk(tree):
             if isinstance(node, ast.ImportFrom) and node.module:
@@ -125,8 +138,9 @@ def test_every_primitive_is_complete() -> None:
         if name not in CONVERTERS and name not in REASONS:
             needs.append("an ONNX converter (softgrad/onnx/ops_*.py) or a reason in "
                          "softgrad/onnx/unsupported.py")
-        if name not in used_above_ops():
-            needs.append("a user above the ops (a Tensor method, an sg. or F. function)")
+        if name not in used():
+            needs.append("a user (a Tensor method, an sg. or F. function, another "
+                         "primitive's recorded backward)")
         if needs:
             lacking[name] = needs
     assert not lacking, "incomplete primitives:\n" + "\n".join(

@@ -8,7 +8,6 @@ import io
 import os
 import sys
 import types
-import zipfile
 from typing import NamedTuple
 
 import numpy as np
@@ -18,6 +17,7 @@ import softgrad as sg
 import softgrad.nn.functional as F
 from softgrad import nn
 from softgrad.serialization import CheckpointError, WeightsUnpicklingError
+from checks import edit_pickle
 
 Point = collections.namedtuple("Point", "x y")
 
@@ -148,7 +148,7 @@ def test_missing_classes_are_named():
     blob = _bytes({"p": Point(1, 2)}).replace(b"\nPoint\n", b"\nPoinT\n")  # same length
     with pytest.raises(CheckpointError):  # the zip CRC notices the edit
         sg.load(io.BytesIO(blob), weights_only=False)
-    blob = _edit_pickle(_bytes({"p": Point(1, 2)}), b"\nPoint\n", b"\nGone\n")
+    blob = edit_pickle(_bytes({"p": Point(1, 2)}), b"\nPoint\n", b"\nGone\n")
     with pytest.raises(WeightsUnpicklingError, match="has no 'Gone': define or import it"):
         sg.load(io.BytesIO(blob), weights_only=False)
 
@@ -224,23 +224,9 @@ def test_safe_globals_allow_classes_and_are_scoped():
     assert sg.serialization.get_safe_globals() == []
 
 
-def _edit_pickle(blob: bytes, old: bytes, new: bytes) -> bytes:
-    """The same torch.save zip with ``old`` replaced by ``new`` in its data.pkl."""
-    src = zipfile.ZipFile(io.BytesIO(blob))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith("/data.pkl"):
-                assert old in data
-                data = data.replace(old, new)
-            dst.writestr(info.filename, data)
-    return out.getvalue()
-
-
 def test_safe_globals_by_explicit_name_and_bad_entries():
     blob = _bytes({"p": Point(1, 2)})
-    renamed = _edit_pickle(blob, f"{Point.__module__}\nPoint".encode(), b"old.place\nPoint")
+    renamed = edit_pickle(blob, f"{Point.__module__}\nPoint".encode(), b"old.place\nPoint")
     with sg.serialization.safe_globals([(Point, "old.place.Point")]):
         assert sg.load(io.BytesIO(renamed))["p"] == Point(1, 2)
     with pytest.raises(TypeError, match="classes or functions"):

@@ -18,6 +18,7 @@ import pytest
 
 import softgrad as sg
 from softgrad.serialization import CheckpointError, WeightsUnpicklingError
+from checks import edit_pickle
 
 torch = pytest.importorskip("torch")
 
@@ -362,17 +363,8 @@ def test_torch_modules_are_refused_even_with_weights_only_false():
 
 def _with_location(blob: bytes, location: str) -> bytes:
     """The same torch.save file with every storage tagged ``location`` (as saved on a GPU)."""
-    src = zipfile.ZipFile(io.BytesIO(blob))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as dst:
-        for info in src.infolist():
-            data = src.read(info)
-            if info.filename.endswith("data.pkl"):
-                new = location.encode()
-                data = data.replace(b"X\x03\x00\x00\x00cpu", b"X" + len(new).to_bytes(4, "little")
-                                    + new)
-            dst.writestr(info.filename, data)
-    return out.getvalue()
+    tag = location.encode()
+    return edit_pickle(blob, b"X\x03\x00\x00\x00cpu", b"X" + len(tag).to_bytes(4, "little") + tag)
 
 
 def test_map_location_forms():

@@ -7,6 +7,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
+from typing import Callable
 
 import numpy as np
 import pytest
@@ -288,42 +289,45 @@ def test_node_names_match_pytorch():
         assert ours.grad_fn.name() == theirs.grad_fn.name(), what
 
 
-def _torch_graph(fn, names: dict) -> tuple[Counter, Counter]:
-    """Node and edge names of a torch graph, with softgrad's fusions applied."""
-    fuse = {"TBackward0": None}  # softgrad's Linear takes the weight as it is
+def _graph(fn, name: Callable, inputs: Callable) -> tuple[Counter, Counter]:
+    """Node and edge counts, by ``name(node)``, of the graph behind ``fn``; ``inputs(node)``
+    lists the nodes whose outputs it takes."""
     nodes, edges, seen, stack = Counter(), Counter(), set(), [fn]
     while stack:
         f = stack.pop()
         if f in seen:
             continue
         seen.add(f)
-        name = names.get(f.name(), f.name())
-        nodes[name] += 1
-        for nxt, _ in f.next_functions:
-            while nxt is not None and nxt.name() in fuse:
-                (nxt, _), = nxt.next_functions
-            if nxt is None:
-                continue
-            if name == "CrossEntropyLossBackward0" and nxt.name() == "LogSoftmaxBackward0":
-                (nxt, _), = nxt.next_functions  # log_softmax + nll_loss: one fused node
-            edges[(names.get(nxt.name(), nxt.name()), name)] += 1
+        nodes[name(f)] += 1
+        for nxt in inputs(f):
+            edges[(name(nxt), name(f))] += 1
             stack.append(nxt)
     return nodes, edges
 
 
-def _our_graph(fn) -> tuple[Counter, Counter]:
-    nodes, edges, seen, stack = Counter(), Counter(), set(), [fn]
-    while stack:
-        f = stack.pop()
-        if f in seen:
-            continue
-        seen.add(f)
-        nodes[f.name()] += 1
+def _torch_graph(fn, names: dict) -> tuple[Counter, Counter]:
+    """Node and edge names of a torch graph, with softgrad's fusions applied."""
+    def name(f):
+        return names.get(f.name(), f.name())
+
+    def inputs(f) -> list:
+        out = []
         for nxt, _ in f.next_functions:
-            if nxt is not None:
-                edges[(nxt.name(), f.name())] += 1
-                stack.append(nxt)
-    return nodes, edges
+            while nxt is not None and nxt.name() == "TBackward0":
+                (nxt, _), = nxt.next_functions  # softgrad's Linear takes the weight as it is
+            if nxt is None:
+                continue
+            if name(f) == "CrossEntropyLossBackward0" and nxt.name() == "LogSoftmaxBackward0":
+                (nxt, _), = nxt.next_functions  # log_softmax + nll_loss: one fused node
+            out.append(nxt)
+        return out
+
+    return _graph(fn, name, inputs)
+
+
+def _our_graph(fn) -> tuple[Counter, Counter]:
+    return _graph(fn, lambda f: f.name(),
+                  lambda f: [nxt for nxt, _ in f.next_functions if nxt is not None])
 
 
 def test_the_mlp_graph_is_pytorchs_up_to_the_fused_nodes():

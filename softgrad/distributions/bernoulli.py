@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from softgrad import backend
@@ -10,8 +9,7 @@ from softgrad.autograd.grad_mode import no_grad
 from softgrad.creation import _gen, arange
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import (broadcast_all, lazy_property, logits_to_probs,
-                                          probs_to_logits, size)
+from softgrad.distributions.utils import ProbsOrLogits, broadcast_all
 from softgrad.size import Size
 from softgrad.nn import functional as F
 from softgrad.tensor import Tensor
@@ -19,12 +17,7 @@ from softgrad.tensor import Tensor
 np = backend.np
 
 
-def _one_of(probs: Any, logits: Any) -> None:
-    if (probs is None) == (logits is None):
-        raise ValueError("Either `probs` or `logits` must be specified, but not both.")
-
-
-class Bernoulli(Distribution):
+class Bernoulli(ProbsOrLogits, Distribution):
     """1 with probability ``probs`` (or ``sigmoid(logits)``), else 0.
 
     Example:
@@ -37,41 +30,11 @@ class Bernoulli(Distribution):
 
     def __init__(self, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        shape = Size() if isinstance(given, numbers.Number) else Size(tuple(param.shape))
-        super().__init__(shape, validate_args=validate_args)
+        (param,) = self._set_probs_or_logits(probs, logits)
+        super().__init__(param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Bernoulli":
-        new = self._get_checked_instance(Bernoulli, _instance)
-        batch_shape = size(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return Size(tuple(self._param.shape))
+        return self._expand_params(Bernoulli, batch_shape, _instance, ("probs", "logits"))
 
     @property
     def mean(self) -> Tensor:
@@ -105,7 +68,7 @@ class Bernoulli(Distribution):
         return values.expand((2,) + tuple(self._batch_shape)) if expand else values
 
 
-class Binomial(Distribution):
+class Binomial(ProbsOrLogits, Distribution):
     """Successes in ``total_count`` independent trials of probability ``probs``."""
 
     arg_constraints = {"total_count": constraints.nonnegative_integer,
@@ -114,46 +77,17 @@ class Binomial(Distribution):
 
     def __init__(self, total_count: Any = 1, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        _one_of(probs, logits)
-        if probs is not None:
-            self.total_count, self.probs = broadcast_all(total_count, probs)
-            self.total_count = self.total_count.to(self.probs.dtype)
-            self._param = self.probs
-        else:
-            self.total_count, self.logits = broadcast_all(total_count, logits)
-            self.total_count = self.total_count.to(self.logits.dtype)
-            self._param = self.logits
-        super().__init__(Size(tuple(self._param.shape)), validate_args=validate_args)
+        param, total_count = self._set_probs_or_logits(probs, logits, total_count)
+        self.total_count = total_count.to(param.dtype)
+        super().__init__(param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Binomial":
-        new = self._get_checked_instance(Binomial, _instance)
-        batch_shape = size(batch_shape)
-        new.total_count = self.total_count.expand(batch_shape)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Binomial, batch_shape, _instance,
+                                   ("total_count", "probs", "logits"))
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> Any:
         return constraints.integer_interval(0, self.total_count)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
-
-    @property
-    def param_shape(self) -> Size:
-        return Size(tuple(self._param.shape))
 
     @property
     def mean(self) -> Tensor:

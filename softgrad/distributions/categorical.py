@@ -10,8 +10,7 @@ from softgrad.autograd.grad_mode import no_grad
 from softgrad.creation import arange, eye
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import (finfo, lazy_property, logits_to_probs,
-                                          probs_to_logits, size)
+from softgrad.distributions.utils import ProbsOrLogits, finfo, size
 from softgrad.size import Size
 from softgrad.nn import functional as F
 from softgrad.sampling import multinomial
@@ -20,7 +19,7 @@ from softgrad.tensor import Tensor
 np = backend.np
 
 
-class Categorical(Distribution):
+class Categorical(ProbsOrLogits, Distribution):
     """One of ``K = probs.shape[-1]`` categories (int64 samples, batch over leading dims).
 
     Example:
@@ -31,56 +30,32 @@ class Categorical(Distribution):
     arg_constraints = {"probs": constraints.simplex,
                        "logits": constraints.independent(constraints.real, 1)}
     has_enumerate_support = True
+    _binary = False
 
     def __init__(self, probs: Tensor | None = None, logits: Tensor | None = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        self._check_one_of(probs, logits)
         if probs is not None:
             if probs.dim() < 1:
                 raise ValueError("`probs` parameter must be at least one-dimensional.")
             self.probs = probs / probs.sum(-1, keepdim=True)
-            self._param = self.probs
         else:
             assert logits is not None
             if logits.dim() < 1:
                 raise ValueError("`logits` parameter must be at least one-dimensional.")
             self.logits = logits - logits.logsumexp(dim=-1, keepdim=True)
-            self._param = self.logits
         shape = tuple(self._param.shape)
         self._num_events = shape[-1]
         super().__init__(Size(shape[:-1]), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Categorical":
-        new = self._get_checked_instance(Categorical, _instance)
-        batch_shape = size(batch_shape)
-        param_shape = tuple(batch_shape) + (self._num_events,)
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(param_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(param_shape)
-            new._param = new.logits
+        new = self._expand_params(Categorical, batch_shape, _instance, ("probs", "logits"))
         new._num_events = self._num_events
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=True, event_dim=0)
     def support(self) -> Any:
         return constraints.integer_interval(0, self._num_events - 1)
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits)
-
-    @property
-    def param_shape(self) -> Size:
-        return Size(tuple(self._param.shape))
 
     @property
     def mean(self) -> Tensor:
@@ -136,11 +111,8 @@ class OneHotCategorical(Distribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "OneHotCategorical":
-        new = self._get_checked_instance(OneHotCategorical, _instance)
-        batch_shape = size(batch_shape)
+        new = self._expand_params(OneHotCategorical, batch_shape, _instance)
         new._categorical = self._categorical.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @property

@@ -2,13 +2,12 @@
 on the simplex and on [0, 1], reparameterisable through normalised Gamma draws."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
 from softgrad.distributions.gamma import standard_gamma
-from softgrad.distributions.utils import broadcast_all, clamp_probs, size, xlogy
+from softgrad.distributions.utils import broadcast_all, clamp_probs, xlogy
 from softgrad.functions import stack
 from softgrad.size import Size
 from softgrad.nn import functional as F
@@ -30,12 +29,7 @@ class Dirichlet(Distribution):
         super().__init__(Size(shape[:-1]), Size(shape[-1:]), validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Dirichlet":
-        new = self._get_checked_instance(Dirichlet, _instance)
-        batch_shape = size(batch_shape)
-        new.concentration = self.concentration.expand(tuple(batch_shape) + self.event_shape)
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Dirichlet, batch_shape, _instance, ("concentration",))
 
     def rsample(self, sample_shape: Any = Size()) -> Tensor:
         g = standard_gamma(self.concentration.expand(self._extended_shape(sample_shape)))
@@ -87,17 +81,11 @@ class Beta(Distribution):
                  validate_args: bool | None = None) -> None:
         c1, c0 = broadcast_all(concentration1, concentration0)
         self._dirichlet = Dirichlet(stack([c1, c0], -1), validate_args=validate_args)
-        numbers_only = isinstance(concentration1, numbers.Number) and isinstance(
-            concentration0, numbers.Number)
-        super().__init__(Size() if numbers_only else self._dirichlet._batch_shape,
-                         validate_args=validate_args)
+        super().__init__(self._dirichlet.batch_shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Beta":
-        new = self._get_checked_instance(Beta, _instance)
-        batch_shape = size(batch_shape)
+        new = self._expand_params(Beta, batch_shape, _instance)
         new._dirichlet = self._dirichlet.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @property

@@ -91,6 +91,22 @@ class Distribution:
                 "__init__ method must also define a custom .expand() method.")
         return self.__new__(type(self)) if _instance is None else _instance
 
+    def _expand_params(self, cls: type, batch_shape: Any, _instance: Any = None,
+                       params: tuple[str, ...] = ()) -> Any:
+        """The body of ``expand``: a new ``cls`` instance (or ``_instance``) with this one's
+        event shape and argument checking, and each tensor named in ``params`` that is set
+        on ``self`` expanded to ``batch_shape`` (its dims after the batch dims kept)."""
+        new = self._get_checked_instance(cls, _instance)
+        batch_shape = size(batch_shape)
+        n_batch = len(self._batch_shape)
+        for name in params:
+            if name in self.__dict__:
+                value = self.__dict__[name]
+                setattr(new, name, value.expand(tuple(batch_shape) + tuple(value.shape[n_batch:])))
+        Distribution.__init__(new, batch_shape, self._event_shape, validate_args=False)
+        new._validate_args = self._validate_args
+        return new
+
     # ------------------------------------------------------------------ interface
     @property
     def arg_constraints(self) -> dict:

@@ -1,12 +1,11 @@
 """``Exponential(rate)``: waiting times, reparameterisable."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import broadcast_all, size, uniform
+from softgrad.distributions.utils import broadcast_all, uniform
 from softgrad.size import Size
 from softgrad.tensor import Tensor
 
@@ -20,16 +19,10 @@ class Exponential(Distribution):
 
     def __init__(self, rate: Any, validate_args: bool | None = None) -> None:
         (self.rate,) = broadcast_all(rate)
-        shape = Size() if isinstance(rate, numbers.Number) else Size(tuple(self.rate.shape))
-        super().__init__(shape, validate_args=validate_args)
+        super().__init__(self.rate.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Exponential":
-        new = self._get_checked_instance(Exponential, _instance)
-        batch_shape = size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Exponential, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self) -> Tensor:

@@ -2,14 +2,13 @@
 its CDF (``softgrad/ops/gamma.py``)."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from softgrad import backend
 from softgrad.creation import _gen
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import broadcast_all, finfo, size, xlogy
+from softgrad.distributions.utils import broadcast_all, finfo, xlogy
 from softgrad.size import Size
 from softgrad.ops.gamma import Gammainc, StandardGamma
 from softgrad.tensor import Tensor
@@ -37,19 +36,10 @@ class Gamma(Distribution):
 
     def __init__(self, concentration: Any, rate: Any, validate_args: bool | None = None) -> None:
         self.concentration, self.rate = broadcast_all(concentration, rate)
-        numbers_only = isinstance(concentration, numbers.Number) and isinstance(rate,
-                                                                               numbers.Number)
-        super().__init__(Size() if numbers_only else Size(tuple(self.rate.shape)),
-                         validate_args=validate_args)
+        super().__init__(self.rate.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Gamma":
-        new = self._get_checked_instance(Gamma, _instance)
-        batch_shape = size(batch_shape)
-        new.concentration = self.concentration.expand(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property
     def mean(self) -> Tensor:

@@ -5,7 +5,7 @@ from typing import Any
 
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import size, sum_rightmost
+from softgrad.distributions.utils import sum_rightmost
 from softgrad.size import Size
 from softgrad.tensor import Tensor
 
@@ -34,13 +34,10 @@ class Independent(Distribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Independent":
-        new = self._get_checked_instance(Independent, _instance)
-        batch_shape = size(batch_shape)
+        new = self._expand_params(Independent, batch_shape, _instance)
         extra = tuple(self.event_shape[:self.reinterpreted_batch_ndims])
-        new.base_dist = self.base_dist.expand(tuple(batch_shape) + extra)
+        new.base_dist = self.base_dist.expand(tuple(new.batch_shape) + extra)
         new.reinterpreted_batch_ndims = self.reinterpreted_batch_ndims
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @property

@@ -1,43 +1,19 @@
 """``Laplace(loc, scale)``: the double exponential, reparameterisable."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
-from softgrad.distributions import constraints
-from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import broadcast_all, finfo, size, uniform
+from softgrad.distributions.location_scale import LocationScale
+from softgrad.distributions.utils import finfo, uniform
 from softgrad.size import Size
 from softgrad.tensor import Tensor
 
 
-class Laplace(Distribution):
+class Laplace(LocationScale):
     """Laplace distribution with location ``loc`` and scale ``scale``."""
-
-    arg_constraints = {"loc": constraints.real, "scale": constraints.positive}
-    support = constraints.real
-    has_rsample = True
-
-    def __init__(self, loc: Any, scale: Any, validate_args: bool | None = None) -> None:
-        self.loc, self.scale = broadcast_all(loc, scale)
-        numbers_only = isinstance(loc, numbers.Number) and isinstance(scale, numbers.Number)
-        super().__init__(Size() if numbers_only else Size(tuple(self.loc.shape)),
-                         validate_args=validate_args)
-
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Laplace":
-        new = self._get_checked_instance(Laplace, _instance)
-        batch_shape = size(batch_shape)
-        new.loc, new.scale = self.loc.expand(batch_shape), self.scale.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
 
     @property
     def mean(self) -> Tensor:
-        return self.loc
-
-    @property
-    def mode(self) -> Tensor:
         return self.loc
 
     @property

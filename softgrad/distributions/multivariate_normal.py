@@ -13,7 +13,7 @@ from softgrad import backend
 from softgrad.creation import eye
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import lazy_property, size, standard_normal
+from softgrad.distributions.utils import lazy_property, standard_normal
 from softgrad.size import Size
 from softgrad.linalg import cholesky, solve_triangular
 from softgrad.tensor import Tensor
@@ -92,16 +92,9 @@ class MultivariateNormal(Distribution):
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "MultivariateNormal":
-        new = self._get_checked_instance(MultivariateNormal, _instance)
-        batch_shape = size(batch_shape)
-        n = self.event_shape[0]
-        new.loc = self.loc.expand(tuple(batch_shape) + (n,))
+        new = self._expand_params(MultivariateNormal, batch_shape, _instance,
+                                  ("loc", "covariance_matrix", "scale_tril", "precision_matrix"))
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril
-        for name in ("covariance_matrix", "scale_tril", "precision_matrix"):
-            if name in self.__dict__:
-                setattr(new, name, self.__dict__[name].expand(tuple(batch_shape) + (n, n)))
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     def _matrix_shape(self) -> tuple:

@@ -1,13 +1,12 @@
 """``Poisson(rate)``: counts of events at a given rate."""
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 from softgrad.autograd.grad_mode import no_grad
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import broadcast_all, size, xlogy
+from softgrad.distributions.utils import broadcast_all, xlogy
 from softgrad.size import Size
 from softgrad.sampling import poisson
 from softgrad.tensor import Tensor
@@ -21,16 +20,10 @@ class Poisson(Distribution):
 
     def __init__(self, rate: Any, validate_args: bool | None = None) -> None:
         (self.rate,) = broadcast_all(rate)
-        shape = Size() if isinstance(rate, numbers.Number) else Size(tuple(self.rate.shape))
-        super().__init__(shape, validate_args=validate_args)
+        super().__init__(self.rate.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Poisson":
-        new = self._get_checked_instance(Poisson, _instance)
-        batch_shape = size(batch_shape)
-        new.rate = self.rate.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Poisson, batch_shape, _instance, ("rate",))
 
     @property
     def mean(self) -> Tensor:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from softgrad.autograd.grad_mode import no_grad
@@ -13,8 +12,7 @@ from softgrad.distributions.independent import Independent
 from softgrad.distributions.normal import Normal
 from softgrad.distributions.transforms import (ComposeTransform, ExpTransform,
                                                SigmoidTransform, Transform)
-from softgrad.distributions.utils import (broadcast_all, clamp_probs, lazy_property,
-                                          logits_to_probs, probs_to_logits, size,
+from softgrad.distributions.utils import (ProbsOrLogits, broadcast_all, clamp_probs,
                                           sum_rightmost, uniform)
 from softgrad.size import Size
 from softgrad.tensor import Tensor
@@ -59,16 +57,13 @@ class TransformedDistribution(Distribution):
                          validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "TransformedDistribution":
-        new = self._get_checked_instance(TransformedDistribution, _instance)
-        batch_shape = size(batch_shape)
-        shape = tuple(batch_shape) + tuple(self.event_shape)
+        new = self._expand_params(TransformedDistribution, batch_shape, _instance)
+        shape = tuple(new.batch_shape) + tuple(self.event_shape)
         for t in reversed(self.transforms):
             shape = t.inverse_shape(shape)
         cut = len(shape) - len(self.base_dist.event_shape)
         new.base_dist = self.base_dist.expand(shape[:cut])
         new.transforms = self.transforms
-        Distribution.__init__(new, batch_shape, self.event_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
 
     @constraints.dependent_property(is_discrete=False)
@@ -175,7 +170,7 @@ class LogNormal(TransformedDistribution):
         return self.base_dist.entropy() + self.loc
 
 
-class LogitRelaxedBernoulli(Distribution):
+class LogitRelaxedBernoulli(ProbsOrLogits, Distribution):
     """The logit of a ``RelaxedBernoulli`` draw: (logit(u) + logits) / temperature."""
 
     arg_constraints = {"probs": constraints.unit_interval, "logits": constraints.real}
@@ -184,40 +179,15 @@ class LogitRelaxedBernoulli(Distribution):
 
     def __init__(self, temperature: Any, probs: Any = None, logits: Any = None,
                  validate_args: bool | None = None) -> None:
-        if (probs is None) == (logits is None):
-            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+        (param,) = self._set_probs_or_logits(probs, logits)
         self.temperature = temperature
-        given = probs if probs is not None else logits
-        (param,) = broadcast_all(given)
-        if probs is not None:
-            self.probs = param
-        else:
-            self.logits = param
-        self._param = param
-        shape = Size() if isinstance(given, numbers.Number) else Size(tuple(param.shape))
-        super().__init__(shape, validate_args=validate_args)
+        super().__init__(param.shape, validate_args=validate_args)
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "LogitRelaxedBernoulli":
-        new = self._get_checked_instance(LogitRelaxedBernoulli, _instance)
-        batch_shape = size(batch_shape)
+        new = self._expand_params(LogitRelaxedBernoulli, batch_shape, _instance,
+                                  ("probs", "logits"))
         new.temperature = self.temperature
-        if "probs" in self.__dict__:
-            new.probs = self.probs.expand(batch_shape)
-            new._param = new.probs
-        if "logits" in self.__dict__:
-            new.logits = self.logits.expand(batch_shape)
-            new._param = new.logits
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
         return new
-
-    @lazy_property
-    def logits(self) -> Tensor:
-        return probs_to_logits(self.probs, is_binary=True)
-
-    @lazy_property
-    def probs(self) -> Tensor:
-        return logits_to_probs(self.logits, is_binary=True)
 
     def rsample(self, sample_shape: Any = Size()) -> Tensor:
         shape = self._extended_shape(sample_shape)

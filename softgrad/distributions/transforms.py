@@ -23,18 +23,24 @@ __all__ = ["AffineTransform", "ComposeTransform", "ExpTransform", "PowerTransfor
            "identity_transform"]
 
 
-class ExpTransform(Transform):
-    """y = exp(x)."""
+class _IncreasingBijection(Transform):
+    """An increasing bijection of the reals without parameters: instances of one class are
+    all equal."""
 
     domain = constraints.real
-    codomain = constraints.positive
     bijective = True
     sign = +1
 
     def __eq__(self, other: Any) -> bool:
-        return isinstance(other, ExpTransform)
+        return isinstance(other, type(self))
 
     __hash__ = object.__hash__
+
+
+class ExpTransform(_IncreasingBijection):
+    """y = exp(x)."""
+
+    codomain = constraints.positive
 
     def _call(self, x: Tensor) -> Tensor:
         return x.exp()
@@ -46,18 +52,10 @@ class ExpTransform(Transform):
         return x
 
 
-class SigmoidTransform(Transform):
+class SigmoidTransform(_IncreasingBijection):
     """y = sigmoid(x), kept inside (0, 1) by the dtype's tiny/eps."""
 
-    domain = constraints.real
     codomain = constraints.unit_interval
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, SigmoidTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Tensor) -> Tensor:
         fi = finfo(x)
@@ -72,18 +70,10 @@ class SigmoidTransform(Transform):
         return -F.softplus(-x) - F.softplus(x)
 
 
-class TanhTransform(Transform):
+class TanhTransform(_IncreasingBijection):
     """y = tanh(x) (use ``cache_size=1`` to invert samples near +-1 exactly)."""
 
-    domain = constraints.real
     codomain = constraints.interval(-1.0, 1.0)
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, TanhTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Tensor) -> Tensor:
         return x.tanh()
@@ -95,18 +85,10 @@ class TanhTransform(Transform):
         return 2.0 * (math.log(2.0) - x - F.softplus(-2.0 * x))
 
 
-class SoftplusTransform(Transform):
+class SoftplusTransform(_IncreasingBijection):
     """y = log(1 + exp(x))."""
 
-    domain = constraints.real
     codomain = constraints.positive
-    bijective = True
-    sign = +1
-
-    def __eq__(self, other: Any) -> bool:
-        return isinstance(other, SoftplusTransform)
-
-    __hash__ = object.__hash__
 
     def _call(self, x: Tensor) -> Tensor:
         return F.softplus(x)

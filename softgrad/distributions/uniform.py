@@ -2,13 +2,12 @@
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Any
 
 from softgrad import backend
 from softgrad.distributions import constraints
 from softgrad.distributions.distribution import Distribution
-from softgrad.distributions.utils import broadcast_all, size, uniform
+from softgrad.distributions.utils import broadcast_all, uniform
 from softgrad.size import Size
 from softgrad.tensor import Tensor
 
@@ -22,9 +21,7 @@ class Uniform(Distribution):
 
     def __init__(self, low: Any, high: Any, validate_args: bool | None = None) -> None:
         self.low, self.high = broadcast_all(low, high)
-        numbers_only = isinstance(low, numbers.Number) and isinstance(high, numbers.Number)
-        super().__init__(Size() if numbers_only else Size(tuple(self.low.shape)),
-                         validate_args=validate_args)
+        super().__init__(self.low.shape, validate_args=validate_args)
 
     @property
     def arg_constraints(self) -> dict:
@@ -32,12 +29,7 @@ class Uniform(Distribution):
                 "high": constraints.greater_than(self.low)}
 
     def expand(self, batch_shape: Any, _instance: Any = None) -> "Uniform":
-        new = self._get_checked_instance(Uniform, _instance)
-        batch_shape = size(batch_shape)
-        new.low, new.high = self.low.expand(batch_shape), self.high.expand(batch_shape)
-        Distribution.__init__(new, batch_shape, validate_args=False)
-        new._validate_args = self._validate_args
-        return new
+        return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)
     def support(self) -> Any:

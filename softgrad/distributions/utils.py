@@ -111,3 +111,42 @@ class lazy_property:
             value = self.wrapped(instance)
         setattr(instance, self.wrapped.__name__, value)
         return value
+
+
+class ProbsOrLogits:
+    """Mixin for distributions given by exactly one of ``probs`` and ``logits`` (stored under
+    its name); the other is computed on first use, by sigmoid/logit where ``_binary`` and by
+    softmax/log over the last dim otherwise."""
+
+    _binary = True
+
+    @staticmethod
+    def _check_one_of(probs: Any, logits: Any) -> None:
+        if (probs is None) == (logits is None):
+            raise ValueError("Either `probs` or `logits` must be specified, but not both.")
+
+    def _set_probs_or_logits(self, probs: Any, logits: Any, *others: Any) -> tuple:
+        """Broadcast the given one of probs/logits with ``others``, store it under its name
+        and return it followed by the broadcast ``others``."""
+        self._check_one_of(probs, logits)
+        param, *rest = broadcast_all(probs if probs is not None else logits, *others)
+        setattr(self, "probs" if probs is not None else "logits", param)
+        return (param, *rest)
+
+    @lazy_property
+    def logits(self) -> Tensor:
+        return probs_to_logits(self.probs, is_binary=self._binary)
+
+    @lazy_property
+    def probs(self) -> Tensor:
+        return logits_to_probs(self.logits, is_binary=self._binary)
+
+    @property
+    def _param(self) -> Tensor:
+        """The stored parameter (``probs`` or ``logits``: the two have one shape)."""
+        stored = self.__dict__
+        return stored["probs"] if "probs" in stored else stored["logits"]
+
+    @property
+    def param_shape(self) -> Size:
+        return Size(tuple(self._param.shape))

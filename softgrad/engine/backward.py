@@ -1,6 +1,6 @@
 """Reverse-mode engine: iterative topological sort, a gradient dict, one unbroadcast per edge.
 
-The backward pass visits the graph's tensors outputs first. Each tensor's gradient is the sum
+The backward pass visits the graph's tensors, outputs first. Each tensor's gradient is the sum
 of what the nodes using it sent back; the tensor's own node (``_ctx``, the ``Function`` that
 made it) turns that gradient into one gradient per input (its vector-Jacobian product),
 which the engine reduces to the input's shape and adds to the input's slot. Leaves add

@@ -30,9 +30,16 @@ def _geometry(node: TraceNode, *names: str) -> dict:
     return out
 
 
-@converter("Conv2d")
+@converter("Conv2d", "Conv3d")
 def _conv(b: Builder, node: TraceNode, ins: list[str]) -> str:
-    attrs = _geometry(node, "stride", "dilation")
+    if len(node.in_shapes[0]) == 5:  # 3-D: 3-tuple params
+        p = node.params
+        pads = p.get("pads", ((0, 0),) * 3)
+        attrs = {"pads": [int(lo) for lo, _ in pads] + [int(hi) for _, hi in pads],
+                 "strides": [int(v) for v in p.get("stride", (1, 1, 1))],
+                 "dilations": [int(v) for v in p.get("dilation", (1, 1, 1))]}
+    else:
+        attrs = _geometry(node, "stride", "dilation")
     attrs["kernel_shape"] = [int(k) for k in node.in_shapes[1][2:]]
     return b.op("Conv", ins, group=int(node.params.get("groups", 1)), **attrs)
 

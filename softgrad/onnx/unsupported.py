@@ -34,6 +34,9 @@ REASONS: dict[str, str] = {
     "HuberLoss": _LOSS, "BCELoss": _LOSS, "BCEWithLogitsLoss": _LOSS, "KLDivLoss": _LOSS,
     "CrossEntropy": _LOSS, "CrossEntropyProb": _LOSS, "_Pointwise": "an abstract base class",
     "_Recurrent": "an abstract base class (its subclasses are converted)",
+    "_Geometry": "an abstract base class (its subclasses are converted)",
+    "ConvWeightGrad": "only built by double backward through a convolution, never in a "
+                      "forward pass",
     # indexing and windows
     "Fold": _NOT_YET + " (Fold)", "Unfold": _NOT_YET + " (Unfold)",
     "MaxUnpool": _NOT_YET + " (MaxUnpool)",

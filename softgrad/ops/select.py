@@ -50,18 +50,23 @@ def _along(axis: int, index: Any) -> tuple:
 
 
 class IndexAdd(Function):
-    """x.index_add(dim, index, src, alpha): grad_x = g, grad_src = alpha * g[..., index, ...]."""
+    """x.index_add(dim, index, src, alpha): grad_x = g, grad_src = alpha * g[..., index, ...].
+
+    Repeated indices are added in rounds: round r adds the r-th occurrence of every index,
+    so each round is a plain fancy-indexed add over distinct positions (in index order per
+    position, as a sequential loop would).
+    """
 
     def forward(self, a: Any, src: Any, index: Any = None, axis: int = 0,
                 alpha: Any = 1) -> Any:
         self.key, self.alpha = _along(axis, index), alpha
         out = a.copy()
         s = src if alpha == 1 else src * alpha
-        if len(xp_of(index).unique(index)) == len(index):
-            out[self.key] += s  # distinct indices: a strided add, no accumulation needed
-        else:
-            uniq, sums = segment_sum(self.xp, s, index, axis, sorted_index=False)
-            out[_along(axis, uniq)] += sums
+        for rows, idx in distinct_rounds(xp_of(index), index):
+            if rows is None:
+                out[self.key] += s  # distinct indices: one strided add
+            else:
+                out[_along(axis, idx)] += self.xp.take(s, rows, axis=axis)
         return out
 
     def backward(self, g: Any) -> tuple:
@@ -71,6 +76,27 @@ class IndexAdd(Function):
             if self.alpha != 1:
                 gs = gs * self.alpha
         return g, gs
+
+
+def distinct_rounds(ix: Any, index: Any) -> list:
+    """Split a 1-D ``index`` into rounds of distinct values: ``[(positions, values), ...]``;
+    ``[(None, index)]`` when its values are already distinct. Round r holds the r-th
+    occurrence (in order) of each repeated value."""
+    n = len(index)
+    if n == 0:
+        return []
+    order = ix.argsort(index, kind="stable")
+    si = index[order]
+    new = ix.concatenate([ix.ones(1, dtype=bool), si[1:] != si[:-1]])
+    if bool(new.all()):
+        return [(None, index)]
+    pos = ix.arange(n)
+    rank = pos - ix.maximum.accumulate(ix.where(new, pos, 0))
+    rounds = []
+    for r in range(int(rank.max()) + 1):
+        rows = ix.sort(order[rank == r])  # keep index order inside a round
+        rounds.append((rows, index[rows]))
+    return rounds
 
 
 class Scatter(Function):
@@ -111,64 +137,128 @@ class ScatterReduce(Function):
 
     Gradients: sum -> g (x, if included) and gathered g (src); mean -> the same over the
     count; amax/amin -> g shared evenly among the elements equal to the result; prod ->
-    g * result / element (exact where the element is nonzero).
+    g * result / element (exact where the element is nonzero). Targets are flat indices
+    into x; on NumPy the reduction is one unbuffered ``ufunc.at`` pass.
     """
 
     def forward(self, a: Any, src: Any, index: Any = None, axis: int = 0, reduce: str = "sum",
                 include_self: bool = True) -> Any:
         xp = self.xp
-        full = _full_index(xp_of(index), index, axis)
         s = src[tuple(slice(0, n) for n in index.shape)]
-        self.full, self.reduce, self.include_self = full, reduce, include_self
+        self.axis, self.index = axis, index
+        self.reduce, self.include_self = reduce, include_self
         self.src_shape, self.ishape = src.shape, index.shape
-        ix = xp_of(index)
-        lin = ix.ravel_multi_index(tuple(ix.broadcast_to(f, index.shape) for f in full),
-                                   a.shape).ravel()
+        self.a_shape, self.a_dtype = a.shape, a.dtype
+        lin = _flat_targets(xp_of(index), index, axis, a.shape)
         vals = s.reshape(-1)
-        hits = xp.bincount(lin, minlength=a.size).reshape(a.shape)
-        touched = hits > 0
-        count = (hits + touched if include_self else hits).astype(a.dtype)
         out = a.copy()
         flat = out.reshape(-1)
+        self.lin, self._touched, self._count = lin, None, None
         if reduce in ("sum", "mean") and a.dtype.kind == "f":
             total = xp.bincount(lin, weights=vals, minlength=a.size).reshape(a.shape)
-            out = (out + total if include_self else xp.where(touched, total, out)).astype(
+            out = (out + total if include_self else xp.where(self.touched, total, out)).astype(
                 a.dtype, copy=False)
         else:
             ufunc = {"sum": xp.add, "mean": xp.add, "prod": xp.multiply,
                      "amax": xp.maximum, "amin": xp.minimum}[reduce]
-            uniq, red = _segment_reduce(xp, ufunc, vals, lin)
-            flat[uniq] = ufunc(flat[uniq], red) if include_self else red
+            if xp is np:
+                if not include_self and reduce in ("amax", "amin"):
+                    flat[lin] = vals  # any one value of a target starts its reduction
+                elif not include_self:
+                    flat[self.touched.reshape(-1)] = 1 if reduce == "prod" else 0
+                ufunc.at(flat, lin, vals)
+            else:
+                uniq, red = _segment_reduce(xp, ufunc, vals, lin)
+                flat[uniq] = ufunc(flat[uniq], red) if include_self else red
         if reduce == "mean":
-            div = xp.where(touched, count, 1)
+            div = xp.where(self.touched, self.count, 1)
             out = out // div if a.dtype.kind in "iu" else out / div
-        self.lin = lin
-        self.touched, self.count = touched, count
         self.save_for_backward(a, src, out)
         return out
+
+    @property
+    def touched(self) -> Any:
+        """Bool mask (x's shape) of the positions some src element is reduced into."""
+        if self._touched is None:
+            self._touched = self.hits > 0
+        return self._touched
+
+    @property
+    def hits(self) -> Any:
+        if self._count is None:
+            shape = self.a_shape
+            self._count = self.xp.bincount(self.lin, minlength=_size(shape)).reshape(shape)
+        return self._count
+
+    @property
+    def count(self) -> Any:
+        """Number of values reduced into each position (x itself included or not)."""
+        hits = self.hits + self.touched if self.include_self else self.hits
+        return hits.astype(self.a_dtype)
+
+    @property
+    def full(self) -> tuple:
+        return _full_index(xp_of(self.index), self.index, self.axis)
 
     def backward(self, g: Any) -> tuple:
         if self._graph:
             raise RuntimeError("double backward through scatter_reduce is not supported")
         a, src, out = self.saved
-        xp, full, red = self.xp, self.full, self.reduce
+        xp, red, lin = self.xp, self.reduce, self.lin
         s = src[tuple(slice(0, n) for n in self.ishape)]
-        keep_self = self.include_self | ~self.touched
         if red in ("sum", "mean"):
             gg = g / xp.where(self.touched, self.count, 1) if red == "mean" else g
-            ga, gs = xp.where(keep_self, gg, 0), gg[full]
+            ga = gg if self.include_self else xp.where(self.touched, 0, gg)
+            gs = _pick(xp, gg, lin, s.shape)
         elif red == "prod":
+            keep_self = self.include_self | ~self.touched
             ga = xp.where(keep_self, g * out / xp.where(a == 0, 1, a), 0)
             ga = xp.where(keep_self & (a == 0), g * _prod_without_self(self, a, s), ga)
             gs = _prod_src_grad(self, g, s, out)
         else:
-            hit_a = keep_self & (a == out)
-            hit_s = s == out[full]
-            n = hit_a + xp.bincount(self.lin, weights=hit_s.reshape(-1),
-                                    minlength=g.size).reshape(g.shape).astype(g.dtype)
-            share = g / xp.where(n == 0, 1, n)
-            ga, gs = xp.where(hit_a, share, 0), xp.where(hit_s, share[full], 0)
+            hit_a = a == out
+            if not self.include_self:
+                hit_a &= ~self.touched
+            hit_s = s == _pick(xp, out, lin, s.shape)
+            n = hit_a.astype(g.dtype)
+            if xp is np:
+                np.add.at(n.reshape(-1), lin[hit_s.reshape(-1)], n.dtype.type(1))
+            else:
+                n += xp.bincount(lin, weights=hit_s.reshape(-1),
+                                 minlength=g.size).reshape(g.shape).astype(g.dtype)
+            share = g / xp.maximum(n, 1)  # masks multiply, as in PyTorch (branch-free)
+            ga = share * hit_a
+            gs = _pick(xp, share, lin, s.shape) * hit_s
         return ga, _pad(self, gs, self.src_shape)
+
+
+def _size(shape: tuple) -> int:
+    n = 1
+    for v in shape:
+        n *= v
+    return n
+
+
+def _flat_targets(ix: Any, index: Any, axis: int, shape: tuple) -> Any:
+    """Flat indices into an array of ``shape`` where ``index`` (values along ``axis``, its
+    other coordinates its own positions) points: a 1-D int64 array of index.size."""
+    if not shape:
+        return ix.zeros(index.size, dtype=ix.int64)
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    base = ix.zeros(index.shape, dtype=ix.int64)
+    for d, n in enumerate(index.shape):
+        if d != axis and strides[d] and n > 1:
+            base += (ix.arange(n, dtype=ix.int64) * strides[d]).reshape(
+                (1,) * d + (n,) + (1,) * (len(shape) - d - 1))
+    base += index.astype(ix.int64, copy=False) * strides[axis]
+    return base.reshape(-1)
+
+
+def _pick(xp: Any, a: Any, lin: Any, shape: tuple) -> Any:
+    """The elements of ``a`` at flat indices ``lin``, shaped ``shape`` (a 1-D take)."""
+    return xp.take(xp.ascontiguousarray(a).reshape(-1), lin).reshape(shape)
 
 
 def _segment_reduce(xp: Any, ufunc: Any, vals: Any, lin: Any) -> tuple:
@@ -284,3 +374,26 @@ def _cumprod_grad_zeros(xp: Any, a: Any, g: Any, ax: int) -> Any:
     upper = xp.triu(xp.ones((n, n), dtype=bool))  # j >= i
     grad = (xp.where(upper, partial, 0) * gm[..., None, :]).sum(axis=-1)
     return xp.moveaxis(grad, -1, ax)
+
+
+TOPK_ARGMAX_MAX_K = 16  # k up to this: k argmax passes beat a partition of each line
+
+
+def topk_by_argmax(xp: Any, a: Any, k: int, axis: int, largest: bool) -> Any:
+    """Indices (int64) of the k largest/smallest floats along ``axis`` in order, ties by
+    position, from k vectorised argmax passes over order-preserving integer keys; None for
+    NaN-holding or non-float input (the caller then sorts)."""
+    if a.dtype.kind != "f" or a.dtype.itemsize not in (4, 8) or bool(xp.isnan(a).any()):
+        return None
+    ity = xp.int32 if a.dtype.itemsize == 4 else xp.int64
+    bits = (a + a.dtype.type(0)).view(ity)  # -0.0 -> +0.0: equal floats, equal keys
+    keys = bits ^ ((bits >> (8 * a.dtype.itemsize - 1)) & xp.iinfo(ity).max)
+    if not largest:
+        keys = ~keys
+    lowest = ity(xp.iinfo(ity).min)  # below every key of a non-NaN float
+    out = xp.empty(a.shape[:axis] + (k,) + a.shape[axis + 1:], dtype=xp.int64)
+    for i in range(k):
+        j = keys.argmax(axis=axis, keepdims=True)
+        out[(slice(None),) * axis + (slice(i, i + 1),)] = j
+        xp.put_along_axis(keys, j, lowest, axis=axis)
+    return out

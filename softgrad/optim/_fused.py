@@ -9,38 +9,13 @@ numba, or with ``SOFTGRAD_NUMBA=0``, :func:`adam_kernel` returns None and the Nu
 from __future__ import annotations
 
 import math
-import os
 from typing import Any, Callable
 
 from softgrad import backend
+from softgrad.ops._numba import compiled, enabled
 
 np = backend.np
-_state: dict[str, Any] = {}
-
-
-def enabled() -> bool:
-    """Whether fused kernels may be used (numba importable, not switched off)."""
-    return os.environ.get("SOFTGRAD_NUMBA", "1").strip().lower() not in ("0", "off", "no",
-                                                                          "false")
-
-
-def _compile() -> Any:
-    """The compiled kernels ``(plain, general)``, or None when numba is missing or fails."""
-    if "adam" in _state:
-        return _state["adam"]
-    _state["adam"] = None
-    try:
-        import numba  # optional
-    except Exception:
-        return None
-    for cache in (True, False):  # caching needs a writable __pycache__ or cache dir
-        try:
-            jit = numba.njit(cache=cache, nogil=True, fastmath=False, error_model="numpy")
-            _state["adam"] = (jit(_adam_plain_loop), jit(_adam_loop))
-            break
-        except Exception:  # pragma: no cover - read-only install or a broken numba
-            _state["adam"] = None
-    return _state["adam"]
+_failed = False  # set by disable()
 
 
 def _adam_plain_loop(p, g, m, v, c1, b2, c2, bc2, eps, step):  # pragma: no cover - compiled
@@ -80,9 +55,9 @@ def adam_kernel() -> Callable[..., None] | None:
 
     Its arrays must be C-contiguous NumPy arrays (``fusable``).
     """
-    if not enabled():
+    if not enabled() or _failed:
         return None
-    loops = _compile()
+    loops = compiled("adam", _adam_plain_loop, _adam_loop)
     if loops is None:
         return None
     plain, general = loops
@@ -121,4 +96,5 @@ def fusable(arrays: tuple) -> bool:
 
 def disable() -> None:
     """Stop using the fused kernels in this process (after an unexpected failure)."""
-    _state["adam"] = None
+    global _failed
+    _failed = True

@@ -40,19 +40,10 @@ class Adadelta(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, rho, eps = group["lr"], group["rho"], group["eps"]
         wd, maximize = group["weight_decay"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p, grad, st in self._params_to_step(group, "square_avg", "acc_delta"):
             pd = p._data
-            st = state[p]
-            if not st:
-                st["step"] = 0.0
-                st["square_avg"] = self._new_state(p)
-                st["acc_delta"] = self._new_state(p)
-            st["step"] += 1
             s0, s1, s2 = self._scratch(pd, 0), self._scratch(pd, 1), self._scratch(pd, 2)
-            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            g = self._grad_with_decay(grad, pd, wd, maximize, s0)
             sq, acc = st["square_avg"]._data, st["acc_delta"]._data
             sq *= rho
             np.multiply(g, g, out=s1)
@@ -70,4 +61,3 @@ class Adadelta(Optimizer):
             acc += s1
             s2 *= lr
             pd -= s2
-            p._version += 1

@@ -48,15 +48,10 @@ class Adagrad(Optimizer):
     def _step_group(self, group: dict[str, Any]) -> None:
         lr, lr_decay, eps = group["lr"], group["lr_decay"], group["eps"]
         wd, maximize = group["weight_decay"], group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        for p, grad, st in self._params_to_step(group):  # state created with the group
             pd = p._data
-            st = state[p]
-            st["step"] += 1
             s0, s1 = self._scratch(pd, 0), self._scratch(pd, 1)
-            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            g = self._grad_with_decay(grad, pd, wd, maximize, s0)
             clr = lr / (1 + (st["step"] - 1) * lr_decay)
             acc = st["sum"]._data
             np.multiply(g, g, out=s1)
@@ -66,4 +61,3 @@ class Adagrad(Optimizer):
             np.divide(g, s1, out=s1)
             s1 *= clr
             pd -= s1
-            p._version += 1

@@ -6,7 +6,6 @@ from typing import Any
 
 from softgrad import backend
 from softgrad.optim import _fused
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_nonneg
 
 np = backend.np
@@ -54,36 +53,23 @@ class Adam(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, amsgrad, maximize = group["weight_decay"], group["amsgrad"], group["maximize"]
         decoupled = group.get("decoupled_weight_decay", False)
-        state = self.state
+        moments = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[:3 if amsgrad else 2]
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            pd = p._data
-            st = state[p]
-            if not st:
-                st["step"] = 0.0
-                st["exp_avg"] = self._new_state(p)
-                st["exp_avg_sq"] = self._new_state(p)
-                if amsgrad:
-                    st["max_exp_avg_sq"] = self._new_state(p)
-            st["step"] += 1
-            arrays = (pd, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
+        for p, grad, st in self._params_to_step(group, *moments):
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             if amsgrad:
                 arrays += (st["max_exp_avg_sq"]._data,)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled, st["step"])))
-            p._version += 1
         fused = _fused.adam_kernel() if items else None
         if fused is not None:
             fast = [it for it in items if _fused.fusable(it[0])]
             if fast:
                 try:
-                    run_kernel(fused, fast, self._scratch, 0)
+                    self._run_kernel(fused, fast, 0)
                     items = [it for it in items if not _fused.fusable(it[0])]
                 except Exception:  # pragma: no cover - numba rejected the call before any write
                     _fused.disable()
-        if items:
-            run_kernel(_amsgrad_update if amsgrad else _adam_update, items, self._scratch, 2)
+        self._run_kernel(_amsgrad_update if amsgrad else _adam_update, items, 2)
 
 
 def _adam_update(p: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, *hp: Any) -> None:

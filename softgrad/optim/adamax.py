@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_betas, _check_nonneg
 
 np = backend.np
@@ -46,21 +45,11 @@ class Adamax(Optimizer):
         lr, (beta1, beta2), eps = group["lr"], group["betas"], group["eps"]
         wd, maximize = group["weight_decay"], group["maximize"]
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["exp_avg"] = self._new_state(p)
-                st["exp_inf"] = self._new_state(p)
-            st["step"] += 1
+        for p, grad, st in self._params_to_step(group, "exp_avg", "exp_inf"):
             clr = lr / (1 - beta1 ** st["step"])
-            arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_inf"]._data)
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_inf"]._data)
             items.append((arrays, (beta1, beta2, eps, wd, maximize, clr)))
-            p._version += 1
-        if items:
-            run_kernel(_adamax_update, items, self._scratch, 2)
+        self._run_kernel(_adamax_update, items, 2)
 
 
 def _adamax_update(pd: Any, g: Any, m: Any, u: Any, s0: Any, s1: Any, beta1: float,

@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_nonneg
 
 np = backend.np
@@ -50,24 +49,13 @@ class ASGD(Optimizer):
         lr, lambd, alpha, t0 = group["lr"], group["lambd"], group["alpha"], group["t0"]
         wd, maximize = group["weight_decay"], group["maximize"]
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["eta"] = float(lr)
-                st["mu"] = 1.0
-                st["ax"] = self._new_state(p)
-            st["step"] += 1
-            arrays = (p._data, p.grad._data, st["ax"]._data)
+        for p, grad, st in self._params_to_step(group, "ax", eta=float(lr), mu=1.0):
+            arrays = (p._data, grad, st["ax"]._data)
             items.append((arrays, (wd, maximize, lambd, st["eta"], st["mu"])))
             step = st["step"]
             st["eta"] = lr / ((1 + lambd * lr * step) ** alpha)
             st["mu"] = 1 / max(1, step - t0)
-            p._version += 1
-        if items:
-            run_kernel(_asgd_update, items, self._scratch, 1)
+        self._run_kernel(_asgd_update, items, 1)
 
 
 def _asgd_update(pd: Any, g: Any, ax: Any, s0: Any, wd: float, maximize: bool, lambd: float,

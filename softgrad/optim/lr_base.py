@@ -92,6 +92,23 @@ def _per_group(name: str, optimizer: Optimizer, value: Any) -> list:
     return [value] * len(optimizer.param_groups)
 
 
+class _MomentumCycling(LRScheduler):
+    """Base of the schedulers that may cycle momentum too (``betas[0]`` where the optimizer
+    has betas, as Adam does)."""
+
+    def _init_momentum_cycling(self, optimizer: Optimizer) -> None:
+        if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
+            raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
+                             "option enabled")
+        self.use_beta1 = "betas" in optimizer.defaults
+
+    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
+        if self.use_beta1:
+            group["betas"] = (value, *group["betas"][1:])
+        else:
+            group["momentum"] = value
+
+
 class _LambdaBase(LRScheduler):
     _exclude = ("optimizer", "lr_lambdas")
 

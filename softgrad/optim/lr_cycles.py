@@ -5,7 +5,7 @@ import math
 from bisect import bisect_right
 from typing import Any, Sequence
 
-from softgrad.optim.lr_base import LRScheduler, _per_group
+from softgrad.optim.lr_base import LRScheduler, _MomentumCycling, _per_group
 from softgrad.optim.optimizer import Optimizer
 
 class CosineAnnealingLR(LRScheduler):
@@ -79,7 +79,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         self._last_lr = self._current()
 
 
-class OneCycleLR(LRScheduler):
+class OneCycleLR(_MomentumCycling):
     """The 1cycle policy: warm up to ``max_lr`` then anneal far below the start.
 
     Momentum (or Adam's beta1) is cycled inversely between ``max_momentum`` and
@@ -131,10 +131,7 @@ class OneCycleLR(LRScheduler):
                 group["min_lr"] = group["initial_lr"] / final_div_factor
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with `cycle_momentum` "
-                                 "option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._init_momentum_cycling(optimizer)
             if last_epoch == -1:
                 for group, hi, lo in zip(optimizer.param_groups,
                                          _per_group("max_momentum", optimizer, max_momentum),
@@ -142,12 +139,6 @@ class OneCycleLR(LRScheduler):
                     self._set_momentum(group, hi)
                     group["max_momentum"], group["base_momentum"] = hi, lo
         super().__init__(optimizer, last_epoch)
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def _anneal(self, start: float, end: float, pct: float) -> float:
         if self._anneal_func_type == "cos":

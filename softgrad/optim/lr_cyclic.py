@@ -5,11 +5,11 @@ import math
 import types
 from typing import Any, Callable
 
-from softgrad.optim.lr_base import LRScheduler, _per_group
+from softgrad.optim.lr_base import _MomentumCycling, _per_group
 from softgrad.optim.optimizer import Optimizer
 
 
-class CyclicLR(LRScheduler):
+class CyclicLR(_MomentumCycling):
     """Cyclical learning rates (Smith, 2017), stepped once per batch, as in PyTorch.
 
     Each cycle rises linearly from ``base_lr`` to ``max_lr`` over ``step_size_up`` steps and
@@ -68,10 +68,7 @@ class CyclicLR(LRScheduler):
         self._init_scale_fn()
         self.cycle_momentum = cycle_momentum
         if cycle_momentum:
-            if "momentum" not in optimizer.defaults and "betas" not in optimizer.defaults:
-                raise ValueError("optimizer must support momentum or beta1 with "
-                                 "`cycle_momentum` option enabled")
-            self.use_beta1 = "betas" in optimizer.defaults
+            self._init_momentum_cycling(optimizer)
             self.base_momentums = _per_group("base_momentum", optimizer, base_momentum)
             self.max_momentums = _per_group("max_momentum", optimizer, max_momentum)
             if last_epoch == -1:
@@ -96,12 +93,6 @@ class CyclicLR(LRScheduler):
         if self.mode == "triangular2":
             return 1 / (2.0 ** (x - 1))
         return self.gamma**x
-
-    def _set_momentum(self, group: dict[str, Any], value: float) -> None:
-        if self.use_beta1:
-            group["betas"] = (value, *group["betas"][1:])
-        else:
-            group["momentum"] = value
 
     def get_lr(self) -> list[float]:
         cycle = math.floor(1 + self.last_epoch / self.total_size)

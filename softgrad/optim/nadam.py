@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_betas, _check_nonneg
 
 np = backend.np
@@ -62,16 +61,7 @@ class NAdam(Optimizer):
         wd, psi, maximize = group["weight_decay"], group["momentum_decay"], group["maximize"]
         decoupled = group["decoupled_weight_decay"]
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["mu_product"] = 1.0
-                st["exp_avg"] = self._new_state(p)
-                st["exp_avg_sq"] = self._new_state(p)
-            st["step"] += 1
+        for p, grad, st in self._params_to_step(group, "exp_avg", "exp_avg_sq", mu_product=1.0):
             step = st["step"]
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
@@ -79,26 +69,17 @@ class NAdam(Optimizer):
             mu_product = st["mu_product"]
             c_grad = -lr * (1.0 - mu) / (1.0 - mu_product)
             c_avg = -lr * mu_next / (1.0 - mu_product * mu_next)
-            arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled,
                                    1 - beta2**step, c_grad, c_avg)))
-            p._version += 1
-        if items:
-            run_kernel(_nadam_update, items, self._scratch, 2)
+        self._run_kernel(_nadam_update, items, 2)
 
 
 def _nadam_update(pd: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, lr: float, beta1: float,
                   beta2: float, eps: float, wd: float, maximize: bool, decoupled: bool,
                   bias_correction2: float, c_grad: float, c_avg: float) -> None:
     """One NAdam update of ``pd`` in place (element-wise only: safe on any slice)."""
-    if decoupled and wd:
-        pd *= 1 - lr * wd
-    g = Optimizer._grad_with_decay(g, pd, 0 if decoupled else wd, maximize, s0)
-    Optimizer._lerp_(m, g, 1 - beta1, s1)
-    v *= beta2                                   # v = b2 * v + (1 - b2) * g * g
-    np.multiply(g, g, out=s1)
-    s1 *= 1 - beta2
-    v += s1
+    g = Optimizer._adam_moments_(pd, g, m, v, lr, beta1, beta2, wd, maximize, decoupled, s0, s1)
     np.divide(v, bias_correction2, out=s1)       # denom
     np.sqrt(s1, out=s1)
     s1 += eps

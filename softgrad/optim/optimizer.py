@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 from softgrad import backend
 from softgrad.autograd import grad_mode
+from softgrad.optim._parallel import run_kernel
 from softgrad.tensor import Tensor
 
 np = backend.np
@@ -131,6 +132,35 @@ class Optimizer:
     def _step_group(self, group: dict[str, Any]) -> None:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def _params_to_step(self, group: dict[str, Any], *tensors: str,
+                        **scalars: float) -> Iterator[tuple[Tensor, Any, dict[str, Any]]]:
+        """``(param, grad array, state)`` for each parameter of ``group`` that has a gradient,
+        ``step`` advanced by one and the parameter's version bumped (its data is about to
+        change in place).
+
+        State is created on first use: ``step`` 0.0, then the ``scalars``, then a zero tensor
+        like the parameter for each name in ``tensors``.
+        """
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            st = self.state[p]
+            if not st:
+                st["step"] = 0.0
+                st.update(scalars)
+                for name in tensors:
+                    st[name] = self._new_state(p)
+            st["step"] += 1
+            p._version += 1
+            yield p, p.grad._data, st
+
+    def _run_kernel(self, kernel: Callable[..., None], items: list[tuple[tuple, tuple]],
+                    n_scratch: int) -> None:
+        """``kernel(*arrays, *scratch, *args)`` for each ``(arrays, args)`` of ``items``,
+        threaded, with this optimizer's scratch buffers (``_parallel.run_kernel``)."""
+        if items:
+            run_kernel(kernel, items, self._scratch, n_scratch)
+
     def _scratch(self, like: Any, slot: int = 0, thread: int = 0) -> Any:
         """A reusable array shaped like ``like`` (grown on demand, shared across params;
         one set per worker thread of the multi-threaded update)."""
@@ -163,6 +193,22 @@ class Optimizer:
         else:
             out *= 1 - weight
             np.subtract(b, out, out=a)
+
+    @staticmethod
+    def _adam_moments_(pd: Any, g: Any, m: Any, v: Any, lr: float, beta1: float, beta2: float,
+                       wd: float, maximize: bool, decoupled: bool, s0: Any, s1: Any) -> Any:
+        """The first half of an NAdam/RAdam update, in place: weight decay (decoupled:
+        ``p *= 1 - lr*wd``, else ``g += wd*p``), ``m`` lerped towards ``g`` by ``1 - beta1``
+        and ``v = beta2*v + (1 - beta2)*g*g``. Returns ``g`` (in ``s0`` where changed)."""
+        if decoupled and wd:
+            pd *= 1 - lr * wd
+        g = Optimizer._grad_with_decay(g, pd, 0 if decoupled else wd, maximize, s0)
+        Optimizer._lerp_(m, g, 1 - beta1, s1)
+        v *= beta2
+        np.multiply(g, g, out=s1)
+        s1 *= 1 - beta2
+        v += s1
+        return g
 
     def _new_state(self, p: Tensor, fill: float = 0.0) -> Tensor:
         """A state tensor shaped like ``p`` (same dtype and device)."""

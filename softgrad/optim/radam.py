@@ -5,7 +5,6 @@ import math
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_betas, _check_nonneg
 
 np = backend.np
@@ -56,15 +55,7 @@ class RAdam(Optimizer):
         decoupled = group["decoupled_weight_decay"]
         rho_inf = 2 / (1 - beta2) - 1
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["exp_avg"] = self._new_state(p)
-                st["exp_avg_sq"] = self._new_state(p)
-            st["step"] += 1
+        for p, grad, st in self._params_to_step(group, "exp_avg", "exp_avg_sq"):
             step = st["step"]
             bias_correction2 = 1 - beta2**step
             rho_t = rho_inf - 2 * step * (beta2**step) / bias_correction2
@@ -72,26 +63,17 @@ class RAdam(Optimizer):
             if rho_t > 5.0:
                 rect = ((rho_t - 4) * (rho_t - 2) * rho_inf
                         / ((rho_inf - 4) * (rho_inf - 2) * rho_t)) ** 0.5
-            arrays = (p._data, p.grad._data, st["exp_avg"]._data, st["exp_avg_sq"]._data)
+            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled,
                                    1 - beta1**step, math.sqrt(bias_correction2), rect)))
-            p._version += 1
-        if items:
-            run_kernel(_radam_update, items, self._scratch, 2)
+        self._run_kernel(_radam_update, items, 2)
 
 
 def _radam_update(pd: Any, g: Any, m: Any, v: Any, s0: Any, s1: Any, lr: float, beta1: float,
                   beta2: float, eps: float, wd: float, maximize: bool, decoupled: bool,
                   bias_correction1: float, sqrt_bc2: float, rect: float | None) -> None:
     """One RAdam update of ``pd`` in place (element-wise only: safe on any slice)."""
-    if decoupled and wd:
-        pd *= 1 - lr * wd
-    g = Optimizer._grad_with_decay(g, pd, 0 if decoupled else wd, maximize, s0)
-    Optimizer._lerp_(m, g, 1 - beta1, s1)
-    v *= beta2                                   # v = b2 * v + (1 - b2) * g * g
-    np.multiply(g, g, out=s1)
-    s1 *= 1 - beta2
-    v += s1
+    Optimizer._adam_moments_(pd, g, m, v, lr, beta1, beta2, wd, maximize, decoupled, s0, s1)
     np.divide(m, bias_correction1, out=s0)       # bias-corrected m (g is no longer needed)
     s0 *= lr
     if rect is not None:

@@ -43,22 +43,15 @@ class RMSprop(Optimizer):
         lr, alpha, eps = group["lr"], group["alpha"], group["eps"]
         wd, momentum, centered = group["weight_decay"], group["momentum"], group["centered"]
         maximize = group["maximize"]
-        state = self.state
-        for p in group["params"]:
-            if p.grad is None:
-                continue
+        buffers = ["square_avg"]
+        if momentum > 0:
+            buffers.append("momentum_buffer")
+        if centered:
+            buffers.append("grad_avg")
+        for p, grad, st in self._params_to_step(group, *buffers):
             pd = p._data
-            st = state[p]
-            if not st:
-                st["step"] = 0.0
-                st["square_avg"] = self._new_state(p)
-                if momentum > 0:
-                    st["momentum_buffer"] = self._new_state(p)
-                if centered:
-                    st["grad_avg"] = self._new_state(p)
-            st["step"] += 1
             s0, s1, s2 = self._scratch(pd, 0), self._scratch(pd, 1), self._scratch(pd, 2)
-            g = self._grad_with_decay(p.grad._data, pd, wd, maximize, s0)
+            g = self._grad_with_decay(grad, pd, wd, maximize, s0)
             sq = st["square_avg"]._data
             sq *= alpha
             np.multiply(g, g, out=s1)
@@ -84,4 +77,3 @@ class RMSprop(Optimizer):
             else:
                 s2 *= lr
             pd -= s2
-            p._version += 1

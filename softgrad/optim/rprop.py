@@ -4,7 +4,6 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
-from softgrad.optim._parallel import run_kernel
 from softgrad.optim.optimizer import Optimizer, _check_nonneg
 
 np = backend.np
@@ -49,19 +48,11 @@ class Rprop(Optimizer):
         (etaminus, etaplus), (lo, hi) = group["etas"], group["step_sizes"]
         hp = (etaminus, etaplus, lo, hi, group["maximize"])
         items = []
-        for p in group["params"]:
-            if p.grad is None:
-                continue
-            st = self.state[p]
-            if not st:
-                st["step"] = 0.0
-                st["prev"] = self._new_state(p)
+        for p, grad, st in self._params_to_step(group, "prev"):
+            if "step_size" not in st:  # created with the state, starting at lr
                 st["step_size"] = self._new_state(p, group["lr"])
-            st["step"] += 1
-            items.append(((p._data, p.grad._data, st["prev"]._data, st["step_size"]._data), hp))
-            p._version += 1
-        if items:
-            run_kernel(_rprop_update, items, self._scratch, 3)
+            items.append(((p._data, grad, st["prev"]._data, st["step_size"]._data), hp))
+        self._run_kernel(_rprop_update, items, 3)
 
 
 def _as_mask(buf: Any) -> Any:

@@ -66,14 +66,7 @@ class _Scratch:
 
 def _lerp_into(avg: Tensor, cur: Tensor, weight: float, scratch: _Scratch) -> None:
     """``avg += weight * (cur - avg)`` in place (PyTorch's lerp rounding)."""
-    a, b = avg._data, cur._data
-    diff = np.subtract(b, a, out=scratch.like(a))
-    if abs(weight) < 0.5:
-        diff *= weight
-        a += diff
-    else:
-        diff *= 1 - weight
-        np.subtract(b, diff, out=a)
+    Optimizer._lerp_(avg._data, cur._data, weight, scratch.like(avg._data))
     avg._version += 1
 
 

@@ -18,7 +18,7 @@ import pickle
 import struct
 import sys
 import types
-from typing import Any
+from typing import Any, Iterable, Iterator
 
 from softgrad import backend, devices, dtypes
 from softgrad.size import Size
@@ -140,13 +140,7 @@ class TorchPickler:
         self._put(obj)
 
     def _items(self, items: Any, path: tuple) -> None:
-        batch: list = []
-        for i, item in enumerate(items):
-            batch.append((i, item))
-            if len(batch) == _BATCH:
-                self._append_batch(batch, path)
-                batch = []
-        if batch:
+        for batch in _batches(enumerate(items)):
             self._append_batch(batch, path)
 
     def _append_batch(self, batch: list, path: tuple) -> None:
@@ -157,13 +151,7 @@ class TorchPickler:
         self.out += _P.APPENDS if len(batch) > 1 else _P.APPEND
 
     def _pairs(self, pairs: Any, path: tuple) -> None:
-        batch: list = []
-        for pair in pairs:
-            batch.append(pair)
-            if len(batch) == _BATCH:
-                self._set_batch(batch, path)
-                batch = []
-        if batch:
+        for batch in _batches(pairs):
             self._set_batch(batch, path)
 
     def _set_batch(self, batch: list, path: tuple) -> None:
@@ -358,3 +346,15 @@ class TorchPickler:
             return None
         self._flats[id(root)] = (root, flat)
         return flat
+
+
+def _batches(items: Iterable[Any]) -> Iterator[list]:
+    """``items`` in lists of up to ``_BATCH`` (pickle's APPENDS/SETITEMS chunks)."""
+    batch: list = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == _BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch

@@ -184,20 +184,22 @@ def _codecs_encode(obj: Any, encoding: Any = "utf-8", errors: Any = "strict") ->
     return obj.encode(encoding)
 
 
-def _bytearray(data: Any = b"") -> bytearray:
+def _is_byte_data(data: Any) -> bool:
+    """bytes, a bytearray, or a (bounded) list of byte values."""
     if isinstance(data, (bytes, bytearray)):
-        return bytearray(data)
-    if type(data) is list and len(data) <= _MAX_BYTES_LIST and all(
-            type(b) is int and 0 <= b < 256 for b in data):
+        return True
+    return type(data) is list and len(data) <= _MAX_BYTES_LIST and all(
+        type(b) is int and 0 <= b < 256 for b in data)
+
+
+def _bytearray(data: Any = b"") -> bytearray:
+    if _is_byte_data(data):
         return bytearray(data)
     raise _fail("bytearray is rebuilt from bytes")
 
 
 def _bytes(data: Any = b"") -> bytes:
-    if isinstance(data, (bytes, bytearray)):
-        return bytes(data)
-    if type(data) is list and len(data) <= _MAX_BYTES_LIST and all(
-            type(b) is int and 0 <= b < 256 for b in data):
+    if _is_byte_data(data):
         return bytes(data)
     raise _fail("bytes are rebuilt from bytes or a list of byte values")
 

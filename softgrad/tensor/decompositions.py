@@ -62,15 +62,23 @@ def inv(a: Tensor) -> Tensor:
         raise singular_error("inv") from None
 
 
-def pinv(a: Tensor, atol: Any = None, rtol: Any = None) -> Tensor:
-    """The Moore-Penrose pseudo-inverse; singular values <= max(atol, rtol * s_max) are
-    dropped (default rtol: eps * max(m, n) when neither is given)."""
+def sv_tolerances(a: Tensor, atol: Any, rtol: Any) -> tuple[Any, Any]:
+    """``(atol, rtol)`` for keeping the singular values of ``a`` above
+    max(atol, rtol * s_max), broadcastable against them (default rtol: eps * max(m, n) when
+    neither is given)."""
     eps = np.finfo(a._data.dtype).eps
     if rtol is None:
         rtol = eps * builtins.max(a.shape[-2:]) if atol is None or atol == 0 else 0.0
     atol = 0.0 if atol is None else atol
     rt = rtol._data[..., None] if isinstance(rtol, TensorBase) else rtol
     at = atol._data[..., None] if isinstance(atol, TensorBase) else atol
+    return at, rt
+
+
+def pinv(a: Tensor, atol: Any = None, rtol: Any = None) -> Tensor:
+    """The Moore-Penrose pseudo-inverse; singular values <= max(atol, rtol * s_max) are
+    dropped (default rtol: eps * max(m, n) when neither is given)."""
+    at, rt = sv_tolerances(a, atol, rtol)
     return a._apply(L.Pinv, a, rtol=rt, atol=at)
 
 

@@ -49,6 +49,10 @@ def _topk_indices(xp: Any, a: Any, k: int, axis: int, largest: bool) -> Tensor:
     A partition first when k is small against the line, so only k elements get sorted.
     """
     n = a.shape[axis]
+    if 0 < k <= Sel.TOPK_ARGMAX_MAX_K and n >= 64:
+        idx = Sel.topk_by_argmax(xp, a, k, axis, largest)
+        if idx is not None:
+            return idx
     if k * 8 > n or n < 64 or a.dtype == np.bool_:
         order = _stable_argsort(xp, a, axis, largest)
         return order[(slice(None),) * axis + (slice(0, k),)]

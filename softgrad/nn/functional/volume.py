@@ -1,11 +1,10 @@
 """3-D (volumetric) layers: ``conv3d, max_pool3d, avg_pool3d, adaptive_avg_pool3d``.
 
-Input (N, C, D, H, W). Each is composed from the 2-D primitives: the depth axis is handled
-by ``kD`` strided depth slices, and the (H, W) part by one fused 2-D op. For ``conv3d`` the
-``kD`` slices are stacked into the channel axis, so the whole convolution is ONE ``conv2d``
-call (im2col + GEMM) over an (N * D_out, C * kD, H, W) input with the weight viewed as
-(C_out, C_in / groups * kD, kH, kW). Pooling first pools (H, W) on an (N, C * D, H, W) view,
-then reduces the ``kD`` depth slices of the smaller result. Autograd composes the VJPs.
+Input (N, C, D, H, W). ``conv3d`` is one primitive (``ops.conv.Conv3d``): the N-d lowering
+of ``ops.conv_lowering``, with kD * kH * kW taps per channel in its columns (or one GEMM per
+tap where that is cheaper). Pooling is composed from the 2-D primitives: it first pools
+(H, W) on an (N, C * D, H, W) view, then reduces the ``kD`` strided depth slices of the
+smaller result; autograd composes the VJPs.
 """
 from __future__ import annotations
 
@@ -14,13 +13,23 @@ from typing import Any, Sequence, Union
 from softgrad import backend
 from softgrad.functions import stack
 from softgrad.nn.functional._spatial import batched
-from softgrad.nn.functional.conv import (_check_channels, _check_common, _check_fits,
-                                          _conv_pads, _params)
-from softgrad.nn.functional.conv import conv2d
-from softgrad.nn.functional.pooling import (_adaptive_sizes, _geometry,
-                                            _mean_matrix, adaptive_avg_pool2d, avg_pool2d,
-                                            max_pool2d)
+from softgrad.nn.functional.conv import (
+    _check_channels,
+    _check_common,
+    _check_fits,
+    _conv_pads,
+    _params,
+)
+from softgrad.nn.functional.pooling import (
+    _adaptive_sizes,
+    _geometry,
+    _mean_matrix,
+    adaptive_avg_pool2d,
+    avg_pool2d,
+    max_pool2d,
+)
 from softgrad.nn.functional.vision import pad as _pad
+from softgrad.ops.conv import Conv3d
 from softgrad.tensor import Tensor
 
 np = backend.np
@@ -60,26 +69,14 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     x, added = batched(name, input, 3)
     _check_common(name, x, weight, bias, 3, groups)
     s, d = _params(name, 3, stride, dilation)
-    o, cg = weight.shape[0], weight.shape[1]
     kernel = tuple(weight.shape[2:])
     _check_channels(name, x, weight, bias, groups)
     pads = _conv_pads(name, padding, kernel, d, s, 3)
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
     eff = tuple(dd * (k - 1) + 1 for k, dd in zip(kernel, d))
     _check_fits(name, input, weight, padded, eff)
-    n, c, _, h, w = x.shape
-    kd = kernel[0]
-    od = (padded[0] - eff[0]) // s[0] + 1
-    cols = _depth_windows(_pad_depth(x, *pads[0], 0.0), kd, s[0], d[0], od)  # N,C,OD,kD,H,W
-    cols = cols.permute(0, 2, 1, 3, 4, 5).reshape(n * od, c * kd, h, w)
-    w2 = weight.reshape(o, cg * kd, kernel[1], kernel[2])
-    if pads[1][0] == pads[1][1] and pads[2][0] == pads[2][1]:
-        pad_hw: Any = (pads[1][0], pads[2][0])
-    else:  # asymmetric 'same' padding
-        cols = _pad(cols, [pads[2][0], pads[2][1], pads[1][0], pads[1][1]])
-        pad_hw = 0
-    y = conv2d(cols, w2, bias, s[1:], pad_hw, d[1:], groups)  # (N*OD, O, OH, OW)
-    y = y.reshape((n, od) + tuple(y.shape[1:])).permute(0, 2, 1, 3, 4)
+    args = (x, weight) if bias is None else (x, weight, bias)
+    y = Tensor._apply(Conv3d, *args, stride=s, pads=pads, dilation=d, groups=groups)
     return y.squeeze(0) if added else y
 
 

@@ -7,7 +7,7 @@ it); the one on the inputs then sees ``grad_input`` and calls
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from softgrad.autograd.function import Function
 from softgrad.tensor import Tensor
@@ -39,54 +39,47 @@ class _HookState:
         return grad_input if grads else grads
 
 
-class _OutputHook(Function):
+class _HookNode(Function):
+    """Identity on the tensors; backward passes their gradients to ``on_grad`` (a
+    ``_HookState`` method), which returns the gradients to propagate."""
+
     @staticmethod
-    def forward(ctx: Any, state: _HookState, *tensors: Tensor) -> tuple:
-        ctx.state = state
+    def forward(ctx: Any, on_grad: Callable[[tuple], tuple], *tensors: Tensor) -> tuple:
+        ctx.on_grad = on_grad
         return tuple(t.detach() for t in tensors)
 
     @staticmethod
     def backward(ctx: Any, *grads: Tensor) -> tuple:
-        return (None, *ctx.state.on_grad_output(grads))
+        return (None, *ctx.on_grad(grads))
 
 
-class _InputHook(Function):
-    @staticmethod
-    def forward(ctx: Any, state: _HookState, *tensors: Tensor) -> tuple:
-        ctx.state = state
-        return tuple(t.detach() for t in tensors)
+def _needing_grad(values: tuple) -> list[int]:
+    return [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
 
-    @staticmethod
-    def backward(ctx: Any, *grads: Tensor) -> tuple:
-        return (None, *ctx.state.on_grad_input(grads))
+
+def _through_node(on_grad: Callable[[tuple], tuple], values: tuple) -> tuple:
+    """``values`` with the tensors that need grad routed through one ``_HookNode``."""
+    slots = _needing_grad(values)
+    if not slots:
+        return values
+    routed = list(values)
+    for i, t in zip(slots, _HookNode.apply(on_grad, *(values[i] for i in slots))):
+        routed[i] = t
+    return tuple(routed)
 
 
 def hook_inputs(module: Any, args: tuple) -> tuple:
     """The shared state of this call, and ``args`` with the tensors that need grad routed
     through the input hook node."""
-    slots = [i for i, a in enumerate(args) if isinstance(a, Tensor) and a.requires_grad]
-    state = _HookState(module, len(slots))
-    if not slots:
-        return state, args
-    wrapped = _InputHook.apply(state, *(args[i] for i in slots))
-    new = list(args)
-    for i, t in zip(slots, wrapped):
-        new[i] = t
-    return state, tuple(new)
+    state = _HookState(module, len(_needing_grad(args)))
+    return state, _through_node(state.on_grad_input, args)
 
 
 def hook_outputs(state: _HookState, out: Any) -> Any:
     """``out`` (a Tensor or a tuple) with the tensors that need grad routed through the
     output hook node."""
-    single = isinstance(out, Tensor)
-    outs = (out,) if single else out if isinstance(out, tuple) else None
-    if outs is None:
-        return out
-    idx = [i for i, o in enumerate(outs) if isinstance(o, Tensor) and o.requires_grad]
-    if not idx:
-        return out
-    hooked = _OutputHook.apply(state, *(outs[i] for i in idx))
-    result = list(outs)
-    for i, t in zip(idx, hooked):
-        result[i] = t
-    return result[0] if single else tuple(result)
+    if isinstance(out, Tensor):
+        return _through_node(state.on_grad_output, (out,))[0]
+    if isinstance(out, tuple):
+        return _through_node(state.on_grad_output, out)
+    return out

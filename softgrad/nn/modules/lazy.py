@@ -70,11 +70,13 @@ class LazyLinear(LazyModuleMixin, Linear):
 
 
 class _LazyConvMixin(LazyModuleMixin):
+    """The constructor and first-input initialisation of ``LazyConv1d/2d/3d``."""
+
     _nd = 2
 
-    def _lazy_init(self, out_channels: int, kernel_size: IntOr, stride: IntOr, padding: Any,
-                   dilation: IntOr, groups: int, bias: bool, padding_mode: str, device: Any,
-                   dtype: Any) -> None:
+    def __init__(self, out_channels: int, kernel_size: IntOr, stride: IntOr = 1,
+                 padding: Any = 0, dilation: IntOr = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
         # the eager constructor with the smallest valid in_channels, then no weights yet
         type(self).cls_to_become.__init__(self, groups, out_channels, kernel_size, stride,
                                           padding, dilation, groups, bias, padding_mode,
@@ -106,12 +108,6 @@ class LazyConv1d(_LazyConvMixin, Conv1d):
     cls_to_become = Conv1d
     _nd = 1
 
-    def __init__(self, out_channels: int, kernel_size: IntOr, stride: IntOr = 1,
-                 padding: Any = 0, dilation: IntOr = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        self._lazy_init(out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                        padding_mode, device, dtype)
-
 
 class LazyConv2d(_LazyConvMixin, Conv2d):
     """``Conv2d`` whose ``in_channels`` comes from the first input."""
@@ -119,21 +115,9 @@ class LazyConv2d(_LazyConvMixin, Conv2d):
     cls_to_become = Conv2d
     _nd = 2
 
-    def __init__(self, out_channels: int, kernel_size: IntOr, stride: IntOr = 1,
-                 padding: Any = 0, dilation: IntOr = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        self._lazy_init(out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                        padding_mode, device, dtype)
-
 
 class LazyConv3d(_LazyConvMixin, Conv3d):
     """``Conv3d`` whose ``in_channels`` comes from the first input."""
 
     cls_to_become = Conv3d
     _nd = 3
-
-    def __init__(self, out_channels: int, kernel_size: IntOr, stride: IntOr = 1,
-                 padding: Any = 0, dilation: IntOr = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        self._lazy_init(out_channels, kernel_size, stride, padding, dilation, groups, bias,
-                        padding_mode, device, dtype)
