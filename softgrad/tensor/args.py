@@ -72,6 +72,19 @@ def shape_arg(shape: tuple) -> tuple:
     return tuple(builtins.int(s) for s in shape)
 
 
+def vararg(args: tuple, kwargs: dict, name: str, method: str) -> tuple:
+    """The ``*args`` of ``method(*name)``, which PyTorch also takes as the keyword ``name=``
+    (``x.permute(dims=(1, 0))``)."""
+    if not kwargs:
+        return args
+    extra = [k for k in kwargs if k != name]
+    if extra:
+        raise TypeError(f"{method}() got an unexpected keyword argument '{extra[0]}'")
+    if args:
+        raise TypeError(f"{method}() got '{name}' both as positional arguments and as a keyword")
+    return (kwargs[name],)
+
+
 def size_arg(size: tuple) -> tuple:
     """The size of a new tensor, given as f(2, 3) or f((2, 3)): ints >= 0, else a clear
     error."""

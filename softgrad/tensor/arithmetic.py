@@ -162,18 +162,19 @@ class ArithmeticMixin(TensorBase):
         return self.abs()
 
     # ------------------------------------------------------------------ named forms
-    def add(self, o: Any, alpha: float = 1) -> Tensor:
-        o, alpha = legacy_alpha("add", o, alpha)
+    def add(self, other: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("add", other, alpha)
         return self + (o if alpha == 1 else self._operand(o) * alpha)
 
-    def sub(self, o: Any, alpha: float = 1) -> Tensor:
-        o, alpha = legacy_alpha("sub", o, alpha)
+    def sub(self, other: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("sub", other, alpha)
         return self - (o if alpha == 1 else self._operand(o) * alpha)
 
-    def mul(self, o: Any) -> Tensor:
-        return self * o
+    def mul(self, other: Any) -> Tensor:
+        return self * other
 
-    def div(self, o: Any, rounding_mode: str | None = None) -> Tensor:
+    def div(self, other: Any, rounding_mode: str | None = None) -> Tensor:
+        o = other
         if rounding_mode is None:
             return self / o
         if rounding_mode == "floor":
@@ -187,17 +188,17 @@ class ArithmeticMixin(TensorBase):
         raise ValueError(f"div expected rounding_mode to be one of None, 'trunc', or 'floor' "
                          f"but found '{rounding_mode}'")
 
-    def floor_divide(self, o: Any) -> Tensor:
-        return self // o
+    def floor_divide(self, other: Any) -> Tensor:
+        return self // other
 
-    def remainder(self, o: Any) -> Tensor:
-        return self % o
+    def remainder(self, other: Any) -> Tensor:
+        return self % other
 
-    def pow(self, o: Any) -> Tensor:
-        return self**o
+    def pow(self, exponent: Any) -> Tensor:
+        return self**exponent
 
-    def matmul(self, o: Any) -> Tensor:
-        return self @ o
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
 
     def neg(self) -> Tensor:
         return -self
@@ -241,11 +242,11 @@ class ArithmeticMixin(TensorBase):
 
     clip = clamp
 
-    def maximum(self, o: Any) -> Tensor:
-        return self._binary(o, E.Maximum)
+    def maximum(self, other: Any) -> Tensor:
+        return self._binary(other, E.Maximum)
 
-    def minimum(self, o: Any) -> Tensor:
-        return self._binary(o, E.Minimum)
+    def minimum(self, other: Any) -> Tensor:
+        return self._binary(other, E.Minimum)
 
     def fmax(self, other: Any) -> Tensor:
         """Element-wise maximum that ignores nan (nan only where both are nan)."""

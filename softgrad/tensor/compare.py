@@ -51,20 +51,38 @@ class CompareMixin(TensorBase):
     def __ge__(self, o: Any) -> Tensor:
         return self._compare(o, np.greater_equal)
 
-    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
+    def eq(self, other: Any) -> Tensor:
+        return self._compare(other, np.equal)
+
+    def ne(self, other: Any) -> Tensor:
+        return self._compare(other, np.not_equal)
+
+    def lt(self, other: Any) -> Tensor:
+        return self._compare(other, np.less)
+
+    def le(self, other: Any) -> Tensor:
+        return self._compare(other, np.less_equal)
+
+    def gt(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater)
+
+    def ge(self, other: Any) -> Tensor:
+        return self._compare(other, np.greater_equal)
 
     def _traced_compare(self, inputs: tuple, op: Any) -> Tensor:
         out = type(self)._apply(Compare, *inputs, op=op)
         out.requires_grad, out._ctx = False, None  # bool results never carry gradient
         return out
 
-    def equal(self, o: Any) -> bool:
-        o = self._operand(o)
+    def equal(self, other: Any) -> bool:
+        o = self._operand(other)
         return self.shape == o.shape and builtins.bool((self._data == o._data).all())
 
-    def allclose(self, o: Any, rtol: float = 1e-5, atol: float = 1e-8) -> bool:
+    def allclose(self, other: Any, rtol: float = 1e-5, atol: float = 1e-8,
+                 equal_nan: bool = False) -> bool:
         return builtins.bool(np.allclose(backend.to_numpy(self._data),
-                                         backend.to_numpy(self._operand(o)._data), rtol, atol))
+                                         backend.to_numpy(self._operand(other)._data), rtol, atol,
+                                         equal_nan=equal_nan))
 
     def isclose(self, other: Any, rtol: float = 1e-05, atol: float = 1e-08,
                 equal_nan: bool = False) -> Tensor:

@@ -11,7 +11,7 @@ from softgrad.ops.device import ToDevice
 from softgrad.ops.elementwise import Cast
 from softgrad.ops.select import Contiguous
 from softgrad.tensor import printing
-from softgrad.tensor.args import size_arg
+from softgrad.tensor.args import size_arg, vararg
 from softgrad.tensor.arrays import tensor_array
 from softgrad.tensor.base import TensorBase
 from softgrad.tensor.compat import check_memory_format
@@ -175,16 +175,16 @@ class ConvertMixin(TensorBase):
         return t.requires_grad_() if requires_grad else t
 
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Tensor:
-        return self.new_full(size_arg(size), 0, dtype, device, requires_grad)
+                  requires_grad: bool = False, **size_kw: Any) -> Tensor:
+        return self.new_full(size_arg(vararg(size, size_kw, "size", "new_zeros")), 0, dtype, device, requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Tensor:
-        return self.new_full(size_arg(size), 1, dtype, device, requires_grad)
+                 requires_grad: bool = False, **size_kw: Any) -> Tensor:
+        return self.new_full(size_arg(vararg(size, size_kw, "size", "new_ones")), 1, dtype, device, requires_grad)
 
     def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Tensor:
-        return self.new_full(size_arg(size), 0, dtype, device, requires_grad)
+                  requires_grad: bool = False, **size_kw: Any) -> Tensor:
+        return self.new_full(size_arg(vararg(size, size_kw, "size", "new_empty")), 0, dtype, device, requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
                    requires_grad: bool = False) -> Tensor:
@@ -256,9 +256,9 @@ class ConvertMixin(TensorBase):
             out = out.cuda()
         return out
 
-    def type_as(self, tensor: Any) -> Tensor:
-        """This tensor cast to ``tensor``'s dtype."""
-        return self.to(tensor.dtype)
+    def type_as(self, other: Any) -> Tensor:
+        """This tensor cast to ``other``'s dtype."""
+        return self.to(other.dtype)
 
     def float(self) -> Tensor:
         return self._cast(np.float32)

@@ -23,7 +23,9 @@ class GatherMixin(TensorBase):
 
     __slots__ = ()
 
-    def gather(self, dim: int, index: Any) -> Tensor:
+    def gather(self, dim: int, index: Any, sparse_grad: bool = False) -> Tensor:
+        """out[i][j] = self[index[i][j]][j] (dim 0). ``sparse_grad`` is accepted; the gradient
+        is dense."""
         d = norm_dim(dim, self.ndim)
         idx = index._data if isinstance(index, TensorBase) else np.asarray(index)
         check_index(idx, self.shape[d], "gather", self.shape, d)

@@ -174,22 +174,22 @@ class InplaceMixin(TensorBase):
     def __ipow__(self, o: Any) -> Tensor:
         return self._inplace(o, np.power, "pow_")
 
-    def add_(self, o: Any, alpha: float = 1) -> Tensor:
-        o, alpha = legacy_alpha("add_", o, alpha)
+    def add_(self, other: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("add_", other, alpha)
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.add, "add_")
 
-    def sub_(self, o: Any, alpha: float = 1) -> Tensor:
-        o, alpha = legacy_alpha("sub_", o, alpha)
+    def sub_(self, other: Any, alpha: float = 1) -> Tensor:
+        o, alpha = legacy_alpha("sub_", other, alpha)
         return self._inplace(o if alpha == 1 else self._operand(o) * alpha, np.subtract, "sub_")
 
-    def mul_(self, o: Any) -> Tensor:
-        return self._inplace(o, np.multiply, "mul_")
+    def mul_(self, other: Any) -> Tensor:
+        return self._inplace(other, np.multiply, "mul_")
 
-    def div_(self, o: Any) -> Tensor:
-        return self._inplace(o, np.true_divide, "div_")
+    def div_(self, other: Any) -> Tensor:
+        return self._inplace(other, np.true_divide, "div_")
 
-    def pow_(self, o: Any) -> Tensor:
-        return self._inplace(o, np.power, "pow_")
+    def pow_(self, exponent: Any) -> Tensor:
+        return self._inplace(exponent, np.power, "pow_")
 
     def zero_(self) -> Tensor:
         return self.fill_(0)

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 from softgrad import backend
 from softgrad.ops import shape as S
-from softgrad.tensor.args import norm_dim, shape_arg
+from softgrad.tensor.args import norm_dim, shape_arg, vararg
 from softgrad.tensor.base import TensorBase
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ class ShapeMixin(TensorBase):
     __slots__ = ()
 
     # ------------------------------------------------------------------ reshaping
-    def reshape(self, *shape: Any) -> Tensor:
-        shape = shape_arg(shape)
+    def reshape(self, *shape: Any, **shape_kw: Any) -> Tensor:
+        shape = shape_arg(vararg(shape, shape_kw, "shape", "reshape") if shape_kw else shape)
         known = [s for s in shape if s != -1]
         if shape.count(-1) > 1:
             raise RuntimeError("only one dimension can be inferred")
@@ -38,7 +38,8 @@ class ShapeMixin(TensorBase):
             return self
         return type(self)._apply(S.Reshape, self, shape=shape)
 
-    view = reshape
+    def view(self, *size: Any, **size_kw: Any) -> Tensor:
+        return self.reshape(*vararg(size, size_kw, "size", "view"))
 
     def view_as(self, other: Any) -> Tensor:
         return self.reshape(other.shape)
@@ -78,7 +79,8 @@ class ShapeMixin(TensorBase):
         return self.reshape(self.shape[:d] + (1,) + self.shape[d:])
 
     # ------------------------------------------------------------------ permuting
-    def permute(self, *dims: Any) -> Tensor:
+    def permute(self, *dims: Any, **dims_kw: Any) -> Tensor:
+        dims = vararg(dims, dims_kw, "dims", "permute")
         dims = tuple(norm_dim(d, self.ndim) for d in shape_arg(dims))
         if sorted(dims) != list(range(self.ndim)):
             raise RuntimeError(f"permute(): dims {dims} are not a permutation of the "
@@ -95,7 +97,10 @@ class ShapeMixin(TensorBase):
         axes[d0], axes[d1] = axes[d1], axes[d0]
         return self.permute(*axes)
 
-    swapaxes = swapdims = transpose
+    swapdims = transpose
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return self.transpose(axis0, axis1)
 
     def t(self) -> Tensor:
         if self.ndim > 2:
@@ -134,8 +139,8 @@ class ShapeMixin(TensorBase):
     moveaxis = movedim
 
     # ------------------------------------------------------------------ broadcasting
-    def expand(self, *sizes: Any) -> Tensor:
-        sizes = shape_arg(sizes)
+    def expand(self, *sizes: Any, **size_kw: Any) -> Tensor:
+        sizes = shape_arg(vararg(sizes, size_kw, "size", "expand"))
         lead = len(sizes) - self.ndim
         if lead < 0:
             raise RuntimeError(f"expand: the number of sizes provided ({len(sizes)}) must be "
@@ -156,8 +161,8 @@ class ShapeMixin(TensorBase):
 
     broadcast_to = expand
 
-    def repeat(self, *sizes: Any) -> Tensor:
-        sizes = shape_arg(sizes)
+    def repeat(self, *sizes: Any, **repeats_kw: Any) -> Tensor:
+        sizes = shape_arg(vararg(sizes, repeats_kw, "repeats", "repeat"))
         if len(sizes) < self.ndim:
             raise RuntimeError("Number of dimensions of repeat dims can not be smaller than "
                                "number of dimensions of tensor")
@@ -169,8 +174,8 @@ class ShapeMixin(TensorBase):
         out = y.reshape(tuple(r * s for r, s in zip(sizes, x.shape)))
         return out.clone() if out._data.base is not None else out  # always fresh memory
 
-    def tile(self, *dims: Any) -> Tensor:
-        dims = shape_arg(dims)
+    def tile(self, *dims: Any, **dims_kw: Any) -> Tensor:
+        dims = shape_arg(vararg(dims, dims_kw, "dims", "tile"))
         dims = (1,) * (self.ndim - len(dims)) + dims
         return self.repeat(*dims)
 
@@ -186,7 +191,8 @@ class ShapeMixin(TensorBase):
         return out.sum(dims, keepdim=True) if dims else out
 
     # ------------------------------------------------------------------ reordering
-    def flip(self, *dims: Any) -> Tensor:
+    def flip(self, *dims: Any, **dims_kw: Any) -> Tensor:
+        dims = vararg(dims, dims_kw, "dims", "flip")
         dims = tuple(norm_dim(d, self.ndim) for d in shape_arg(dims))
         return type(self)._apply(S.Flip, self, axes=dims)
 

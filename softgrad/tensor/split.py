@@ -34,7 +34,14 @@ class SplitMixin(TensorBase):
         idx[d] = slice(start, start + length)
         return self[tuple(idx)]
 
-    def split(self, split_size_or_sections: Any, dim: int = 0) -> tuple[Tensor, ...]:
+    def split(self, split_size_or_sections: Any = None, dim: int = 0, *,
+              split_size: Any = None) -> tuple[Tensor, ...]:
+        """Pieces of ``split_size`` along ``dim`` (the last may be smaller), or of the given
+        section sizes; ``split_size=`` is the method's keyword in PyTorch."""
+        if split_size_or_sections is None:
+            if split_size is None:
+                raise TypeError("split() missing required argument 'split_size' (pos 1)")
+            split_size_or_sections = split_size
         d = norm_dim(dim, self.ndim)
         n = self.shape[d]
         if isinstance(split_size_or_sections, builtins.int):
