@@ -19,9 +19,9 @@ def rng() -> np.random.Generator:
 
 @pytest.fixture
 def torch_float32():
-    """PyTorch with its own default dtype (float32) for the test: ``tests/checks.py`` switches
-    torch's default to float64 when imported, which would change what torch prints and
-    builds in tests that compare defaults."""
+    """PyTorch with its own default dtype (float32) for the test: ``tests/helpers/checks.py``
+    switches torch's default to float64 when imported, which would change what torch prints
+    and builds in tests that compare defaults."""
     try:
         import torch
     except ImportError:

@@ -11,7 +11,7 @@ first, so that counts as an import of ``softgrad.a`` too: a package's ``__init__
 only what its importers may import. (The root ``softgrad/__init__.py`` always runs first and
 imports the layers in order; it is the top of the library.)
 
-Run it as a script to print the numbers: ``python tests/test_import_graph.py``.
+Run it as a script to print the numbers: ``python tests/architecture/test_import_graph.py``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent / "softgrad"
+ROOT = Path(__file__).resolve().parents[2] / "softgrad"
 
 # Bottom to top. A module may import from its own layer (without a cycle) and from the layers
 # below it. Patterns are fnmatch patterns on dotted module names; the first match wins.

@@ -1,12 +1,12 @@
 """bench/run_all.py plumbing: workloads run (tiny sizes), rounds pool, targets are checked."""
 from __future__ import annotations
 
-import os
 import sys
+from pathlib import Path
 
 import pytest
 
-BENCH = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench")
+BENCH = str(Path(__file__).resolve().parents[2] / "bench")
 sys.path.insert(0, BENCH)
 
 import report  # noqa: E402

@@ -7,7 +7,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 FUNCS = {
     "softmax": lambda m, x: (m.nn.functional.softmax(x, dim=0) if m is torch

@@ -13,7 +13,7 @@ import softgrad as sg
 import softgrad.nn as nn
 from softgrad import dtypes
 
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 FLOATS = ["float16", "bfloat16", "float32", "float64"]
 INTS = ["uint8", "int8", "int16", "int32", "int64"]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 
 def test_x_minus_x_and_x_over_x_have_zero_gradient() -> None:

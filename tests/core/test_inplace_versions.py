@@ -14,7 +14,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn as nn
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 
 def _leaf(m, n: int = 4):

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import torch
+from tests.helpers.checks import torch
 from softgrad.utils.data import DataLoader, RandomSampler, TensorDataset, random_split
 
 

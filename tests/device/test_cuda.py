@@ -13,10 +13,10 @@ import softgrad as sg
 import softgrad.nn.functional as F
 from softgrad import backend, nn
 
-import fake_cuda
-from op_cases import ALL
-from test_every_module import NAMES as MODULE_NAMES
-from test_every_module import REGISTRY, _outputs
+from tests.helpers import fake_cuda
+from tests.helpers.op_cases import ALL
+from tests.helpers.module_registry import NAMES as MODULE_NAMES
+from tests.helpers.module_registry import REGISTRY, flat_outputs
 
 REAL_GPU = backend.cuda_available()
 
@@ -177,7 +177,7 @@ def _module_inputs(arrays: list, dev: str) -> list:
 
 @pytest.mark.parametrize("name", MODULE_NAMES)
 def test_every_module_on_cuda_matches_cpu(device: str, name: str) -> None:
-    """Each public module (tests/test_every_module.py's registry): float64, forward+backward."""
+    """Each public module (tests/helpers/module_registry.py): float64, forward+backward."""
     entry = REGISTRY[name]
     results = []
     for dev in ("cpu", device):
@@ -187,7 +187,7 @@ def test_every_module_on_cuda_matches_cpu(device: str, name: str) -> None:
             assert t.device == dev
         xs = _module_inputs(entry.inputs(np.random.default_rng(0)), dev)
         sg.manual_seed(1)  # the same dropout masks on both devices
-        outs = _outputs(entry.call(module, *xs))
+        outs = flat_outputs(entry.call(module, *xs))
         floats = [o for o in outs if o.is_floating_point() and o.requires_grad]
         if floats:
             rng = np.random.default_rng(2)

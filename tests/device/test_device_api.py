@@ -18,8 +18,8 @@ import softgrad as sg
 import softgrad.nn as nn
 from softgrad import backend
 
-import fake_cuda
-from checks import needs_torch, torch
+from tests.helpers import fake_cuda
+from tests.helpers.checks import needs_torch, torch
 
 REAL_GPU = backend.cuda_available()
 cpu_only = pytest.mark.skipif(REAL_GPU, reason="a GPU is present: these are the CPU answers")
@@ -735,8 +735,8 @@ SIGNATURES = (
 @needs_torch
 @pytest.mark.parametrize("path", SIGNATURES)
 def test_device_api_signatures_match_torch(path: str) -> None:
-    from test_api_surface import _compare, _get
+    from tests.helpers.signatures import compare, lookup
 
-    ours, theirs = _get(sg, path), _get(torch, path)
+    ours, theirs = lookup(sg, path), lookup(torch, path)
     assert callable(ours)
-    _compare(path, ours, theirs)
+    compare(path, ours, theirs)

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import torch
-from dist_cases import BY_NAME, CASES
+from tests.helpers.checks import torch
+from tests.helpers.dist_cases import BY_NAME, CASES
 
 D_SG = sg.distributions
 

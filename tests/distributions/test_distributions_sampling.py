@@ -9,10 +9,10 @@ import re
 import numpy as np
 import pytest
 
-import fake_cuda
+from tests.helpers import fake_cuda
 import softgrad as sg
-from checks import torch
-from dist_cases import CASES
+from tests.helpers.checks import torch
+from tests.helpers.dist_cases import CASES
 
 D = sg.distributions
 
@@ -299,7 +299,7 @@ def test_repr_names_the_parameters() -> None:
 @pytest.mark.parametrize("name", sorted(D.__all__))
 def test_signature_matches_torch(name: str) -> None:
     pytest.importorskip("torch")
-    from test_api_surface import _compare
+    from tests.helpers.signatures import compare
 
     ours = getattr(D, name)
     theirs = getattr(torch.distributions, name, None)
@@ -309,12 +309,12 @@ def test_signature_matches_torch(name: str) -> None:
     if callable(ours) and not isinstance(ours, type) and name not in ("kl_divergence",
                                                                       "register_kl"):
         return  # a module or instance
-    _compare(f"distributions.{name}", ours, theirs)
+    compare(f"distributions.{name}", ours, theirs)
     if isinstance(ours, type) and issubclass(ours, D.Distribution):
         for meth in ("sample", "rsample", "log_prob", "entropy", "expand", "cdf", "icdf",
                      "enumerate_support"):
             if meth in vars(theirs) or meth in vars(ours):
-                _compare(f"distributions.{name}.{meth}", getattr(ours, meth),
+                compare(f"distributions.{name}.{meth}", getattr(ours, meth),
                          getattr(theirs, meth))
 
 

@@ -8,7 +8,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import torch
+from tests.helpers.checks import torch
 from softgrad import nn
 from softgrad.distributions import Categorical, Normal, kl_divergence
 

@@ -4,7 +4,7 @@ The kernel is this test's own Python (``sys.executable``) importing softgrad fro
 checkout. The notebook is committed with its outputs; they must come from one clean run of the
 current cells. To refresh them after editing the notebook:
 
-    python tests/test_derivation_notebook.py
+    python tests/docs/test_derivation_notebook.py
 """
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ import sys
 
 import pytest
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 NOTEBOOK = ROOT / "docs" / "derivation.ipynb"
 KERNEL = "softgrad-test-python"
 # run first, not saved: the kernel must be this Python and softgrad must come from ROOT
@@ -85,9 +85,9 @@ def test_the_derivation_notebook_executes_and_its_checks_hold(tmp_path):
     saved_code = [c for c in saved.cells if c.cell_type == "code"]
     assert [c.execution_count for c in saved_code] == list(range(1, len(saved_code) + 1)), \
         "docs/derivation.ipynb was not saved from a clean run: python " \
-        "tests/test_derivation_notebook.py"
+        "tests/docs/test_derivation_notebook.py"
     assert _texts(saved) == _texts(nb), "the notebook's saved outputs are stale: python " \
-        "tests/test_derivation_notebook.py"
+        "tests/docs/test_derivation_notebook.py"
 
 
 if __name__ == "__main__":  # refresh the committed outputs

@@ -47,7 +47,7 @@ def test_an_unsupported_primitive_names_itself_and_the_reason() -> None:
 def test_new_converters_match_onnxruntime(tmp_path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from onnx_checks import export_and_run
+    from tests.helpers.onnx_checks import export_and_run
 
     class Model(sg.nn.Module):
         def forward(self, x):

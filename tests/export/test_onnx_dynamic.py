@@ -12,7 +12,7 @@ from softgrad.onnx import ExportError
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from onnx_checks import ATOL, export_and_run as _export_and_run  # noqa: E402
+from tests.helpers.onnx_checks import ATOL, export_and_run as _export_and_run  # noqa: E402
 
 
 

@@ -1,5 +1,6 @@
-"""Every public layer of test_every_module's registry exports to ONNX with a dynamic batch
-axis and onnxruntime matches softgrad at other batch sizes; the few that cannot are named."""
+"""Every public layer of the module registry (tests/helpers/module_registry.py) exports to
+ONNX with a dynamic batch axis and onnxruntime matches softgrad at other batch sizes; the few
+that cannot are named."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +13,7 @@ from softgrad.onnx import ExportError
 onnx = pytest.importorskip("onnx")
 ort = pytest.importorskip("onnxruntime")
 
-from test_every_module import NAMES, REGISTRY  # noqa: E402
+from tests.helpers.module_registry import NAMES, REGISTRY  # noqa: E402
 
 # layers without an ONNX counterpart (or, for circular padding, not before opset 19)
 NOT_EXPORTABLE = {"Fold": "Fold", "Unfold": "Unfold", "CircularPad1d": "opset_version >= 19",

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import broadcast_shapes, gradcheck, torch, torch_parity
+from tests.helpers.checks import broadcast_shapes, gradcheck, torch, torch_parity
 
 
 @dataclass

@@ -2,18 +2,17 @@
 
 Every name below is looked up on softgrad; where PyTorch is installed and the object has a
 Python signature there, ``inspect.signature`` parameter names (in order) and defaults must
-agree. ``OMITTED`` documents the few PyTorch parameters softgrad leaves out on purpose.
+agree, less the omissions and additions documented in ``tests/helpers/signatures.py``.
 """
 from __future__ import annotations
 
 import inspect
-import math
-from typing import Any
 
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
+from tests.helpers.signatures import compare, lookup
 
 # Issue 2: creation, dtypes, grad mode, autograd
 TOP = ("tensor from_numpy as_tensor zeros ones full empty eye arange linspace rand randn randint "
@@ -70,93 +69,6 @@ SCHEDULERS = ("StepLR MultiStepLR ExponentialLR CosineAnnealingLR LambdaLR OneCy
               "ReduceLROnPlateau LinearLR SequentialLR").split()
 DATA = "Dataset TensorDataset Subset ConcatDataset random_split DataLoader".split()
 
-# PyTorch parameters softgrad leaves out on purpose, with the reason.
-OMITTED: dict[str, set] = {
-    # deprecated / vmap-only options
-    "autograd.grad": {"only_inputs", "is_grads_batched"},
-    # forward-mode AD, batched and masked checks do not exist in softgrad
-    "autograd.gradcheck": {"check_undefined_grad", "check_grad_dtypes", "check_batched_grad",
-                           "check_batched_forward_grad", "check_forward_ad",
-                           "check_backward_ad", "fast_mode", "masked"},
-    "autograd.functional.jacobian": {"strategy"},
-    "autograd.functional.hessian": {"outer_jacobian_strategy"},
-    "autograd.functional.vjp": {"strict"},
-    # softgrad has no out= arguments; norm's dtype= is not supported
-    "norm": {"out", "dtype"},
-    # the deprecated positional form state_dict(destination, prefix, keep_vars)
-    "nn.Module.state_dict": {"args"},
-}
-# PyTorch's signature is not comparable: einsum(*args) also takes the sublist format,
-# softgrad's einsum(equation, *operands) takes the equation string only.
-NOT_COMPARED = {"einsum"}
-# defaults that differ only in form: random_split's generator=None means the global one
-SAME_MEANING_DEFAULTS = {("utils.data.random_split", "generator")}
-# softgrad's own name for a PyTorch parameter (positional use is unaffected)
-RENAMED: dict[str, dict] = {
-    "autograd.gradcheck": {"fn": "func"},  # the issue spells it gradcheck(fn, inputs)
-}
-# softgrad parameters PyTorch does not have
-EXTRA: dict[str, set] = {"autograd.gradcheck": {"seed"},
-                         "save": {"format"}}  # "torch" (PyTorch's zip) or "safetensors"
-
-
-def _get(root: Any, dotted: str) -> Any:
-    obj = root
-    for part in dotted.split("."):
-        obj = getattr(obj, part)
-    return obj
-
-
-def _params(obj: Any) -> list | None:
-    target = obj.__init__ if inspect.isclass(obj) else obj
-    try:
-        sig = inspect.signature(target)
-    except (TypeError, ValueError):
-        return None
-    ps = list(sig.parameters.values())
-    if ps and ps[0].name == "self":
-        ps = ps[1:]
-    kinds = [q.kind for q in ps]
-    if kinds == [inspect.Parameter.VAR_POSITIONAL, inspect.Parameter.VAR_KEYWORD]:
-        return None  # an opaque (*args, **kwargs) wrapper
-    return ps
-
-
-def _same_default(a: Any, b: Any) -> bool:
-    if a is inspect.Parameter.empty or b is inspect.Parameter.empty:
-        return a is b
-    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
-        return True
-    if any(isinstance(v, (int, float, str, bool, tuple, type(None))) for v in (a, b)):
-        try:
-            return bool(a == b)
-        except Exception:  # noqa: BLE001 - e.g. a tensor default
-            return False
-    return True  # objects (generators, dtypes) are compared by name only
-
-
-def _compare(key: str, ours: Any, theirs: Any) -> None:
-    ps, pt = _params(ours), _params(theirs)
-    if ps is None or pt is None or key in NOT_COMPARED:
-        return
-    omitted, extra = OMITTED.get(key, set()), EXTRA.get(key, set())
-    renamed = RENAMED.get(key, {})
-    ps_names = [renamed.get(p.name, p.name) for p in ps if p.name not in extra]
-    pt_names = [p.name for p in pt if p.name not in omitted]
-    assert ps_names == pt_names, f"{key}: softgrad {ps_names} vs PyTorch {pt_names}"
-    by_name = {p.name: p for p in pt}
-    for p in ps:
-        name = renamed.get(p.name, p.name)
-        if name in by_name:
-            q = by_name[name]
-            if (key, name) in SAME_MEANING_DEFAULTS:
-                continue
-            assert _same_default(p.default, q.default), \
-                f"{key}({name}=...): default {p.default!r} vs PyTorch {q.default!r}"
-            var = (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-            assert (p.kind in var) == (q.kind in var), f"{key}({name}): {p.kind} vs {q.kind}"
-
-
 def _cases() -> list:
     out = [(f"sg.{n}", n) for n in TOP] + [(f"sg.{n}", n) for n in AUTOGRAD]
     out += [(f"F.{n}", f"nn.functional.{n}") for n in FUNCTIONAL]
@@ -176,14 +88,14 @@ CASES = _cases()
 
 @pytest.mark.parametrize("label, path", CASES, ids=[c[0] for c in CASES])
 def test_name_exists(label: str, path: str) -> None:
-    assert callable(_get(sg, path)) or inspect.isclass(_get(sg, path)), label
+    assert callable(lookup(sg, path)) or inspect.isclass(lookup(sg, path)), label
 
 
 @needs_torch
 @pytest.mark.parametrize("label, path", CASES, ids=[c[0] for c in CASES])
 def test_signature_matches_torch(label: str, path: str) -> None:
     key = path[len("nn."):] if path.startswith("nn.functional") else path
-    _compare(key if path.startswith("autograd") else path, _get(sg, path), _get(torch, path))
+    compare(key if path.startswith("autograd") else path, lookup(sg, path), lookup(torch, path))
 
 
 @pytest.mark.parametrize("name", TENSOR)
@@ -231,7 +143,7 @@ def _public_pairs() -> list:
               "utils.data", "autograd", "autograd.functional", "linalg", "special"]
     out = []
     for space in spaces:
-        ours = _get(sg, space)
+        ours = lookup(sg, space)
         for name in sorted(dir(ours)):
             obj = getattr(ours, name)
             if name.startswith("_") or inspect.ismodule(obj) or not callable(obj):
@@ -250,7 +162,7 @@ def test_every_public_callable_matches_torch(path: str) -> None:
         if theirs is None:
             return  # a softgrad-only helper
     key = path[len("nn."):] if path.startswith("nn.functional") else path
-    _compare(key, _get(sg, path), theirs)
+    compare(key, lookup(sg, path), theirs)
 
 
 def test_every_sg_function_module_name_is_exported() -> None:

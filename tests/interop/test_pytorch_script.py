@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 ALIASES = {
     "torch": sg, "torch.nn": sg.nn, "torch.nn.functional": sg.nn.functional,

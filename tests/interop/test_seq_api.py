@@ -1,12 +1,12 @@
 """Recurrent, attention and Transformer names exist with PyTorch's parameter names, order and
-defaults (where PyTorch exposes a Python signature; see ``test_api_surface``)."""
+defaults (where PyTorch exposes a Python signature; see ``tests/helpers/signatures.py``)."""
 from __future__ import annotations
 
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
-from test_api_surface import _compare, _get
+from tests.helpers.checks import needs_torch, torch
+from tests.helpers.signatures import compare, lookup
 
 NAMES = [f"nn.{n}" for n in (
     "RNN LSTM GRU RNNCell LSTMCell GRUCell MultiheadAttention TransformerEncoderLayer "
@@ -22,10 +22,10 @@ NAMES += [f"nn.utils.rnn.{n}" for n in
 
 @pytest.mark.parametrize("path", NAMES)
 def test_name_exists(path: str) -> None:
-    assert callable(_get(sg, path))
+    assert callable(lookup(sg, path))
 
 
 @needs_torch
 @pytest.mark.parametrize("path", NAMES)
 def test_signature_matches_torch(path: str) -> None:
-    _compare(path, _get(sg, path), _get(torch, path))
+    compare(path, lookup(sg, path), lookup(torch, path))

@@ -8,7 +8,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn as nn
 import softgrad.nn.functional as F
-from tests.checks import gradcheck, needs_torch, torch, torch_parity
+from tests.helpers.checks import gradcheck, needs_torch, torch, torch_parity
 
 RNG = np.random.default_rng(0)
 

@@ -7,7 +7,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 TF = torch.nn.functional if torch is not None else None
 

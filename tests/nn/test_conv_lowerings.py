@@ -8,7 +8,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 from softgrad.ops import _conv_kernels, conv_columns, conv_lowering, conv_plan, winograd
 
 LOWERINGS = ["im2col", "taps", "winograd", "persample"]
@@ -208,7 +208,7 @@ def test_workspace_is_reused_and_releasable() -> None:
 def test_each_lowering_on_the_fake_gpu_module(monkeypatch, lowering) -> None:
     """Device arrays go through ``self.xp`` (never bare NumPy, no host work buffers): every
     lowering on the fake CuPy module gives the CPU results and stays on the device."""
-    import fake_cuda
+    from tests.helpers import fake_cuda
     from softgrad import backend
 
     monkeypatch.setattr(conv_lowering, "FORCE", lowering)

@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import gradcheck, needs_torch, torch, torch_parity
+from tests.helpers.checks import gradcheck, needs_torch, torch, torch_parity
 
 TF = torch.nn.functional if torch is not None else None
 REDUCTIONS = ["none", "mean", "sum"]

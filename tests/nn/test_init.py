@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 init = sg.nn.init
 

@@ -10,7 +10,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn as nn
 import softgrad.nn.functional as F
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 
 def test_lazy_linear_materialises_on_first_call_and_becomes_linear() -> None:

@@ -7,7 +7,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import gradcheck, needs_torch, torch
+from tests.helpers.checks import gradcheck, needs_torch, torch
 
 nn = sg.nn
 

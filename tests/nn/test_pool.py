@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import gradcheck, needs_torch, torch, torch_parity
+from tests.helpers.checks import gradcheck, needs_torch, torch, torch_parity
 
 nn = sg.nn
 TF = torch.nn.functional if torch is not None else None

@@ -8,7 +8,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn as nn
 from softgrad.nn.functional import rnn as FR
-from tests.checks import gradcheck, needs_torch, torch
+from tests.helpers.checks import gradcheck, needs_torch, torch
 
 MODES = ["RNN", "LSTM", "GRU"]
 

@@ -8,7 +8,7 @@ import pytest
 import softgrad as sg
 import softgrad.nn as nn
 from softgrad.nn.utils import rnn as R
-from tests.checks import needs_torch, torch, torch_parity
+from tests.helpers.checks import needs_torch, torch, torch_parity
 
 RNG = np.random.default_rng(0)
 
@@ -151,7 +151,7 @@ def test_onnx_converter_refuses_a_masked_recurrent_node():
 @pytest.mark.parametrize("reverse", [False, True])
 def test_gradcheck_masked_primitive(mode, reverse):
     from softgrad.nn.functional import rnn as FR
-    from tests.checks import gradcheck
+    from tests.helpers.checks import gradcheck
 
     g = {"LSTM": 4, "GRU": 3}.get(mode, 1)
     T, B, I, H = 4, 3, 2, 2

@@ -9,7 +9,7 @@ import softgrad as sg
 import softgrad.nn as nn
 import softgrad.nn.functional as F
 from softgrad.nn.modules.transformer import generate_square_subsequent_mask
-from tests.checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 RNG = np.random.default_rng(0)
 D, H, FF = 8, 2, 12
@@ -175,7 +175,7 @@ def test_full_transformer_parity():
 
 
 def test_gradcheck_encoder_and_decoder_layers():
-    from tests.checks import gradcheck
+    from tests.helpers.checks import gradcheck
 
     sg.manual_seed(0)
     enc = nn.TransformerEncoderLayer(4, 2, 6, dropout=0.0, norm_first=True, dtype=sg.float64)

@@ -7,7 +7,7 @@ import pytest
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import gradcheck, needs_torch, torch, torch_parity
+from tests.helpers.checks import gradcheck, needs_torch, torch, torch_parity
 
 nn = sg.nn
 TF = torch.nn.functional if torch is not None else None

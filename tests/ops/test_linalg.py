@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import gradcheck, needs_torch, torch
-from op_cases import LINALG, op_tests
+from tests.helpers.checks import gradcheck, needs_torch, torch
+from tests.helpers.op_cases import LINALG, op_tests
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(LINALG)
 

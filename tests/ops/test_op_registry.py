@@ -20,7 +20,7 @@ import pkgutil
 from pathlib import Path
 
 import numpy as np
-from op_cases import ALL, NO_CASE, Case
+from tests.helpers.op_cases import ALL, NO_CASE, Case
 
 import softgrad as sg
 import softgrad.ops

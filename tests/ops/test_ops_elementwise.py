@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
-from op_cases import ELEMENTWISE, op_tests
+from tests.helpers.checks import needs_torch, torch
+from tests.helpers.op_cases import ELEMENTWISE, op_tests
 
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(ELEMENTWISE)

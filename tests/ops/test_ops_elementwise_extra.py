@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import gradcheck, needs_torch, torch
-from op_cases import ELEMENTWISE_EXTRA, FLOAT64_RESULTS, op_tests
+from tests.helpers.checks import gradcheck, needs_torch, torch
+from tests.helpers.op_cases import ELEMENTWISE_EXTRA, FLOAT64_RESULTS, op_tests
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(
     ELEMENTWISE_EXTRA + FLOAT64_RESULTS)
@@ -163,7 +163,7 @@ def test_gamma_family_gradients_match_finite_differences_near_poles() -> None:
 def test_onnx_export_of_the_extra_elementwise_ops(tmp_path) -> None:
     pytest.importorskip("onnx")
     pytest.importorskip("onnxruntime")
-    from onnx_checks import export_and_run
+    from tests.helpers.onnx_checks import export_and_run
 
     class Model(sg.nn.Module):
         def forward(self, x):
@@ -218,7 +218,7 @@ def _special_input(domain: str) -> list:
 @needs_torch
 @pytest.mark.parametrize("name, domain, extra", _SPECIAL, ids=[s[0] for s in _SPECIAL])
 def test_special_namespace_matches_torch_special(name, domain, extra) -> None:
-    from checks import torch_parity
+    from tests.helpers.checks import torch_parity
 
     def call(mod, *xs):
         fn = getattr(mod.special, name)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from op_cases import ALL
+from tests.helpers.op_cases import ALL
 from softgrad.engine.backward import toposort
 from softgrad.backend import unbroadcast
 

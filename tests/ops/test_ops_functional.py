@@ -3,6 +3,6 @@ normalisation, embedding, attention, losses): values and gradients against PyTor
 central differences, as for every op in tests/op_cases.py."""
 from __future__ import annotations
 
-from op_cases import FUNCTIONAL, op_tests
+from tests.helpers.op_cases import FUNCTIONAL, op_tests
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(FUNCTIONAL)

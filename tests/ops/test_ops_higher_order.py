@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
-from op_cases import ALL
+from tests.helpers.checks import needs_torch, torch
+from tests.helpers.op_cases import ALL
 
 CASES = [pytest.param(c, c.shapes[0], id=c.name) for c in ALL
          if c.grad and c.differentiable and c.second_order]

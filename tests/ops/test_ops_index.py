@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import gradcheck
-from op_cases import INDEX, op_tests
+from tests.helpers.checks import gradcheck
+from tests.helpers.op_cases import INDEX, op_tests
 
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(INDEX)

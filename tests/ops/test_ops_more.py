@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import gradcheck, needs_torch, torch, torch_parity
+from tests.helpers.checks import gradcheck, needs_torch, torch, torch_parity
 
 rng = np.random.default_rng(0)
 X = rng.standard_normal((3, 5))  # distinct values: no ties
@@ -405,7 +405,7 @@ DEVICE_CASES = {
 @pytest.mark.parametrize("name", sorted(DEVICE_CASES))
 def test_ops_on_the_fake_gpu_module_match_cpu(name: str) -> None:
     """The device code paths (a second array module that refuses host arrays)."""
-    import fake_cuda
+    from tests.helpers import fake_cuda
     from softgrad import backend
 
     fn = DEVICE_CASES[name]
@@ -425,7 +425,7 @@ def test_ops_on_the_fake_gpu_module_match_cpu(name: str) -> None:
 
 
 def test_non_differentiable_ops_on_the_fake_gpu_module() -> None:
-    import fake_cuda
+    from tests.helpers import fake_cuda
     from softgrad import backend
 
     fake_cuda.install()

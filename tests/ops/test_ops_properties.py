@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import softgrad as sg
-from checks import needs_torch, torch, torch_parity
+from tests.helpers.checks import needs_torch, torch, torch_parity
 
 SETTINGS = settings(max_examples=25, deadline=None)
 

@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch, torch_parity
-from op_cases import REDUCE, op_tests
+from tests.helpers.checks import needs_torch, torch, torch_parity
+from tests.helpers.op_cases import REDUCE, op_tests
 
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(REDUCE)

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from op_cases import SHAPE, op_tests
+from tests.helpers.op_cases import SHAPE, op_tests
 
 
 test_matches_torch, test_gradient_matches_finite_differences = op_tests(SHAPE)

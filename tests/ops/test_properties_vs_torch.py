@@ -11,7 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 import softgrad as sg
 import softgrad.nn.functional as F
-from checks import needs_torch, torch, torch_parity
+from tests.helpers.checks import needs_torch, torch, torch_parity
 
 SETTINGS = settings(max_examples=15, deadline=None)
 SHAPES = hnp.array_shapes(min_dims=0, max_dims=4, min_side=1, max_side=4)

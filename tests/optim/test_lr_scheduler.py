@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 STEPS = 30
 METRICS = [1.0, 0.9, 0.95, 0.94, 0.96, 0.97, 0.8, 0.81, 0.82, 0.83, 0.84, 0.85, 0.7, 0.71,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import softgrad as sg
-from checks import needs_torch, torch
+from tests.helpers.checks import needs_torch, torch
 
 SHAPES = [(3, 4), (5,), (2, 1, 3)]
 

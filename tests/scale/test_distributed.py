@@ -1,7 +1,7 @@
 """softgrad.distributed, DistributedDataParallel and DistributedSampler.
 
 The multi-process tests launch ``mpiexec -n N`` on loopback with the worker scripts in
-``tests/distributed_workers/`` and skip cleanly when mpi4py or mpiexec is missing.
+``tests/scale/distributed_workers/`` and skip cleanly when mpi4py or mpiexec is missing.
 """
 from __future__ import annotations
 
@@ -23,8 +23,8 @@ from softgrad import nn
 from softgrad.engine import backward as engine
 from softgrad.utils.data import DataLoader, DistributedSampler, TensorDataset
 
-ROOT = Path(__file__).resolve().parents[1]
-WORKERS = ROOT / "tests" / "distributed_workers"
+ROOT = Path(__file__).resolve().parents[2]
+WORKERS = Path(__file__).resolve().parent / "distributed_workers"
 
 
 def _mpiexec() -> str | None:

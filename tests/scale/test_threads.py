@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -272,7 +273,7 @@ def _child(code: str, **env: str) -> str:
     full = {k: v for k, v in os.environ.items() if k not in bt._ENV_VARS
             and k != "SOFTGRAD_ADAPTIVE_THREADS"}
     full.update(env)
-    full["PYTHONPATH"] = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    full["PYTHONPATH"] = str(Path(__file__).resolve().parents[2])  # the checkout's softgrad
     return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           env=full, check=True, timeout=120).stdout.strip()
 

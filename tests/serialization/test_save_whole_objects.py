@@ -17,7 +17,7 @@ import softgrad as sg
 import softgrad.nn.functional as F
 from softgrad import nn
 from softgrad.serialization import CheckpointError, WeightsUnpicklingError
-from checks import edit_pickle
+from tests.helpers.checks import edit_pickle
 
 Point = collections.namedtuple("Point", "x y")
 

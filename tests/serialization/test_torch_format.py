@@ -18,7 +18,7 @@ import pytest
 
 import softgrad as sg
 from softgrad.serialization import CheckpointError, WeightsUnpicklingError
-from checks import edit_pickle
+from tests.helpers.checks import edit_pickle
 
 torch = pytest.importorskip("torch")
 

@@ -183,7 +183,8 @@ def test_mismatched_model_gives_clear_error(tmp_path):
 
 
 # ---------------------------------------------------------------------- every layer, via files
-from test_every_module import NAMES, REGISTRY, _build, _eval_outputs, _perturbed  # noqa: E402
+from tests.helpers.module_registry import (NAMES, REGISTRY, build_module,  # noqa: E402
+                                           eval_outputs, perturbed_module)
 
 WITH_TORCH = [n for n in NAMES if hasattr(tnn, n)]
 
@@ -199,15 +200,15 @@ def test_every_layer_round_trips_through_safetensors_files(tmp_path, name):
                 t.add_(torch.randn_like(t) * 0.1)  # away from the initial values
     st_torch.save_file({k: v.contiguous() for k, v in theirs.state_dict().items()},
                        str(tmp_path / "torch.safetensors"))
-    ours = _build(name, 1)
+    ours = build_module(name, 1)
     ours.load_state_dict(sg.load(tmp_path / "torch.safetensors"))
-    for a, b in zip(_eval_outputs(name, ours), _eval_outputs(name, theirs, torch)):
+    for a, b in zip(eval_outputs(name, ours), eval_outputs(name, theirs, torch)):
         np.testing.assert_allclose(a, b, atol=REGISTRY[name].atol, rtol=1e-4)
 
-    ours = _perturbed(name, 2)
+    ours = perturbed_module(name, 2)
     sg.save(ours.state_dict(), tmp_path / "softgrad.safetensors")
     theirs.load_state_dict(st_torch.load_file(str(tmp_path / "softgrad.safetensors")))
-    for a, b in zip(_eval_outputs(name, ours), _eval_outputs(name, theirs, torch)):
+    for a, b in zip(eval_outputs(name, ours), eval_outputs(name, theirs, torch)):
         np.testing.assert_allclose(a, b, atol=REGISTRY[name].atol, rtol=1e-4)
 
 

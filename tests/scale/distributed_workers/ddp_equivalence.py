@@ -60,8 +60,8 @@ def main() -> None:
     global DEVICE
     out_dir = sys.argv[1]
     if "--fake-cuda" in sys.argv:  # the model on the NumPy-backed stand-in GPU of the tests
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-        import fake_cuda
+        sys.path.insert(0, str(Path(__file__).resolve().parents[3]))  # the checkout
+        from tests.helpers import fake_cuda
 
         fake_cuda.install()
         DEVICE = "cuda"
