@@ -18,12 +18,10 @@ from tests.helpers.op_cases import ALL
 from tests.helpers.module_registry import NAMES as MODULE_NAMES
 from tests.helpers.module_registry import REGISTRY, flat_outputs
 
-REAL_GPU = backend.cuda_available()
 
 
 @pytest.fixture(params=[pytest.param("fake", id="fake-cuda"),
-                        pytest.param("real", id="cuda", marks=pytest.mark.skipif(
-                            not REAL_GPU, reason="needs CuPy and an NVIDIA GPU"))])
+                        pytest.param("real", id="cuda", marks=pytest.mark.gpu)])
 def device(request: pytest.FixtureRequest):
     """'cuda' backed by the fake module or by CuPy; the array type is ``backend._cupy.ndarray``."""
     if request.param == "fake":
@@ -305,7 +303,7 @@ def test_module_moves_and_state_dict_round_trip(device: str, tmp_path) -> None:
 
 
 # ---------------------------------------------------------------------- no GPU at all
-@pytest.mark.skipif(REAL_GPU, reason="a GPU is present")
+@pytest.mark.no_gpu
 def test_cuda_without_gpu_is_a_clear_error() -> None:
     assert not sg.cuda.is_available() and sg.cuda.device_count() == 0
     sg.cuda.synchronize()  # nothing to wait for

@@ -21,8 +21,7 @@ from softgrad import backend
 from tests.helpers import fake_cuda
 from tests.helpers.checks import needs_torch, torch
 
-REAL_GPU = backend.cuda_available()
-cpu_only = pytest.mark.skipif(REAL_GPU, reason="a GPU is present: these are the CPU answers")
+cpu_only = pytest.mark.no_gpu  # the CPU answers: skipped where a GPU is present
 
 
 @pytest.fixture

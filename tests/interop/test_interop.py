@@ -102,10 +102,9 @@ def test_a_tensor_computed_by_softgrad_feeds_torch_and_back():
     np.testing.assert_allclose(back.numpy(), y.numpy().sum(axis=1), rtol=1e-6)
 
 
+@pytest.mark.gpu
 def test_cupy_when_present():
-    cupy = pytest.importorskip("cupy")
-    if not sg.cuda.is_available():
-        pytest.skip("no CUDA device")
+    import cupy
     a = cupy.arange(4.0)
     t = sg.from_dlpack(a)
     assert t.device != "cpu"
