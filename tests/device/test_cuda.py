@@ -1,8 +1,10 @@
-"""The ``cuda`` device: creation, moves, ops, layers, losses and optimizers on a second array module.
+"""The ``cuda`` device: creation, moves, ops, layers, losses and optimizers on a second array
+module.
 
-Every test runs twice: on ``fake-cuda`` (tests/fake_cuda.py, a NumPy-backed stand-in that, like
-CuPy, refuses to mix device arrays with host ``numpy.ndarray``s), which exercises the device code
-paths on any machine, and on a real GPU through CuPy, skipped cleanly where there is none.
+Every test runs twice: on ``fake-cuda`` (tests/helpers/fake_cuda.py, a NumPy-backed stand-in
+that, like CuPy, refuses to mix device arrays with host ``numpy.ndarray``s), which exercises the
+device code paths on any machine, and on a real GPU through CuPy (``@pytest.mark.gpu``, skipped
+with the other GPU tests where there is none).
 """
 from __future__ import annotations
 

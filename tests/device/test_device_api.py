@@ -2,7 +2,7 @@
 ``amp`` (``autocast``, ``GradScaler``), ``compile``, the default device, determinism flags.
 
 On a CPU-only machine every answer is compared with PyTorch's own on the same machine; the
-CUDA answers run against tests/fake_cuda.py (a NumPy stand-in for CuPy) and, where there
+CUDA answers run against tests/helpers/fake_cuda.py (a NumPy stand-in for CuPy) and, where there
 is one, a real GPU.
 """
 from __future__ import annotations

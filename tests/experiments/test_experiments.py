@@ -198,7 +198,7 @@ def test_run_experiments_writes_table_logs_and_plots(tmp_path):
                     "output_loss_breast_cancer.png"]
     for name in pngs:
         if name.startswith("jacobian"):
-            continue  # tests/test_jacobian_plots.py checks the heatmaps
+            continue  # tests/experiments/test_jacobian_plots.py checks the heatmaps
         data = (tmp_path / name).read_bytes()
         assert data[:8] == b"\x89PNG\r\n\x1a\n"
         width, height = int.from_bytes(data[16:20], "big"), int.from_bytes(data[20:24], "big")

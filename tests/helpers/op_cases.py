@@ -687,14 +687,14 @@ FUNCTIONAL = [
 ALL = (ELEMENTWISE + ELEMENTWISE_EXTRA + LINALG + LINALG_TRIANGULAR + SPECIAL + STATS_INDEX
        + REDUCE + SHAPE + INDEX + MATMUL + EINSUM + FUNCTIONAL)
 
-# Primitives with no case here, and why (tests/test_op_registry.py checks that every other
+# Primitives with no case here, and why (tests/ops/test_op_registry.py checks that every other
 # primitive of softgrad/ops is run by a case above).
 NO_CASE = {
-    "ToDevice": "copies between devices: needs a GPU (tests/test_cuda.py)",
-    "Dropout": "a random mask, not PyTorch's (tests/test_functional_linear.py)",
-    "Sampled": "a random draw (tests/test_distributions_sampling.py)",
-    "StandardGamma": "a random draw (tests/test_distributions_sampling.py)",
-    "RNNTanhSeq": "the fused recurrence of nn.RNN, compared with PyTorch's in tests/test_rnn.py",
-    "LSTMSeq": "the fused recurrence of nn.LSTM, compared with PyTorch's in tests/test_rnn.py",
-    "GRUSeq": "the fused recurrence of nn.GRU, compared with PyTorch's in tests/test_rnn.py",
+    "ToDevice": "copies between devices: needs a GPU (tests/device/test_cuda.py)",
+    "Dropout": "a random mask, not PyTorch's (tests/nn/test_functional_linear.py)",
+    "Sampled": "a random draw (tests/distributions/test_distributions_sampling.py)",
+    "StandardGamma": "a random draw (tests/distributions/test_distributions_sampling.py)",
+    "RNNTanhSeq": "the fused recurrence of nn.RNN, compared with PyTorch's in tests/nn/test_rnn.py",
+    "LSTMSeq": "the fused recurrence of nn.LSTM, compared with PyTorch's in tests/nn/test_rnn.py",
+    "GRUSeq": "the fused recurrence of nn.GRU, compared with PyTorch's in tests/nn/test_rnn.py",
 }

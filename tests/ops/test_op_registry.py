@@ -1,6 +1,6 @@
 """Every primitive of ``softgrad/ops`` is complete; the test names what each one lacks:
 
-- a case in ``tests/op_cases.py`` that runs it (found by tracing every case), or a reason in
+- a case in ``tests/helpers/op_cases.py`` that runs it (found by tracing every case), or a reason in
   ``op_cases.NO_CASE``;
 - an ONNX converter, or a reason in ``softgrad/onnx/unsupported.py``;
 - a user: a Tensor method, an ``sg.``/``F.`` function or a module above the ops that applies
@@ -134,7 +134,7 @@ def test_every_primitive_is_complete() -> None:
     for name in primitives():
         needs = []
         if name not in traced and name not in NO_CASE:
-            needs.append("a case in tests/op_cases.py (or a reason in its NO_CASE)")
+            needs.append("a case in tests/helpers/op_cases.py (or a reason in its NO_CASE)")
         if name not in CONVERTERS and name not in REASONS:
             needs.append("an ONNX converter (softgrad/onnx/ops_*.py) or a reason in "
                          "softgrad/onnx/unsupported.py")
@@ -150,7 +150,7 @@ def test_every_primitive_is_complete() -> None:
 def test_every_reason_for_no_case_is_still_needed() -> None:
     traced = _run_by_cases()
     stale = sorted(n for n in NO_CASE if n not in primitives() or n in traced)
-    assert not stale, f"remove from NO_CASE in tests/op_cases.py: {stale}"
+    assert not stale, f"remove from NO_CASE in tests/helpers/op_cases.py: {stale}"
 
 
 def test_the_primitives_run_on_arrays_alone() -> None:

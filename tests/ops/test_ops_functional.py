@@ -1,6 +1,6 @@
 """The nn.functional primitives (activations, convolutions, pooling, padding, resampling,
 normalisation, embedding, attention, losses): values and gradients against PyTorch and
-central differences, as for every op in tests/op_cases.py."""
+central differences, as for every op in tests/helpers/op_cases.py."""
 from __future__ import annotations
 
 from tests.helpers.op_cases import FUNCTIONAL, op_tests
