@@ -62,6 +62,8 @@ def node_name(fn: Any) -> str:
     if cls == "Linear" and type(fn).__module__ == "softgrad.ops.linear":
         inputs = getattr(fn, "needs_input_grad", ())
         return "AddmmBackward0" if len(inputs) == 3 else "MmBackward0"
+    if cls == "Polygamma" and getattr(fn, "n", None) == 0:
+        return "DigammaBackward0"
     if not type(fn).__module__.startswith("softgrad.ops"):
         return f"{cls}Backward"
     return TORCH_NAMES.get(cls, f"{cls}Backward0")

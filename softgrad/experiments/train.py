@@ -264,7 +264,7 @@ def train(config: TrainConfig, out: str | None = "runs/train", checkpoint: str |
         state.saved_epoch, state.saved = start, resume
         if start >= config.epochs:
             raise SettingError("epochs", f"the checkpoint {resume} is already at epoch {start}, "
-                                         f"so {config.epochs} epochs leave nothing to train; "
+                                         f"so --epochs {config.epochs} leaves nothing to train; "
                                          f"ask for more than {start}")
         if stop_after is not None and stop_after <= start:
             raise SettingError("stop_after", f"{stop_after} is not after the checkpoint's epoch "

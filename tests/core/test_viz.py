@@ -220,6 +220,8 @@ def test_grad_fn_names_and_repr_follow_pytorch():
     assert F.linear(x, sg.randn(2, 4)).grad_fn.name() == "MmBackward0"
     assert F.cross_entropy(x, sg.tensor([0, 1, 2])).grad_fn.name() == \
         "CrossEntropyLossBackward0"
+    assert x.digamma().grad_fn.name() == "DigammaBackward0"
+    assert x.polygamma(1).grad_fn.name() == "PolygammaBackward0"
 
 
 def test_next_functions_walk_the_graph_before_and_after_backward():
