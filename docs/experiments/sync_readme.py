@@ -4,7 +4,7 @@ Run after regenerating this folder (``python -m softgrad experiments --out docs/
 
     python docs/experiments/sync_readme.py
 
-``tests/test_readme.py`` fails while the README's table and results.json disagree.
+``tests/docs/test_readme.py`` fails while the README's table and results.json disagree.
 """
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Primitives that have no ONNX converter, each with the reason, named in the ExportError
 raised when a traced forward uses one. Every primitive of ``softgrad.ops`` is either
-converted (``CONVERTERS``) or listed here (tests/test_onnx_coverage.py checks it)."""
+converted (``CONVERTERS``) or listed here (tests/export/test_onnx_coverage.py checks it)."""
 from __future__ import annotations
 
 _NO_OP = "ONNX has no operator for it"

@@ -4,7 +4,7 @@ The NumPy path (``ops.activation.Gelu``: ``x * Phi(x)``, Phi from a degree-9 Hor
 erfc and one exp) makes about thirty passes over memory. Here one compiled pass computes the
 argument of the exponential, NumPy's own ``exp`` runs on it (so the exponential is the very
 same), and a second pass finishes. Every other float operation is the NumPy path's, in the
-same order, so results are bit-for-bit equal (``tests/test_rnn_fast.py``). Never required:
+same order, so results are bit-for-bit equal (``tests/nn/test_rnn_fast.py``). Never required:
 without numba, or with ``SOFTGRAD_NUMBA=0``, :func:`gelu_kernels` returns None.
 """
 from __future__ import annotations

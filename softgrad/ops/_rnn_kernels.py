@@ -2,7 +2,7 @@
 
 Each kernel does, element by element, the very float operations of the NumPy path in
 ``ops.rnn.LSTMSeq`` in the same order (no fused multiply-adds: numba's default strict
-math), so results are bit-for-bit those of the NumPy path (``tests/test_rnn_fast.py``).
+math), so results are bit-for-bit those of the NumPy path (``tests/nn/test_rnn_fast.py``).
 The NumPy path makes one pass over memory per operation, about twenty per backward time
 step; a kernel makes one. Never required: without numba, or with ``SOFTGRAD_NUMBA=0``,
 :func:`lstm_kernels` returns None and the NumPy path runs.

@@ -3,7 +3,7 @@
 The NumPy update of Adam makes about 13 passes over memory per parameter; the fused kernel
 makes one, with the very same float operations in the same order and every Python scalar
 rounded to the parameter's dtype first, exactly as NumPy does, so results are bit-for-bit
-those of the NumPy path (``tests/test_perf_paths.py`` checks this). Never required: without
+those of the NumPy path (``tests/scale/test_perf_paths.py`` checks this). Never required: without
 numba, or with ``SOFTGRAD_NUMBA=0``, :func:`adam_kernel` returns None and the NumPy path runs.
 """
 from __future__ import annotations

@@ -1,0 +1,1 @@
+"""softgrad's tests, laid out like the package (core, ops, nn, optim, data, ...)."""
