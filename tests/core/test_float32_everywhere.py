@@ -174,7 +174,6 @@ def test_data_pipeline_keeps_float32() -> None:
 
 
 def test_bundled_datasets_are_float32_features_and_int64_labels() -> None:
-    pytest.importorskip("sklearn")
     split = sg.datasets.load_iris()
     parts = [getattr(split, k) for k in ("x_train", "y_train", "x_test", "y_test")]
     assert parts[0].dtype == np.float32 and parts[2].dtype == np.float32

@@ -8,7 +8,6 @@ from softgrad.cli import main
 from softgrad.experiments.data import load_dataset
 from softgrad.experiments.jacobian import run_jacobian
 
-pytest.importorskip("sklearn")
 pytest.importorskip("matplotlib")
 
 PNG = b"\x89PNG\r\n\x1a\n"
