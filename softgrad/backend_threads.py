@@ -37,6 +37,7 @@ from typing import Any
 from softgrad.backend_contention import (
     FIRST_INTERVAL_S,
     INTERVAL_S,
+    PROBE_WINDOW_S,
     Controller,
     Reading,
     Sampler,

@@ -6,7 +6,8 @@ same results. ``@compile`` and ``@compile(mode=...)`` decorate a function unchan
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["compile", "disable", "is_compiling", "reset"]
 

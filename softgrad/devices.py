@@ -31,7 +31,7 @@ class device(str):  # noqa: N801 - PyTorch's name
 
     __slots__ = ()
 
-    def __new__(cls, type: Any, index: int | None = None) -> "device":  # noqa: A002
+    def __new__(cls, type: Any, index: int | None = None) -> device:  # noqa: A002
         if isinstance(type, device) and index is None:
             return type
         if isinstance(type, int) and not isinstance(type, bool) and index is None:
@@ -92,7 +92,7 @@ class device(str):  # noqa: N801 - PyTorch's name
     def __reduce__(self) -> tuple:
         return (device, (str.__str__(self),))
 
-    def __enter__(self) -> "device":
+    def __enter__(self) -> device:
         """``with sg.device('cuda'):`` makes this the factories' default device inside."""
         _entered.append(_default[0])
         set_default_device(self)

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import builtins
 import itertools
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from softgrad import backend, dtypes
 from softgrad.creation import empty

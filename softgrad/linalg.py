@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from softgrad import backend, dtypes
 from softgrad.ops import linalg as L

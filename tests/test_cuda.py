@@ -1,4 +1,5 @@
-"""The ``cuda`` device: creation, moves, ops, layers, losses and optimizers on a second array module.
+"""The ``cuda`` device: creation, moves, ops, layers, losses and optimizers on a second array
+module.
 
 Every test runs twice: on ``fake-cuda`` (tests/fake_cuda.py, a NumPy-backed stand-in that, like
 CuPy, refuses to mix device arrays with host ``numpy.ndarray``s), which exercises the device code

@@ -227,7 +227,7 @@ def test_embedding_padding_row_and_errors() -> None:
     with pytest.raises(TypeError, match="must be integers"):
         emb(sg.tensor([1.0]))
     frozen = nn.Embedding.from_pretrained(sg.ones(4, 2))
-    assert not frozen.weight.requires_grad and list(frozen.parameters())[0].shape == (4, 2)
+    assert not frozen.weight.requires_grad and next(iter(frozen.parameters())).shape == (4, 2)
     assert F.one_hot(sg.tensor([0, 2]), 3).numpy().tolist() == [[1, 0, 0], [0, 0, 1]]
 
 

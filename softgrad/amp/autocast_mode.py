@@ -11,7 +11,8 @@ autocast. Code written for autocast (``with autocast(...)``, ``@autocast(...)``,
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import devices, dtypes
 

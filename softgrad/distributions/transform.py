@@ -38,7 +38,7 @@ class Transform:
         raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
 
     @property
-    def inv(self) -> "Transform":
+    def inv(self) -> Transform:
         """The inverse transform (``t.inv(y)``)."""
         inv = self._inv() if self._inv is not None else None
         if inv is None:
@@ -51,7 +51,7 @@ class Transform:
         """+1 or -1: whether the transform increases or decreases (bijective, 1-D only)."""
         raise NotImplementedError
 
-    def with_cache(self, cache_size: int = 1) -> "Transform":
+    def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
             return self
         if type(self).__init__ is Transform.__init__:

@@ -200,7 +200,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any =
     rows, cols = tensor.shape
     rng = _gen(generator)
     values = rng.normal(0.0, std, (rows, cols))
-    zeros = int(math.ceil(sparsity * rows))
+    zeros = math.ceil(sparsity * rows)
     for c in range(cols):
         values[rng.permutation(rows)[:zeros], c] = 0
     return _fill(tensor, values)

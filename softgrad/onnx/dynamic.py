@@ -9,7 +9,8 @@ frozen into the file, so it is refused with an error naming the layer.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.onnx.tracer import ExportError, TracedGraph

@@ -8,7 +8,8 @@ slice (no per-pixel loop, no scatter-add).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.optim.lr_base import LRScheduler, _MomentumCycling, _per_group
 from softgrad.optim.optimizer import Optimizer

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd import grad_mode
@@ -235,7 +236,7 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p in self.state and self.state[p]:
+                if self.state.get(p):
                     state[index[id(p)]] = dict(self.state[p])
         return {"state": state, "param_groups": groups}
 

@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad.autograd import grad_mode

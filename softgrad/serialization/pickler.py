@@ -18,7 +18,8 @@ import pickle
 import struct
 import sys
 import types
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from softgrad import backend, devices, dtypes
 from softgrad.size import Size

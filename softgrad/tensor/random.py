@@ -169,6 +169,6 @@ def _check_p(p: Any, name: str) -> None:
     try:
         value = float(p)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: p must be a float or a tensor, got {type(p).__name__}")
+        raise TypeError(f"{name}: p must be a float or a tensor, got {type(p).__name__}") from None
     if not 0 <= value <= 1:
         raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={value:g}")

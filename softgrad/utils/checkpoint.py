@@ -8,7 +8,8 @@ through that recomputed graph.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd import grad_mode

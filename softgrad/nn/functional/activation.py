@@ -6,7 +6,8 @@ of any magnitude and keep the input's floating dtype (float32 stays float32).
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad.autograd import grad_mode
 from softgrad.ops import activation as A

@@ -5,7 +5,7 @@ one batched GEMM. Unbatched input (no N axis) is accepted as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from softgrad.nn.functional._spatial import batched as _batched
 from softgrad.ops.conv import Conv2d, ConvTranspose2d
@@ -14,7 +14,7 @@ from softgrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def _shape(t: Tensor) -> str:

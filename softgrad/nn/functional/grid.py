@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import where

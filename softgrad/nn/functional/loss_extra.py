@@ -3,7 +3,8 @@ margin/ranking/embedding losses and the triplet losses (differentiable compositi
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import where

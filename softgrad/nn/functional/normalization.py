@@ -5,7 +5,7 @@ updated in place outside the graph, as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from softgrad import backend
 from softgrad.ops.normalization import AffineNorm, moments

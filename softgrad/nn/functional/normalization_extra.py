@@ -1,7 +1,7 @@
 """``rms_norm`` and ``local_response_norm`` (differentiable compositions)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from softgrad import backend
 from softgrad.functions import cat

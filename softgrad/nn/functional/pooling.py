@@ -5,7 +5,8 @@ Unbatched input (no N axis) is accepted.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.nn.functional._spatial import batched
@@ -20,7 +21,7 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
            "max_unpool2d"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -16,7 +17,7 @@ np = backend.np
 __all__ = ["pad", "interpolate", "upsample", "unfold", "fold", "pixel_shuffle",
            "pixel_unshuffle"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
@@ -154,7 +155,7 @@ def interpolate(input: Tensor, size: IntOr | None = None,  # noqa: A002
             else (scale_factor,) * nd
         if len(sf) != nd:
             raise ValueError(f"interpolate(): scale_factor must have {nd} elements, got {sf}")
-        out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, sf))
+        out = tuple(math.floor(n * float(f)) for n, f in zip(spatial, sf))
         scales = (None,) * nd if recompute_scale_factor else tuple(float(f) for f in sf)
     if any(o <= 0 for o in out):
         raise ValueError(f"interpolate(): output size {out} must be positive (input size "

@@ -2,7 +2,8 @@
 -average pools ``lp_pool1d/2d/3d`` (compositions of existing ops)."""
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn.functional.pooling import avg_pool1d, avg_pool2d
 from softgrad.nn.functional.vision import interpolate
@@ -10,7 +11,7 @@ from softgrad.nn.functional.volume import avg_pool3d
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 __all__ = ["bilinear", "channel_shuffle", "native_channel_shuffle", "upsample_nearest",
            "upsample_bilinear", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 

@@ -8,7 +8,8 @@ smaller result; autograd composes the VJPs.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import stack
@@ -35,7 +36,7 @@ from softgrad.tensor import Tensor
 np = backend.np
 __all__ = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def _depth_windows(x: Tensor, k: int, s: int, d: int, out: int) -> Tensor:

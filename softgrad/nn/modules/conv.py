@@ -8,7 +8,8 @@ initialisation: ``kaiming_uniform_(a=sqrt(5))`` for the weight and U(-1/sqrt(fan
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn import init
 from softgrad.nn.functional import conv as FC
@@ -20,7 +21,7 @@ from softgrad.nn.parameter import Parameter
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
 

@@ -83,7 +83,7 @@ class EmbeddingBag(Module):
                         max_norm: float | None = None, norm_type: float = 2.0,
                         scale_grad_by_freq: bool = False, mode: str = "mean",
                         sparse: bool = False, include_last_offset: bool = False,
-                        padding_idx: int | None = None) -> "EmbeddingBag":
+                        padding_idx: int | None = None) -> EmbeddingBag:
         """An EmbeddingBag holding ``embeddings`` (2-D); frozen unless ``freeze=False``."""
         if embeddings.dim() != 2:
             raise ValueError("Embeddings parameter is expected to be 2-dimensional")

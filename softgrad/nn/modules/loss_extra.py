@@ -2,7 +2,8 @@
 Each forward is one ``F.*`` call with the stored options (PyTorch defaults)."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad.nn import functional as F
 from softgrad.nn.modules.distance import PairwiseDistance

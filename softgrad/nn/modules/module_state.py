@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, NamedTuple, TypeVar
 
 from softgrad import backend, dtypes
 from softgrad.devices import DEVICE_TYPES
@@ -97,7 +98,7 @@ class StateMixin:
             yield from m._state_items(f"{prefix}{name}.")
 
     def state_dict(self: Self, *, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (detached, sharing memory)."""
         out = OrderedDict() if destination is None else destination
         for key, t in self._state_items(prefix):

@@ -1,7 +1,8 @@
 """Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend, devices, dtypes
 from softgrad.creation import _shape_arg

@@ -1,7 +1,8 @@
 """``RMSNorm`` and ``LocalResponseNorm``."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn import functional as F
 from softgrad.nn import init

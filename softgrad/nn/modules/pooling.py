@@ -6,7 +6,8 @@ to ``kernel_size``).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn.functional import pooling as FP
 from softgrad.nn.functional import volume as FV
@@ -14,7 +15,7 @@ from softgrad.nn.modules.module import Module
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 class _MaxPoolNd(Module):

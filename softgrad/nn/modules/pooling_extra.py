@@ -1,13 +1,13 @@
 """Power-average pooling: ``LPPool1d``, ``LPPool2d``, ``LPPool3d``."""
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from softgrad.nn import functional as F
 from softgrad.nn.modules.module import Module
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 class _LPPoolNd(Module):

@@ -1,13 +1,14 @@
 """``Upsample`` (and its nearest/bilinear shorthands), ``Unfold`` and ``Fold``."""
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn.functional import vision as FV
 from softgrad.nn.modules.module import Module
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 class Upsample(Module):
