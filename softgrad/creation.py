@@ -145,24 +145,24 @@ def empty_like(input: Tensor, dtype: Any = None, device: Any = None,
     return _like(empty, input, dtype, requires_grad, device)
 
 
-def full_like(input: Tensor, fill_value: Any, dtype: Any = None,  # noqa: A002
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype,
                 device=device if device is not None else input.device,
                 requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, *, generator: Any = None, dtype: Any = None,  # noqa: A002
+def rand_like(input: Tensor, *, generator: Any = None, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(rand, input, dtype, requires_grad, device, generator=generator)
 
 
-def randn_like(input: Tensor, *, generator: Any = None, dtype: Any = None,  # noqa: A002
+def randn_like(input: Tensor, *, generator: Any = None, dtype: Any = None,
                device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(randn, input, dtype, requires_grad, device, generator=generator)
 
 
-def randint_like(input: Tensor, low: int = 0, high: Any = None, *,  # noqa: A002
+def randint_like(input: Tensor, low: int = 0, high: Any = None, *,
                  generator: Any = None, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:
     """Integers in [low, high) shaped like ``input`` (its dtype unless told otherwise);

@@ -71,7 +71,7 @@ int16 = short = DType("int16", "int16")
 int32 = int = DType("int32", "int32")
 int64 = long = DType("int64", "int64")
 uint8 = DType("uint8", "uint8")
-bool = DType("bool", "bool")  # noqa: A001 - mirrors torch.bool
+bool = DType("bool", "bool")
 
 _BY_NP = {d.np: d for d in (float16, float32, float64, int8, int16, int32, int64, uint8, bool)}
 _BY_NAME = {d.name: d for d in (*_BY_NP.values(), bfloat16)}
@@ -176,10 +176,10 @@ def can_cast(from_: Any, to: Any) -> bool:
     return _category(_as_dtype(from_)) <= _category(_as_dtype(to))
 
 
-def is_floating_point(input: Any) -> bool:  # noqa: A002 - PyTorch's name
+def is_floating_point(input: Any) -> bool:
     """True for a tensor of a floating dtype (bfloat16 included)."""
     return is_float(input._data.dtype)
 
 
-def is_complex(input: Any) -> bool:  # noqa: A002 - PyTorch's name
+def is_complex(input: Any) -> bool:
     return input._data.dtype.kind == "c"

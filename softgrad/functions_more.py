@@ -90,7 +90,7 @@ def column_stack(tensors: Sequence[Any]) -> Tensor:
 
 
 # ---------------------------------------------------------------------- distances
-def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
+def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:
     """The p-norm of input - other (broadcast)."""
     return (_t(input) - other).norm(p)
 
@@ -161,7 +161,7 @@ def cartesian_prod(*tensors: Any) -> Tensor:
     return stack([g.reshape(-1) for g in grids], 1)
 
 
-def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
     """The length-``r`` combinations of the 1-D input's elements: (count, r)."""
     x = _t(input)
     if x.ndim != 1:
@@ -199,7 +199,7 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
     return _triangle_indices(row, col, offset, dtype, device, True)
 
 
-def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     """Columns of powers of the 1-D ``x`` (decreasing unless ``increasing``)."""
     t = _t(x)
     if t.ndim != 1:
@@ -216,7 +216,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     return out if increasing else out.flip(1)
 
 
-def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: A002
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices with the last dim of ``input`` on their ``offset`` diagonal, placed in
     dims (dim1, dim2) of the result."""
     x = _t(input)
@@ -235,7 +235,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return out.movedim((nd - 2, nd - 1), (d1, d2))
 
 
-def diagflat(input: Tensor, offset: int = 0) -> Tensor:  # noqa: A002
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A square matrix with the flattened input on its ``offset`` diagonal."""
     return _t(input).reshape(-1).diag(offset)
 
@@ -247,7 +247,7 @@ def chain_matmul(*matrices: Any) -> Tensor:
     return multi_dot(matrices)
 
 
-def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``index`` of ``dim``."""
     x = _t(input)
     key = [slice(None)] * x.ndim
@@ -255,7 +255,7 @@ def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor: 
     return _scatter_at(x, tuple(key), src)
 
 
-def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,  # noqa: A002
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
                   end: int | None = None, step: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``start:end:step`` of ``dim``."""
     x = _t(input)
@@ -264,7 +264,7 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     return _scatter_at(x, tuple(key), src)
 
 
-def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,  # noqa: A002
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
                      dim2: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written on its diagonal (dims dim1, dim2)."""
     x = _t(input)
@@ -308,7 +308,7 @@ def unravel_index(indices: Any, shape: Sequence[int]) -> tuple:
     return tuple(Tensor._wrap(xp.asarray(c, dtype=np.int64)) for c in coords)
 
 
-def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,  # noqa: A002
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,
               right: bool = False) -> Tensor:
     """The bucket of each input value given 1-D sorted ``boundaries``: the index i with
     boundaries[i-1] < x <= boundaries[i] (``right``: boundaries[i-1] <= x < boundaries[i])."""
@@ -324,7 +324,7 @@ class HistogramResult(NamedTuple):
     bin_edges: Tensor
 
 
-def histogram(input: Tensor, bins: Any, *, range: Any = None,  # noqa: A001,A002
+def histogram(input: Tensor, bins: Any, *, range: Any = None,
               weight: Tensor | None = None, density: bool = False) -> HistogramResult:
     """Counts of ``input`` in ``bins`` (a count or the edges); (hist, bin_edges)."""
     x = _t(input)
@@ -381,14 +381,14 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
 
 
 # ---------------------------------------------------------------------- moments
-def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None,  # noqa: A002
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None,
              keepdim: bool = False, *, correction: Any = None) -> tuple:
     """(std, mean) over ``dim``."""
     x = _t(input)
     return x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
 
 
-def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None,  # noqa: A002
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None,
              keepdim: bool = False, *, correction: Any = None) -> tuple:
     """(var, mean) over ``dim``."""
     x = _t(input)
@@ -431,7 +431,7 @@ def result_type(tensor1: Any, tensor2: Any) -> Any:
 
 
 
-def is_nonzero(input: Tensor) -> bool:  # noqa: A002
+def is_nonzero(input: Tensor) -> bool:
     """The truth of a one-element tensor."""
     x = _t(input)
     if x.numel() != 1:

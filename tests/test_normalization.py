@@ -73,8 +73,8 @@ def test_norm_double_backward_matches_torch(which: str) -> None:
         sfn, tfn = (lambda x, w, b: F.layer_norm(x, (5,), w, b)), \
             (lambda x, w, b: TF.layer_norm(x, (5,), w, b))
     else:
-        sfn = lambda x, w, b: F.batch_norm(x, None, None, w, b, True)  # noqa: E731
-        tfn = lambda x, w, b: TF.batch_norm(x, None, None, w, b, True)  # noqa: E731
+        sfn = lambda x, w, b: F.batch_norm(x, None, None, w, b, True)
+        tfn = lambda x, w, b: TF.batch_norm(x, None, None, w, b, True)
     torch_parity(make(sg, sfn), make(torch, tfn), _rand(4, 5), _rand(5, seed=1),
                  _rand(5, seed=2), atol=1e-8)
 

@@ -37,7 +37,7 @@ def _torch_float32_default():
 def _net_class(nn, cat):
     """The same stack of standard layers in PyTorch or softgrad (PyTorch's names)."""
     ns = {"nn": nn, "cat": cat}
-    exec(_NET_SOURCE, ns)  # noqa: S102 - one class body for both frameworks
+    exec(_NET_SOURCE, ns)
     return ns["Net"]
 
 

@@ -17,7 +17,7 @@ from typing import Any
 from softgrad import devices, dtypes
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast:
     """Context manager and decorator for a mixed-precision region; a no-op in softgrad.
 
     Args:

@@ -217,7 +217,7 @@ class TorchPickler:
     def _reduce(self, obj: Any, path: tuple) -> None:
         try:
             rv = obj.__reduce_ex__(2)
-        except Exception as exc:  # noqa: BLE001 - any failure to reduce is reported
+        except Exception as exc:
             raise TypeError(f"sg.save cannot store an object of type {type(obj).__name__} at "
                             f"{_where(path)}: {exc}") from None
         if isinstance(rv, str):

@@ -33,7 +33,7 @@ def globals_in_pickle(data: bytes) -> set[str]:
                 strings = []
             if op.name == "STOP":
                 break
-    except Exception as exc:  # noqa: BLE001 - pickletools raises ValueError and friends
+    except Exception as exc:
         raise CheckpointError(f"corrupt pickle: {type(exc).__name__}: {exc}") from None
     return found
 

@@ -130,7 +130,7 @@ class RestrictedUnpickler(_BASE):
             return super().load()
         except (CheckpointError, MapLocationError):
             raise
-        except Exception as exc:  # noqa: BLE001 - malformed streams, wrong argument counts
+        except Exception as exc:
             raise _err(f"corrupt pickle in checkpoint: {type(exc).__name__}: "
                        f"{str(exc)[:200]}") from None
 

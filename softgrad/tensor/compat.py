@@ -293,7 +293,7 @@ class CompatMixin(TensorBase):
     # ------------------------------------------------------------------ Python protocols
     def __contains__(self, element: Any) -> bool:
         if not isinstance(element, (builtins.int, builtins.float, builtins.bool, TensorBase)):
-            raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError here)
+            raise RuntimeError(
                 f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
                 f"{type(element)}.")
         return builtins.bool((self == element).any())

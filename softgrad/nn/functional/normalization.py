@@ -26,7 +26,7 @@ def _affine(weight: Tensor | None, bias: Tensor | None, like: Tensor, shape: tup
     return weight, bias
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each channel (dim 1) over the batch and spatial dims, then scale and shift.
@@ -81,7 +81,7 @@ def _update_running(rmean: Tensor, rvar: Tensor, mean: object, var: object, coun
     rvar._version += 1
 
 
-def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,  # noqa: A002
+def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift.
@@ -103,7 +103,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,  # noqa: A0
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=shape, eps=eps)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise each group of ``C / num_groups`` channels per sample, then scale and shift.
 
@@ -124,7 +124,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     return out
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:

@@ -51,7 +51,7 @@ def _pad_depth(x: Tensor, lo: int, hi: int, value: float) -> Tensor:
     return _pad(x, [0, 0, 0, 0, lo, hi], value=value)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: IntOr = 1, padding: IntOr | str = 0, dilation: IntOr = 1,
            groups: int = 1) -> Tensor:
     """3-D cross-correlation over (N, C_in, D, H, W) input. See ``nn.Conv3d``.
@@ -81,7 +81,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return y.squeeze(0) if added else y
 
 
-def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, dilation: IntOr = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Max over sliding (kD, kH, kW) windows of (N, C, D, H, W) input. See ``nn.MaxPool3d``.
@@ -125,7 +125,7 @@ def _avg_divisor3(spatial: tuple, k: tuple, s: tuple, pad: tuple, out: tuple,
     return div
 
 
-def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
     """Mean over sliding (kD, kH, kW) windows of (N, C, D, H, W) input. See ``nn.AvgPool3d``.
@@ -154,7 +154,7 @@ def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
     return y.squeeze(0) if added else y
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """Mean over (D_out, H_out, W_out) adaptive windows of (N, C, D, H, W) input
     (``None`` keeps that size). See ``nn.AdaptiveAvgPool3d``."""
     name = "adaptive_avg_pool3d"

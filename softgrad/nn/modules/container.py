@@ -75,7 +75,7 @@ class Sequential(_KeyedModules):
             for i, m in enumerate(args):
                 self.add_module(str(i), _check_module(m))
 
-    def forward(self, input: Any) -> Any:  # noqa: A002
+    def forward(self, input: Any) -> Any:
         for m in self._items.values():
             input = m(input)
         return input

@@ -59,7 +59,7 @@ class EmbeddingBag(Module):
             with grad_mode.no_grad():
                 self.weight._data[self.padding_idx] = 0
 
-    def forward(self, input: Tensor, offsets: Tensor | None = None,  # noqa: A002
+    def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
                                self.scale_grad_by_freq, self.mode, self.sparse,

@@ -61,7 +61,7 @@ class LazyLinear(LazyModuleMixin, Linear):
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor) -> None:  # noqa: A002
+    def initialize_parameters(self, input: Tensor) -> None:
         self.in_features = input.shape[-1]
         self.weight.materialize((self.out_features, self.in_features))
         if self.bias is not None:
@@ -90,7 +90,7 @@ class _LazyConvMixin(LazyModuleMixin):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor, *args: Any) -> None:  # noqa: A002
+    def initialize_parameters(self, input: Tensor, *args: Any) -> None:
         self.in_channels = input.shape[0 if input.dim() == self._nd + 1 else 1]
         if self.in_channels % self.groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({self.in_channels}) must be "

@@ -25,7 +25,7 @@ class _PadNd(Module):
                              f"{2 * self._nd}-tuple, got {padding}")
         self.padding, self.value = padding, value
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         if self._mode == "constant":
             return _pad(input, self.padding, "constant", self.value)
         return _pad(input, self.padding, self._mode)

@@ -30,7 +30,7 @@ class _MaxPoolNd(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.kernel_size, self.stride, self.padding,
                               self.dilation, self.ceil_mode, self.return_indices)
 
@@ -81,13 +81,13 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size: IntOr, stride: IntOr | None = None, padding: IntOr = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
-        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)
         self.kernel_size = one(kernel_size)  # stored as 1-tuples, as PyTorch does
         self.stride = one(stride if stride is not None else kernel_size)
         self.padding, self.ceil_mode = one(padding), ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FP.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
                              self.ceil_mode, self.count_include_pad)
 
@@ -110,7 +110,7 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FP.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
                              self.ceil_mode, self.count_include_pad, self.divisor_override)
 
@@ -124,7 +124,7 @@ class AvgPool3d(AvgPool2d):
     Args: as ``AvgPool2d`` (triples allowed).
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FV.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
                              self.ceil_mode, self.count_include_pad, self.divisor_override)
 
@@ -136,7 +136,7 @@ class _Adaptive(Module):
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -173,7 +173,7 @@ class _AdaptiveMax(_Adaptive):
         super().__init__(output_size)
         self.return_indices = return_indices
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.output_size, self.return_indices)
 
 
@@ -201,7 +201,7 @@ class _MaxUnpoolNd(Module):
         self.stride = as_tuple(stride if stride is not None else kernel_size, nd, "stride")
         self.padding = as_tuple(padding, nd, "padding")
 
-    def forward(self, input: Tensor, indices: Tensor,  # noqa: A002
+    def forward(self, input: Tensor, indices: Tensor,
                 output_size: Sequence[int] | None = None) -> Tensor:
         return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)

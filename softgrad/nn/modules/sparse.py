@@ -63,7 +63,7 @@ class Embedding(Module):
             with grad_mode.no_grad():
                 self.weight._data[self.padding_idx] = 0
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FS.embedding(input, self.weight, self.padding_idx, self.max_norm,
                             self.norm_type, self.scale_grad_by_freq, self.sparse)
 

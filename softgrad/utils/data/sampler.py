@@ -167,7 +167,7 @@ class BatchSampler(Sampler):
             raise ValueError(
                 f"batch_size should be a positive integer value, but got batch_size={batch_size!r}")
         if not isinstance(drop_last, bool):
-            raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError here
+            raise ValueError(
                 f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
