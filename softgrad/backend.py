@@ -21,7 +21,7 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"softgrad(\.|
                         message=r"(divide by zero|invalid value|overflow|underflow) encountered")
 
 try:  # optional GPU backend
-    import cupy as _cupy  # type: ignore[import-not-found]
+    import cupy as _cupy
 except Exception:  # pragma: no cover - depends on the machine
     _cupy = None
 
@@ -30,7 +30,7 @@ def bfloat16_dtype() -> Any:
     """NumPy's bfloat16 dtype, from the optional ``ml_dtypes`` package (imported on first use:
     it takes a while to load)."""
     try:
-        import ml_dtypes  # type: ignore[import-not-found]
+        import ml_dtypes
     except ImportError:
         raise ImportError("bfloat16 tensors need the ml_dtypes package: pip install ml_dtypes "
                           "(or the 'bfloat16' extra: pip install 'softgrad[bfloat16]')") from None
