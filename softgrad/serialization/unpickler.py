@@ -24,7 +24,7 @@ import collections
 import pickle
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from softgrad.serialization.errors import CheckpointError, MapLocationError, WeightsUnpicklingError
 from softgrad.serialization.policy import Policy
@@ -100,6 +100,15 @@ class RestrictedUnpickler(_BASE):
     """
 
     dispatch = _Instructions(_BASE.dispatch)
+
+    if TYPE_CHECKING:  # the Python unpickler's working state, absent from its type stub
+        proto: int
+        stack: list[Any]
+        memo: dict[int, Any]
+        append: Callable[[Any], None]
+        read: Callable[[int], bytes]
+        readline: Callable[[], bytes]
+        pop_mark: Callable[[], list[Any]]
 
     def __init__(self, data: bytes, policy: Policy, persistent_load: Callable | None = None,
                  encoding: str = "utf-8", pos: int = 0) -> None:

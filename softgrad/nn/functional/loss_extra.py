@@ -209,8 +209,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor,
                 raise IndexError(f"multilabel_margin_loss: target {label} out of range for "
                                  f"{c} classes")
             is_target[row, label] = True
-    pairs = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
-    pairs = Tensor._wrap(backend.to_device(pairs, x.device))
+    mask = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
+    pairs = Tensor._wrap(backend.to_device(mask, x.device))
     hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)  # [n, j, i]
     loss = (hinge * pairs).sum((1, 2)) / c
     return _reduce(loss.reshape(()) if squeeze else loss, reduction)

@@ -6,6 +6,7 @@ updated in place outside the graph, as in PyTorch.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.ops.normalization import AffineNorm, moments
@@ -68,7 +69,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                          fixed=fixed)
 
 
-def _update_running(rmean: Tensor, rvar: Tensor, mean: object, var: object, count: int,
+def _update_running(rmean: Tensor, rvar: Tensor, mean: Any, var: Any, count: int,
                     momentum: float) -> None:
     m = rmean._data
     unbiased = var.reshape(-1) * (count / (count - 1))
@@ -147,7 +148,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=pshape, eps=eps)
 
 
-def _update_instance_running(x: object, rmean: Tensor, rvar: Tensor, axes: tuple,
+def _update_instance_running(x: Any, rmean: Tensor, rvar: Tensor, axes: tuple,
                              momentum: float) -> None:
     """Running statistics of instance norm: the batch average of each sample's update."""
     count = x[0, 0].size

@@ -6,7 +6,7 @@ Unbatched input (no N axis) is accepted.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from softgrad import backend
 from softgrad.nn.functional._spatial import batched
@@ -78,7 +78,7 @@ def _max_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,
     if not return_indices:
         return out
     xp = backend.xp_of(x._data)
-    idx = flat_indices(xp, holder[0], k, s, pads, d, spatial[1])
+    idx = flat_indices(xp, cast(list, holder)[0], k, s, pads, d, spatial[1])
     idx = idx.reshape(out.shape)
     return out, Tensor._wrap(idx)
 
@@ -236,7 +236,7 @@ def _adaptive_max(name: str, nd: int, input: Tensor, output_size: Any,
         out = out.squeeze(0)
     if not return_indices:
         return out
-    return out, Tensor._wrap(holder[0].reshape(out.shape))
+    return out, Tensor._wrap(cast(list, holder)[0].reshape(out.shape))
 
 
 def adaptive_max_pool1d(input: Tensor, output_size: Any,

@@ -151,7 +151,7 @@ def interpolate(input: Tensor, size: IntOr | None = None,
         out = as_tuple(size, nd, "size")
         scales: tuple = (None,) * nd
     else:
-        sf = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) \
+        sf: tuple[Any, ...] = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) \
             else (scale_factor,) * nd
         if len(sf) != nd:
             raise ValueError(f"interpolate(): scale_factor must have {nd} elements, got {sf}")

@@ -86,7 +86,7 @@ def _lp_pool(pool: Any, nd: int, input: Tensor, norm_type: float,
     return total ** (1.0 / p)
 
 
-def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int,
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: IntOr,
               stride: IntOr | None = None, ceil_mode: bool = False) -> Tensor:
     """The p-norm of each window of (N, C, L) input. See ``nn.LPPool1d``."""
     return _lp_pool(avg_pool1d, 1, input, norm_type, kernel_size, stride, ceil_mode)

@@ -99,7 +99,8 @@ def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
     if return_indices:
         y, hw_idx = y
     y = y.reshape(n, c, depth, out[1], out[2])
-    y = _depth_windows(_pad_depth(y, *pads[0], -float("inf")), k[0], s[0], d[0], out[0])
+    y = _depth_windows(_pad_depth(y, pads[0][0], pads[0][1], -float("inf")), k[0], s[0], d[0],
+                       out[0])
     y, arg = y.max(dim=3)  # the first maximum wins, as in PyTorch
     if return_indices:
         xp = backend.xp_of(x._data)
@@ -142,7 +143,7 @@ def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
     y = avg_pool2d(x.reshape(n, c * depth, h, w), k[1:], s[1:], (pads[1][0], pads[2][0]),
                    ceil_mode, True, 1)  # window sums over (H, W)
     y = y.reshape(n, c, depth, out[1], out[2])
-    y = _depth_windows(_pad_depth(y, *pads[0], 0.0), k[0], s[0], 1, out[0]).sum(dim=3)
+    y = _depth_windows(_pad_depth(y, pads[0][0], pads[0][1], 0.0), k[0], s[0], 1, out[0]).sum(dim=3)
     if divisor_override is not None:
         y = y / float(divisor_override)
     else:

@@ -295,7 +295,7 @@ class PReLU(Module):
         init.constant_(self.weight, self.init)
 
     def forward(self, input: Tensor) -> Tensor:
-        w = self.weight
+        w: Tensor = self.weight
         if self.num_parameters > 1:
             if input.dim() < 2 or input.shape[1] != self.num_parameters:
                 raise ValueError(f"PReLU({self.num_parameters}) expects {self.num_parameters} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from softgrad.nn.modules.module import Module
 from softgrad.nn.parameter import Parameter
@@ -40,7 +40,7 @@ class _KeyedModules(Module):
         self._check_name(name, "module")
         if module is not None:
             _check_module(module)
-        self._items[name] = module
+        self._items[name] = module  # type: ignore[assignment]  # None: a placeholder, as in PyTorch
 
     register_module = add_module
 
@@ -203,7 +203,7 @@ class ModuleList(Module):
 
     def add_module(self, name: str, module: Module | None) -> None:
         if name.isdigit() and int(name) == len(self._list):
-            self.append(module)
+            self.append(cast(Module, module))  # append refuses None
         else:
             super().add_module(name, module)
 
@@ -251,7 +251,8 @@ class ModuleDict(_KeyedModules):
         self._items.clear()
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
-        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        pairs: Iterable[Any] = modules.items() if isinstance(modules, (Mapping, ModuleDict)) \
+            else modules
         for pair in pairs:
             if len(pair) != 2:
                 raise ValueError("ModuleDict update sequence elements should be (key, module) "
@@ -357,12 +358,13 @@ class ParameterDict(Module):
         return self._pdict.pop(key)
 
     def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
+        pairs: Iterable[tuple[str, Any]]
         if isinstance(parameters, (OrderedDict, ParameterDict)):
             pairs = parameters.items()
         elif isinstance(parameters, Mapping):  # a plain dict: sorted by key, as PyTorch does
             pairs = sorted(parameters.items())
-        else:
-            pairs = parameters
+        else:  # (key, value) pairs
+            pairs = cast(Iterable[tuple[str, Any]], parameters)
         for k, v in pairs:
             self[k] = v
 

@@ -5,7 +5,7 @@ becomes that layer (``cls_to_become``), as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad.autograd import grad_mode
 from softgrad.nn.modules.conv import Conv1d, Conv2d, Conv3d, IntOr
@@ -21,6 +21,9 @@ class LazyModuleMixin:
 
     cls_to_become: Any = None
 
+    if TYPE_CHECKING:  # the layer's, which this is mixed into
+        def reset_parameters(self) -> None: ...
+
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(p, UninitializedParameter) for p in self.__dict__.values())
 
@@ -33,7 +36,7 @@ class LazyModuleMixin:
                 self.initialize_parameters(*args, **kwargs)
             if not self.has_uninitialized_params() and self.cls_to_become is not None:
                 self.__class__ = self.cls_to_become
-        return Module.__call__(self, *args, **kwargs)
+        return Module.__call__(cast(Module, self), *args, **kwargs)
 
 
 class LazyLinear(LazyModuleMixin, Linear):
@@ -73,6 +76,13 @@ class _LazyConvMixin(LazyModuleMixin):
     """The constructor and first-input initialisation of ``LazyConv1d/2d/3d``."""
 
     _nd = 2
+
+    if TYPE_CHECKING:  # the conv layer's, which this is mixed into
+        out_channels: int
+        groups: int
+        kernel_size: tuple[int, ...]
+        weight: Any  # an UninitializedParameter until the first call, then a Parameter
+        bias: Any
 
     def __init__(self, out_channels: int, kernel_size: IntOr, stride: IntOr = 1,
                  padding: Any = 0, dilation: IntOr = 1, groups: int = 1, bias: bool = True,

@@ -22,6 +22,8 @@ class _Loss(Module):
 
 
 class _WeightedLoss(_Loss):
+    weight: Tensor | None  # a buffer
+
     def __init__(self, weight: Tensor | None = None, size_average: Any = None,
                  reduce: Any = None, reduction: str = "mean") -> None:
         super().__init__(size_average, reduce, reduction)
@@ -112,6 +114,9 @@ class BCELoss(_WeightedLoss):
 
 class BCEWithLogitsLoss(_Loss):
     """Sigmoid + binary cross-entropy, fused and stable; ``pos_weight`` weighs positives."""
+
+    weight: Tensor | None  # buffers
+    pos_weight: Tensor | None
 
     def __init__(self, weight: Tensor | None = None, size_average: Any = None,
                  reduce: Any = None, reduction: str = "mean",

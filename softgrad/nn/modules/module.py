@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from types import MappingProxyType
 from collections.abc import Callable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 from softgrad.autograd import grad_mode
 from softgrad.engine.hooks import RemovableHandle
@@ -113,7 +113,7 @@ class Module(StateMixin):
         if with_kwargs:
             if self._hooks_with_kwargs is _NO_KWARG_HOOKS:
                 object.__setattr__(self, "_hooks_with_kwargs", set())
-            self._hooks_with_kwargs.add(handle.id)
+            cast(set, self._hooks_with_kwargs).add(handle.id)
         return handle
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,

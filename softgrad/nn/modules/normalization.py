@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from softgrad import backend, devices, dtypes
 from softgrad.creation import _shape_arg
@@ -28,6 +28,12 @@ class _NormBase(Module):
     ``affine``), the running-statistics buffers (when ``track_running_stats``), their
     reset and the repr."""
 
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: Tensor | None  # buffers, None without track_running_stats
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
                  dtype: Any = None, *, bias: bool = True) -> None:
@@ -50,10 +56,10 @@ class _NormBase(Module):
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            init.zeros_(self.running_mean)
-            init.ones_(self.running_var)
-            init.zeros_(self.num_batches_tracked)
+        if self.track_running_stats:  # the buffers exist
+            init.zeros_(cast(Tensor, self.running_mean))
+            init.ones_(cast(Tensor, self.running_var))
+            init.zeros_(cast(Tensor, self.num_batches_tracked))
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -145,6 +151,9 @@ class LayerNorm(Module):
         >>> y = ln(sg.randn(8, 10, 64))
     """
 
+    weight: Parameter | None
+    bias: Parameter | None
+
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
@@ -185,6 +194,9 @@ class GroupNorm(Module):
         affine: learnable per-channel ``weight`` and ``bias``. Default: True.
         bias: learn the bias too (when affine). Default: True.
     """
+
+    weight: Parameter | None
+    bias: Parameter | None
 
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, device: Any = None, dtype: Any = None, *,

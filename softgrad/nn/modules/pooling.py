@@ -6,7 +6,7 @@ to ``kernel_size``).
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from softgrad.nn.functional import pooling as FP
@@ -130,7 +130,7 @@ class AvgPool3d(AvgPool2d):
 
 
 class _Adaptive(Module):
-    _fn = staticmethod(FP.adaptive_avg_pool2d)
+    _fn: Callable[..., Any] = staticmethod(FP.adaptive_avg_pool2d)
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()

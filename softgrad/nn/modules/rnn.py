@@ -70,7 +70,8 @@ class RNNBase(Module):
             for d in range(dirs):
                 in_size = input_size if layer == 0 else real * dirs
                 sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
-                shapes = [("weight_ih", (gate, in_size)), ("weight_hh", (gate, real))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [("weight_ih", (gate, in_size)),
+                                                             ("weight_hh", (gate, real))]
                 if bias:
                     shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
                 if proj_size:
