@@ -64,7 +64,7 @@ class device(str):
         return str.__str__(self).partition(":")[0]
 
     @property
-    def index(self) -> int | None:
+    def index(self) -> int | None:  # type: ignore[override]  # PyTorch: a str with .index
         idx = str.__str__(self).partition(":")[2]
         return int(idx) if idx else None
 

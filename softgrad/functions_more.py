@@ -7,7 +7,7 @@ from __future__ import annotations
 import builtins
 import itertools
 from collections.abc import Sequence
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, overload
 
 from softgrad import backend, dtypes
 from softgrad.creation import empty
@@ -35,11 +35,35 @@ def _seq(tensors: Any, name: str) -> list:
     return ts
 
 
+@overload
+def atleast_1d(tensor: Tensor, /) -> Tensor: ...
+
+
+@overload
+def atleast_1d(tensors: list | tuple, /) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def atleast_1d(t0: Any, t1: Any, /, *tensors: Any) -> tuple[Tensor, ...]: ...
+
+
 def atleast_1d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     """Each input as at least 1-D (0-d becomes (1,)); one tensor in, one out."""
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
     out = tuple(t.reshape(1) if t.ndim == 0 else t for t in (_t(x) for x in ts))
     return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+@overload
+def atleast_2d(tensor: Tensor, /) -> Tensor: ...
+
+
+@overload
+def atleast_2d(tensors: list | tuple, /) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def atleast_2d(t0: Any, t1: Any, /, *tensors: Any) -> tuple[Tensor, ...]: ...
 
 
 def atleast_2d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
@@ -48,6 +72,18 @@ def atleast_2d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     out = tuple(t.reshape(1, 1) if t.ndim == 0 else t.unsqueeze(0) if t.ndim == 1 else t
                 for t in (_t(x) for x in ts))
     return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+@overload
+def atleast_3d(tensor: Tensor, /) -> Tensor: ...
+
+
+@overload
+def atleast_3d(tensors: list | tuple, /) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def atleast_3d(t0: Any, t1: Any, /, *tensors: Any) -> tuple[Tensor, ...]: ...
 
 
 def atleast_3d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
@@ -250,7 +286,7 @@ def chain_matmul(*matrices: Any) -> Tensor:
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``index`` of ``dim``."""
     x = _t(input)
-    key = [slice(None)] * x.ndim
+    key: list[Any] = [slice(None)] * x.ndim
     key[dim] = index
     return _scatter_at(x, tuple(key), src)
 
@@ -275,7 +311,7 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
     a, b = dim1 % x.ndim, dim2 % x.ndim
     rows = np.arange(n) + builtins.max(-offset, 0)
     cols = np.arange(n) + builtins.max(offset, 0)
-    key = [slice(None)] * x.ndim
+    key: list[Any] = [slice(None)] * x.ndim
     key[a], key[b] = rows, cols
     s = _t(src).movedim(-1, builtins.min(a, b))  # advanced indices land at min(a, b)
     return _scatter_at(x, tuple(key), s)

@@ -9,7 +9,7 @@ the queries answer as PyTorch does on a CPU-only machine (``is_available()`` is 
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 from softgrad import backend, devices
 from softgrad.cuda import amp
@@ -90,7 +90,7 @@ class device:
             self.prev_idx = current_device()
             set_device(self.idx)
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         if self.idx >= 0:
             set_device(self.prev_idx)
         return False
