@@ -45,7 +45,7 @@ class CosineAnnealingWarmRestarts(LRScheduler):
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
-        self.T_cur = last_epoch
+        self.T_cur: float = last_epoch
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -123,7 +123,8 @@ class OneCycleLR(_MomentumCycling):
         else:
             phases.append((n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"))
         keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
-        self._schedule_phases = [dict(zip(keys, phase)) for phase in phases]  # PyTorch's layout
+        # PyTorch's layout
+        self._schedule_phases: list[dict[str, Any]] = [dict(zip(keys, phase)) for phase in phases]
         self._anneal_func_type = anneal_strategy
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, _per_group("max_lr", optimizer, max_lr)):
@@ -171,6 +172,7 @@ class _Composite(LRScheduler):
     """A scheduler made of child schedulers; their states nest in its state_dict."""
 
     _exclude = ("optimizer", "_schedulers")
+    _schedulers: list[LRScheduler]  # set by the subclass
 
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()

@@ -252,7 +252,7 @@ class Optimizer:
                 raise ValueError(f"loaded state dict contains a parameter group {i} that doesn't "
                                  f"match the size of optimizer's group ({len(sg_['params'])} vs "
                                  f"{len(g['params'])} parameters)")
-        id_map = {}
+        id_map: dict[int, Any] = {}
         for g, sg_ in zip(self.param_groups, saved_groups):
             id_map.update(zip(sg_["params"], g["params"]))
         self.state = defaultdict(dict)
