@@ -225,12 +225,12 @@ class TorchPickler:
             self._global_object(getattr(sys.modules.get(module), rv, obj), path)
             return
         func, args, state, listitems, dictitems = (tuple(rv) + (None,) * 5)[:5]
-        if func is copyreg.__newobj__:
+        if func is copyreg.__newobj__:  # type: ignore[attr-defined]  # not in the stub
             cls = args[0]
             self._global_object(cls, path + (".__class__",))
             self.save(tuple(args[1:]), path)
             self.out += _P.NEWOBJ
-        elif func is copyreg.__newobj_ex__:
+        elif func is copyreg.__newobj_ex__:  # type: ignore[attr-defined]
             raise TypeError(f"sg.save cannot store {type(obj).__name__} at {_where(path)}: it "
                             "needs keyword arguments to be created")
         else:

@@ -198,7 +198,7 @@ class BatchSampler(Sampler):
             return self._cut(idx)
         return (np.asarray(b, dtype=np.int64) for b in self._loop())
 
-    def __iter__(self) -> Iterator[list]:
+    def __iter__(self) -> Iterator[list]:  # type: ignore[override]  # batches of indices
         idx = self._epoch_indices()
         if idx is not None:
             return (b.tolist() for b in self._cut(idx))
