@@ -34,7 +34,7 @@ class ArithmeticMixin(TensorBase):
     def _operand(self, other: Any) -> Tensor:
         """Turn ``other`` into a Tensor of a dtype compatible with self (PyTorch rules)."""
         if isinstance(other, TensorBase):
-            return cast("Tensor", other)
+            return other  # type: ignore[return-value]  # hot path: no cast() call
         if isinstance(other, _NUMBER):
             dt = self._data.dtype
             xp = backend.xp_of(self._data)
@@ -65,7 +65,7 @@ class ArithmeticMixin(TensorBase):
     def _float_input(self) -> Tensor:
         dt = self._data.dtype
         if dt.kind == "f" or dtypes.is_float(dt):
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return self._cast(backend.DEFAULT_DTYPE)
 
     def _unary(self, fn: type, **params: Any) -> Tensor:

@@ -201,7 +201,7 @@ class ConvertMixin(TensorBase):
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """Self if row-major already, else a row-major copy that stays in the graph."""
         if self._data.flags.c_contiguous:
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(Contiguous, self)
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
@@ -229,7 +229,7 @@ class ConvertMixin(TensorBase):
                 device = a
             elif a is not None and not isinstance(a, builtins.bool):  # bools: non_blocking, copy
                 dtype = a
-        out = cast("Tensor", self)
+        out: Tensor = self  # type: ignore[assignment]  # hot path: no cast() call
         if device is not None and backend.device_of(self._data) != _device_kind(device):
             out = _to_device(out, device)
         if dtype is not None and dtypes.to_np(dtype) != out._data.dtype:
@@ -240,7 +240,7 @@ class ConvertMixin(TensorBase):
 
     def _cast(self, np_dtype: Any) -> Tensor:
         if np_dtype == self._data.dtype:
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         if self._tracing or (self.requires_grad and dtypes.is_differentiable(np.dtype(np_dtype))):
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))

@@ -33,7 +33,7 @@ class TensorNamespace:
 
     def _t(self, x: Any, like: Tensor | None = None) -> Tensor:
         if isinstance(x, TensorBase):
-            return cast("Tensor", x)
+            return x  # type: ignore[return-value]  # hot path: no cast() call
         if like is not None:
             return like._operand(x)
         return self.tensor_cls._wrap(array_from(x, None) if not hasattr(x, "dtype") else x)

@@ -83,7 +83,7 @@ class InplaceMixin(TensorBase):
             raise RuntimeError(f"{name}: result type {o.dtype.name} can't be cast to the "
                                f"desired output type {self.dtype.name}") from None
         self._version += 1
-        return cast("Tensor", self)
+        return self  # type: ignore[return-value]  # hot path: no cast() call
 
     def _check_writable(self) -> None:
         """Refuse to write where several elements share one memory location (``expand``)."""
@@ -146,7 +146,7 @@ class InplaceMixin(TensorBase):
             fn._out = weakref.ref(self)
             if fn._out_version is not None:
                 fn._out_version = self._version
-        return cast("Tensor", self)
+        return self  # type: ignore[return-value]  # hot path: no cast() call
 
     @staticmethod
     def _is_recording() -> bool:

@@ -35,7 +35,7 @@ class ShapeMixin(TensorBase):
                 f"shape '{list(shape)}' is invalid for input of size {self.numel()} "
                 f"(input shape {tuple(self.shape)})")
         if shape == self.shape:
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(S.Reshape, self, shape=shape)
 
     view = reshape
@@ -83,12 +83,12 @@ class ShapeMixin(TensorBase):
             raise RuntimeError(f"permute(): dims {dims} are not a permutation of the "
                                f"{self.ndim} dims of a tensor of shape {tuple(self.shape)}")
         if dims == tuple(range(self.ndim)):
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(S.Permute, self, axes=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         d0, d1 = norm_dim(dim0, self.ndim), norm_dim(dim1, self.ndim)
         axes = list(range(self.ndim))
         axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -146,7 +146,7 @@ class ShapeMixin(TensorBase):
                     f"existing size ({s}) at non-singleton dimension {i + lead}. Target sizes: "
                     f"{list(sizes)}. Tensor sizes: {list(self.shape)}")
         if shape == self.shape:
-            return cast("Tensor", self)
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(S.Expand, self, shape=shape)
 
     def expand_as(self, other: Any) -> Tensor:
