@@ -13,8 +13,8 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bench_mlp  # noqa: E402
-import common  # noqa: E402
+import bench_mlp
+import common
 
 
 def main() -> None:

@@ -16,7 +16,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 VOCAB, D, HEADS, SEQ, BATCH = 128, 128, 4, 64, 32
 

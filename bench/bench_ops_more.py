@@ -15,10 +15,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 
-def cases(lib, x, idx, rep, mask):  # noqa: ANN001, ANN201
+def cases(lib, x, idx, rep, mask):
     n = idx.shape[0]
     return {
         "sort(dim=1)": lambda t: t.sort(1).values,

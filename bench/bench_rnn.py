@@ -20,7 +20,7 @@ import statistics
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 IN, HID, OUT, SEQ, BATCH = 32, 128, 10, 50, 64
 

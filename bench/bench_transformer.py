@@ -15,7 +15,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import common  # noqa: E402
+import common
 
 D, HEADS, FF, SEQ, BATCH, OUT = 128, 4, 256, 64, 32, 10
 

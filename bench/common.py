@@ -13,7 +13,8 @@ import statistics
 import subprocess
 import sys
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 FRAMEWORKS = ("softgrad", "torch", "pydynet")
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

@@ -79,7 +79,8 @@ def _extra(workload: str, r: dict) -> str:
     if workload == "overhead":
         return f"{r['iters']} iters, {r['us_per_op']:.1f} us/op"
     if workload == "mlp_rss":
-        return f"RSS {r['rss_mib'][1]:.0f} -> {r['rss_mib'][9]:.0f} MiB ({r['rss_growth_pct']:+.1f}%)"
+        return (f"RSS {r['rss_mib'][1]:.0f} -> {r['rss_mib'][9]:.0f} MiB "
+                f"({r['rss_growth_pct']:+.1f}%)")
     if workload in ("lenet", "cnn"):
         return f"{r['samples']} samples, {r.get('faults_per_step', 0):.0f} minor faults/step"
     if workload in CONV_WORKLOADS:
@@ -204,7 +205,8 @@ def markdown_tables(out: dict) -> str:
             r = rows.get("numpy")
             if _ok(r):
                 lines.append(f"- GEMM ceiling at the MLP's shapes: **{r['gemm_gflops']:.0f} "
-                             f"GFLOP/s**; element-wise bandwidth: **{r['bandwidth_gbs']:.0f} GB/s**")
+                             f"GFLOP/s**; element-wise bandwidth: "
+                             f"**{r['bandwidth_gbs']:.0f} GB/s**")
             continue
         lines += ["", f"**{w}**", "", "| framework | median | x PyTorch | peak RSS | notes |",
                   "|---|---:|---:|---:|---|"]
@@ -220,6 +222,9 @@ def markdown_tables(out: dict) -> str:
 def write_readme(out: dict, path: str) -> None:
     m, s = out["meta"], out["summary"]
     targets = "\n".join(f"| {t} | {v} | {state} |" for t, v, state in check_targets(s))
+    load = float(m["load_before"].split()[0] if m["load_before"] != "n/a" else 0)
+    machine = ("a shared, loaded machine: ratios measured side by side in one run are what to "
+               "compare" if load > 1.5 else "a quiet machine")
     text = f"""# softgrad benchmarks
 
 `run_all.py` runs the same work with softgrad, PyTorch (CPU) and PyDyNet, each framework in
@@ -269,7 +274,7 @@ Environment: `SOFTGRAD_NUMBA=0` turns off the optional numba-fused optimizer ker
 {m['date']}, `{m['command'].strip()}`, {m['mode']} run, {m['threads']} threads on
 {m['cpus']} CPUs, Python {m['python']}, fused optimizer kernels (numba):
 {m.get('numba') or 'off'}; load average {m['load_before']} before and
-{m['load_after']} after ({'a shared, loaded machine: ratios measured side by side in one run are what to compare' if float(m['load_before'].split()[0] if m['load_before'] != 'n/a' else 0) > 1.5 else 'a quiet machine'}).
+{m['load_after']} after ({machine}).
 
 | target | measured | |
 |---|---:|---|

@@ -7,7 +7,8 @@ together with its own peak RSS, so each framework's memory is measured alone.
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import common
 import bench_mlp

@@ -87,7 +87,7 @@ def _lenet_builder(framework: str, threads: int) -> tuple:
         model = _lenet_model(nn, dtype="float32")
         model.pool, model.relu = (lambda t: F.max_pool2d(t, 2, 2)), F.relu
         opt, loss_fn = optim.Adam(model.parameters(), lr=1e-3), nn.CrossEntropyLoss()
-        wrap = lambda a: pdn.Tensor(a, dtype=a.dtype)  # noqa: E731
+        wrap = lambda a: pdn.Tensor(a, dtype=a.dtype)
 
     def step(xb: Any, yb: Any) -> None:
         opt.zero_grad()

@@ -40,7 +40,7 @@ def current_device_index() -> int:
     return cuda.current_device()
 
 
-def set_device_index(device: Any) -> None:  # noqa: A002
+def set_device_index(device: Any) -> None:
     _require()
     cuda.set_device(device)
 
@@ -48,16 +48,16 @@ def set_device_index(device: Any) -> None:  # noqa: A002
 current_device_idx, set_device_idx = current_device_index, set_device_index
 
 
-class device_index(cuda.device):  # noqa: N801 - PyTorch's name
+class device_index(cuda.device):
     """Context manager making accelerator ``device`` current inside the block (None: no-op)."""
 
-    def __init__(self, device: Any) -> None:  # noqa: A002
+    def __init__(self, device: Any) -> None:
         if device is not None:
             _require()
         super().__init__(device)
 
 
-def synchronize(device: Any = None, /) -> None:  # noqa: A002
+def synchronize(device: Any = None, /) -> None:
     _require()
     cuda.synchronize(device)
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import os
 import warnings
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 
 import numpy as np
 
@@ -21,7 +22,7 @@ warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"softgrad(\.|
                         message=r"(divide by zero|invalid value|overflow|underflow) encountered")
 
 try:  # optional GPU backend
-    import cupy as _cupy  # type: ignore[import-not-found]
+    import cupy as _cupy
 except Exception:  # pragma: no cover - depends on the machine
     _cupy = None
 
@@ -30,7 +31,7 @@ def bfloat16_dtype() -> Any:
     """NumPy's bfloat16 dtype, from the optional ``ml_dtypes`` package (imported on first use:
     it takes a while to load)."""
     try:
-        import ml_dtypes  # type: ignore[import-not-found]
+        import ml_dtypes
     except ImportError:
         raise ImportError("bfloat16 tensors need the ml_dtypes package: pip install ml_dtypes "
                           "(or the 'bfloat16' extra: pip install 'softgrad[bfloat16]')") from None
@@ -140,7 +141,7 @@ _STATE_BYTES = 48  # PCG64 state (16) + increment (16) + buffered uint32 (4 + 4)
 
 def fresh_seed() -> int:
     """A non-deterministic 64-bit seed (from the operating system's entropy)."""
-    return int(np.random.SeedSequence().entropy) % (1 << 64)
+    return cast(int, np.random.SeedSequence().entropy) % (1 << 64)
 
 
 def seed_value(seed: Any) -> int:
@@ -179,7 +180,7 @@ class RandomState:
         """Restore a state from :meth:`get_state` (or a PCG64 ``bit_generator.state`` dict)."""
         seed = self.initial_seed
         if isinstance(state, dict):
-            new = state
+            new: Any = state
         else:
             arr = to_numpy(state)
             if arr.dtype != np.uint8 or arr.shape != (_STATE_BYTES,):
@@ -249,7 +250,7 @@ MALLOC_SETTINGS = {M_MMAP_THRESHOLD: 64 * 2**20, M_TRIM_THRESHOLD: 256 * 2**20}
 malloc_tuned = False
 
 
-def tune_malloc(env: dict | None = None) -> bool:
+def tune_malloc(env: Mapping[str, str] | None = None) -> bool:
     """Apply :data:`MALLOC_SETTINGS` with glibc's ``mallopt``; returns whether it did.
 
     Skipped (False) when ``SOFTGRAD_MALLOC=default`` or the C library is not glibc.

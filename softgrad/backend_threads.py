@@ -30,13 +30,14 @@ import ctypes
 import operator
 import os
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
 from softgrad.backend_contention import (
     FIRST_INTERVAL_S,
     INTERVAL_S,
+    PROBE_WINDOW_S,
     Controller,
     Reading,
     Sampler,
@@ -135,7 +136,7 @@ def blas_threads_settable() -> bool:
 
 
 # ---------------------------------------------------------------- CPUs we may use
-def _env_threads(env: dict | None = None) -> int | None:
+def _env_threads(env: Mapping[str, str] | None = None) -> int | None:
     env = os.environ if env is None else env
     for var in _ENV_VARS:
         try:

@@ -315,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             from softgrad.distributed import init_from_launcher
         except ImportError:  # no distributed support: one process
-            init_from_launcher = None
+            init_from_launcher = None  # type: ignore[assignment]
         if init_from_launcher is not None:
             init_from_launcher()
     try:

@@ -6,14 +6,15 @@ same results. ``@compile`` and ``@compile(mode=...)`` decorate a function unchan
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["compile", "disable", "is_compiling", "reset"]
 
 _MODES = ("default", "lite", "reduce-overhead", "max-autotune-no-cudagraphs", "max-autotune")
 
 
-def compile(model: Callable | None = None, *, fullgraph: bool = False,  # noqa: A001
+def compile(model: Callable | None = None, *, fullgraph: bool = False,
             dynamic: bool | None = None, backend: Any = None, mode: str | None = None,
             options: dict | None = None, name: str | None = None, disable: bool = False,
             recompile_limit: int | None = None, isolate_recompiles: bool = False,

@@ -145,24 +145,24 @@ def empty_like(input: Tensor, dtype: Any = None, device: Any = None,
     return _like(empty, input, dtype, requires_grad, device)
 
 
-def full_like(input: Tensor, fill_value: Any, dtype: Any = None,  # noqa: A002
+def full_like(input: Tensor, fill_value: Any, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return full(input.shape, fill_value, dtype=dtype if dtype is not None else input.dtype,
                 device=device if device is not None else input.device,
                 requires_grad=requires_grad)
 
 
-def rand_like(input: Tensor, *, generator: Any = None, dtype: Any = None,  # noqa: A002
+def rand_like(input: Tensor, *, generator: Any = None, dtype: Any = None,
               device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(rand, input, dtype, requires_grad, device, generator=generator)
 
 
-def randn_like(input: Tensor, *, generator: Any = None, dtype: Any = None,  # noqa: A002
+def randn_like(input: Tensor, *, generator: Any = None, dtype: Any = None,
                device: Any = None, requires_grad: bool = False) -> Tensor:
     return _like(randn, input, dtype, requires_grad, device, generator=generator)
 
 
-def randint_like(input: Tensor, low: int = 0, high: Any = None, *,  # noqa: A002
+def randint_like(input: Tensor, low: int = 0, high: Any = None, *,
                  generator: Any = None, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False) -> Tensor:
     """Integers in [low, high) shaped like ``input`` (its dtype unless told otherwise);
@@ -190,7 +190,7 @@ class Generator:
         self._state = backend.RandomState(backend.DEFAULT_SEED)
 
     @classmethod
-    def _around(cls, state: backend.RandomState) -> "Generator":
+    def _around(cls, state: backend.RandomState) -> Generator:
         """A Generator sharing an existing state (the global one)."""
         g = cls.__new__(cls)
         g.device, g._state = devices.device("cpu"), state
@@ -201,7 +201,7 @@ class Generator:
         """The NumPy Generator drawing the numbers."""
         return self._state.rng
 
-    def manual_seed(self, seed: int) -> "Generator":
+    def manual_seed(self, seed: int) -> Generator:
         """Seed this generator; returns it (so ``Generator().manual_seed(0)`` chains)."""
         self._state.manual_seed(seed)
         return self
@@ -220,7 +220,7 @@ class Generator:
         """The generator's state as a uint8 tensor."""
         return Tensor._wrap(self._state.get_state())
 
-    def set_state(self, new_state: Any) -> "Generator":
+    def set_state(self, new_state: Any) -> Generator:
         """Restore a state returned by :meth:`get_state`."""
         self._state.set_state(new_state._data if isinstance(new_state, Tensor) else new_state)
         return self

@@ -18,7 +18,7 @@ DEVICE_TYPES = ("cpu", "cuda", "ipu", "xpu", "mkldnn", "opengl", "opencl", "idee
 _DEVICE_STRING = re.compile(r"(\w+)(?::(0|[1-9][0-9]*))?\Z", re.ASCII)
 
 
-class device(str):  # noqa: N801 - PyTorch's name
+class device(str):
     """Where a tensor lives: ``device('cpu')``, ``device('cuda', 0)``, ``device('cuda:0')``.
 
     ``.type`` is the device type and ``.index`` the device number (None when not given);
@@ -31,7 +31,7 @@ class device(str):  # noqa: N801 - PyTorch's name
 
     __slots__ = ()
 
-    def __new__(cls, type: Any, index: int | None = None) -> "device":  # noqa: A002
+    def __new__(cls, type: Any, index: int | None = None) -> device:
         if isinstance(type, device) and index is None:
             return type
         if isinstance(type, int) and not isinstance(type, bool) and index is None:
@@ -60,11 +60,11 @@ class device(str):  # noqa: N801 - PyTorch's name
         return super().__new__(cls, kind if idx is None else f"{kind}:{idx}")
 
     @property
-    def type(self) -> str:  # noqa: A003
+    def type(self) -> str:
         return str.__str__(self).partition(":")[0]
 
     @property
-    def index(self) -> int | None:
+    def index(self) -> int | None:  # type: ignore[override]  # PyTorch: a str with .index
         idx = str.__str__(self).partition(":")[2]
         return int(idx) if idx else None
 
@@ -92,7 +92,7 @@ class device(str):  # noqa: N801 - PyTorch's name
     def __reduce__(self) -> tuple:
         return (device, (str.__str__(self),))
 
-    def __enter__(self) -> "device":
+    def __enter__(self) -> device:
         """``with sg.device('cuda'):`` makes this the factories' default device inside."""
         _entered.append(_default[0])
         set_default_device(self)
@@ -125,7 +125,7 @@ _default: list[device | None] = [None]  # None: the CPU, where nothing needs mov
 _entered: list[device | None] = []  # defaults saved by ``with device(...)``
 
 
-def set_default_device(device: Any) -> None:  # noqa: A002 - PyTorch's name
+def set_default_device(device: Any) -> None:
     """Device of tensors made by factories (``zeros``, ``randn``, ``tensor``, ...) and of
     module parameters when no ``device=`` is given. ``None`` restores the CPU."""
     if device is None:

@@ -21,7 +21,7 @@ def _name(dtype: Any) -> str:
     return dtypes.from_np(dtypes.to_np(dtype)).name
 
 
-class finfo:  # noqa: N801 - PyTorch's name
+class finfo:
     """Limits of a floating dtype (default: the default dtype).
 
     Attributes:
@@ -30,7 +30,7 @@ class finfo:  # noqa: N801 - PyTorch's name
         normal value. resolution: 10 ** -(decimal digits of precision). dtype: the name.
     """
 
-    def __init__(self, type: Any = None) -> None:  # noqa: A002
+    def __init__(self, type: Any = None) -> None:
         name = dtypes.get_default_dtype().name if type is None else _name(type)
         if name not in _FLOAT_FORMATS:
             raise TypeError(f"finfo() requires a floating point dtype, got softgrad.{name}; "
@@ -51,10 +51,10 @@ class finfo:  # noqa: N801 - PyTorch's name
                 f"tiny={self.tiny:g}, dtype={self.dtype})")
 
 
-class iinfo:  # noqa: N801 - PyTorch's name
+class iinfo:
     """Limits of an integer dtype: ``bits``, ``min``, ``max`` (Python ints) and ``dtype``."""
 
-    def __init__(self, type: Any) -> None:  # noqa: A002
+    def __init__(self, type: Any) -> None:
         name = _name(type)
         if name not in ("uint8", "int8", "int16", "int32", "int64"):
             raise TypeError(f"iinfo() requires an integer dtype, got softgrad.{name}; use "

@@ -24,18 +24,18 @@ class DType:
     def __repr__(self) -> str:
         return f"softgrad.{self.name}"
 
-    def __eq__(self, other: object) -> bool:
+    def __eq__(self, other: object) -> _b.bool:
         if isinstance(other, DType):
             return self.name == other.name  # one DType per element type
         if other is None:  # np.dtype(None) is float64
             return False
         try:
-            other_np = backend.np.dtype(other)  # type: ignore[arg-type]
+            other_np = backend.np.dtype(other)  # type: ignore[call-overload]
         except TypeError:
             return False
         return other_np.name == self.name and self.np == other_np
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> _b.int:
         return hash(self.np)
 
     def __reduce__(self):  # pragma: no cover - never pickled by softgrad itself
@@ -49,7 +49,7 @@ class _OptionalDType(DType):
     __slots__ = ("_np", "_load")
     np = property(lambda self: self._np if self._np is not None else self._resolve())
 
-    def __init__(self, name: str, load: Any, itemsize: int) -> None:
+    def __init__(self, name: str, load: Any, itemsize: _b.int) -> None:
         self.name, self._np, self._load, self.itemsize = name, None, load, itemsize
         self.is_floating_point, self.is_complex, self.is_signed = True, False, True
 
@@ -58,7 +58,7 @@ class _OptionalDType(DType):
         _BY_NP[self._np] = self
         return self._np
 
-    def __hash__(self) -> int:  # stable whether or not the package is ever loaded
+    def __hash__(self) -> _b.int:  # stable whether or not the package is ever loaded
         return hash(self.name)
 
 
@@ -71,7 +71,7 @@ int16 = short = DType("int16", "int16")
 int32 = int = DType("int32", "int32")
 int64 = long = DType("int64", "int64")
 uint8 = DType("uint8", "uint8")
-bool = DType("bool", "bool")  # noqa: A001 - mirrors torch.bool
+bool = DType("bool", "bool")
 
 _BY_NP = {d.np: d for d in (float16, float32, float64, int8, int16, int32, int64, uint8, bool)}
 _BY_NAME = {d.name: d for d in (*_BY_NP.values(), bfloat16)}
@@ -98,12 +98,12 @@ def from_np(np_dtype: Any) -> DType:
     return d
 
 
-def is_float(np_dtype: Any) -> bool:
+def is_float(np_dtype: Any) -> _b.bool:
     """True for a floating NumPy dtype, bfloat16 included (NumPy files it under kind 'V')."""
     return np_dtype.kind == "f" or np_dtype.name == "bfloat16"
 
 
-def is_differentiable(np_dtype: Any) -> bool:
+def is_differentiable(np_dtype: Any) -> _b.bool:
     """True for the dtypes a tensor needs to require gradients: floating and complex."""
     return np_dtype.kind in "fc" or np_dtype.name == "bfloat16"
 
@@ -150,7 +150,7 @@ def _as_dtype(d: Any) -> DType:
     return d if isinstance(d, DType) else from_np(to_np(d))
 
 
-def _category(d: DType) -> int:
+def _category(d: DType) -> _b.int:
     """bool < integer < floating < complex: PyTorch's order of type categories."""
     return 0 if d.name == "bool" else 3 if d.is_complex else 2 if d.is_floating_point else 1
 
@@ -170,16 +170,16 @@ def promote_types(type1: Any, type2: Any) -> DType:
     return from_np(backend.np.result_type(a.np, b.np))
 
 
-def can_cast(from_: Any, to: Any) -> bool:
+def can_cast(from_: Any, to: Any) -> _b.bool:
     """Whether PyTorch's casting rules allow ``from_`` -> ``to`` implicitly (in-place ops,
     ``out=``): never to a lower category (float -> int, int -> bool)."""
     return _category(_as_dtype(from_)) <= _category(_as_dtype(to))
 
 
-def is_floating_point(input: Any) -> bool:  # noqa: A002 - PyTorch's name
+def is_floating_point(input: Any) -> _b.bool:
     """True for a tensor of a floating dtype (bfloat16 included)."""
     return is_float(input._data.dtype)
 
 
-def is_complex(input: Any) -> bool:  # noqa: A002 - PyTorch's name
+def is_complex(input: Any) -> _b.bool:
     return input._data.dtype.kind == "c"

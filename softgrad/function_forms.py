@@ -38,7 +38,7 @@ def function_form(method: Callable[Concatenate[Tensor, P], R],
             + params[1:])
     except (ValueError, TypeError, IndexError):
         pass
-    return form  # type: ignore[return-value]
+    return form
 
 
 # ---------------------------------------------------------------------- arithmetic.py

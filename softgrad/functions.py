@@ -6,7 +6,7 @@ to the Tensor layer. The function forms of the methods (``sg.exp``) are in
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, overload
 
 from softgrad import backend
 from softgrad.tensor import indexing as _indexing
@@ -63,6 +63,14 @@ def stack(tensors: Sequence[Any], dim: int = 0, *, out: Tensor | None = None) ->
     """Stack equally shaped tensors along a new dim."""
     result = _split.stack([_t(t) for t in tensors], dim)
     return result if out is None else write_out(out, result)
+
+
+@overload
+def where(condition: Any) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def where(condition: Any, input: Any, other: Any) -> Tensor: ...
 
 
 def where(condition: Any, input: Any = None, other: Any = None

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import builtins
 import itertools
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple, overload
 
 from softgrad import backend, dtypes
 from softgrad.creation import empty
@@ -34,11 +35,35 @@ def _seq(tensors: Any, name: str) -> list:
     return ts
 
 
+@overload
+def atleast_1d(tensor: Tensor, /) -> Tensor: ...
+
+
+@overload
+def atleast_1d(tensors: list | tuple, /) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def atleast_1d(t0: Any, t1: Any, /, *tensors: Any) -> tuple[Tensor, ...]: ...
+
+
 def atleast_1d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     """Each input as at least 1-D (0-d becomes (1,)); one tensor in, one out."""
     ts = tensors[0] if len(tensors) == 1 and isinstance(tensors[0], (list, tuple)) else tensors
     out = tuple(t.reshape(1) if t.ndim == 0 else t for t in (_t(x) for x in ts))
     return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+@overload
+def atleast_2d(tensor: Tensor, /) -> Tensor: ...
+
+
+@overload
+def atleast_2d(tensors: list | tuple, /) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def atleast_2d(t0: Any, t1: Any, /, *tensors: Any) -> tuple[Tensor, ...]: ...
 
 
 def atleast_2d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
@@ -47,6 +72,18 @@ def atleast_2d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
     out = tuple(t.reshape(1, 1) if t.ndim == 0 else t.unsqueeze(0) if t.ndim == 1 else t
                 for t in (_t(x) for x in ts))
     return out[0] if len(tensors) == 1 and not isinstance(tensors[0], (list, tuple)) else out
+
+
+@overload
+def atleast_3d(tensor: Tensor, /) -> Tensor: ...
+
+
+@overload
+def atleast_3d(tensors: list | tuple, /) -> tuple[Tensor, ...]: ...
+
+
+@overload
+def atleast_3d(t0: Any, t1: Any, /, *tensors: Any) -> tuple[Tensor, ...]: ...
 
 
 def atleast_3d(*tensors: Any) -> Tensor | tuple[Tensor, ...]:
@@ -89,7 +126,7 @@ def column_stack(tensors: Sequence[Any]) -> Tensor:
 
 
 # ---------------------------------------------------------------------- distances
-def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:  # noqa: A002
+def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:
     """The p-norm of input - other (broadcast)."""
     return (_t(input) - other).norm(p)
 
@@ -160,7 +197,7 @@ def cartesian_prod(*tensors: Any) -> Tensor:
     return stack([g.reshape(-1) for g in grids], 1)
 
 
-def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:  # noqa: A002
+def combinations(input: Tensor, r: int = 2, with_replacement: bool = False) -> Tensor:
     """The length-``r`` combinations of the 1-D input's elements: (count, r)."""
     x = _t(input)
     if x.ndim != 1:
@@ -198,7 +235,7 @@ def triu_indices(row: int, col: int, offset: int = 0, *, dtype: Any = None,
     return _triangle_indices(row, col, offset, dtype, device, True)
 
 
-def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:  # noqa: N803
+def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     """Columns of powers of the 1-D ``x`` (decreasing unless ``increasing``)."""
     t = _t(x)
     if t.ndim != 1:
@@ -215,7 +252,7 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
     return out if increasing else out.flip(1)
 
 
-def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: A002
+def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices with the last dim of ``input`` on their ``offset`` diagonal, placed in
     dims (dim1, dim2) of the result."""
     x = _t(input)
@@ -234,7 +271,7 @@ def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -
     return out.movedim((nd - 2, nd - 1), (d1, d2))
 
 
-def diagflat(input: Tensor, offset: int = 0) -> Tensor:  # noqa: A002
+def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A square matrix with the flattened input on its ``offset`` diagonal."""
     return _t(input).reshape(-1).diag(offset)
 
@@ -246,15 +283,15 @@ def chain_matmul(*matrices: Any) -> Tensor:
     return multi_dot(matrices)
 
 
-def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:  # noqa: A002
+def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``index`` of ``dim``."""
     x = _t(input)
-    key = [slice(None)] * x.ndim
+    key: list[Any] = [slice(None)] * x.ndim
     key[dim] = index
     return _scatter_at(x, tuple(key), src)
 
 
-def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,  # noqa: A002
+def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
                   end: int | None = None, step: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``start:end:step`` of ``dim``."""
     x = _t(input)
@@ -263,7 +300,7 @@ def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = 
     return _scatter_at(x, tuple(key), src)
 
 
-def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,  # noqa: A002
+def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
                      dim2: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written on its diagonal (dims dim1, dim2)."""
     x = _t(input)
@@ -274,7 +311,7 @@ def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
     a, b = dim1 % x.ndim, dim2 % x.ndim
     rows = np.arange(n) + builtins.max(-offset, 0)
     cols = np.arange(n) + builtins.max(offset, 0)
-    key = [slice(None)] * x.ndim
+    key: list[Any] = [slice(None)] * x.ndim
     key[a], key[b] = rows, cols
     s = _t(src).movedim(-1, builtins.min(a, b))  # advanced indices land at min(a, b)
     return _scatter_at(x, tuple(key), s)
@@ -307,7 +344,7 @@ def unravel_index(indices: Any, shape: Sequence[int]) -> tuple:
     return tuple(Tensor._wrap(xp.asarray(c, dtype=np.int64)) for c in coords)
 
 
-def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,  # noqa: A002
+def bucketize(input: Any, boundaries: Tensor, *, out_int32: bool = False,
               right: bool = False) -> Tensor:
     """The bucket of each input value given 1-D sorted ``boundaries``: the index i with
     boundaries[i-1] < x <= boundaries[i] (``right``: boundaries[i-1] <= x < boundaries[i])."""
@@ -323,7 +360,7 @@ class HistogramResult(NamedTuple):
     bin_edges: Tensor
 
 
-def histogram(input: Tensor, bins: Any, *, range: Any = None,  # noqa: A001,A002
+def histogram(input: Tensor, bins: Any, *, range: Any = None,
               weight: Tensor | None = None, density: bool = False) -> HistogramResult:
     """Counts of ``input`` in ``bins`` (a count or the edges); (hist, bin_edges)."""
     x = _t(input)
@@ -380,14 +417,14 @@ def cumulative_trapezoid(y: Tensor, x: Any = None, *, dx: Any = None, dim: int =
 
 
 # ---------------------------------------------------------------------- moments
-def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None,  # noqa: A002
+def std_mean(input: Tensor, dim: Any = None, unbiased: Any = None,
              keepdim: bool = False, *, correction: Any = None) -> tuple:
     """(std, mean) over ``dim``."""
     x = _t(input)
     return x.std(dim, unbiased, keepdim, correction=correction), x.mean(dim, keepdim)
 
 
-def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None,  # noqa: A002
+def var_mean(input: Tensor, dim: Any = None, unbiased: Any = None,
              keepdim: bool = False, *, correction: Any = None) -> tuple:
     """(var, mean) over ``dim``."""
     x = _t(input)
@@ -430,7 +467,7 @@ def result_type(tensor1: Any, tensor2: Any) -> Any:
 
 
 
-def is_nonzero(input: Tensor) -> bool:  # noqa: A002
+def is_nonzero(input: Tensor) -> bool:
     """The truth of a one-element tensor."""
     x = _t(input)
     if x.numel() != 1:

@@ -1,7 +1,7 @@
 """Zero-copy exchange with other array libraries: ``from_dlpack``.
 
-``Tensor.__dlpack__`` / ``__dlpack_device__`` (in ``softgrad/tensor/convert.py``) make softgrad tensors
-readable by ``np.from_dlpack``, ``torch.from_dlpack`` and ``cupy.from_dlpack``.
+``Tensor.__dlpack__`` / ``__dlpack_device__`` (in ``softgrad/tensor/convert.py``) make softgrad
+tensors readable by ``np.from_dlpack``, ``torch.from_dlpack`` and ``cupy.from_dlpack``.
 """
 from __future__ import annotations
 

@@ -8,7 +8,8 @@ name the alternatives.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["export", "ignore", "interface", "is_scripting", "is_tracing", "load", "save",
            "script", "trace", "unused"]

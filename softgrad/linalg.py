@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import Any, NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import Any, NamedTuple
 
 from softgrad import backend, dtypes
 from softgrad.ops import linalg as L
@@ -80,12 +81,12 @@ def _info(a: Tensor, failed: bool) -> Tensor:
 
 
 # ---------------------------------------------------------------------- inverses and solves
-def inv(A: Tensor) -> Tensor:  # noqa: N803
+def inv(A: Tensor) -> Tensor:
     """The inverse of each square matrix: grad = -A^-T g A^-T."""
     return D.inv(_matrix(A, "inv", square=True))
 
 
-def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:  # noqa: N803
+def inv_ex(A: Tensor, *, check_errors: bool = False) -> InvExResult:
     """``inv`` that reports a singular input in ``info`` (1) instead of raising."""
     a = _matrix(A, "inv_ex", square=True)
     try:
@@ -102,7 +103,7 @@ def _is_vector_rhs(a: Tensor, b: Tensor) -> bool:
     return b.ndim == 1 or (b.ndim == a.ndim - 1 and tuple(b.shape) == tuple(a.shape[:-1]))
 
 
-def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
+def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:
     """X with A X = B (``left=False``: X A = B). B is (..., n, k), or (..., n) for vectors."""
     a = _matrix(A, "solve", square=True)
     b = a._operand(B)
@@ -132,7 +133,7 @@ def solve(A: Tensor, B: Tensor, *, left: bool = True) -> Tensor:  # noqa: N803
     return out.squeeze(-1) if vector else out
 
 
-def solve_ex(A: Tensor, B: Tensor, *, left: bool = True,  # noqa: N803
+def solve_ex(A: Tensor, B: Tensor, *, left: bool = True,
              check_errors: bool = False) -> SolveExResult:
     """``solve`` that reports a singular A in ``info`` instead of raising."""
     a = _matrix(A, "solve_ex", square=True)
@@ -145,7 +146,7 @@ def solve_ex(A: Tensor, B: Tensor, *, left: bool = True,  # noqa: N803
         return SolveExResult(out, _info(a, True))
 
 
-def solve_triangular(A: Tensor, B: Tensor, *, upper: bool,  # noqa: N803
+def solve_triangular(A: Tensor, B: Tensor, *, upper: bool,
                      left: bool = True, unitriangular: bool = False) -> Tensor:
     """X with A X = B (left) or X A = B (right), reading only A's upper/lower triangle.
 
@@ -154,14 +155,14 @@ def solve_triangular(A: Tensor, B: Tensor, *, upper: bool,  # noqa: N803
     return D.solve_triangular(A, B, upper=upper, left=left, unitriangular=unitriangular)
 
 
-def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None,  # noqa: N803
+def pinv(A: Tensor, *, atol: Any = None, rtol: Any = None,
          hermitian: bool = False) -> Tensor:
     """The Moore-Penrose pseudo-inverse; singular values <= max(atol, rtol * s_max) are
     dropped (default rtol: eps * max(m, n) when neither is given)."""
     return D.pinv(_matrix(A, "pinv"), atol, rtol)
 
 
-def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *,  # noqa: N803
+def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *,
           driver: str | None = None) -> LstsqResult:
     """Least-squares solution of A X = B (the minimum-norm one for rank-deficient A).
 
@@ -194,23 +195,23 @@ def lstsq(A: Tensor, B: Tensor, rcond: Any = None, *,  # noqa: N803
 
 
 # ---------------------------------------------------------------------- determinants
-def det(A: Tensor) -> Tensor:  # noqa: N803
+def det(A: Tensor) -> Tensor:
     """The determinant; its gradient is the cofactor matrix (right for singular A too)."""
     return D.det(_matrix(A, "det", square=True))
 
 
-def slogdet(A: Tensor) -> SlogdetResult:  # noqa: N803
+def slogdet(A: Tensor) -> SlogdetResult:
     """(sign, log|det|); the gradient of log|det| is A^-T."""
     return D.slogdet(_matrix(A, "slogdet", square=True))
 
 
 # ---------------------------------------------------------------------- decompositions
-def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:  # noqa: N803
+def cholesky(A: Tensor, *, upper: bool = False) -> Tensor:
     """L with A = L L^T (``upper``: U = L^T, A = U^T U), reading A's lower triangle."""
     return D.cholesky(_matrix(A, "cholesky", square=True), upper)
 
 
-def cholesky_ex(A: Tensor, *, upper: bool = False,  # noqa: N803
+def cholesky_ex(A: Tensor, *, upper: bool = False,
                 check_errors: bool = False) -> CholeskyExResult:
     """``cholesky`` that reports a matrix that is not positive-definite in ``info``."""
     a = _matrix(A, "cholesky_ex", square=True)
@@ -224,7 +225,7 @@ def cholesky_ex(A: Tensor, *, upper: bool = False,  # noqa: N803
                                 _info(a, True))
 
 
-def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803
+def eigh(A: Tensor, UPLO: str = "L") -> EighResult:
     """Eigenvalues (ascending) and orthonormal eigenvectors of symmetric matrices, reading
     the ``UPLO`` triangle."""
     a = _matrix(A, "eigh", square=True)
@@ -236,18 +237,18 @@ def eigh(A: Tensor, UPLO: str = "L") -> EighResult:  # noqa: N803
                       Tensor._apply(L.EighPart, a, part="V", factors=factors))
 
 
-def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:  # noqa: N803
+def eigvalsh(A: Tensor, UPLO: str = "L") -> Tensor:
     return eigh(A, UPLO).eigenvalues
 
 
-def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None  # noqa: N803
+def svd(A: Tensor, full_matrices: bool = True, *, driver: str | None = None
         ) -> SvdResult:
     """A = U diag(S) Vh with S descending. With ``full_matrices`` U and Vh are square; the
     gradient ignores their columns/rows beyond min(m, n), as in PyTorch."""
     return SvdResult(*D.svd(_matrix(A, "svd"), full_matrices))
 
 
-def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:  # noqa: N803
+def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:
     """The singular values, descending."""
     a = _matrix(A, "svdvals")
     xp = backend.xp_of(a._data)
@@ -255,19 +256,19 @@ def svdvals(A: Tensor, *, driver: str | None = None) -> Tensor:  # noqa: N803
     return Tensor._apply(L.SvdPart, a, part="S", factors=factors)
 
 
-def qr(A: Tensor, mode: str = "reduced") -> QrResult:  # noqa: N803
+def qr(A: Tensor, mode: str = "reduced") -> QrResult:
     """A = Q R, Q with orthonormal columns, R upper triangular. ``mode``: 'reduced',
     'complete' or 'r' (Q empty; no gradient)."""
     return QrResult(*D.qr(_matrix(A, "qr"), mode))
 
 
 # ---------------------------------------------------------------------- powers and products
-def matrix_power(A: Tensor, n: int) -> Tensor:  # noqa: N803
+def matrix_power(A: Tensor, n: int) -> Tensor:
     """A^n by repeated squaring (n < 0: the inverse's power; n = 0: the identity)."""
     return D.matrix_power(_matrix(A, "matrix_power", square=True), n)
 
 
-def matrix_exp(A: Tensor) -> Tensor:  # noqa: N803
+def matrix_exp(A: Tensor) -> Tensor:
     """exp(A) = sum_k A^k / k!: scaled by 2^-s so that ||A||_1 <= 1/2, an 18-term Taylor
     polynomial, squared s times. Differentiable as the composition it is."""
     return D.matrix_exp(_matrix(A, "matrix_exp", square=True))
@@ -290,7 +291,7 @@ def multi_dot(tensors: Sequence[Tensor]) -> Tensor:
     return out
 
 
-def matmul(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def matmul(input: Tensor, other: Tensor) -> Tensor:
     return input @ other
 
 
@@ -299,16 +300,16 @@ def vecdot(x: Tensor, y: Tensor, *, dim: int = -1) -> Tensor:
     return (x * y).sum(dim)
 
 
-def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:  # noqa: A002
+def cross(input: Tensor, other: Tensor, *, dim: int = -1) -> Tensor:
     """The cross product of 3-vectors along ``dim`` (broadcasting)."""
     return D.cross(input, other, dim)
 
 
-def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:  # noqa: N803
+def diagonal(A: Tensor, *, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     return A.diagonal(offset, dim1, dim2)
 
 
-def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803
+def vander(x: Tensor, *, N: int | None = None) -> Tensor:
     """Columns x^0, x^1, ..., x^(N-1) (increasing powers) along a new last dim."""
     n = x.shape[-1] if N is None else N
     if n < 1:
@@ -320,7 +321,7 @@ def vander(x: Tensor, *, N: int | None = None) -> Tensor:  # noqa: N803
 
 
 # ---------------------------------------------------------------------- norms and ranks
-def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None,  # noqa: A002
+def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None,
                 keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """(sum |x|^ord)^(1/ord) over ``dim`` (all elements by default); ord inf/-inf/0 too."""
     t = x if dtype is None else x.to(dtype)
@@ -330,7 +331,7 @@ def vector_norm(x: Tensor, ord: Any = 2, dim: Any = None,  # noqa: A002
     return t.norm(ord, dim, keepdim)
 
 
-def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1),  # noqa: A002,N803
+def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1),
                 keepdim: bool = False, *, dtype: Any = None) -> Tensor:
     """'fro', 'nuc', 2/-2 (largest/smallest singular value), 1/-1 (max/min column sum of
     |A|) or inf/-inf (max/min row sum) over the two ``dim``."""
@@ -357,7 +358,7 @@ def matrix_norm(A: Tensor, ord: Any = "fro", dim: tuple = (-2, -1),  # noqa: A00
     raise RuntimeError(f"linalg.matrix_norm: Order {ord} not supported.")
 
 
-def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,  # noqa: A002,N803
+def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,
          *, dtype: Any = None) -> Tensor:
     """A vector norm (``dim`` an int, or 1-D input) or a matrix norm (``dim`` a pair, or
     2-D input); with neither ``ord`` nor ``dim``, the 2-norm of all elements."""
@@ -378,7 +379,7 @@ def norm(A: Tensor, ord: Any = None, dim: Any = None, keepdim: bool = False,  # 
     return matrix_norm(A, ord, tuple(dim), keepdim, dtype=dtype)
 
 
-def cond(A: Tensor, p: Any = None) -> Tensor:  # noqa: N803
+def cond(A: Tensor, p: Any = None) -> Tensor:
     """The condition number: s_max / s_min for p None or 2, else norm(A) norm(A^-1)."""
     a = _matrix(A, "cond")
     if p in (None, 2, -2):
@@ -388,7 +389,7 @@ def cond(A: Tensor, p: Any = None) -> Tensor:  # noqa: N803
     return matrix_norm(a, p) * matrix_norm(inv(a), p)
 
 
-def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None,  # noqa: N803
+def matrix_rank(A: Tensor, *, atol: Any = None, rtol: Any = None,
                 hermitian: bool = False) -> Tensor:
     """The number of singular values above max(atol, rtol * s_max) (int64, no gradient)."""
     a = _matrix(A, "matrix_rank")

@@ -6,7 +6,8 @@ from the global generator unless given ``generator=``; ``manual_seed`` makes run
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from softgrad import backend
 from softgrad.creation import Generator, default_generator

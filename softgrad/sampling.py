@@ -27,7 +27,7 @@ def _as_tensor(x: Any, like: Tensor | None = None) -> Tensor:
     return Tensor._wrap(array_from(x, None))
 
 
-def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  # noqa: A002
+def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,
                 generator: Any = None) -> Tensor:
     """``num_samples`` indices per row of ``input`` (1-D or 2-D non-negative weights), drawn
     with probability proportional to the weights; without replacement unless told.
@@ -39,7 +39,7 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  
     return _as_tensor(input).multinomial(num_samples, replacement, generator=generator)
 
 
-def bernoulli(input: Tensor, p: float | None = None, *,  # noqa: A002
+def bernoulli(input: Tensor, p: float | None = None, *,
               generator: Any = None) -> Tensor:
     """0/1 draws shaped like ``input``: 1 with probability ``input`` (or ``p`` when given)."""
     return _as_tensor(input).bernoulli(p, generator=generator)
@@ -89,7 +89,7 @@ def normal(mean: Any = 0.0, std: Any = 1.0, size: Any = None, *, generator: Any 
     return out
 
 
-def poisson(input: Tensor, generator: Any = None) -> Tensor:  # noqa: A002
+def poisson(input: Tensor, generator: Any = None) -> Tensor:
     """Poisson draws with the rates in ``input`` (same dtype; gradient zero)."""
     rates = _as_tensor(input)
     if rates._data.dtype.kind != "f":

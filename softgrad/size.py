@@ -26,13 +26,13 @@ class Size(tuple):
         out = tuple.__getitem__(self, index)
         return Size(out) if isinstance(index, slice) else out
 
-    def __add__(self, other: Any) -> "Size":
+    def __add__(self, other: Any) -> Size:
         return Size(tuple.__add__(self, tuple(other)))
 
-    def __radd__(self, other: Any) -> "Size":
+    def __radd__(self, other: Any) -> Size:
         return Size(tuple(other) + tuple(self))
 
-    def __mul__(self, n: SupportsIndex) -> "Size":
+    def __mul__(self, n: SupportsIndex) -> Size:
         return Size(tuple.__mul__(self, n))
 
     __rmul__ = __mul__

@@ -69,7 +69,7 @@ def addmm(mat: Tensor, mat1: Tensor, mat2: Tensor, *, beta: float = 1.0,
     return mat * beta + (mat1 @ mat2) * alpha
 
 
-def sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:  # noqa: A001,A002
+def sum(input: Tensor, dim: Any = None, dtype: Any = None) -> Tensor:
     """The sum of all entries, or over ``dim``."""
     out = input.sum() if dim is None else input.sum(dim)
     return out if dtype is None else out.to(dtype)

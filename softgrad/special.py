@@ -25,7 +25,7 @@ __all__ = ["digamma", "entr", "erf", "erfc", "erfcx", "erfinv", "exp2", "expit",
 _SQRT1_2 = math.sqrt(0.5)
 
 
-def digamma(input: Tensor) -> Tensor:  # noqa: A002
+def digamma(input: Tensor) -> Tensor:
     """psi(x) = d/dx log Gamma(x)."""
     return _t(input).digamma()
 
@@ -33,83 +33,83 @@ def digamma(input: Tensor) -> Tensor:  # noqa: A002
 psi = digamma
 
 
-def polygamma(n: int, input: Tensor) -> Tensor:  # noqa: A002
+def polygamma(n: int, input: Tensor) -> Tensor:
     """psi^(n)(x), the n-th derivative of digamma."""
     return _t(input).polygamma(n)
 
 
-def gammaln(input: Tensor) -> Tensor:  # noqa: A002
+def gammaln(input: Tensor) -> Tensor:
     """log |Gamma(x)|."""
     return _t(input).lgamma()
 
 
-def multigammaln(input: Tensor, p: int) -> Tensor:  # noqa: A002
+def multigammaln(input: Tensor, p: int) -> Tensor:
     """The multivariate log-gamma function of dimension ``p``."""
     return _t(input).mvlgamma(p)
 
 
-def erf(input: Tensor) -> Tensor:  # noqa: A002
+def erf(input: Tensor) -> Tensor:
     return _t(input).erf()
 
 
-def erfc(input: Tensor) -> Tensor:  # noqa: A002
+def erfc(input: Tensor) -> Tensor:
     return _t(input).erfc()
 
 
-def erfcx(input: Tensor) -> Tensor:  # noqa: A002
+def erfcx(input: Tensor) -> Tensor:
     """exp(x^2) erfc(x), finite for large x where both factors over/underflow."""
     return _t(input)._unary(S.Erfcx)
 
 
-def erfinv(input: Tensor) -> Tensor:  # noqa: A002
+def erfinv(input: Tensor) -> Tensor:
     return _t(input).erfinv()
 
 
-def ndtr(input: Tensor) -> Tensor:  # noqa: A002
+def ndtr(input: Tensor) -> Tensor:
     """The standard normal CDF: erfc(-x / sqrt 2) / 2 (accurate in the left tail)."""
     return (_t(input)._float_input() * -_SQRT1_2).erfc() * 0.5
 
 
-def log_ndtr(input: Tensor) -> Tensor:  # noqa: A002
+def log_ndtr(input: Tensor) -> Tensor:
     """log of the standard normal CDF."""
     return ndtr(input).log()
 
 
-def ndtri(input: Tensor) -> Tensor:  # noqa: A002
+def ndtri(input: Tensor) -> Tensor:
     """The inverse of ``ndtr``: sqrt 2 * erfinv(2p - 1)."""
     return (_t(input)._float_input() * 2 - 1).erfinv() * math.sqrt(2.0)
 
 
-def expit(input: Tensor) -> Tensor:  # noqa: A002
+def expit(input: Tensor) -> Tensor:
     """The logistic sigmoid."""
     return _t(input).sigmoid()
 
 
-def logit(input: Tensor, eps: float | None = None) -> Tensor:  # noqa: A002
+def logit(input: Tensor, eps: float | None = None) -> Tensor:
     return _t(input).logit(eps)
 
 
-def exp2(input: Tensor) -> Tensor:  # noqa: A002
+def exp2(input: Tensor) -> Tensor:
     return _t(input).exp2()
 
 
-def expm1(input: Tensor) -> Tensor:  # noqa: A002
+def expm1(input: Tensor) -> Tensor:
     return _t(input).expm1()
 
 
-def log1p(input: Tensor) -> Tensor:  # noqa: A002
+def log1p(input: Tensor) -> Tensor:
     return _t(input).log1p()
 
 
-def sinc(input: Tensor) -> Tensor:  # noqa: A002
+def sinc(input: Tensor) -> Tensor:
     return _t(input).sinc()
 
 
-def round(input: Tensor, *, decimals: int = 0) -> Tensor:  # noqa: A001,A002
+def round(input: Tensor, *, decimals: int = 0) -> Tensor:
     return _t(input).round(decimals)
 
 
-def entr(input: Tensor) -> Tensor:  # noqa: A002
+def entr(input: Tensor) -> Tensor:
     """-x log(x) for x > 0, 0 at 0, -inf for x < 0."""
     x = _t(input)._float_input()
     pos = x > 0
@@ -117,12 +117,12 @@ def entr(input: Tensor) -> Tensor:  # noqa: A002
     return where(pos, -safe * safe.log(), where(x == 0, 0.0, -math.inf))
 
 
-def xlogy(input: Any, other: Any) -> Tensor:  # noqa: A002
+def xlogy(input: Any, other: Any) -> Tensor:
     """x log(y), 0 where x == 0."""
     return _t(input).xlogy(other)
 
 
-def xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002
+def xlog1py(input: Any, other: Any) -> Tensor:
     """x log1p(y), 0 where x == 0."""
     x = _t(input)._float_input()
     y = x._operand(other)._float_input()
@@ -133,19 +133,19 @@ def xlog1py(input: Any, other: Any) -> Tensor:  # noqa: A002
         raise broadcast_error(x.shape, y.shape) from None
 
 
-def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:  # noqa: A002
+def logsumexp(input: Tensor, dim: Any, keepdim: bool = False) -> Tensor:
     return _t(input).logsumexp(dim, keepdim)
 
 
-def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+def softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return _t(input).softmax(dim, dtype=dtype)
 
 
-def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:  # noqa: A002
+def log_softmax(input: Tensor, dim: int, *, dtype: Any = None) -> Tensor:
     return _t(input).log_softmax(dim, dtype=dtype)
 
 
-def gammainc(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def gammainc(input: Tensor, other: Tensor) -> Tensor:
     """Regularised lower incomplete gamma P(a, x) (a = ``input`` > 0, x = ``other`` >= 0), the
     Gamma(a, 1) CDF. Differentiable in x exactly and in a by central differences."""
     a, x = _t(input), _t(other)
@@ -153,6 +153,6 @@ def gammainc(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
     return Tensor._apply(Gammainc, a._float_input()._cast(dt), x._float_input()._cast(dt))
 
 
-def gammaincc(input: Tensor, other: Tensor) -> Tensor:  # noqa: A002
+def gammaincc(input: Tensor, other: Tensor) -> Tensor:
     """Regularised upper incomplete gamma Q(a, x) = 1 - P(a, x)."""
     return 1 - gammainc(input, other)

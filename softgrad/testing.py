@@ -7,7 +7,8 @@ unless ``check_dtype=False``, and nested sequences and mappings are compared ite
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad.tensor import Tensor

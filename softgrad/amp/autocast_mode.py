@@ -11,12 +11,13 @@ autocast. Code written for autocast (``with autocast(...)``, ``@autocast(...)``,
 from __future__ import annotations
 
 import functools
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Literal
 
 from softgrad import devices, dtypes
 
 
-class autocast:  # noqa: N801 - PyTorch's name
+class autocast:
     """Context manager and decorator for a mixed-precision region; a no-op in softgrad.
 
     Args:
@@ -48,7 +49,7 @@ class autocast:  # noqa: N801 - PyTorch's name
     def __enter__(self) -> None:
         return None
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         return False
 
     def __call__(self, func: Callable) -> Callable:

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, cast
 
 from softgrad.engine import backward as engine
 from softgrad.tensor.core import GRAPH_XP, Tensor, seed_for
@@ -49,7 +49,7 @@ def grad(outputs: Any, inputs: Any, grad_outputs: Any = None, retain_graph: bool
         retain_graph = create_graph
     captured = engine.run_backward(outs, seeds, GRAPH_XP, retain_graph=retain_graph,
                                    create_graph=create_graph, capture=ins)
-    result = []
+    result: list[Tensor | None] = []
     for i, t in enumerate(ins):
         g = captured.get(id(t))
         if g is None:
@@ -95,11 +95,12 @@ def backward(tensors: Any, grad_tensors: Any = None, retain_graph: bool | None =
         raise RuntimeError(f"grad_tensors has {len(gs)} entries but there are {len(outs)} "
                            "tensors")
     if inputs is not None:
-        total = None
+        total: Tensor | None = None
         for o, g in zip(outs, gs):
             term = (o * g).sum() if g is not None else o.sum()
             total = term if total is None else total + term
-        total.backward(retain_graph=retain_graph, create_graph=create_graph, inputs=inputs)
+        cast(Tensor, total).backward(retain_graph=retain_graph, create_graph=create_graph,
+                                     inputs=inputs)
         return
     for i, o in enumerate(outs):
         if not o.requires_grad:

@@ -76,7 +76,7 @@ class BackwardNode(_primitive.Function):
         graph = self._graph
         gt = g if isinstance(g, Tensor) else Tensor._wrap(g)
         graded = sum(1 for o in self.outputs if o[0] == "grad")
-        grads_out = []
+        grads_out: list[Tensor | None] = []
         for kind, *info in self.outputs:
             if kind == "grad":
                 off, size, shape, dtype = info
@@ -96,7 +96,7 @@ class BackwardNode(_primitive.Function):
         if len(got) < self.n_args or any(v is not None for v in got[self.n_args:]):
             raise RuntimeError(f"function {name} returned an incorrect number of gradients "
                                f"(expected {self.n_args}, got {len(got)})")
-        out = []
+        out: list[Any] = []
         for k, slot in enumerate(self.slots):
             v = got[slot]
             if v is None:
@@ -127,7 +127,7 @@ def _broadcastable(got: tuple, want: tuple) -> bool:
     return all(w == 1 or g == w for g, w in zip(got[lead:], want))
 
 
-def _user_backward(cls: type) -> Callable:
+def _user_backward(cls: type[Function]) -> Callable:
     """The subclass's ``backward``, or its ``vjp`` (PyTorch accepts either, not both)."""
     bw, vjp = cls.backward, cls.vjp
     if bw is not _primitive.Function.backward and vjp is not Function.vjp and bw is not vjp:
@@ -142,7 +142,7 @@ def _user_backward(cls: type) -> Callable:
     return bw
 
 
-def apply_custom(cls: type, args: tuple, kwargs: dict) -> Any:
+def apply_custom(cls: Any, args: tuple, kwargs: dict) -> Any:
     ctx = FunctionCtx()
     slots = [i for i, a in enumerate(args) if isinstance(a, Tensor)]
     ctx.needs_input_grad = tuple(isinstance(a, Tensor) and a.requires_grad for a in args)
@@ -161,7 +161,8 @@ def apply_custom(cls: type, args: tuple, kwargs: dict) -> Any:
             and id(o) not in ctx._non_differentiable]
     if not diff:
         return output
-    layout, offset = [], 0
+    layout: list[tuple] = []
+    offset = 0
     for o in outs:
         if isinstance(o, Tensor) and any(o is outs[i] for i in diff):
             layout.append(("grad", offset, o._data.size, o._data.shape, o._data.dtype))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import Any, cast
 
 from softgrad import backend
 from softgrad.autograd.api import grad
@@ -137,7 +137,7 @@ def gradcheck(fn: Callable, inputs: Any, eps: float = 1e-6, atol: float = 1e-5,
                 lo = projected()
                 flat[i] = old
                 num.reshape(-1)[i] = (hi - lo) / (2 * eps)
-        ana = backend.to_numpy(ga._data)
+        ana = backend.to_numpy(cast(Tensor, ga)._data)  # materialize_grads: never None
         if not np.allclose(ana, num, atol=atol, rtol=rtol):
             err = np.abs(ana - num)
             k = tuple(int(i) for i in np.unravel_index(int(np.argmax(err)), err.shape)) \

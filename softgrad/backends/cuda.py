@@ -5,7 +5,8 @@ products whatever they say."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from softgrad import backend
 from softgrad.backends import flags

@@ -4,7 +4,8 @@ the switches are recorded without effect."""
 from __future__ import annotations
 
 import contextlib
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from softgrad.backends.flags import guard_bool_flags
 

@@ -9,7 +9,7 @@ the queries answer as PyTorch does on a CPU-only machine (``is_available()`` is 
 from __future__ import annotations
 
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, Literal
 
 from softgrad import backend, devices
 from softgrad.cuda import amp
@@ -69,7 +69,7 @@ def current_device() -> int:
     return backend.cuda_current_device()
 
 
-def set_device(device: Any) -> None:  # noqa: A002
+def set_device(device: Any) -> None:
     """Make GPU ``device`` (int, 'cuda:k' or device) current. A negative int does nothing."""
     if isinstance(device, int) and not isinstance(device, bool) and device < 0:
         return
@@ -77,10 +77,10 @@ def set_device(device: Any) -> None:  # noqa: A002
     backend._cupy.cuda.Device(_index(device)).use()
 
 
-class device:  # noqa: N801 - PyTorch's name
+class device:
     """Context manager that makes GPU ``device`` current inside the block."""
 
-    def __init__(self, device: Any) -> None:  # noqa: A002
+    def __init__(self, device: Any) -> None:
         self.idx = -1 if device is None else device if isinstance(device, int) \
             else _index(device)
         self.prev_idx = -1
@@ -90,24 +90,24 @@ class device:  # noqa: N801 - PyTorch's name
             self.prev_idx = current_device()
             set_device(self.idx)
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         if self.idx >= 0:
             set_device(self.prev_idx)
         return False
 
 
-def synchronize(device: Any = None) -> None:  # noqa: A002
+def synchronize(device: Any = None) -> None:
     """Wait until the GPU has finished its queued work (for timing); no GPU, no wait."""
     if backend.cuda_available():
         backend._cupy.cuda.Device(_index(device)).synchronize()
 
 
-def get_device_properties(device: Any = None) -> Any:  # noqa: A002
+def get_device_properties(device: Any = None) -> Any:
     """``name``, ``major``, ``minor``, ``total_memory`` and ``multi_processor_count``."""
     return _properties(device, "get_device_properties")
 
 
-def _properties(device: Any, caller: str) -> Any:  # noqa: A002
+def _properties(device: Any, caller: str) -> Any:
     _require(caller)
     props = backend._cupy.cuda.runtime.getDeviceProperties(_index(device))
     name = props["name"]
@@ -117,11 +117,11 @@ def _properties(device: Any, caller: str) -> Any:  # noqa: A002
                            multi_processor_count=int(props["multiProcessorCount"]))
 
 
-def get_device_name(device: Any = None) -> str:  # noqa: A002
+def get_device_name(device: Any = None) -> str:
     return _properties(device, "get_device_name").name
 
 
-def get_device_capability(device: Any = None) -> tuple[int, int]:  # noqa: A002
+def get_device_capability(device: Any = None) -> tuple[int, int]:
     props = _properties(device, "get_device_capability")
     return props.major, props.minor
 
@@ -138,7 +138,7 @@ def is_bf16_supported(including_emulation: bool = True) -> bool:
 _peaks = {"allocated": 0, "reserved": 0}
 
 
-def memory_allocated(device: Any = None) -> int:  # noqa: A002
+def memory_allocated(device: Any = None) -> int:
     """Bytes of GPU memory in use by arrays (0 without a GPU)."""
     if not backend.cuda_available():
         return 0
@@ -148,7 +148,7 @@ def memory_allocated(device: Any = None) -> int:  # noqa: A002
     return used
 
 
-def memory_reserved(device: Any = None) -> int:  # noqa: A002
+def memory_reserved(device: Any = None) -> int:
     """Bytes of GPU memory held by CuPy's memory pool (0 without a GPU)."""
     if not backend.cuda_available():
         return 0
@@ -158,17 +158,17 @@ def memory_reserved(device: Any = None) -> int:  # noqa: A002
     return held
 
 
-def max_memory_allocated(device: Any = None) -> int:  # noqa: A002
+def max_memory_allocated(device: Any = None) -> int:
     """The largest :func:`memory_allocated` seen since :func:`reset_peak_memory_stats`."""
     return max(memory_allocated(device), _peaks["allocated"])
 
 
-def max_memory_reserved(device: Any = None) -> int:  # noqa: A002
+def max_memory_reserved(device: Any = None) -> int:
     """The largest :func:`memory_reserved` seen since :func:`reset_peak_memory_stats`."""
     return max(memory_reserved(device), _peaks["reserved"])
 
 
-def reset_peak_memory_stats(device: Any = None) -> None:  # noqa: A002
+def reset_peak_memory_stats(device: Any = None) -> None:
     _peaks.update(allocated=0, reserved=0)
 
 

@@ -21,7 +21,7 @@ class GradScaler(_amp.GradScaler):
                          enabled)
 
 
-class autocast(_amp.autocast):  # noqa: N801 - PyTorch's name
+class autocast(_amp.autocast):
     """``softgrad.amp.autocast('cuda', ...)``: accepted, changes no dtypes (see
     ``softgrad.amp.autocast_mode``)."""
 

@@ -23,7 +23,7 @@ np = backend.np
 
 _FILES = {True: ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
           False: ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
-SOURCES = {
+SOURCES: dict[str, dict[str, Any]] = {
     "MNIST": {
         "mirrors": ["https://ossci-datasets.s3.amazonaws.com/mnist/",
                     "http://yann.lecun.com/exdb/mnist/"],
@@ -168,7 +168,8 @@ def _load(name: str, root: Any, download: bool, flatten: bool, standardize: bool
         images, labels = read_split(name, root, train, download and train)
         x = images.astype(np.float32) / np.float32(255)
         parts += [x.reshape(len(x), -1) if flatten else x[:, None], labels]
-    split = Split(*parts, num_classes=10, name=name.lower())
+    x_train, y_train, x_test, y_test = parts
+    split = Split(x_train, y_train, x_test, y_test, num_classes=10, name=name.lower())
     return split.standardized(per_feature=False) if standardize else split
 
 

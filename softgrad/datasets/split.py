@@ -69,8 +69,8 @@ class Split:
 
     def tensors(self) -> tuple[Tensor, Tensor, Tensor, Tensor]:
         """``(x_train, y_train, x_test, y_test)`` as softgrad tensors (sharing memory)."""
-        return tuple(Tensor._wrap(a) for a in (self.x_train, self.y_train,
-                                                self.x_test, self.y_test))
+        wrap = Tensor._wrap
+        return wrap(self.x_train), wrap(self.y_train), wrap(self.x_test), wrap(self.y_test)
 
     def datasets(self) -> tuple[TensorDataset, TensorDataset]:
         """``(train, test)`` as ``TensorDataset``s of ``(features, label)`` pairs."""

@@ -33,7 +33,7 @@ class Bernoulli(ProbsOrLogits, Distribution):
         (param,) = self._set_probs_or_logits(probs, logits)
         super().__init__(param.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Bernoulli":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Bernoulli:
         return self._expand_params(Bernoulli, batch_shape, _instance, ("probs", "logits"))
 
     @property
@@ -81,7 +81,7 @@ class Binomial(ProbsOrLogits, Distribution):
         self.total_count = total_count.to(param.dtype)
         super().__init__(param.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Binomial":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Binomial:
         return self._expand_params(Binomial, batch_shape, _instance,
                                    ("total_count", "probs", "logits"))
 

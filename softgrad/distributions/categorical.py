@@ -48,7 +48,7 @@ class Categorical(ProbsOrLogits, Distribution):
         self._num_events = shape[-1]
         super().__init__(Size(shape[:-1]), validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Categorical":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Categorical:
         new = self._expand_params(Categorical, batch_shape, _instance, ("probs", "logits"))
         new._num_events = self._num_events
         return new
@@ -110,7 +110,7 @@ class OneHotCategorical(Distribution):
         super().__init__(self._categorical.batch_shape, Size(tuple(param.shape)[-1:]),
                          validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "OneHotCategorical":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> OneHotCategorical:
         new = self._expand_params(OneHotCategorical, batch_shape, _instance)
         new._categorical = self._categorical.expand(batch_shape)
         return new

@@ -5,7 +5,8 @@ and ``repr``s are PyTorch's (they appear in validation errors).
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.tensor import Tensor
@@ -52,7 +53,7 @@ class _Dependent(Constraint):
         return self._event_dim
 
     def __call__(self, *, is_discrete: Any = NotImplemented,
-                 event_dim: Any = NotImplemented) -> "_Dependent":
+                 event_dim: Any = NotImplemented) -> _Dependent:
         return _Dependent(is_discrete=self._is_discrete if is_discrete is NotImplemented
                           else is_discrete,
                           event_dim=self._event_dim if event_dim is NotImplemented else event_dim)
@@ -74,7 +75,7 @@ class _DependentProperty(property, _Dependent):
         property.__init__(self, fn)
         self._is_discrete, self._event_dim = is_discrete, event_dim
 
-    def __call__(self, fn: Callable) -> "_DependentProperty":  # type: ignore[override]
+    def __call__(self, fn: Callable) -> _DependentProperty:  # type: ignore[override]
         return _DependentProperty(fn, is_discrete=self._is_discrete, event_dim=self._event_dim)
 
 

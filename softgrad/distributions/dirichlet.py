@@ -28,7 +28,7 @@ class Dirichlet(Distribution):
         shape = tuple(concentration.shape)
         super().__init__(Size(shape[:-1]), Size(shape[-1:]), validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Dirichlet":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Dirichlet:
         return self._expand_params(Dirichlet, batch_shape, _instance, ("concentration",))
 
     def rsample(self, sample_shape: Any = Size()) -> Tensor:
@@ -83,7 +83,7 @@ class Beta(Distribution):
         self._dirichlet = Dirichlet(stack([c1, c0], -1), validate_args=validate_args)
         super().__init__(self._dirichlet.batch_shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Beta":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Beta:
         new = self._expand_params(Beta, batch_shape, _instance)
         new._dirichlet = self._dirichlet.expand(batch_shape)
         return new

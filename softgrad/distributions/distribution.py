@@ -80,7 +80,7 @@ class Distribution:
         return Size(tuple(size(sample_shape)) + tuple(self._batch_shape)
                     + tuple(self._event_shape))
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Distribution":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Distribution:
         """A distribution whose parameters are expanded (not copied) to ``batch_shape``."""
         raise NotImplementedError
 

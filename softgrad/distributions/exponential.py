@@ -21,7 +21,7 @@ class Exponential(Distribution):
         (self.rate,) = broadcast_all(rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Exponential":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Exponential:
         return self._expand_params(Exponential, batch_shape, _instance, ("rate",))
 
     @property

@@ -38,7 +38,7 @@ class Gamma(Distribution):
         self.concentration, self.rate = broadcast_all(concentration, rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Gamma":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Gamma:
         return self._expand_params(Gamma, batch_shape, _instance, ("concentration", "rate"))
 
     @property

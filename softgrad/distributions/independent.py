@@ -33,7 +33,7 @@ class Independent(Distribution):
                                                  + tuple(base_distribution.event_shape)),
                          validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Independent":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Independent:
         new = self._expand_params(Independent, batch_shape, _instance)
         extra = tuple(self.event_shape[:self.reinterpreted_batch_ndims])
         new.base_dist = self.base_dist.expand(tuple(new.batch_shape) + extra)

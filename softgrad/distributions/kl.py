@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.distributions.bernoulli import Bernoulli, Binomial

@@ -24,7 +24,7 @@ class LocationScale(Distribution):
         self.loc, self.scale = broadcast_all(loc, scale)
         super().__init__(self.loc.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "LocationScale":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> LocationScale:
         return self._expand_params(LocationScale, batch_shape, _instance, ("loc", "scale"))
 
     @property

@@ -91,7 +91,7 @@ class MultivariateNormal(Distribution):
             assert precision_matrix is not None
             self._unbroadcasted_scale_tril = _precision_to_scale_tril(precision_matrix)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "MultivariateNormal":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> MultivariateNormal:
         new = self._expand_params(MultivariateNormal, batch_shape, _instance,
                                   ("loc", "covariance_matrix", "scale_tril", "precision_matrix"))
         new._unbroadcasted_scale_tril = self._unbroadcasted_scale_tril

@@ -22,7 +22,7 @@ class Poisson(Distribution):
         (self.rate,) = broadcast_all(rate)
         super().__init__(self.rate.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Poisson":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Poisson:
         return self._expand_params(Poisson, batch_shape, _instance, ("rate",))
 
     @property

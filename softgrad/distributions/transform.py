@@ -38,7 +38,7 @@ class Transform:
         raise ValueError("Please use either .domain.event_dim or .codomain.event_dim")
 
     @property
-    def inv(self) -> "Transform":
+    def inv(self) -> Transform:
         """The inverse transform (``t.inv(y)``)."""
         inv = self._inv() if self._inv is not None else None
         if inv is None:
@@ -51,7 +51,7 @@ class Transform:
         """+1 or -1: whether the transform increases or decreases (bijective, 1-D only)."""
         raise NotImplementedError
 
-    def with_cache(self, cache_size: int = 1) -> "Transform":
+    def with_cache(self, cache_size: int = 1) -> Transform:
         if self._cache_size == cache_size:
             return self
         if type(self).__init__ is Transform.__init__:
@@ -113,15 +113,15 @@ class _InverseTransform(Transform):
         self._inv = transform  # a strong reference back
 
     @property
-    def inv(self) -> Transform:  # type: ignore[override]
+    def inv(self) -> Transform:
         return self._inv
 
     @property
-    def domain(self) -> Any:  # type: ignore[override]
+    def domain(self) -> Any:
         return self._inv.codomain
 
     @property
-    def codomain(self) -> Any:  # type: ignore[override]
+    def codomain(self) -> Any:
         return self._inv.domain
 
     @property
@@ -168,7 +168,7 @@ class ComposeTransform(Transform):
     __hash__ = object.__hash__
 
     @property
-    def domain(self) -> Any:  # type: ignore[override]
+    def domain(self) -> Any:
         if not self.parts:
             return constraints.real
         domain = self.parts[0].domain
@@ -181,7 +181,7 @@ class ComposeTransform(Transform):
         return domain
 
     @property
-    def codomain(self) -> Any:  # type: ignore[override]
+    def codomain(self) -> Any:
         if not self.parts:
             return constraints.real
         codomain = self.parts[-1].codomain

@@ -56,7 +56,7 @@ class TransformedDistribution(Distribution):
         super().__init__(Size(forward_shape[:cut]), Size(forward_shape[cut:]),
                          validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "TransformedDistribution":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> TransformedDistribution:
         new = self._expand_params(TransformedDistribution, batch_shape, _instance)
         shape = tuple(new.batch_shape) + tuple(self.event_shape)
         for t in reversed(self.transforms):
@@ -140,7 +140,7 @@ class LogNormal(TransformedDistribution):
         super().__init__(Normal(loc, scale, validate_args=validate_args), ExpTransform(),
                          validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "LogNormal":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> LogNormal:
         new = self._get_checked_instance(LogNormal, _instance)
         super().expand(batch_shape, _instance=new)
         return new
@@ -183,7 +183,7 @@ class LogitRelaxedBernoulli(ProbsOrLogits, Distribution):
         self.temperature = temperature
         super().__init__(param.shape, validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "LogitRelaxedBernoulli":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> LogitRelaxedBernoulli:
         new = self._expand_params(LogitRelaxedBernoulli, batch_shape, _instance,
                                   ("probs", "logits"))
         new.temperature = self.temperature
@@ -218,7 +218,7 @@ class RelaxedBernoulli(TransformedDistribution):
         base = LogitRelaxedBernoulli(temperature, probs, logits)
         super().__init__(base, SigmoidTransform(), validate_args=validate_args)
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "RelaxedBernoulli":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> RelaxedBernoulli:
         new = self._get_checked_instance(RelaxedBernoulli, _instance)
         super().expand(batch_shape, _instance=new)
         return new

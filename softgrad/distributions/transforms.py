@@ -111,7 +111,7 @@ class PowerTransform(Transform):
         super().__init__(cache_size=cache_size)
         self.exponent = exponent
 
-    def with_cache(self, cache_size: int = 1) -> "PowerTransform":
+    def with_cache(self, cache_size: int = 1) -> PowerTransform:
         return self if self._cache_size == cache_size else PowerTransform(self.exponent,
                                                                          cache_size)
 
@@ -144,7 +144,7 @@ class AffineTransform(Transform):
         super().__init__(cache_size=cache_size)
         self.loc, self.scale, self._event_dim = loc, scale, event_dim
 
-    def with_cache(self, cache_size: int = 1) -> "AffineTransform":
+    def with_cache(self, cache_size: int = 1) -> AffineTransform:
         if self._cache_size == cache_size:
             return self
         return AffineTransform(self.loc, self.scale, self._event_dim, cache_size)
@@ -154,7 +154,7 @@ class AffineTransform(Transform):
         return self._event_dim
 
     @property
-    def domain(self) -> Any:  # type: ignore[override]
+    def domain(self) -> Any:
         return constraints.real if self._event_dim == 0 else \
             constraints.independent(constraints.real, self._event_dim)
 

@@ -28,7 +28,7 @@ class Uniform(Distribution):
         return {"low": constraints.less_than(self.high),
                 "high": constraints.greater_than(self.low)}
 
-    def expand(self, batch_shape: Any, _instance: Any = None) -> "Uniform":
+    def expand(self, batch_shape: Any, _instance: Any = None) -> Uniform:
         return self._expand_params(Uniform, batch_shape, _instance, ("low", "high"))
 
     @constraints.dependent_property(is_discrete=False, event_dim=0)

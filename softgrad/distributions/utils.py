@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import numbers
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd.grad_mode import enable_grad

@@ -1,7 +1,7 @@
 """Models of the experiments and of ``softgrad train``, built from ``softgrad.nn`` layers."""
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import softgrad.nn as nn
@@ -11,8 +11,9 @@ ACTIVATIONS = ("sigmoid", "tanh", "relu", "leaky_relu")
 
 def activation(name: str) -> nn.Module:
     """A hidden-layer activation module by name (see :data:`ACTIVATIONS`)."""
-    table = {"sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
-             "leaky_relu": lambda: nn.LeakyReLU(0.01)}
+    table: dict[str, Callable[[], nn.Module]] = {
+        "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "relu": nn.ReLU,
+        "leaky_relu": lambda: nn.LeakyReLU(0.01)}
     if name not in table:
         raise ValueError(f"unknown activation {name!r}; choose one of {', '.join(ACTIVATIONS)}")
     return table[name]()

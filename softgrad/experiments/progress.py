@@ -55,7 +55,7 @@ def emit(message: str) -> None:
     While a tqdm bar is on the screen the line goes through ``tqdm.write``, which lifts the
     bar off, prints the line and draws the bar again below it.
     """
-    tqdm = sys.modules.get("tqdm.std")
+    tqdm: Any = sys.modules.get("tqdm.std")
     bars = getattr(getattr(tqdm, "tqdm", None), "_instances", None)
     if bars:
         tqdm.tqdm.write(message, file=sys.stdout)

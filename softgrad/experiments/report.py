@@ -119,7 +119,7 @@ def epoch_rows(results: Sequence[RunResult]) -> tuple[list[str], list[list[Any]]
     rows = []
     for r in results:
         for e in r.epochs:
-            norms = list(e.grad_norms) + [""] * (n_layers - len(e.grad_norms))
+            norms: list[Any] = list(e.grad_norms) + [""] * (n_layers - len(e.grad_norms))
             lg = "" if math.isnan(e.logit_grad_norm) else _round(e.logit_grad_norm)
             rows.append([r.experiment, r.dataset, r.variant, e.epoch, _round(e.train_loss),
                          _round(e.train_acc), _round(e.test_acc), round(e.seconds, 4), lg]

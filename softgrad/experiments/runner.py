@@ -102,7 +102,7 @@ class _Job:
     dataset: str
     variant: str
     key: tuple
-    run: Callable[[], RunResult]
+    run: Callable[..., RunResult]  # called with no arguments
 
 
 def plan(names: Sequence[str], experiments: Sequence[str], cfg: dict[str, FitConfig],
@@ -115,7 +115,7 @@ def plan(names: Sequence[str], experiments: Sequence[str], cfg: dict[str, FitCon
     for name in table:
         # an MLP run is fixed by (dataset, hidden layers, activation, loss, settings)
         if "output_loss" in experiments:
-            c = cfg["output_loss"]
+            c: Any = cfg["output_loss"]
             k = astuple(c)
             for v in VARIANTS:
                 jobs.append(_Job("output_loss", name, v, (name, (50,), "sigmoid", v, k),

@@ -340,6 +340,7 @@ def _train_epoch(net: Any, model: Any, opt: Any, loader: Any, sampler: Any, spli
     model.train()
     if sampler is not None:
         sampler.set_epoch(epoch)
+    loss_sum: float
     loss_sum = correct = seen = 0
     bar = progress(loader, show_progress, desc=f"epoch {epoch + 1}", total=len(loader))
     for x, y in bar:

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, cast
 
 import softgrad as sg
 from softgrad import backend
@@ -121,6 +121,7 @@ def fit(model: Module, split: Any, loss_fn: Callable[[Tensor, Tensor], Tensor],
     model.train()
     for epoch in bar:
         t0 = time.perf_counter()
+        loss_sum: float
         loss_sum = correct = seen = steps = 0
         norms = np.zeros(len(layers))
         logit_norm = 0.0
@@ -139,7 +140,7 @@ def fit(model: Module, split: Any, loss_fn: Callable[[Tensor, Tensor], Tensor],
             seen += n
             steps += 1
             for i, layer in enumerate(layers):
-                norms[i] += _norm(backend.to_numpy(layer.weight.grad._data))
+                norms[i] += _norm(backend.to_numpy(cast(Tensor, layer.weight.grad)._data))
             if record_logit_grads:
                 g = backend.to_numpy(logits.grad._data).astype(np.float64) * n
                 logit_norm += float(np.sqrt((g * g).sum(axis=1)).mean())

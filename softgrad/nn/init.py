@@ -85,7 +85,7 @@ def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float 
     """Fill with N(mean, std**2) truncated to [a, b] (absolute bounds, like PyTorch)."""
     if not a < b:
         raise ValueError(f"trunc_normal_ needs a < b, got a={a}, b={b}")
-    cdf = lambda x: 0.5 * (1 + math.erf((x - mean) / (std * math.sqrt(2))))  # noqa: E731
+    cdf = lambda x: 0.5 * (1 + math.erf((x - mean) / (std * math.sqrt(2))))
     accept = cdf(b) - cdf(a)
     if accept < 1e-6:
         raise ValueError(f"trunc_normal_: [{a}, {b}] holds almost no mass of N({mean}, {std}^2)")
@@ -200,7 +200,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01, generator: Any =
     rows, cols = tensor.shape
     rng = _gen(generator)
     values = rng.normal(0.0, std, (rows, cols))
-    zeros = int(math.ceil(sparsity * rows))
+    zeros = math.ceil(sparsity * rows)
     for c in range(cols):
         values[rng.permutation(rows)[:zeros], c] = 0
     return _fill(tensor, values)

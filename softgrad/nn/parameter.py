@@ -83,7 +83,7 @@ class UninitializedParameter(Parameter):
         dev = str(device) if device is not None else backend.device_of(self._data)
         arr = backend.np.empty(tuple(shape), dtype=np_dtype)
         self._data = backend.to_device(arr, dev) if dev != "cpu" else arr
-        self.__class__ = self.cls_to_become
+        self.__class__ = self.cls_to_become  # type: ignore[assignment]  # becomes a Parameter
 
     def __repr__(self) -> str:
         return "<UninitializedParameter>"

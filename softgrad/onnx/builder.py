@@ -2,7 +2,8 @@
 imported lazily by :func:`load_onnx`)."""
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.onnx.tracer import ExportError, TraceNode
@@ -11,7 +12,7 @@ from softgrad.onnx.unsupported import REASONS
 np = backend.np
 
 # converters: Function class name -> fn(builder, node, input value names) -> output value name
-CONVERTERS: dict[str, Callable[["Builder", TraceNode, list[str]], str]] = {}
+CONVERTERS: dict[str, Callable[[Builder, TraceNode, list[str]], str]] = {}
 
 
 def converter(*ops: str) -> Callable:

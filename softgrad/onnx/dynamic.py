@@ -9,7 +9,8 @@ frozen into the file, so it is refused with an error naming the layer.
 """
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.onnx.tracer import ExportError, TracedGraph
@@ -114,7 +115,7 @@ def merge(first: TracedGraph, second: TracedGraph) -> None:
         raise ExportError("cannot export: the forward runs a different number of ops for "
                           "another input; it branches on the input's values or size")
     for name, arr in first.constants.items():
-        other = second.constants.get(name)
+        other: Any = second.constants.get(name)
         if other is not None and other.shape != arr.shape and _uniform(arr, other):
             first.fills[name] = (other.shape, None)  # e.g. zero initial states
             continue

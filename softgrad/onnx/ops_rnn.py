@@ -7,6 +7,8 @@ PyTorch's formula. Inputs: ``x (T, B, I), w_ih, w_hh, [b_ih, b_hh], h0, [c0]``.
 """
 from __future__ import annotations
 
+from typing import Any
+
 from softgrad.onnx.builder import Builder, converter
 from softgrad.onnx.tracer import TraceNode
 
@@ -46,7 +48,8 @@ def _recurrent(b: Builder, node: TraceNode, ins: list[str]) -> str:
                                _regroup(b, ins[4], node.in_shapes[4], order)], axis=1)
     axes0 = b.ints([0], "axes")
     states = [b.op("Unsqueeze", [s, axes0]) for s in rest]
-    attrs = {"hidden_size": hidden, "direction": "reverse" if p.get("reverse") else "forward"}
+    attrs: dict[str, Any] = {"hidden_size": hidden,
+                             "direction": "reverse" if p.get("reverse") else "forward"}
     if node.op == "LSTMSeq":
         y, _, y_c = b.op("LSTM", [x, w, r, bvec, "", states[0], states[1]], n_out=3, **attrs)
         seq = b.op("Squeeze", [y, b.ints([1], "axes")])

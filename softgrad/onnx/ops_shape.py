@@ -6,6 +6,8 @@ input's runtime shape, or inferred (``-1``, once per reshape).
 """
 from __future__ import annotations
 
+from typing import Any
+
 from softgrad import backend
 from softgrad.onnx.builder import Builder, converter
 from softgrad.onnx.tracer import TraceNode
@@ -111,7 +113,8 @@ def _resolved(b: Builder, node: TraceNode) -> list:
     alt = _index_items(node.alt_params.get("index"), nd)
     if len(items) != len(alt):
         raise b.unsupported(node, "the index changes structure with the input size")
-    out, axis = [], 0
+    out: list[Any] = []
+    axis = 0
     for it, it2 in zip(items, alt):
         if it is None:
             out.append(it)
@@ -132,19 +135,20 @@ def _resolved(b: Builder, node: TraceNode) -> list:
     return out
 
 
-def _bound(v: object) -> int | str:
+def _bound(v: Any) -> int | str:
     return v if isinstance(v, str) else int(v)  # a str names a runtime (1,) value
 
 
 @converter("Getitem")
 def _getitem(b: Builder, node: TraceNode, ins: list[str]) -> str:
-    index = node.params.get("index")
+    index: Any = node.params.get("index")
     if "index" in node.links and getattr(index, "dtype", None) is not None:
         if index.dtype.kind not in "iu":  # x[t] with a traced integer tensor t: rows of x
             raise b.unsupported(node, "indexing with a boolean mask tensor")
         return b.op("Gather", [ins[0], node.links["index"]], axis=0)
     items = _resolved(b, node)
-    starts, ends, axes, steps, gathers, news = [], [], [], [], [], []
+    starts, ends, axes, steps, news = [], [], [], [], []
+    gathers: list[tuple[int, Any]] = []
     axis = out_axis = 0
     for it in items:
         if it is None:

@@ -5,6 +5,8 @@ first entry belongs to a unit height, so 3-D inputs keep only the last entry of 
 """
 from __future__ import annotations
 
+from typing import Any
+
 from softgrad import backend
 from softgrad.onnx.builder import Builder, converter
 from softgrad.onnx.tracer import TraceNode
@@ -35,7 +37,7 @@ def _conv(b: Builder, node: TraceNode, ins: list[str]) -> str:
     if len(node.in_shapes[0]) == 5:  # 3-D: 3-tuple params
         p = node.params
         pads = p.get("pads", ((0, 0),) * 3)
-        attrs = {"pads": [int(lo) for lo, _ in pads] + [int(hi) for _, hi in pads],
+        attrs: dict[str, Any] = {"pads": [int(lo) for lo, _ in pads] + [int(hi) for _, hi in pads],
                  "strides": [int(v) for v in p.get("stride", (1, 1, 1))],
                  "dilations": [int(v) for v in p.get("dilation", (1, 1, 1))]}
     else:
@@ -108,7 +110,7 @@ def _avg_pool(b: Builder, node: TraceNode, ins: list[str]) -> str:
     return b.op("Mul", [y, b.const((window / div).astype(dt), "avg_scale")])
 
 
-def _is_mean(mat: object, n_out: int) -> bool:
+def _is_mean(mat: Any, n_out: int) -> bool:
     return mat is None or (n_out == 1 and np.allclose(backend.to_numpy(mat),
                                                       1.0 / np.shape(mat)[1]))
 

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.tensor.core import set_trace_hook
@@ -138,7 +139,7 @@ class _Recorder:
 
 def _module_hooks(model: Any, stack: list[str]) -> list:
     """Forward pre/post hooks that keep ``stack`` at the path of the running layer."""
-    handles = []
+    handles: list = []
     named = getattr(model, "named_modules", None)
     if named is None:
         return handles
@@ -171,7 +172,7 @@ def _flat_outputs(out: Any) -> list[Tensor]:
                       "return a Tensor or a tuple/list of Tensors")
 
 
-def trace(model: Callable, args: Sequence[Tensor], input_names: Sequence[str]) -> TracedGraph:
+def trace(model: Any, args: Sequence[Tensor], input_names: Sequence[str]) -> TracedGraph:
     """Run ``model(*args)`` once and record every primitive it calls.
 
     Args:

@@ -11,6 +11,7 @@ and the NumPy code runs. ``tests/test_conv_kernels.py`` checks both paths agree.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Any
 
 from softgrad import backend
@@ -46,7 +47,9 @@ def usable(*arrays: Any) -> bool:
 
 
 class _Kernels:
-    pass
+    wino_input: Callable[..., Any]
+    wino_output: Callable[..., Any]
+    wino_grad_output: Callable[..., Any]
 
 
 def _compile() -> Any:

@@ -184,8 +184,8 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
     n, c = x_shape[:2]
     o, groups = w.shape[0], geo[3]
     p = _plan_of(x_shape[2:], w.shape, geo, g.shape[2:])
-    gx = xp.empty(x_shape, dtype=g.dtype) if need_x else None
-    gw = xp.empty(w.shape, dtype=g.dtype) if need_w else None
+    gx: Any = xp.empty(x_shape, dtype=g.dtype) if need_x else None
+    gw: Any = xp.empty(w.shape, dtype=g.dtype) if need_w else None
     if n == 0 or 0 in p.out:
         if need_x:
             gx[...] = 0
@@ -216,8 +216,8 @@ def backward(xp: Any, g: Any, x: Any, w: Any, geo: tuple, x_shape: tuple, need_x
     layout = Columns(xp, p, geo, c, kernel)
     if kept is not None and layout.batch_of(kept) != n:
         kept = None
-    wg = w.reshape(groups, og, ckk // groups) if need_x else None
-    gwg = gw.reshape(groups, og, ckk // groups) if need_w else None
+    wg: Any = w.reshape(groups, og, ckk // groups) if need_x else None
+    gwg: Any = gw.reshape(groups, og, ckk // groups) if need_w else None
     for n0 in range(0, n, m):
         mm = min(m, n - n0)
         gt3 = layout.grad_rows(g[n0:n0 + mm]).reshape(groups, og, mm * length)
@@ -246,8 +246,8 @@ def _taps_backward(xp: Any, g: Any, x: Any, w: Any, p: Plan, gx: Any, gw: Any) -
     c = w.shape[1]
     spatial = tuple((gx if gx is not None else x).shape[2:])
     p_in, length = _prod(spatial), _prod(p.out)
-    wt = _taps_weight(xp, w) if gx is not None else None
-    gwt = xp.zeros(tuple(w.shape[2:]) + (o, c), dtype=g.dtype) if gw is not None else None
+    wt: Any = _taps_weight(xp, w) if gx is not None else None
+    gwt: Any = xp.zeros(tuple(w.shape[2:]) + (o, c), dtype=g.dtype) if gw is not None else None
     m = _slice_rows(n, (2 * c * p_in + 2 * o * length) * g.itemsize)
     taps = [t for t in p.taps if t.out_box is not None]
     lead = (slice(None),) * 2
@@ -255,7 +255,7 @@ def _taps_backward(xp: Any, g: Any, x: Any, w: Any, p: Plan, gx: Any, gw: Any) -
         mm = min(m, n - n0)
         gt = buffer(xp, "gt", (o, mm) + p.out, g.dtype)
         gt[...] = _batch_last(g[n0:n0 + mm])
-        gxt = None
+        gxt: Any = None
         if gx is not None:
             gxt = buffer(xp, "gxt", (c, mm) + spatial, g.dtype)
             first = next((t for t in taps if t.full_in), None)

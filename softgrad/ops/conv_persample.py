@@ -144,7 +144,7 @@ def weight_grad(xp: Any, g: Any, x: Any, w_shape: tuple, geo: tuple, kept: Any =
     length = 1
     for v in out:
         length *= v
-    gwt = None
+    gwt: Any = None
     m = max(1, min(n, CHUNK_BYTES // max(ckk * length * x.itemsize, 1)))
     if kept is not None and kept.shape[0] == n:
         m = n

@@ -28,9 +28,9 @@ np = backend.np
 class Tap(NamedTuple):
     """One kernel offset: its index, output box, input box (strided) and box size."""
     k: tuple            # kernel index per spatial axis
-    out_box: tuple      # slices into the output grid (empty tap: None)
-    in_box: tuple       # strided slices into the (unpadded) input (empty tap: None)
-    count: int          # number of output positions in out_box
+    out_box: tuple | None  # slices into the output grid (empty tap: None)
+    in_box: tuple | None   # strided slices into the (unpadded) input (empty tap: None)
+    count: int  # type: ignore[assignment]  # output positions in out_box (shadows tuple.count)
     full_out: bool      # out_box is the whole output grid
     full_in: bool       # in_box is the whole input (stride 1 along every axis)
     border: tuple       # output-index slice tuples outside out_box (to zero in im2col)
@@ -59,7 +59,7 @@ def plan(spatial: tuple, kernel: tuple, stride: tuple, pads: tuple, dilation: tu
     if out is None:
         out = tuple(out_size(n, k, s, lo, hi, d) for n, k, s, (lo, hi), d
                     in zip(spatial, kernel, stride, pads, dilation))
-    per_axis = []
+    per_axis: list[list[Any]] = []
     for n, o, k, s, (lo, _), d in zip(spatial, out, kernel, stride, pads, dilation):
         ranges = []
         for i in range(k):

@@ -9,7 +9,8 @@ from __future__ import annotations
 import functools
 import string
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.engine.function import Function
 

@@ -122,7 +122,7 @@ def _point_into_input(xp: Any, arg: Any, best: Any, kernel: tuple, stride: tuple
     xp.copyto(arg, xp.broadcast_to(default, arg.shape), where=xp.isneginf(best))
 
 
-def _fold_back(fn: Function, g: Any, weights: Any) -> Any:
+def _fold_back(fn: MaxPool2d | AvgPool2d, g: Any, weights: Any) -> Any:
     """Pooling VJP on Tensors: g times constant per-offset weights (N|1, C|1, K, OH, OW),
     folded back onto the input (for higher-order gradients)."""
     g4 = g.unsqueeze(2) if fn.squeeze else g

@@ -68,6 +68,8 @@ class _Recurrent(Function):
     scales: tuple = (1.0,)
     # whether backward reads the projections (LSTM keeps its activations there)
     keeps_projection = False
+    hs: Any  # (T, B, H) the hidden states, set by the subclass's forward
+    dw_hr: Any  # the projection's gradient, set by LSTM's time loop when ``proj``
 
     def forward(self, x: Any, w_ih: Any, w_hh: Any, *rest: Any, bias: bool = True,
                 reverse: bool = False, nonlinearity: str = "tanh", mask: Any = None,

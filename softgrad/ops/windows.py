@@ -8,7 +8,7 @@ slice (no per-pixel loop, no scatter-add).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Any
 
 Pads = tuple[tuple[int, int], tuple[int, int]]
 
@@ -95,7 +95,7 @@ def crop(x: Any, pads: Pads, hw: tuple[int, int], axis: int = 2) -> Any:
     return x[lead + (slice(t, t + hw[0]), slice(lft, lft + hw[1]))]
 
 
-def as_tuple(value: int | Sequence[int], n: int, name: str) -> tuple[int, ...]:
+def as_tuple(value: Any, n: int, name: str) -> tuple[int, ...]:
     """``value`` as an n-tuple of ints (an int is repeated); raises naming ``name``."""
     if isinstance(value, (list, tuple)):
         if len(value) == 1 and n > 1:

@@ -1,6 +1,6 @@
 """``softgrad.optim``: optimizers with PyTorch's names, defaults and update rules."""
-from softgrad.optim import lr_scheduler  # noqa: F401
-from softgrad.optim import swa_utils  # noqa: F401
+from softgrad.optim import lr_scheduler
+from softgrad.optim import swa_utils
 from softgrad.optim.adadelta import Adadelta
 from softgrad.optim.adagrad import Adagrad
 from softgrad.optim.adam import Adam

@@ -9,7 +9,8 @@ numba, or with ``SOFTGRAD_NUMBA=0``, :func:`adam_kernel` returns None and the Nu
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.ops._numba import compiled, enabled

@@ -8,7 +8,8 @@ minFunc / torch.optim's ``lswolfe``, with the same constants and the same decisi
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 
 def cubic_minimizer(x1: float, f1: float, g1: float, x2: float, f2: float, g2: float,

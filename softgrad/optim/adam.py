@@ -56,7 +56,7 @@ class Adam(Optimizer):
         moments = ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[:3 if amsgrad else 2]
         items = []
         for p, grad, st in self._params_to_step(group, *moments):
-            arrays = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
+            arrays: tuple = (p._data, grad, st["exp_avg"]._data, st["exp_avg_sq"]._data)
             if amsgrad:
                 arrays += (st["max_exp_avg_sq"]._data,)
             items.append((arrays, (lr, beta1, beta2, eps, wd, maximize, decoupled, st["step"])))

@@ -1,7 +1,8 @@
 """L-BFGS: limited-memory quasi-Newton steps, with an optional strong-Wolfe line search."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd import grad_mode

@@ -8,7 +8,8 @@ from __future__ import annotations
 import types
 from bisect import bisect_right
 from collections import Counter
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.optim.optimizer import Optimizer
 

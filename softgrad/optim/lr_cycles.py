@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_right
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.optim.lr_base import LRScheduler, _MomentumCycling, _per_group
 from softgrad.optim.optimizer import Optimizer
@@ -11,7 +12,7 @@ from softgrad.optim.optimizer import Optimizer
 class CosineAnnealingLR(LRScheduler):
     """Cosine annealing from the base lr to ``eta_min`` over ``T_max`` epochs (then back up)."""
 
-    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,  # noqa: N803
+    def __init__(self, optimizer: Optimizer, T_max: int, eta_min: float = 0.0,
                  last_epoch: int = -1) -> None:
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
@@ -37,14 +38,14 @@ class CosineAnnealingLR(LRScheduler):
 class CosineAnnealingWarmRestarts(LRScheduler):
     """Cosine annealing restarted every ``T_i`` epochs (``T_i`` grows by ``T_mult``)."""
 
-    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,  # noqa: N803
+    def __init__(self, optimizer: Optimizer, T_0: int, T_mult: int = 1,
                  eta_min: float = 0.0, last_epoch: int = -1) -> None:
         if not isinstance(T_0, int) or T_0 <= 0:
             raise ValueError(f"Expected positive integer T_0, but got {T_0}")
         if not isinstance(T_mult, int) or T_mult < 1:
             raise ValueError(f"Expected integer T_mult >= 1, but got {T_mult}")
         self.T_0, self.T_i, self.T_mult, self.eta_min = T_0, T_0, T_mult, eta_min
-        self.T_cur = last_epoch
+        self.T_cur: float = last_epoch
         super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
@@ -122,7 +123,8 @@ class OneCycleLR(_MomentumCycling):
         else:
             phases.append((n - 1, "max_lr", "min_lr", "base_momentum", "max_momentum"))
         keys = ("end_step", "start_lr", "end_lr", "start_momentum", "end_momentum")
-        self._schedule_phases = [dict(zip(keys, phase)) for phase in phases]  # PyTorch's layout
+        # PyTorch's layout
+        self._schedule_phases: list[dict[str, Any]] = [dict(zip(keys, phase)) for phase in phases]
         self._anneal_func_type = anneal_strategy
         if last_epoch == -1:
             for group, top in zip(optimizer.param_groups, _per_group("max_lr", optimizer, max_lr)):
@@ -170,6 +172,7 @@ class _Composite(LRScheduler):
     """A scheduler made of child schedulers; their states nest in its state_dict."""
 
     _exclude = ("optimizer", "_schedulers")
+    _schedulers: list[LRScheduler]  # set by the subclass
 
     def state_dict(self) -> dict[str, Any]:
         out = super().state_dict()

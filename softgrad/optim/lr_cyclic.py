@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import math
 import types
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad.optim.lr_base import _MomentumCycling, _per_group
 from softgrad.optim.optimizer import Optimizer

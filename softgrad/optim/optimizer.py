@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import copy
 from collections import defaultdict
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd import grad_mode
@@ -235,7 +236,7 @@ class Optimizer:
         state = {}
         for group in self.param_groups:
             for p in group["params"]:
-                if p in self.state and self.state[p]:
+                if self.state.get(p):
                     state[index[id(p)]] = dict(self.state[p])
         return {"state": state, "param_groups": groups}
 
@@ -251,7 +252,7 @@ class Optimizer:
                 raise ValueError(f"loaded state dict contains a parameter group {i} that doesn't "
                                  f"match the size of optimizer's group ({len(sg_['params'])} vs "
                                  f"{len(g['params'])} parameters)")
-        id_map = {}
+        id_map: dict[int, Any] = {}
         for g, sg_ in zip(self.param_groups, saved_groups):
             id_map.update(zip(sg_["params"], g["params"]))
         self.state = defaultdict(dict)

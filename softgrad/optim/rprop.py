@@ -1,6 +1,7 @@
 """Rprop: resilient backpropagation (sign-based steps with per-element step sizes)."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from softgrad import backend
@@ -30,8 +31,8 @@ class Rprop(Optimizer):
         >>> opt = sg.optim.Rprop(model.parameters(), lr=0.01)
     """
 
-    def __init__(self, params: Any, lr: float = 1e-2, etas: tuple[float, float] = (0.5, 1.2),
-                 step_sizes: tuple[float, float] = (1e-6, 50), *, capturable: bool = False,
+    def __init__(self, params: Any, lr: float = 1e-2, etas: Sequence[float] = (0.5, 1.2),
+                 step_sizes: Sequence[float] = (1e-6, 50), *, capturable: bool = False,
                  foreach: bool | None = None, maximize: bool = False,
                  differentiable: bool = False) -> None:
         _check_nonneg("learning rate", lr)

@@ -51,7 +51,7 @@ class SGD(Optimizer):
         wd, nesterov, maximize = group["weight_decay"], group["nesterov"], group["maximize"]
         state = self.state
         hp = (lr, momentum, dampening, wd, nesterov, maximize)
-        items = []
+        items: list[tuple[tuple, tuple]] = []
         for p in group["params"]:
             if p.grad is None:
                 continue

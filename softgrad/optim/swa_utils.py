@@ -19,7 +19,8 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad.autograd import grad_mode
@@ -157,6 +158,8 @@ class AveragedModel(Module):
         >>> ema.update_parameters(model)
     """
 
+    n_averaged: Tensor  # a buffer: how many models the average holds
+
     def __init__(self, model: Module, device: Any = None,
                  avg_fn: Callable[[Tensor, Tensor, Any], Tensor] | None = None,
                  multi_avg_fn: Callable[[ParamList, ParamList, Any], None] | None = None,
@@ -179,6 +182,8 @@ class AveragedModel(Module):
 
     def update_parameters(self, model: Module) -> None:
         """Fold ``model``'s current weights into the average."""
+        mine: Iterable[Tensor]
+        theirs: Iterable[Tensor]
         if self.use_buffers:
             mine = itertools.chain(self.module.parameters(), self.module.buffers())
             theirs = itertools.chain(model.parameters(), model.buffers())

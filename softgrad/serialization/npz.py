@@ -6,10 +6,11 @@ directory, so a damaged or hostile archive gives ``CheckpointError`` and no larg
 """
 from __future__ import annotations
 
+import io
 import math
 import zipfile
 import zlib
-from typing import Any
+from typing import Any, cast
 
 from softgrad.serialization.errors import CheckpointError
 from softgrad.serialization.safetensors_format import _CODE_OF, _HINT, _as_tensor, np
@@ -63,7 +64,8 @@ def _read_npy_member(z: zipfile.ZipFile, info: zipfile.ZipInfo) -> Any:
                 f"{dtype} needs {nbytes} data bytes, but the member holds "
                 f"{info.file_size - f.tell()}")
         buf = bytearray(nbytes)
-        if f.readinto(buf) != nbytes or f.read(1):  # reading to the end checks the CRC
+        # reading to the end checks the CRC
+        if cast(io.BufferedIOBase, f).readinto(buf) != nbytes or f.read(1):
             raise CheckpointError(f"corrupt .npz: member {info.filename!r} is truncated")
     arr = np.frombuffer(buf, dtype=dtype)
     arr = arr.reshape(shape[::-1]).T if fortran else arr.reshape(shape)

@@ -18,7 +18,8 @@ import pickle
 import struct
 import sys
 import types
-from typing import Any, Iterable, Iterator
+from collections.abc import Iterable, Iterator
+from typing import Any
 
 from softgrad import backend, devices, dtypes
 from softgrad.size import Size
@@ -216,7 +217,7 @@ class TorchPickler:
     def _reduce(self, obj: Any, path: tuple) -> None:
         try:
             rv = obj.__reduce_ex__(2)
-        except Exception as exc:  # noqa: BLE001 - any failure to reduce is reported
+        except Exception as exc:
             raise TypeError(f"sg.save cannot store an object of type {type(obj).__name__} at "
                             f"{_where(path)}: {exc}") from None
         if isinstance(rv, str):
@@ -224,12 +225,12 @@ class TorchPickler:
             self._global_object(getattr(sys.modules.get(module), rv, obj), path)
             return
         func, args, state, listitems, dictitems = (tuple(rv) + (None,) * 5)[:5]
-        if func is copyreg.__newobj__:
+        if func is copyreg.__newobj__:  # type: ignore[attr-defined]  # not in the stub
             cls = args[0]
             self._global_object(cls, path + (".__class__",))
             self.save(tuple(args[1:]), path)
             self.out += _P.NEWOBJ
-        elif func is copyreg.__newobj_ex__:
+        elif func is copyreg.__newobj_ex__:  # type: ignore[attr-defined]
             raise TypeError(f"sg.save cannot store {type(obj).__name__} at {_where(path)}: it "
                             "needs keyword arguments to be created")
         else:

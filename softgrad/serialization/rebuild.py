@@ -345,7 +345,7 @@ def _build_tables() -> tuple[dict, dict]:
     def R(name: str, fn: Callable, value: Any = None) -> tuple[str, Rebuild]:
         return name, Rebuild(name, fn, value)
 
-    tensor_funcs = {
+    tensor_funcs: dict[str, Callable] = {
         "_rebuild_tensor": rebuild_tensor, "_rebuild_tensor_v2": rebuild_tensor_v2,
         "_rebuild_tensor_v3": rebuild_tensor_v3, "_rebuild_parameter": rebuild_parameter,
         "_rebuild_parameter_with_state": rebuild_parameter_with_state,

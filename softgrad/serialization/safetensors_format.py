@@ -66,7 +66,7 @@ class _Encoder:
         if obj is None or isinstance(obj, (bool, str)):
             return obj
         if isinstance(obj, Tensor):
-            out = {"__tensor__": self._add(obj, backend.to_numpy(obj._data), path)}
+            out: dict[str, Any] = {"__tensor__": self._add(obj, backend.to_numpy(obj._data), path)}
             if obj.requires_grad:
                 out["requires_grad"] = True
             return out
@@ -127,7 +127,7 @@ def _write_file(fh: Any, arrays: list, metadata: dict) -> None:
         blobs.append(raw)
     crc = _entries_crc(header, metadata["structure"])
     for raw in blobs:
-        crc = zlib.crc32(raw, crc)
+        crc = zlib.crc32(raw.data, crc)
     metadata["crc32"] = f"{crc:08x}"
     text = json.dumps({"__metadata__": metadata, **header}, separators=(",", ":"),
                       allow_nan=False).encode("utf-8")
@@ -225,9 +225,9 @@ def _read_arrays(fh: Any, entries: list, start: int, crc: int, expect_crc: str |
     fh.seek(start)
     for name, code, shape, begin, end in entries:
         buf = np.empty(end - begin, dtype=np.uint8)
-        if fh.readinto(memoryview(buf)) != buf.size:
+        if fh.readinto(buf.data) != buf.size:
             raise CheckpointError(f"checkpoint is truncated inside tensor {name!r}")
-        crc = zlib.crc32(buf, crc)
+        crc = zlib.crc32(buf.data, crc)
         if code == "BF16":  # bfloat16 is the top half of a float32
             arr = (buf.view("<u2").astype(np.uint32) << 16).view(np.float32)
         else:

@@ -19,7 +19,8 @@ _STRINGS = {"SHORT_BINUNICODE", "BINUNICODE", "BINUNICODE8", "UNICODE", "STRING"
 def globals_in_pickle(data: bytes) -> set[str]:
     """The ``module.name`` of every GLOBAL/STACK_GLOBAL/INST in one pickle (parsed by
     :func:`pickletools.genops`, which builds nothing)."""
-    found, strings = set(), []
+    found: set[str] = set()
+    strings: list[str] = []
     try:
         for op, arg, _ in pickletools.genops(io.BytesIO(data)):
             if op.name in ("GLOBAL", "INST"):
@@ -33,7 +34,7 @@ def globals_in_pickle(data: bytes) -> set[str]:
                 strings = []
             if op.name == "STOP":
                 break
-    except Exception as exc:  # noqa: BLE001 - pickletools raises ValueError and friends
+    except Exception as exc:
         raise CheckpointError(f"corrupt pickle: {type(exc).__name__}: {exc}") from None
     return found
 

@@ -24,7 +24,7 @@ import collections
 import pickle
 import struct
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from softgrad.serialization.errors import CheckpointError, MapLocationError, WeightsUnpicklingError
 from softgrad.serialization.policy import Policy
@@ -101,6 +101,15 @@ class RestrictedUnpickler(_BASE):
 
     dispatch = _Instructions(_BASE.dispatch)
 
+    if TYPE_CHECKING:  # the Python unpickler's working state, absent from its type stub
+        proto: int
+        stack: list[Any]
+        memo: dict[int, Any]
+        append: Callable[[Any], None]
+        read: Callable[[int], bytes]
+        readline: Callable[[], bytes]
+        pop_mark: Callable[[], list[Any]]
+
     def __init__(self, data: bytes, policy: Policy, persistent_load: Callable | None = None,
                  encoding: str = "utf-8", pos: int = 0) -> None:
         self.reader = _Reader(data, pos)
@@ -130,7 +139,7 @@ class RestrictedUnpickler(_BASE):
             return super().load()
         except (CheckpointError, MapLocationError):
             raise
-        except Exception as exc:  # noqa: BLE001 - malformed streams, wrong argument counts
+        except Exception as exc:
             raise _err(f"corrupt pickle in checkpoint: {type(exc).__name__}: "
                        f"{str(exc)[:200]}") from None
 

@@ -4,7 +4,7 @@ float; two integer tensors divide in the default float dtype)."""
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend, dtypes
 from softgrad.ops import elementwise as E
@@ -34,7 +34,7 @@ class ArithmeticMixin(TensorBase):
     def _operand(self, other: Any) -> Tensor:
         """Turn ``other`` into a Tensor of a dtype compatible with self (PyTorch rules)."""
         if isinstance(other, TensorBase):
-            return other
+            return other  # type: ignore[return-value]  # hot path: no cast() call
         if isinstance(other, _NUMBER):
             dt = self._data.dtype
             xp = backend.xp_of(self._data)
@@ -64,7 +64,9 @@ class ArithmeticMixin(TensorBase):
 
     def _float_input(self) -> Tensor:
         dt = self._data.dtype
-        return self if dt.kind == "f" or dtypes.is_float(dt) else self._cast(backend.DEFAULT_DTYPE)
+        if dt.kind == "f" or dtypes.is_float(dt):
+            return self  # type: ignore[return-value]  # hot path: no cast() call
+        return self._cast(backend.DEFAULT_DTYPE)
 
     def _unary(self, fn: type, **params: Any) -> Tensor:
         return type(self)._apply(fn, self._float_input(), **params)
@@ -156,7 +158,7 @@ class ArithmeticMixin(TensorBase):
         return type(self)._apply(E.Neg, self)
 
     def __pos__(self) -> Tensor:
-        return self
+        return cast("Tensor", self)
 
     def __abs__(self) -> Tensor:
         return self.abs()
@@ -206,7 +208,7 @@ class ArithmeticMixin(TensorBase):
     def positive(self) -> Tensor:
         if self._data.dtype.kind == "b":
             raise TypeError("The `+` operator, on a bool tensor is not supported.")
-        return self
+        return cast("Tensor", self)
 
     def negative(self) -> Tensor:
         return -self
@@ -232,7 +234,7 @@ class ArithmeticMixin(TensorBase):
         if min is None and max is None:
             raise RuntimeError("clamp: at least one of 'min' or 'max' must not be None")
         if isinstance(min, TensorBase) or isinstance(max, TensorBase):
-            out = self
+            out = cast("Tensor", self)
             if min is not None:
                 out = out.maximum(self._operand(min))
             if max is not None:

@@ -80,6 +80,10 @@ class TensorBase:
         def __getattr__(self, name: str) -> Any:
             """For the type checker only: a mixin's method may call another mixin's."""
 
+        def __getitem__(self, key: Any) -> Tensor: ...
+
+        def __le__(self, other: Any) -> Tensor: ...
+
         @staticmethod
         def _leaf(data: Any, requires_grad: bool = False) -> Tensor: ...
 

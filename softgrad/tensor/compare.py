@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend
 from softgrad.ops.compare import Compare
@@ -174,4 +174,4 @@ class CompareMixin(TensorBase):
         if self._data.dtype.kind not in "iub":
             raise RuntimeError(f"\"{name}_cpu\" not implemented for '{self.dtype.name}': "
                                "bitwise operations need integer or bool tensors")
-        return self
+        return cast("Tensor", self)

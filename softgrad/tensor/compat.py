@@ -8,7 +8,7 @@ import copy as _copy
 import math
 import weakref
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend
 from softgrad.engine import grad_mode
@@ -110,13 +110,13 @@ class CompatMixin(TensorBase):
     # softgrad stores sparse tensors dense (see softgrad/sparse.py): these are identities
     def to_sparse(self, *args: Any, **kwargs: Any) -> Tensor:
         """This tensor: softgrad keeps sparse tensors dense (``softgrad.sparse``)."""
-        return self
+        return cast("Tensor", self)
 
     def to_dense(self, dtype: Any = None, *, masked_grad: bool | None = None) -> Tensor:
-        return self if dtype is None else self.to(dtype)
+        return cast("Tensor", self) if dtype is None else self.to(dtype)
 
     def coalesce(self) -> Tensor:
-        return self
+        return cast("Tensor", self)
 
     def is_coalesced(self) -> bool:
         return True
@@ -138,7 +138,7 @@ class CompatMixin(TensorBase):
 
     def share_memory_(self) -> Tensor:
         """Self: tensors are not moved to shared memory (single-process data loading)."""
-        return self
+        return cast("Tensor", self)
 
     def is_shared(self) -> bool:
         return False
@@ -150,14 +150,14 @@ class CompatMixin(TensorBase):
     @property
     def real(self) -> Tensor:
         """Self (softgrad tensors are real)."""
-        return self
+        return cast("Tensor", self)
 
     @property
     def imag(self) -> Tensor:
         raise RuntimeError("imag is not implemented for tensors with non-complex dtypes.")
 
     def conj(self) -> Tensor:
-        return self
+        return cast("Tensor", self)
 
     conj_physical = resolve_conj = resolve_neg = conj
 
@@ -170,7 +170,7 @@ class CompatMixin(TensorBase):
         if self.ndim > 2:
             raise RuntimeError(f"tensor.H is only supported on matrices (2-D tensors). Got "
                                f"{self.ndim}-D tensor.")
-        return self.T if self.ndim == 2 else self
+        return self.T if self.ndim == 2 else cast("Tensor", self)
 
     # ------------------------------------------------------------------ in-place shape changes
     def _view_inplace(self, name: str, view: Any) -> Tensor:
@@ -188,10 +188,10 @@ class CompatMixin(TensorBase):
             self._data, self._ctx, self.requires_grad = res._data, res._ctx, res.requires_grad
             if res._ctx is not None:
                 res._ctx._out = weakref.ref(self)
-            return self
+            return cast("Tensor", self)
         with grad_mode.no_grad():
             self._data = view(self)._data
-        return self
+        return cast("Tensor", self)
 
     def unsqueeze_(self, dim: int) -> Tensor:
         return self._view_inplace("unsqueeze_", lambda t: t.unsqueeze(dim))
@@ -226,7 +226,7 @@ class CompatMixin(TensorBase):
                                                  storage_offset)._data
             self._data = arr
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def resize_(self, *sizes: Any, memory_format: Any = None) -> Tensor:
         """Give self ``sizes``, keeping the leading values (new ones are uninitialised)."""
@@ -245,7 +245,7 @@ class CompatMixin(TensorBase):
             new[:k] = flat[:k]
             self._data = new.reshape(shape)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def resize_as_(self, tensor: Any, memory_format: Any = None) -> Tensor:
         return self.resize_(tuple(tensor.shape), memory_format=memory_format)
@@ -261,7 +261,7 @@ class CompatMixin(TensorBase):
         for i, v in enumerate(flat.tolist()):
             flat[i] = callable(v)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def map_(self, tensor: Any, callable: Any) -> Tensor:
         """Replace each element x by ``callable(x, y)`` with y from ``tensor`` (broadcast)."""
@@ -272,7 +272,7 @@ class CompatMixin(TensorBase):
         for i, (v, w) in enumerate(zip(flat.tolist(), other.reshape(-1).tolist())):
             flat[i] = callable(v, w)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     # ------------------------------------------------------------------ constructors
     def new(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -293,16 +293,16 @@ class CompatMixin(TensorBase):
     # ------------------------------------------------------------------ Python protocols
     def __contains__(self, element: Any) -> bool:
         if not isinstance(element, (builtins.int, builtins.float, builtins.bool, TensorBase)):
-            raise RuntimeError(  # noqa: TRY004 (PyTorch raises RuntimeError here)
+            raise RuntimeError(
                 f"Tensor.__contains__ only supports Tensor or scalar, but you passed in a "
                 f"{type(element)}.")
-        return builtins.bool((self == element).any())
+        return builtins.bool((cast("Tensor", self) == element).any())
 
     def __complex__(self) -> complex:
         return complex(self.item())
 
     def __reversed__(self) -> Tensor:
-        return self if self.ndim == 0 else self.flip(0)
+        return cast("Tensor", self) if self.ndim == 0 else self.flip(0)
 
     def __round__(self, ndigits: int | None = None) -> Tensor:
         return self.round() if ndigits is None else self.round(decimals=ndigits)
@@ -316,7 +316,7 @@ class CompatMixin(TensorBase):
         if id(self) in memo:
             return memo[id(self)]
         cls = type(self)
-        new = cls.__new__(cls)
+        new = cast("Tensor", cls.__new__(cls))
         memo[id(self)] = new
         new._data = self._data.copy()
         new.grad = None if self.grad is None else _copy.deepcopy(self.grad, memo)

@@ -3,7 +3,7 @@ and devices (``to``, ``float``, ``cuda``, ...), new tensors like this one, ``rep
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend, dtypes
 from softgrad.devices import DEVICE_TYPES
@@ -45,11 +45,12 @@ def _type_name(t: Tensor) -> str:
     return f"softgrad.{_LEGACY_NAME_OF.get(t._data.dtype, f'{t.dtype.name}Tensor')}"
 
 
-def _dtype_of(spec: Any) -> Tensor:
+def _dtype_of(spec: Any) -> dtypes.DType:
     """The dtype a ``x.type(spec)`` call asks for: a legacy type (``sg.LongTensor``), its
     name as a string (``'torch.LongTensor'`` or ``'softgrad.LongTensor'``) or a dtype."""
-    if isinstance(spec, type) and isinstance(getattr(spec, "dtype", None), dtypes.DType):
-        return spec.dtype
+    legacy = getattr(spec, "dtype", None) if isinstance(spec, type) else None
+    if isinstance(legacy, dtypes.DType):
+        return legacy
     if isinstance(spec, str):
         name = spec.rsplit(".", 1)[-1]
         if name in LEGACY_TYPE_NAMES:
@@ -176,15 +177,18 @@ class ConvertMixin(TensorBase):
 
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
                   requires_grad: bool = False, **size_kw: Any) -> Tensor:
-        return self.new_full(size_arg(vararg(size, size_kw, "size", "new_zeros")), 0, dtype, device, requires_grad)
+        size = vararg(size, size_kw, "size", "new_zeros")
+        return self.new_full(size_arg(size), 0, dtype, device, requires_grad)
 
     def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
                  requires_grad: bool = False, **size_kw: Any) -> Tensor:
-        return self.new_full(size_arg(vararg(size, size_kw, "size", "new_ones")), 1, dtype, device, requires_grad)
+        size = vararg(size, size_kw, "size", "new_ones")
+        return self.new_full(size_arg(size), 1, dtype, device, requires_grad)
 
     def new_empty(self, *size: Any, dtype: Any = None, device: Any = None,
                   requires_grad: bool = False, **size_kw: Any) -> Tensor:
-        return self.new_full(size_arg(vararg(size, size_kw, "size", "new_empty")), 0, dtype, device, requires_grad)
+        size = vararg(size, size_kw, "size", "new_empty")
+        return self.new_full(size_arg(size), 0, dtype, device, requires_grad)
 
     def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
                    requires_grad: bool = False) -> Tensor:
@@ -200,7 +204,7 @@ class ConvertMixin(TensorBase):
     def contiguous(self, memory_format: Any = None) -> Tensor:
         """Self if row-major already, else a row-major copy that stays in the graph."""
         if self._data.flags.c_contiguous:
-            return self
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(Contiguous, self)
 
     def is_contiguous(self, memory_format: Any = None) -> bool:
@@ -228,7 +232,7 @@ class ConvertMixin(TensorBase):
                 device = a
             elif a is not None and not isinstance(a, builtins.bool):  # bools: non_blocking, copy
                 dtype = a
-        out = self
+        out: Tensor = self  # type: ignore[assignment]  # hot path: no cast() call
         if device is not None and backend.device_of(self._data) != _device_kind(device):
             out = _to_device(out, device)
         if dtype is not None and dtypes.to_np(dtype) != out._data.dtype:
@@ -239,7 +243,7 @@ class ConvertMixin(TensorBase):
 
     def _cast(self, np_dtype: Any) -> Tensor:
         if np_dtype == self._data.dtype:
-            return self
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         if self._tracing or (self.requires_grad and dtypes.is_differentiable(np.dtype(np_dtype))):
             return type(self)._apply(Cast, self, dtype=np_dtype)  # (tracing: for export)
         return type(self)._wrap(self._data.astype(np_dtype))
@@ -250,7 +254,7 @@ class ConvertMixin(TensorBase):
         dtype, a legacy type (``sg.LongTensor``) or its name (``'torch.LongTensor'``,
         ``'torch.cuda.FloatTensor'``)."""
         if dtype is None:
-            return _type_name(self)
+            return _type_name(cast("Tensor", self))
         out = self.to(_dtype_of(dtype))
         if isinstance(dtype, str) and ".cuda." in dtype and out.device == "cpu":
             out = out.cuda()
@@ -299,12 +303,12 @@ class ConvertMixin(TensorBase):
         page-locked memory would not speed them up); an error without one, as in PyTorch."""
         if not backend.cuda_available():
             raise RuntimeError("Cannot access accelerator device when none is available.")
-        return self
+        return cast("Tensor", self)
 
     def is_pinned(self, device: Any = None) -> builtins.bool:
         return False
 
-    def cuda(self, device: Any = None, non_blocking: bool = False,
+    def cuda(self, device: Any = None, non_blocking: builtins.bool = False,
              memory_format: Any = None) -> Tensor:
         return self.to("cuda" if device is None else f"cuda:{device}" if isinstance(
             device, builtins.int) else device)

@@ -2,7 +2,7 @@
 running maxima and minima, and forward differences."""
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend, dtypes
 from softgrad.ops import reduce as R
@@ -89,7 +89,7 @@ class CumulativeMixin(TensorBase):
             raise RuntimeError("diff expects input to be at least one-dimensional")
         d = norm_dim(dim, self.ndim)
         parts = [t for t in (prepend, self, append) if t is not None]
-        x = cat([self._operand(t) for t in parts], d) if len(parts) > 1 else self
+        x = cat([self._operand(t) for t in parts], d) if len(parts) > 1 else cast("Tensor", self)
         for _ in range(n):
             length = x.shape[d]
             if length == 0:

@@ -190,6 +190,7 @@ def matrix_power(a: Tensor, n: int) -> Tensor:
         return eye_like(a) + a * 0
     if n < 0:
         a, n = inv(a), -n
+    result: Tensor | None
     result, base = None, a
     while n:
         if n & 1:
@@ -197,6 +198,7 @@ def matrix_power(a: Tensor, n: int) -> Tensor:
         n >>= 1
         if n:
             base = base @ base
+    assert result is not None  # n >= 1: the loop multiplied at least once
     return result
 
 

@@ -3,7 +3,7 @@ take_along_dim, scatter, scatter_add, scatter_reduce, index_add, repeat_interlea
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend
 from softgrad.ops import select as Sel
@@ -121,7 +121,7 @@ class GatherMixin(TensorBase):
             v = value if value is not None else src
             shape = index.shape if hasattr(index, "shape") else np.asarray(index).shape
             return self._operand(v).expand(*shape) if shape else self._operand(v)
-        return src
+        return cast("Tensor", src)
 
     def _check_src(self, idx: Any, src: Any, d: int, name: str) -> None:
         if idx.ndim != self.ndim or src.ndim != self.ndim or builtins.any(

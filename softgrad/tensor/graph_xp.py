@@ -7,7 +7,7 @@ instance, ``GRAPH_XP``, and hands it to the engine, which also uses ``const`` to
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad.ops.shape import IndexAddZeros
 from softgrad.tensor.arrays import array_from
@@ -33,7 +33,7 @@ class TensorNamespace:
 
     def _t(self, x: Any, like: Tensor | None = None) -> Tensor:
         if isinstance(x, TensorBase):
-            return x
+            return x  # type: ignore[return-value]  # hot path: no cast() call
         if like is not None:
             return like._operand(x)
         return self.tensor_cls._wrap(array_from(x, None) if not hasattr(x, "dtype") else x)
@@ -134,4 +134,4 @@ class TensorNamespace:
 
 
 def _like(*xs: Any) -> Tensor | None:
-    return next((x for x in xs if isinstance(x, TensorBase)), None)
+    return next((cast("Tensor", x) for x in xs if isinstance(x, TensorBase)), None)

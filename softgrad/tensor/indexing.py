@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal, cast, overload
 
 from softgrad import backend, dtypes
 from softgrad.ops import select as Sel
@@ -84,7 +84,7 @@ class IndexingMixin(TensorBase):
         return iter(self.unbind(0))
 
     def select(self, dim: int, index: int) -> Tensor:
-        idx = [slice(None)] * self.ndim
+        idx: list[Any] = [slice(None)] * self.ndim
         idx[norm_dim(dim, self.ndim)] = index
         return self[tuple(idx)]
 
@@ -109,6 +109,15 @@ class IndexingMixin(TensorBase):
         x = self if tuple(self.shape) == shape else self.expand(*shape)
         xm = backend.xp_of(m).broadcast_to(m, shape)
         return type(self)._apply(Sel.GetitemUnique, x, index=xm)
+
+    @overload
+    def nonzero(self, *, as_tuple: Literal[False] = False) -> Tensor: ...
+
+    @overload
+    def nonzero(self, *, as_tuple: Literal[True]) -> tuple[Tensor, ...]: ...
+
+    @overload
+    def nonzero(self, *, as_tuple: bool) -> Tensor | tuple[Tensor, ...]: ...
 
     def nonzero(self, *, as_tuple: bool = False) -> Tensor | tuple[Tensor, ...]:
         """Indices of the nonzero elements: an (n, ndim) int64 tensor, or one per dim."""
@@ -172,7 +181,7 @@ class IndexingMixin(TensorBase):
         src = self._operand(source)
         key = [slice(None)] * self.ndim
         key[d] = backend.to_device(idx, self.device)
-        return write_at(self, tuple(key), src.movedim(d, 0).movedim(0, d))
+        return write_at(cast("Tensor", self), tuple(key), src.movedim(d, 0).movedim(0, d))
 
     def index_put(self, indices: Sequence[Any], values: Any,
                   accumulate: bool = False) -> Tensor:
@@ -181,7 +190,7 @@ class IndexingMixin(TensorBase):
         key = index_on(index_arg(tuple(indices)), self._data)
         vals = self._operand(values).to(self.dtype)
         if not accumulate:
-            return write_at(self, key, vals)
+            return write_at(cast("Tensor", self), key, vals)
         region = backend.xp_of(self._data).zeros(self.shape, dtype=bool)[key].shape
         if tuple(vals.shape) != tuple(region):
             vals = vals.expand(region)
@@ -234,7 +243,7 @@ class IndexingMixin(TensorBase):
         self._data[...] = np.where(m, value.item() if isinstance(value, TensorBase) else value,
                                   self._data)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def fill_diagonal_(self, fill_value: Any, wrap: bool = False) -> Tensor:
         """Write ``fill_value`` on the main diagonal (all dims equal, or a tall matrix)."""
@@ -249,4 +258,4 @@ class IndexingMixin(TensorBase):
                                 lambda old: write_at(old, key, old._operand(fill_value)))
         backend.xp_of(self._data).fill_diagonal(self._data, fill_value, wrap=wrap)
         self._version += 1
-        return self
+        return cast("Tensor", self)

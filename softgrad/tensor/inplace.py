@@ -13,7 +13,7 @@ from __future__ import annotations
 import operator
 import weakref
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend
 from softgrad.engine import grad_mode
@@ -83,7 +83,7 @@ class InplaceMixin(TensorBase):
             raise RuntimeError(f"{name}: result type {o.dtype.name} can't be cast to the "
                                f"desired output type {self.dtype.name}") from None
         self._version += 1
-        return self
+        return self  # type: ignore[return-value]  # hot path: no cast() call
 
     def _check_writable(self) -> None:
         """Refuse to write where several elements share one memory location (``expand``)."""
@@ -146,7 +146,7 @@ class InplaceMixin(TensorBase):
             fn._out = weakref.ref(self)
             if fn._out_version is not None:
                 fn._out_version = self._version
-        return self
+        return self  # type: ignore[return-value]  # hot path: no cast() call
 
     @staticmethod
     def _is_recording() -> bool:
@@ -199,7 +199,7 @@ class InplaceMixin(TensorBase):
             return self._rebase("fill_", lambda old: _take(old, self._operand(value)))
         self._data[...] = value.item() if hasattr(value, "item") else value
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def copy_(self, src: Any) -> Tensor:
         src = self._operand(src)
@@ -207,14 +207,14 @@ class InplaceMixin(TensorBase):
             return self._rebase("copy_", lambda old: _take(old, src.to(self.dtype)))
         self._data[...] = backend.to_device(src._data, self.device)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:
         if self._graph_inplace_needed("clamp_", min, max):
             return self._rebase("clamp_", lambda old: old.clamp(min, max))
         backend.xp_of(self._data).clip(self._data, min, max, out=self._data)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     # ------------------------------------------------------------------ in-place forms of methods
     # arithmetic

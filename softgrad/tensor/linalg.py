@@ -5,7 +5,7 @@ decompositions and matrix powers. The matrix functions are those of ``softgrad.l
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from softgrad import backend
 from softgrad.ops import select as Sel
@@ -97,54 +97,54 @@ class LinalgMixin(TensorBase):
 
     # ------------------------------------------------------------------ determinants and inverses
     def det(self) -> Tensor:
-        return D.det(check_matrix(self, "det", square=True))
+        return D.det(check_matrix(cast("Tensor", self), "det", square=True))
 
     def logdet(self) -> Tensor:
         """log(det): nan where det < 0, -inf where det == 0."""
-        sign, logabs = D.slogdet(check_matrix(self, "slogdet", square=True))
+        sign, logabs = D.slogdet(check_matrix(cast("Tensor", self), "slogdet", square=True))
         return logabs + type(self)._wrap(
             backend.xp_of(self._data).where(sign._data < 0, np.nan, 0).astype(
                 logabs._data.dtype))
 
     def slogdet(self) -> SlogdetResult:
-        return D.slogdet(check_matrix(self, "slogdet", square=True))
+        return D.slogdet(check_matrix(cast("Tensor", self), "slogdet", square=True))
 
     def inverse(self) -> Tensor:
-        return D.inv(check_matrix(self, "inv", square=True))
+        return D.inv(check_matrix(cast("Tensor", self), "inv", square=True))
 
     def pinverse(self, rcond: float = 1e-15) -> Tensor:
-        return D.pinv(check_matrix(self, "pinv"), rtol=rcond)
+        return D.pinv(check_matrix(cast("Tensor", self), "pinv"), rtol=rcond)
 
     def matrix_power(self, n: int) -> Tensor:
-        return D.matrix_power(check_matrix(self, "matrix_power", square=True), n)
+        return D.matrix_power(check_matrix(cast("Tensor", self), "matrix_power", square=True), n)
 
     def matrix_exp(self) -> Tensor:
-        return D.matrix_exp(check_matrix(self, "matrix_exp", square=True))
+        return D.matrix_exp(check_matrix(cast("Tensor", self), "matrix_exp", square=True))
 
     # ------------------------------------------------------------------ decompositions
     def cholesky(self, upper: bool = False) -> Tensor:
-        return D.cholesky(check_matrix(self, "cholesky", square=True), upper)
+        return D.cholesky(check_matrix(cast("Tensor", self), "cholesky", square=True), upper)
 
     def cholesky_solve(self, input2: Any, upper: bool = False) -> Tensor:
         """X with A X = self, where ``input2`` is A's Cholesky factor."""
         f = self._operand(input2)
         low = f.mT if upper else f
-        y = D.solve_triangular(low, self, upper=False)
+        y = D.solve_triangular(low, cast("Tensor", self), upper=False)
         return D.solve_triangular(low.mT, y, upper=True)
 
     def cholesky_inverse(self, upper: bool = False) -> Tensor:
         """A^-1 from A's Cholesky factor (self)."""
-        low = self.mT if upper else self
+        low = self.mT if upper else cast("Tensor", self)
         inv = D.inv(check_matrix(low, "inv", square=True))
         return inv.mT @ inv
 
     def qr(self, some: bool = True) -> QrResult:
-        q, r = D.qr(check_matrix(self, "qr"), "reduced" if some else "complete")
+        q, r = D.qr(check_matrix(cast("Tensor", self), "qr"), "reduced" if some else "complete")
         return QrResult(q, r)
 
     def svd(self, some: bool = True, compute_uv: bool = True) -> SvdResult:
         """(U, S, V) with self = U diag(S) V^T (V, not V^T; reduced when ``some``)."""
-        u, s, vh = D.svd(check_matrix(self, "svd"), full_matrices=not some)
+        u, s, vh = D.svd(check_matrix(cast("Tensor", self), "svd"), full_matrices=not some)
         if not compute_uv:
             xp = backend.xp_of(self._data)
             return SvdResult(type(self)._wrap(xp.zeros_like(u._data)), s,
@@ -159,7 +159,7 @@ class LinalgMixin(TensorBase):
             dim = next((i for i, s in enumerate(sizes) if s == 3), None)
             if dim is None:
                 raise RuntimeError("no dimension of size 3 in input")
-        a, b = self, other
+        a, b = cast("Tensor", self), other
         if a.shape != b.shape:
             shape = np.broadcast_shapes(tuple(a.shape), tuple(b.shape))
             a, b = a.expand(*shape), b.expand(*shape)

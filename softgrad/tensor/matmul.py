@@ -3,7 +3,7 @@ baddbmm, addbmm); ``einsum`` of tensors (``sg.einsum`` converts other data first
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend, dtypes
 from softgrad.ops.einsum import Einsum, parse_einsum
@@ -126,20 +126,23 @@ class MatmulMixin(TensorBase):
 
     def addmv(self, mat: Any, vec: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         """beta * self + alpha * (mat @ vec)."""
-        return _scaled_sum(self, self._operand(mat).mv(self._operand(vec)), beta, alpha)
+        return _scaled_sum(cast("Tensor", self), self._operand(mat).mv(self._operand(vec)), beta,
+                           alpha)
 
     def addr(self, vec1: Any, vec2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         """beta * self + alpha * outer(vec1, vec2)."""
-        return _scaled_sum(self, self._operand(vec1).outer(self._operand(vec2)), beta, alpha)
+        return _scaled_sum(cast("Tensor", self), self._operand(vec1).outer(self._operand(vec2)),
+                           beta, alpha)
 
     def baddbmm(self, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         """beta * self + alpha * (batch1 @ batch2), batched (b, n, m) @ (b, m, p)."""
-        return _scaled_sum(self, self._operand(batch1).bmm(self._operand(batch2)), beta, alpha)
+        return _scaled_sum(cast("Tensor", self), self._operand(batch1).bmm(self._operand(batch2)),
+                           beta, alpha)
 
     def addbmm(self, batch1: Any, batch2: Any, *, beta: Any = 1, alpha: Any = 1) -> Tensor:
         """beta * self + alpha * sum_b (batch1[b] @ batch2[b])."""
         prod = self._operand(batch1).bmm(self._operand(batch2)).sum(0)
-        return _scaled_sum(self, prod, beta, alpha)
+        return _scaled_sum(cast("Tensor", self), prod, beta, alpha)
 
 
 def einsum(equation: str, *operands: Tensor) -> Tensor:

@@ -31,9 +31,10 @@ class PrintOptions:
 
 
 OPTIONS = PrintOptions()
-_PROFILES = {"default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
-             "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
-             "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80}}
+_PROFILES: dict[str, dict[str, Any]] = {
+    "default": {"precision": 4, "threshold": 1000, "edgeitems": 3, "linewidth": 80},
+    "short": {"precision": 2, "threshold": 1000, "edgeitems": 2, "linewidth": 80},
+    "full": {"precision": 4, "threshold": math.inf, "edgeitems": 3, "linewidth": 80}}
 
 
 def set_printoptions(precision: int | None = None, threshold: float | None = None,

@@ -7,7 +7,7 @@ Draws come from ``generator`` (an ``sg.Generator``), else from the seeded global
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend
 from softgrad.ops import random as R
@@ -84,7 +84,7 @@ class RandomMixin(TensorBase):
         g = _rng(generator)
         self._data[...] = backend.to_device(g.uniform(from_, to, self.shape), self.device)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator: Any = None) -> Tensor:
         """Fill with N(mean, std²) draws from ``generator`` (default: the seeded global one)."""
@@ -94,18 +94,18 @@ class RandomMixin(TensorBase):
         g = _rng(generator)
         self._data[...] = backend.to_device(g.normal(mean, std, self.shape), self.device)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def _fill_random(self, name: str, values: Any) -> Tensor:
         self._check_inplace(name)
         self._data[...] = backend.to_device(np.asarray(values), self.device)
         self._version += 1
-        return self
+        return cast("Tensor", self)
 
     def bernoulli_(self, p: Any = 0.5, *, generator: Any = None) -> Tensor:
         """Fill with 0/1 draws that are 1 with probability ``p`` (a float or a tensor)."""
         if hasattr(p, "_data"):
-            probs = backend.to_numpy(p._data)
+            probs: Any = backend.to_numpy(p._data)
             if not ((probs >= 0) & (probs <= 1)).all():
                 raise RuntimeError("bernoulli_: expected all probabilities to be in [0, 1]")
             probs = np.broadcast_to(probs, self.shape)
@@ -169,6 +169,6 @@ def _check_p(p: Any, name: str) -> None:
     try:
         value = float(p)
     except (TypeError, ValueError):
-        raise TypeError(f"{name}: p must be a float or a tensor, got {type(p).__name__}")
+        raise TypeError(f"{name}: p must be a float or a tensor, got {type(p).__name__}") from None
     if not 0 <= value <= 1:
         raise RuntimeError(f"{name} expects p to be in [0, 1], but got p={value:g}")

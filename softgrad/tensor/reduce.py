@@ -3,7 +3,7 @@ extremes and their indices, logsumexp and softmax, all/any."""
 from __future__ import annotations
 
 import builtins
-from typing import TYPE_CHECKING, Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple, cast
 
 from softgrad import backend, dtypes
 from softgrad.ops import reduce as R
@@ -68,12 +68,12 @@ class ReduceMixin(TensorBase):
 
     def nansum(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The sum, treating nan as zero."""
-        x = self if dtype is None else self.to(dtype)
+        x = cast("Tensor", self) if dtype is None else self.to(dtype)
         return _nan_to_zero(x).sum(dim, keepdim)
 
     def nanmean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
         """The mean of the non-nan elements (nan where all are nan)."""
-        x = self if dtype is None else self.to(dtype)
+        x = cast("Tensor", self) if dtype is None else self.to(dtype)
         if x._data.dtype.kind != "f":
             raise RuntimeError(f"nanmean(): expected input to have floating point or complex "
                                f"dtype but got {x.dtype.name.capitalize()}")
@@ -167,7 +167,7 @@ class ReduceMixin(TensorBase):
         arg = xp.argmax if mode == "max" else xp.argmin
         if self.ndim == 0:
             index = xp.zeros((), dtype=np.int64)
-            return MinMaxResult(self, type(self)._wrap(index))
+            return MinMaxResult(cast("Tensor", self), type(self)._wrap(index))
         index = xp.expand_dims(arg(self._data, axis=axis), axis)
         values = type(self)._apply(R.MaxDim, self, index=index, axis=axis, keepdims=keepdim)
         if not keepdim:

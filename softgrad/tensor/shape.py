@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad import backend
 from softgrad.ops import shape as S
@@ -35,7 +35,7 @@ class ShapeMixin(TensorBase):
                 f"shape '{list(shape)}' is invalid for input of size {self.numel()} "
                 f"(input shape {tuple(self.shape)})")
         if shape == self.shape:
-            return self
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(S.Reshape, self, shape=shape)
 
     def view(self, *size: Any, **size_kw: Any) -> Tensor:
@@ -69,8 +69,7 @@ class ShapeMixin(TensorBase):
     def squeeze(self, dim: Any = None) -> Tensor:
         if dim is None:
             return self.reshape(tuple(s for s in self.shape if s != 1))
-        dims = dim if isinstance(dim, (tuple, list)) else (dim,)
-        dims = {norm_dim(d, self.ndim) for d in dims}
+        dims = {norm_dim(d, self.ndim) for d in (dim if isinstance(dim, (tuple, list)) else (dim,))}
         return self.reshape(tuple(s for i, s in enumerate(self.shape)
                                   if not (i in dims and s == 1)))
 
@@ -86,12 +85,12 @@ class ShapeMixin(TensorBase):
             raise RuntimeError(f"permute(): dims {dims} are not a permutation of the "
                                f"{self.ndim} dims of a tensor of shape {tuple(self.shape)}")
         if dims == tuple(range(self.ndim)):
-            return self
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(S.Permute, self, axes=dims)
 
     def transpose(self, dim0: int, dim1: int) -> Tensor:
         if self.ndim < 2 and dim0 in (0, -1) and dim1 in (0, -1):
-            return self
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         d0, d1 = norm_dim(dim0, self.ndim), norm_dim(dim1, self.ndim)
         axes = list(range(self.ndim))
         axes[d0], axes[d1] = axes[d1], axes[d0]
@@ -106,7 +105,7 @@ class ShapeMixin(TensorBase):
         if self.ndim > 2:
             raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is "
                                f"{self.ndim}D")
-        return self.transpose(0, 1) if self.ndim == 2 else self
+        return self.transpose(0, 1) if self.ndim == 2 else cast("Tensor", self)
 
     @property
     def T(self) -> Tensor:
@@ -129,12 +128,11 @@ class ShapeMixin(TensorBase):
         if len(set(src)) != len(src) or len(set(dst)) != len(dst):
             raise RuntimeError(f"movedim: repeated dim in source {list(src)} or destination "
                                f"{list(dst)}")
-        order = [None] * self.ndim
+        order: list[int | None] = [None] * self.ndim
         for s, d in zip(src, dst):
             order[d] = s
         rest = iter(i for i in range(self.ndim) if i not in src)
-        order = [next(rest) if o is None else o for o in order]
-        return self.permute(*order)
+        return self.permute(*[next(rest) if o is None else o for o in order])
 
     moveaxis = movedim
 
@@ -153,7 +151,7 @@ class ShapeMixin(TensorBase):
                     f"existing size ({s}) at non-singleton dimension {i + lead}. Target sizes: "
                     f"{list(sizes)}. Tensor sizes: {list(self.shape)}")
         if shape == self.shape:
-            return self
+            return self  # type: ignore[return-value]  # hot path: no cast() call
         return type(self)._apply(S.Expand, self, shape=shape)
 
     def expand_as(self, other: Any) -> Tensor:
@@ -186,7 +184,7 @@ class ShapeMixin(TensorBase):
         if lead < 0 or any(s not in (1, n) for s, n in zip(shape, self.shape[lead:])):
             raise RuntimeError(f"size {{{', '.join(map(str, shape))}}} is not expandable to "
                                f"size {{{', '.join(map(str, self.shape))}}}.")
-        out = self.sum(tuple(range(lead))) if lead else self
+        out = self.sum(tuple(range(lead))) if lead else cast("Tensor", self)
         dims = tuple(i for i, (s, n) in enumerate(zip(shape, out.shape)) if s == 1 and n != 1)
         return out.sum(dims, keepdim=True) if dims else out
 

@@ -157,7 +157,7 @@ class SortMixin(TensorBase):
         d = norm_dim(dim, self.ndim)
         data = np.moveaxis(backend.to_numpy(self._data), d, -1)
         rows = data.reshape(-1, data.shape[-1])
-        idx = np.empty(rows.shape[0], dtype=np.int64)
+        idx: Any = np.empty(rows.shape[0], dtype=np.int64)
         for i, row in enumerate(rows):
             values, counts = np.unique(row, return_counts=True)
             best = values[np.argmax(counts)]  # unique sorts: the first maximum is the smallest
@@ -238,7 +238,7 @@ class SortMixin(TensorBase):
 
     # ------------------------------------------------------------------ distinct values and counts
     def unique(self, sorted: bool = True, return_inverse: bool = False,
-               return_counts: bool = False, dim: Any = None) -> Tensor:
+               return_counts: bool = False, dim: Any = None) -> Tensor | tuple[Tensor, ...]:
         """Distinct elements (sorted), optionally with inverse indices and counts."""
         data = backend.to_numpy(self._data)
         axis = None if dim is None else norm_dim(dim, self.ndim)

@@ -8,7 +8,8 @@ through that recomputed graph.
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.autograd import grad_mode
@@ -90,7 +91,7 @@ def checkpoint(function: Callable, *args: Any, use_reentrant: bool | None = None
     return _Recompute.apply(function, preserve_rng_state, kwargs, sentinel, *args)
 
 
-def checkpoint_sequential(functions: Any, segments: int, input: Any,  # noqa: A002
+def checkpoint_sequential(functions: Any, segments: int, input: Any,
                           use_reentrant: bool | None = None, **kwargs: Any) -> Any:
     """Run a ``Sequential`` (or a list of modules) in ``segments`` checkpointed chunks; the
     last chunk runs normally."""
@@ -110,6 +111,6 @@ def checkpoint_sequential(functions: Any, segments: int, input: Any,  # noqa: A0
     end = -1
     for start in range(0, size * (segments - 1), size):
         end = start + size - 1
-        input = checkpoint(run(start, end + 1), input, use_reentrant=use_reentrant,  # noqa: A001
+        input = checkpoint(run(start, end + 1), input, use_reentrant=use_reentrant,
                            **kwargs)
     return run(end + 1, len(fns))(input)

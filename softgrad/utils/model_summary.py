@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad import backend, dtypes
 from softgrad.autograd.grad_mode import no_grad
@@ -159,7 +160,7 @@ def _table(s: ModelSummary, root: str) -> str:
         cells.append((label, str(r.output_shape), f"{r.num_params:,}"))
     widths = [max(len(c[i]) for c in cells) for i in range(3)]
     line = "=" * (sum(widths) + 4)
-    fmt = lambda c: f"{c[0]:<{widths[0]}}  {c[1]:<{widths[1]}}  {c[2]:>{widths[2]}}"  # noqa
+    fmt = lambda c: f"{c[0]:<{widths[0]}}  {c[1]:<{widths[1]}}  {c[2]:>{widths[2]}}"
     body = [fmt(c) for c in cells[1:]]
     mb = s.param_bytes / 1e6
     return "\n".join([f"{root} summary (input {', '.join(str(list(x)) for x in s.input_shapes)})",

@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parents[2] / "softgrad"
 # below it. Patterns are fnmatch patterns on dotted module names; the first match wins.
 LAYERS: list[tuple[str, tuple[str, ...]]] = [
     ("backend", ("softgrad.backend", "softgrad.backend_*", "softgrad.dtypes", "softgrad.dtype_info",
-                 "softgrad.devices", "softgrad.size", "softgrad.version", "softgrad.backend_threads",
-                 "softgrad.backends",
+                 "softgrad.devices", "softgrad.size", "softgrad.version",
+                 "softgrad.backend_threads", "softgrad.backends",
                  "softgrad.backends.*")),
     ("autograd engine", ("softgrad.engine", "softgrad.engine.*")),
     ("ops", ("softgrad.ops", "softgrad.ops.*")),

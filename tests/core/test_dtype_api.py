@@ -303,7 +303,7 @@ def test_finfo_iinfo_reject_the_other_kind() -> None:
 
 def test_dtype_equality() -> None:
     assert sg.float32 == sg.float and sg.float32 == np.float32 and sg.float32 == "float32"
-    assert sg.float64 != None and sg.float32 != "nonsense" and sg.float16 != sg.bfloat16  # noqa
+    assert sg.float64 != None and sg.float32 != "nonsense" and sg.float16 != sg.bfloat16  # noqa: E711 - DType.__ne__
     assert len({sg.float32, sg.float, dtypes.get("float32")}) == 1
 
 

@@ -4,7 +4,7 @@ operands, reductions, losses, init functions, optimizer state, schedulers, data 
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest

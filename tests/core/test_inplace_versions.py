@@ -7,7 +7,7 @@ Each scenario runs on softgrad and on PyTorch, which must agree on whether it ra
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest

@@ -75,7 +75,7 @@ def test_printoptions_match_torch() -> None:
 def test_format_specs_on_zero_dim_tensors() -> None:
     loss = sg.tensor(0.123456)
     assert f"{loss:.4f}" == "0.1235"
-    assert "{:+.2f}".format(sg.tensor(0.5)) == "+0.50"
+    assert f"{sg.tensor(0.5):+.2f}" == "+0.50"
     assert f"{sg.tensor(3):d}" == "3" and f"{sg.tensor(7):>4}" == "   7"
     assert f"{sg.tensor([1.0, 2.0])}" == str(sg.tensor([1.0, 2.0]))
     with pytest.raises(TypeError, match="unsupported format string"):

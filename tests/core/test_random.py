@@ -122,7 +122,7 @@ def test_generator_argument_reaches_every_random_function() -> None:
 def test_data_utilities_take_a_generator() -> None:
     ds = TensorDataset(sg.arange(20))
     g1, g2 = sg.Generator().manual_seed(1), sg.Generator().manual_seed(1)
-    order = lambda g: [int(b[0][0]) for b in DataLoader(ds, 1, shuffle=True, generator=g)]  # noqa: E731
+    order = lambda g: [int(b[0][0]) for b in DataLoader(ds, 1, shuffle=True, generator=g)]
     assert order(g1) == order(g2) and sorted(order(g1)) == list(range(20))
     parts = [random_split(ds, [15, 5], generator=sg.Generator().manual_seed(3))
              for _ in range(2)]

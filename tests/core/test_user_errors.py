@@ -7,7 +7,7 @@ not from deep inside NumPy.
 from __future__ import annotations
 
 import traceback
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest

@@ -7,7 +7,7 @@ import re
 import shutil
 import subprocess
 from collections import Counter
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pytest

@@ -320,7 +320,7 @@ def _mirror(tmp_path, monkeypatch, corrupt: bool = False):
     data = _fake_mnist(mirror)
     md5 = {p.name: hashlib.md5(p.read_bytes()).hexdigest() for p in mirror.iterdir()}
     if corrupt:
-        md5 = {k: "0" * 32 for k in md5}
+        md5 = dict.fromkeys(md5, "0" * 32)
     source = {"mirrors": [(tmp_path / "nowhere").as_uri() + "/", mirror.as_uri() + "/"],
               "md5": md5}
     monkeypatch.setitem(mnist_module.SOURCES, "MNIST", source)

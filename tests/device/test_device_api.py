@@ -74,7 +74,7 @@ def test_bare_ordinal_needs_an_accelerator() -> None:
 
 def test_device_equality_hash_and_pickle() -> None:
     cpu, cuda0 = sg.device("cpu"), sg.device("cuda", 0)
-    assert cpu == "cpu" and "cpu" == cpu and cpu == sg.device("cpu") and not cpu != "cpu"
+    assert cpu == "cpu" and "cpu" == cpu and cpu == sg.device("cpu") and (cpu != "cpu") is False
     assert cpu != "cuda" and cpu != cuda0 and cpu != 3 and (cpu != sg.device("cpu:0")) is False
     assert cuda0 == "cuda" and cuda0 == "cuda:0" and cuda0 != "cuda:1"
     assert cuda0 != sg.device("cuda:1") and sg.device("cuda") == sg.device("cuda:1")
@@ -503,9 +503,8 @@ def test_autocast_arguments_checked() -> None:
 
 
 def test_autocast_propagates_exceptions() -> None:
-    with pytest.raises(KeyError):
-        with sg.autocast("cpu"):
-            raise KeyError("inside")
+    with pytest.raises(KeyError), sg.autocast("cpu"):
+        raise KeyError("inside")
 
 
 # ---------------------------------------------------------------------- GradScaler

@@ -3,6 +3,8 @@
 with ``multinomial`` (as in makemore and nanoGPT)."""
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pytest
 
@@ -143,7 +145,7 @@ def test_nanogpt_style_batched_sampling_with_top_k() -> None:
     assert tuple(idx.shape) == (4, 21) and idx.dtype == sg.int64
     top3 = np.argsort(-logits_table.numpy(), axis=1)[:, :3]
     for row in idx.tolist():
-        for a, b in zip(row[:-1], row[1:]):
+        for a, b in itertools.pairwise(row):
             assert b in top3[a]
 
 

@@ -1,10 +1,8 @@
 """The softgrad command, called in-process through softgrad.cli.main."""
 from __future__ import annotations
 
-import io
 import json
 import math
-import shlex
 import subprocess
 import sys
 import types

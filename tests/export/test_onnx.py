@@ -33,7 +33,7 @@ def test_mlp_matches_onnxruntime_with_dynamic_batch(tmp_path):
     model.train()
     for _ in range(3):  # give BatchNorm non-trivial running statistics
         model(sg.randn(16, 12))
-    proto, worst = _export_and_run(model, sg.randn(4, 12), tmp_path,
+    proto, _ = _export_and_run(model, sg.randn(4, 12), tmp_path,
                                    dynamic={"in0": {0: "batch"}, "out": {0: "batch"}},
                                    sizes=(1, 7))
     ops = {n.op_type for n in proto.graph.node}

@@ -47,7 +47,7 @@ def test_cnn_matches_onnxruntime(tmp_path):
     model = _CNN()
     for _ in range(2):
         model(sg.randn(4, 3, 15, 15))  # BatchNorm running statistics
-    proto, worst = _export_and_run(model, sg.randn(2, 3, 15, 15), tmp_path,
+    proto, _ = _export_and_run(model, sg.randn(2, 3, 15, 15), tmp_path,
                                    dynamic={"in0": {0: "batch"}, "out": {0: "batch"}},
                                    sizes=(1, 5))
     ops = {n.op_type for n in proto.graph.node}

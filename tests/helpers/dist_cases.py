@@ -4,7 +4,7 @@ float64 parameter arrays, plus a value generator inside its support."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -142,7 +142,7 @@ class _Device:
     def synchronize(self) -> None:
         _Device.synchronized += 1
 
-    def __enter__(self) -> "_Device":
+    def __enter__(self) -> _Device:
         self.prev, _Device.current = _Device.current, self.id
         return self
 

@@ -8,7 +8,7 @@ broadcast); ``domains`` says where inputs are drawn: 'real' (normal), 'pos' (0.5
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 import pytest

@@ -70,7 +70,7 @@ def _same_default(a: Any, b: Any) -> bool:
     if any(isinstance(v, (int, float, str, bool, tuple, type(None))) for v in (a, b)):
         try:
             return bool(a == b)
-        except Exception:  # noqa: BLE001 - e.g. a tensor default
+        except Exception:  # e.g. a tensor default
             return False
     return True  # objects (generators, dtypes) are compared by name only
 

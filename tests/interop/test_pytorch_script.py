@@ -46,12 +46,12 @@ def _run(script: str, on_softgrad: bool, **env) -> dict:
     code = compile(script, "<pytorch script>", "exec")
     if on_softgrad:
         with _torch_is_softgrad():
-            exec(code, ns)  # noqa: S102 - the test's own script
+            exec(code, ns)
     else:  # tests run torch in float64 by default; a script sees PyTorch's own default
         old = torch.get_default_dtype()
         torch.set_default_dtype(torch.float32)
         try:
-            exec(code, ns)  # noqa: S102
+            exec(code, ns)
         finally:
             torch.set_default_dtype(old)
     return ns

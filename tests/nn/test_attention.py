@@ -217,5 +217,5 @@ def test_mha_fully_padded_sequence_like_torch():
     kpm[1] = True  # the second sequence is all padding
     _mha_parity(tm, sm, x, x, x, self_attn=True, key_padding_mask=kpm, need_weights=False)
     with np.errstate(invalid="ignore"):
-        out, w = sm(sg.tensor(x), sg.tensor(x), sg.tensor(x), key_padding_mask=sg.tensor(kpm))
+        _, w = sm(sg.tensor(x), sg.tensor(x), sg.tensor(x), key_padding_mask=sg.tensor(kpm))
     assert np.isnan(w.detach().numpy()[1]).all()  # PyTorch returns NaN weights here too

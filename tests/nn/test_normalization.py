@@ -73,8 +73,8 @@ def test_norm_double_backward_matches_torch(which: str) -> None:
         sfn, tfn = (lambda x, w, b: F.layer_norm(x, (5,), w, b)), \
             (lambda x, w, b: TF.layer_norm(x, (5,), w, b))
     else:
-        sfn = lambda x, w, b: F.batch_norm(x, None, None, w, b, True)  # noqa: E731
-        tfn = lambda x, w, b: TF.batch_norm(x, None, None, w, b, True)  # noqa: E731
+        sfn = lambda x, w, b: F.batch_norm(x, None, None, w, b, True)
+        tfn = lambda x, w, b: TF.batch_norm(x, None, None, w, b, True)
     torch_parity(make(sg, sfn), make(torch, tfn), _rand(4, 5), _rand(5, seed=1),
                  _rand(5, seed=2), atol=1e-8)
 
@@ -227,7 +227,7 @@ def test_embedding_padding_row_and_errors() -> None:
     with pytest.raises(TypeError, match="must be integers"):
         emb(sg.tensor([1.0]))
     frozen = nn.Embedding.from_pretrained(sg.ones(4, 2))
-    assert not frozen.weight.requires_grad and list(frozen.parameters())[0].shape == (4, 2)
+    assert not frozen.weight.requires_grad and next(iter(frozen.parameters())).shape == (4, 2)
     assert F.one_hot(sg.tensor([0, 2]), 3).numpy().tolist() == [[1, 0, 0], [0, 0, 1]]
 
 

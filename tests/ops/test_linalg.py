@@ -56,16 +56,16 @@ def test_solutions_satisfy_their_equations() -> None:
 def test_full_svd_and_complete_qr_match_torch_and_their_gradients_ignore_the_extra_vectors():
     a = rng.standard_normal((5, 3))
     for full in (True, False):
-        u, s, vh = sg.linalg.svd(_f64(a), full_matrices=full)
-        tu, ts, tvh = torch.linalg.svd(torch.tensor(a), full_matrices=full)
+        u, _, vh = sg.linalg.svd(_f64(a), full_matrices=full)
+        tu, _, tvh = torch.linalg.svd(torch.tensor(a), full_matrices=full)
         assert u.shape == tuple(tu.shape) and vh.shape == tuple(tvh.shape)
         np.testing.assert_allclose(np.abs(u.numpy()[:, :3]), np.abs(tu.numpy()[:, :3]),
                                    atol=1e-12)
     x = sg.tensor(a, requires_grad=True)
-    u, s, vh = sg.linalg.svd(x)  # full_matrices=True by default, as in PyTorch
+    u, _, vh = sg.linalg.svd(x)  # full_matrices=True by default, as in PyTorch
     (u[:, :3] @ vh).sum().backward()
     t = torch.tensor(a, requires_grad=True)
-    tu, ts, tvh = torch.linalg.svd(t)
+    tu, _, tvh = torch.linalg.svd(t)
     (tu[:, :3] @ tvh).sum().backward()
     np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), atol=1e-10)
     q, r = sg.linalg.qr(_f64(a), mode="complete")
@@ -81,12 +81,12 @@ def test_full_svd_and_complete_qr_match_torch_and_their_gradients_ignore_the_ext
 def test_torch_svd_and_qr_functions_return_v_and_reduced_factors() -> None:
     a = rng.standard_normal((4, 3))
     u, s, v = sg.svd(_f64(a))
-    tu, ts, tv = torch.svd(torch.tensor(a))
+    _, ts, tv = torch.svd(torch.tensor(a))
     np.testing.assert_allclose(np.abs(v.numpy()), np.abs(tv.numpy()), atol=1e-12)
     np.testing.assert_allclose((u * s) @ v.mT, a, atol=1e-12)
     _, s2, v2 = sg.svd(_f64(a), compute_uv=False)
     assert (v2.numpy() == 0).all() and np.allclose(s2.numpy(), ts.numpy())
-    q, r = a_q = sg.qr(_f64(a))
+    q, _ = a_q = sg.qr(_f64(a))
     assert q.shape == (4, 3) and a_q.R.shape == (3, 3)
 
 

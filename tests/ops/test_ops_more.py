@@ -303,7 +303,8 @@ def test_double_backward_through_sort_and_diagonal() -> None:
 
 @needs_torch
 @pytest.mark.parametrize("call", [
-    lambda lib, t: t.scatter_(1, lib.tensor([[0], [2], [1]]), lib.tensor([[5.0], [6.0], [7.0]], dtype=lib.float64)),
+    lambda lib, t: t.scatter_(1, lib.tensor([[0], [2], [1]]),
+                              lib.tensor([[5.0], [6.0], [7.0]], dtype=lib.float64)),
     lambda lib, t: t.index_add_(0, lib.tensor([2, 2]), lib.ones(2, 5, dtype=lib.float64)),
     lambda lib, t: t.scatter_reduce_(0, lib.tensor([[1, 1, 0, 2, 2]]),
                                      lib.ones(1, 5, dtype=lib.float64), "amax"),

@@ -99,7 +99,8 @@ CASES = [
 @needs_torch
 @pytest.mark.parametrize("name,kwargs,spec", CASES)
 def test_trajectory_matches_torch(name: str, kwargs: dict, spec: list | None) -> None:
-    for k, (sp, tp, so, to) in enumerate(_run_pair(name, kwargs, spec)):
+    # so, to: the optimizers after the last step, checked below the loop
+    for k, (sp, tp, so, to) in enumerate(_run_pair(name, kwargs, spec)):  # noqa: B007
         for s, t in zip(sp, tp):
             np.testing.assert_allclose(s._data, t.detach().numpy(), atol=1e-6, rtol=0,
                                        err_msg=f"{name} {kwargs} step {k}")

@@ -263,6 +263,32 @@ def test_contention_during_a_large_section_applies_at_once(policy) -> None:
     assert blas_now() == 1
 
 
+def test_the_monitor_keeps_running_through_a_probe(policy, monkeypatch) -> None:
+    """While the controller probes, the monitor waits the short probe window and goes on
+    sampling (a missing name there once ended the thread at the first probe)."""
+    class Probing:
+        probing = True
+
+    class Fixed:
+        def sample(self) -> str:
+            return "reading"
+
+    stop, steps = bt.threading.Event(), []
+
+    def step(sampler, prev):
+        steps.append(prev)
+        if len(steps) == 3:
+            stop.set()
+        return prev
+
+    monkeypatch.setattr(bt, "FIRST_INTERVAL_S", 0.0)
+    monkeypatch.setattr(bt, "PROBE_WINDOW_S", 0.0)
+    monkeypatch.setattr(bt, "adapt_once", step)
+    policy.controller = Probing()
+    bt._monitor_loop(Fixed(), stop)
+    assert steps == ["reading"] * 3
+
+
 def test_set_num_threads_rejects_bad_values() -> None:
     for bad in (0, -1, 1.5, "2", True, None):
         with pytest.raises(ValueError, match="positive int"):

@@ -37,7 +37,7 @@ def _torch_float32_default():
 def _net_class(nn, cat):
     """The same stack of standard layers in PyTorch or softgrad (PyTorch's names)."""
     ns = {"nn": nn, "cat": cat}
-    exec(_NET_SOURCE, ns)  # noqa: S102 - one class body for both frameworks
+    exec(_NET_SOURCE, ns)
     return ns["Net"]
 
 
@@ -91,7 +91,8 @@ def _dtype_zoo() -> dict:
     return {
         "f32": torch.randn(3, 4, generator=g), "f64": torch.randn(2, dtype=torch.float64),
         "f16": torch.randn(5, generator=g).half(), "bf16": torch.randn(3, generator=g).bfloat16(),
-        "i8": torch.tensor([-3, 4], dtype=torch.int8), "i16": torch.tensor([300], dtype=torch.int16),
+        "i8": torch.tensor([-3, 4], dtype=torch.int8),
+        "i16": torch.tensor([300], dtype=torch.int16),
         "i32": torch.tensor([-5], dtype=torch.int32), "i64": torch.arange(5),
         "u8": torch.tensor([255], dtype=torch.uint8), "bool": torch.tensor([True, False]),
         "u16": torch.tensor([65535], dtype=torch.uint16),

@@ -4,7 +4,7 @@ from __future__ import annotations
 from softgrad.tensor import Tensor
 
 
-def batched(name: str, input: Tensor, nd: int,  # noqa: A002
+def batched(name: str, input: Tensor, nd: int,
             floating: bool = False) -> tuple[Tensor, bool]:
     """(input with a batch axis, whether one was added) for an ``nd``-D spatial op.
 

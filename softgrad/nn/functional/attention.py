@@ -11,7 +11,7 @@ scores in both.
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, cast
 
 from softgrad import backend
 from softgrad import functions as SF
@@ -309,7 +309,7 @@ def multi_head_attention_forward(
     out = linear(out, out_proj_weight, out_proj_bias).reshape(L, N, E)
     weights = None
     if need_weights:
-        weights = attn.mean(1) if average_attn_weights else attn
+        weights = cast(Tensor, attn).mean(1) if average_attn_weights else attn
     if not batched:
         out = out.squeeze(1)
         weights = weights.squeeze(0) if weights is not None else None

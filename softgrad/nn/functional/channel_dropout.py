@@ -11,7 +11,7 @@ from softgrad.tensor import Tensor
 __all__ = ["dropout1d", "dropout2d"]
 
 
-def _channel_dropout(name: str, input: Tensor, p: float, training: bool,  # noqa: A002
+def _channel_dropout(name: str, input: Tensor, p: float, training: bool,
                      batched_dim: int) -> Tensor:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -28,14 +28,14 @@ def _channel_dropout(name: str, input: Tensor, p: float, training: bool,  # noqa
     return Tensor._apply(Dropout, input, keep=mask)
 
 
-def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+def dropout1d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, L) or (C, L) input with probability ``p`` and scale
     the kept ones by 1 / (1 - p). See ``nn.Dropout1d``."""
     return _channel_dropout("dropout1d", input, p, training, 3)
 
 
-def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+def dropout2d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, H, W) or (C, H, W) input with probability ``p`` and
     scale the kept ones by 1 / (1 - p). See ``nn.Dropout2d``.

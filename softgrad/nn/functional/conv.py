@@ -5,7 +5,7 @@ one batched GEMM. Unbatched input (no N axis) is accepted as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from softgrad.nn.functional._spatial import batched as _batched
 from softgrad.ops.conv import Conv2d, ConvTranspose2d
@@ -14,7 +14,7 @@ from softgrad.tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def _shape(t: Tensor) -> str:
@@ -89,7 +89,7 @@ def _check_channels(name: str, x: Tensor, weight: Tensor, bias: Tensor | None,
                            f"{_shape(bias)} instead")
 
 
-def _check_fits(name: str, input: Tensor, weight: Tensor, padded: tuple,  # noqa: A002
+def _check_fits(name: str, input: Tensor, weight: Tensor, padded: tuple,
                 eff: tuple) -> None:
     """Each padded spatial size holds the dilated kernel (``eff``)."""
     if any(p < e for p, e in zip(padded, eff)):
@@ -100,7 +100,7 @@ def _check_fits(name: str, input: Tensor, weight: Tensor, padded: tuple,  # noqa
                            f"weight {_shape(weight)})")
 
 
-def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,  # noqa: A002
+def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None,
           stride: IntOr, padding: IntOr | str, dilation: IntOr, groups: int) -> Tensor:
     x, added = _batched(name, input, nd)
     _check_common(name, x, weight, bias, nd, groups)
@@ -117,7 +117,7 @@ def _conv(name: str, nd: int, input: Tensor, weight: Tensor, bias: Tensor | None
     return out.squeeze(0) if added else out
 
 
-def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: IntOr = 1, padding: IntOr | str = 0, dilation: IntOr = 1,
            groups: int = 1) -> Tensor:
     """1-D cross-correlation over (N, C_in, L) input. See ``nn.Conv1d``.
@@ -135,7 +135,7 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return _conv("conv1d", 1, input, weight, bias, stride, padding, dilation, groups)
 
 
-def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: IntOr = 1, padding: IntOr | str = 0, dilation: IntOr = 1,
            groups: int = 1) -> Tensor:
     """2-D cross-correlation over (N, C_in, H, W) input. See ``nn.Conv2d``.
@@ -153,7 +153,7 @@ def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
 
-def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor,  # noqa: A002
+def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor,
                     bias: Tensor | None, stride: IntOr, padding: IntOr, output_padding: IntOr,
                     groups: int, dilation: IntOr,
                     output_size: Sequence[int] | None = None) -> Tensor:
@@ -204,7 +204,7 @@ def _conv_transpose(name: str, nd: int, input: Tensor, weight: Tensor,  # noqa: 
     return out.squeeze(0) if added else out
 
 
-def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                      stride: IntOr = 1, padding: IntOr = 0, output_padding: IntOr = 0,
                      groups: int = 1, dilation: IntOr = 1) -> Tensor:
     """1-D transposed convolution (the gradient of ``conv1d`` w.r.t. its input).
@@ -220,7 +220,7 @@ def conv_transpose1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, 
                            output_padding, groups, dilation)
 
 
-def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
                      stride: IntOr = 1, padding: IntOr = 0, output_padding: IntOr = 0,
                      groups: int = 1, dilation: IntOr = 1) -> Tensor:
     """2-D transposed convolution (the gradient of ``conv2d`` w.r.t. its input).

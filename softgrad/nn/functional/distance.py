@@ -8,7 +8,7 @@ from softgrad.tensor import Tensor
 __all__ = ["normalize", "cosine_similarity", "pairwise_distance", "pdist"]
 
 
-def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,  # noqa: A002
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12,
               out: Tensor | None = None) -> Tensor:
     """x / max(||x||_p, eps) along ``dim``: unit vectors (zero vectors stay zero).
 
@@ -53,7 +53,7 @@ def pairwise_distance(x1: Tensor, x2: Tensor, p: float = 2.0, eps: float = 1e-6,
     return diff.norm(p, -1, keepdim)
 
 
-def pdist(input: Tensor, p: float = 2.0) -> Tensor:  # noqa: A002
+def pdist(input: Tensor, p: float = 2.0) -> Tensor:
     """The p-norm distances between the rows of (N, M) input, for i < j: shape N(N-1)/2."""
     if input.ndim != 2:
         raise RuntimeError(f"pdist only supports 2D tensors, got: {input.ndim}D")

@@ -10,7 +10,7 @@ __all__ = ["alpha_dropout", "feature_alpha_dropout", "dropout3d"]
 _SELU_NEG = -1.7580993408473766  # -scale * alpha of SELU: where SELU saturates
 
 
-def _alpha(name: str, input: Tensor, p: float, training: bool,  # noqa: A002
+def _alpha(name: str, input: Tensor, p: float, training: bool,
            shape: tuple) -> Tensor:
     if not 0.0 <= p <= 1.0:
         raise ValueError(f"dropout probability has to be between 0 and 1, but got {p}")
@@ -28,14 +28,14 @@ def _alpha(name: str, input: Tensor, p: float, training: bool,  # noqa: A002
     return x * Tensor._wrap(mul) + Tensor._wrap(add)
 
 
-def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,  # noqa: A002
+def alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                   inplace: bool = False) -> Tensor:
     """Dropout for SELU networks: dropped values are set to SELU's negative saturation and
     an affine map keeps zero mean and unit variance. See ``nn.AlphaDropout``."""
     return _alpha("alpha_dropout", input, p, training, tuple(input.shape))
 
 
-def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,  # noqa: A002
+def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
                           inplace: bool = False) -> Tensor:
     """Alpha dropout of whole channels (dim 1) of (N, C, *) input. See
     ``nn.FeatureAlphaDropout``."""
@@ -45,7 +45,7 @@ def feature_alpha_dropout(input: Tensor, p: float = 0.5, training: bool = False,
     return _alpha("feature_alpha_dropout", input, p, training, shape)
 
 
-def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,  # noqa: A002
+def dropout3d(input: Tensor, p: float = 0.5, training: bool = True,
               inplace: bool = False) -> Tensor:
     """Zero whole channels of (N, C, D, H, W) or (C, D, H, W) input with probability ``p``
     and scale the kept ones by 1 / (1 - p). See ``nn.Dropout3d``."""

@@ -12,7 +12,7 @@ np = backend.np
 __all__ = ["embedding_bag"]
 
 
-def _bags(input: Tensor, offsets: Any, include_last_offset: bool) -> tuple:  # noqa: A002
+def _bags(input: Tensor, offsets: Any, include_last_offset: bool) -> tuple:
     """(flat indices, bag id per index, number of bags) from 2-D input or 1-D + offsets."""
     idx = input._data
     xp = backend.xp_of(idx)
@@ -40,7 +40,7 @@ def _bags(input: Tensor, offsets: Any, include_last_offset: bool) -> tuple:  # n
     return idx, backend.to_device(bag, backend.device_of(idx)), len(starts)
 
 
-def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,  # noqa: A002
+def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
                   max_norm: float | None = None, norm_type: float = 2,
                   scale_grad_by_freq: bool = False, mode: str = "mean", sparse: bool = False,
                   per_sample_weights: Tensor | None = None, include_last_offset: bool = False,

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import itertools
 import warnings
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import where
@@ -91,7 +92,7 @@ def _source_coords(g: Tensor, n: int, padding_mode: str, align_corners: bool) ->
     return c
 
 
-def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",  # noqa: A002
+def grid_sample(input: Tensor, grid: Tensor, mode: str = "bilinear",
                 padding_mode: str = "zeros", align_corners: bool | None = None) -> Tensor:
     """Sample ``input`` at the normalised locations of ``grid``.
 

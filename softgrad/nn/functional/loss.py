@@ -56,7 +56,7 @@ def _class_weight(weight: Any, x: Tensor, c: int) -> Any:
     return w
 
 
-def _class_logits(name: str, input: Tensor) -> Tensor:  # noqa: A002
+def _class_logits(name: str, input: Tensor) -> Tensor:
     x = _tensor(input)
     if x.ndim == 0:
         raise ValueError(f"{name}: input must have a class dimension ((C,) or (N, C, ...)), "
@@ -105,7 +105,7 @@ def _unbatch(out: Tensor, was_1d: bool, reduction: str) -> Tensor:
 
 
 # ---------------------------------------------------------------------- class losses
-def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,
                   size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
                   reduction: str = "mean", label_smoothing: float = 0.0) -> Tensor:
     """Cross-entropy between logits and class indices or class probabilities.
@@ -154,7 +154,7 @@ def cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = None,  
     return _unbatch(out, was_1d, reduction)
 
 
-def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noqa: A002
+def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,
              size_average: Any = None, ignore_index: int = -100, reduce: Any = None,
              reduction: str = "mean") -> Tensor:
     """Negative log-likelihood of class indices given log-probabilities.
@@ -176,7 +176,7 @@ def nll_loss(input: Tensor, target: Tensor, weight: Tensor | None = None,  # noq
 
 
 # ---------------------------------------------------------------------- point-wise losses
-def _pair(name: str, input: Any, target: Any, strict: bool = False) -> tuple:  # noqa: A002
+def _pair(name: str, input: Any, target: Any, strict: bool = False) -> tuple:
     """Float input and target of one dtype; warn (or raise if ``strict``) on shape mismatch."""
     x, t = _tensor(input), _tensor(target)
     if tuple(t.shape) != tuple(x.shape):
@@ -212,7 +212,7 @@ def _pointwise(fn: type, x: Tensor, t: Tensor, reduction: str, weight: Any = Non
     return Tensor._apply(fn, x, t, weight=weight, reduction=reduction, n=n, **params)
 
 
-def mse_loss(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A002
+def mse_loss(input: Tensor, target: Tensor, size_average: Any = None,
              reduce: Any = None, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean squared error (x - t)^2; weighted 'mean' divides by sum(weight). See ``nn.MSELoss``.
 
@@ -225,7 +225,7 @@ def mse_loss(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A
     return _pointwise(L.MSELoss, x, t, reduction, w, None if w is None else w.sum())
 
 
-def l1_loss(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A002
+def l1_loss(input: Tensor, target: Tensor, size_average: Any = None,
             reduce: Any = None, reduction: str = "mean", weight: Tensor | None = None) -> Tensor:
     """Mean absolute error |x - t|; weighted 'mean' divides by sum(weight). See ``nn.L1Loss``."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -234,7 +234,7 @@ def l1_loss(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A0
     return _pointwise(L.L1Loss, x, t, reduction, w, None if w is None else w.sum())
 
 
-def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A002
+def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None,
                    reduce: Any = None, reduction: str = "mean", beta: float = 1.0) -> Tensor:
     """0.5 d^2 / beta where |d| < beta, |d| - beta / 2 elsewhere. See ``nn.SmoothL1Loss``."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -247,7 +247,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average: Any = None,  # n
     return _pointwise(L.HuberLoss, x, t, reduction, delta=float(beta), scale=1.0 / beta)
 
 
-def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: A002
+def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",
                delta: float = 1.0, weight: Tensor | None = None) -> Tensor:
     """0.5 d^2 where |d| < delta, delta (|d| - delta / 2) elsewhere. See ``nn.HuberLoss``."""
     reduction = _reduction(reduction)
@@ -259,7 +259,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean",  # noqa: 
     return _pointwise(L.HuberLoss, x, t, reduction, w, delta=float(delta), scale=1.0)
 
 
-def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
+def binary_cross_entropy(input: Tensor, target: Tensor,
                          weight: Tensor | None = None, size_average: Any = None,
                          reduce: Any = None, reduction: str = "mean") -> Tensor:
     """-(t log x + (1 - t) log(1 - x)) on probabilities, each log clamped at -100.
@@ -277,7 +277,7 @@ def binary_cross_entropy(input: Tensor, target: Tensor,  # noqa: A002
     return _pointwise(L.BCELoss, x, t, reduction, w, x.numel())
 
 
-def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A002
+def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,
                                      weight: Tensor | None = None, size_average: Any = None,
                                      reduce: Any = None, reduction: str = "mean",
                                      pos_weight: Tensor | None = None) -> Tensor:
@@ -293,7 +293,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor,  # noqa: A00
     return _pointwise(L.BCEWithLogitsLoss, x, t, reduction, w, x.numel(), pos_weight=pw)
 
 
-def kl_div(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A002
+def kl_div(input: Tensor, target: Tensor, size_average: Any = None,
            reduce: Any = None, reduction: str = "mean", log_target: bool = False) -> Tensor:
     """KL divergence of ``target`` from log-probabilities ``input``: t (log t - x).
 

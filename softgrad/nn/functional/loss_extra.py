@@ -3,7 +3,8 @@ margin/ranking/embedding losses and the triplet losses (differentiable compositi
 from __future__ import annotations
 
 import math
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import where
@@ -38,7 +39,7 @@ def _signs(name: str, target: Any, like: Tensor) -> Tensor:
 
 
 # ---------------------------------------------------------------------- likelihoods
-def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # noqa: A002
+def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,
                      full: bool = False, size_average: Any = None, eps: float = 1e-8,
                      reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Poisson negative log-likelihood: exp(x) - y x (``log_input``) or x - y log(x + eps);
@@ -53,7 +54,7 @@ def poisson_nll_loss(input: Tensor, target: Tensor, log_input: bool = True,  # n
     return _reduce(loss, reduction)
 
 
-def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False,  # noqa: A002
+def gaussian_nll_loss(input: Tensor, target: Tensor, var: Any, full: bool = False,
                       eps: float = 1e-6, reduction: str = "mean") -> Tensor:
     """Gaussian negative log-likelihood 0.5 (log(var) + (x - y)^2 / var) (+ 0.5 log(2 pi)
     with ``full``). ``var`` has the input's shape, or one dim fewer (or a last dim of 1)
@@ -92,7 +93,7 @@ def margin_ranking_loss(input1: Tensor, input2: Tensor, target: Tensor, margin: 
     return _reduce((-y * (a - b) + margin).clamp_min(0), reduction)
 
 
-def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # noqa: A002
+def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,
                          size_average: Any = None, reduce: Any = None,
                          reduction: str = "mean") -> Tensor:
     """x where y == 1, max(0, margin - x) where y == -1 (x is a distance)."""
@@ -104,7 +105,7 @@ def hinge_embedding_loss(input: Tensor, target: Tensor, margin: float = 1.0,  # 
     return _reduce(pos + neg, reduction)
 
 
-def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None,  # noqa: A002
+def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None,
                      reduce: Any = None, reduction: str = "mean") -> Tensor:
     """log(1 + exp(-y x)) for y = +-1 (two-class logistic loss)."""
     reduction = _reduction(reduction, size_average, reduce)
@@ -112,7 +113,7 @@ def soft_margin_loss(input: Tensor, target: Tensor, size_average: Any = None,  #
     return _reduce(softplus(-y * x), reduction)
 
 
-def multilabel_soft_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+def multilabel_soft_margin_loss(input: Tensor, target: Tensor,
                                 weight: Tensor | None = None, size_average: Any = None,
                                 reduce: Any = None, reduction: str = "mean") -> Tensor:
     """Per-class binary cross-entropy with logits, averaged over the C classes:
@@ -147,7 +148,7 @@ def cosine_embedding_loss(input1: Tensor, input2: Tensor, target: Tensor, margin
     return _reduce(loss, reduction)
 
 
-def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
+def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,
                       margin: float = 1.0, weight: Tensor | None = None,
                       size_average: Any = None, reduce: Any = None,
                       reduction: str = "mean") -> Tensor:
@@ -181,7 +182,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1,  # noqa: A002
     return _reduce(loss.reshape(()) if squeeze else loss, reduction)
 
 
-def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
+def multilabel_margin_loss(input: Tensor, target: Tensor,
                            size_average: Any = None, reduce: Any = None,
                            reduction: str = "mean") -> Tensor:
     """Multi-label hinge loss: sum over target classes j and non-target classes i of
@@ -208,8 +209,8 @@ def multilabel_margin_loss(input: Tensor, target: Tensor,  # noqa: A002
                 raise IndexError(f"multilabel_margin_loss: target {label} out of range for "
                                  f"{c} classes")
             is_target[row, label] = True
-    pairs = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
-    pairs = Tensor._wrap(backend.to_device(pairs, x.device))
+    mask = (is_target[:, :, None] & ~is_target[:, None, :]).astype(x._data.dtype)
+    pairs = Tensor._wrap(backend.to_device(mask, x.device))
     hinge = (1 - x.unsqueeze(2) + x.unsqueeze(1)).clamp_min(0)  # [n, j, i]
     loss = (hinge * pairs).sum((1, 2)) / c
     return _reduce(loss.reshape(()) if squeeze else loss, reduction)

@@ -5,7 +5,8 @@ updated in place outside the graph, as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.ops.normalization import AffineNorm, moments
@@ -26,7 +27,7 @@ def _affine(weight: Tensor | None, bias: Tensor | None, like: Tensor, shape: tup
     return weight, bias
 
 
-def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,  # noqa: A002
+def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
     """Normalise each channel (dim 1) over the batch and spatial dims, then scale and shift.
@@ -68,7 +69,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                          fixed=fixed)
 
 
-def _update_running(rmean: Tensor, rvar: Tensor, mean: object, var: object, count: int,
+def _update_running(rmean: Tensor, rvar: Tensor, mean: Any, var: Any, count: int,
                     momentum: float) -> None:
     m = rmean._data
     unbiased = var.reshape(-1) * (count / (count - 1))
@@ -81,7 +82,7 @@ def _update_running(rmean: Tensor, rvar: Tensor, mean: object, var: object, coun
     rvar._version += 1
 
 
-def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,  # noqa: A002
+def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,
                weight: Tensor | None = None, bias: Tensor | None = None,
                eps: float = 1e-5) -> Tensor:
     """Normalise over the trailing ``normalized_shape`` dims, then scale and shift.
@@ -103,7 +104,7 @@ def layer_norm(input: Tensor, normalized_shape: Sequence[int] | int,  # noqa: A0
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=shape, eps=eps)
 
 
-def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # noqa: A002
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
                bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
     """Normalise each group of ``C / num_groups`` channels per sample, then scale and shift.
 
@@ -124,7 +125,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,  # 
     return out
 
 
-def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A002
+def instance_norm(input: Tensor, running_mean: Tensor | None = None,
                   running_var: Tensor | None = None, weight: Tensor | None = None,
                   bias: Tensor | None = None, use_input_stats: bool = True,
                   momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -147,7 +148,7 @@ def instance_norm(input: Tensor, running_mean: Tensor | None = None,  # noqa: A0
     return Tensor._apply(AffineNorm, input, *wb, axes=axes, pshape=pshape, eps=eps)
 
 
-def _update_instance_running(x: object, rmean: Tensor, rvar: Tensor, axes: tuple,
+def _update_instance_running(x: Any, rmean: Tensor, rvar: Tensor, axes: tuple,
                              momentum: float) -> None:
     """Running statistics of instance norm: the batch average of each sample's update."""
     count = x[0, 0].size

@@ -1,7 +1,7 @@
 """``rms_norm`` and ``local_response_norm`` (differentiable compositions)."""
 from __future__ import annotations
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from softgrad import backend
 from softgrad.functions import cat
@@ -10,7 +10,7 @@ from softgrad.tensor import Tensor
 __all__ = ["rms_norm", "local_response_norm"]
 
 
-def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,  # noqa: A002
+def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,
              weight: Tensor | None = None, eps: float | None = None) -> Tensor:
     """x / sqrt(mean(x^2) + eps) over the last ``len(normalized_shape)`` dims, times
     ``weight``. ``eps`` defaults to the machine epsilon of the input's dtype.
@@ -35,7 +35,7 @@ def rms_norm(input: Tensor, normalized_shape: Sequence[int] | int,  # noqa: A002
     return out * weight if weight is not None else out
 
 
-def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4,  # noqa: A002
+def local_response_norm(input: Tensor, size: int, alpha: float = 1e-4,
                         beta: float = 0.75, k: float = 1.0) -> Tensor:
     """x / (k + alpha * mean of x^2 over ``size`` neighbouring channels)^beta.
 

@@ -5,7 +5,8 @@ Unbatched input (no N axis) is accepted.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any, cast
 
 from softgrad import backend
 from softgrad.nn.functional._spatial import batched
@@ -20,7 +21,7 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
            "adaptive_avg_pool2d", "adaptive_max_pool1d", "adaptive_max_pool2d", "max_unpool1d",
            "max_unpool2d"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def _pool_size(size: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
@@ -63,7 +64,7 @@ def _geometry(name: str, x: Tensor, nd: int, kernel_size: IntOr, stride: IntOr |
     return k, s, pads, d, out, spatial
 
 
-def _max_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A002
+def _max_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,
               stride: IntOr | None, padding: IntOr, dilation: IntOr, ceil_mode: bool,
               return_indices: bool) -> Any:
     x, added = batched(name, input, nd, floating=True)
@@ -77,12 +78,12 @@ def _max_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A0
     if not return_indices:
         return out
     xp = backend.xp_of(x._data)
-    idx = flat_indices(xp, holder[0], k, s, pads, d, spatial[1])
+    idx = flat_indices(xp, cast(list, holder)[0], k, s, pads, d, spatial[1])
     idx = idx.reshape(out.shape)
     return out, Tensor._wrap(idx)
 
 
-def max_pool1d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def max_pool1d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, dilation: IntOr = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Max over sliding windows of (N, C, L) input. See ``nn.MaxPool1d``.
@@ -95,7 +96,7 @@ def max_pool1d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
                      return_indices)
 
 
-def max_pool2d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def max_pool2d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, dilation: IntOr = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Max over sliding windows of (N, C, H, W) input. See ``nn.MaxPool2d``.
@@ -132,7 +133,7 @@ def _avg_divisor(spatial: tuple, k: tuple, s: tuple, pad: tuple, out_hw: tuple,
     return div.astype(dtype)
 
 
-def _avg_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A002
+def _avg_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,
               stride: IntOr | None, padding: IntOr, ceil_mode: bool, count_include_pad: bool,
               divisor_override: Any) -> Tensor:
     x, added = batched(name, input, nd, floating=True)
@@ -147,7 +148,7 @@ def _avg_pool(name: str, nd: int, input: Tensor, kernel_size: IntOr,  # noqa: A0
     return out.squeeze(0) if added else out
 
 
-def avg_pool1d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def avg_pool1d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, ceil_mode: bool = False,
                count_include_pad: bool = True) -> Tensor:
     """Mean over sliding windows of (N, C, L) input. See ``nn.AvgPool1d``."""
@@ -155,7 +156,7 @@ def avg_pool1d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
                      count_include_pad, None)
 
 
-def avg_pool2d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def avg_pool2d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
     """Mean over sliding windows of (N, C, H, W) input. See ``nn.AvgPool2d``.
@@ -195,7 +196,7 @@ def _mean_matrix(n_in: int, n_out: int, dtype: Any) -> Any:
     return (inside / (hi - lo)[:, None]).astype(dtype)
 
 
-def _adaptive_avg(name: str, nd: int, input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def _adaptive_avg(name: str, nd: int, input: Tensor, output_size: Any) -> Tensor:
     x, added = batched(name, input, nd, floating=True)
     size, spatial = _adaptive_sizes(name, x, nd, output_size)
     dtype = x._data.dtype
@@ -208,12 +209,12 @@ def _adaptive_avg(name: str, nd: int, input: Tensor, output_size: Any) -> Tensor
     return out.squeeze(0) if added else out
 
 
-def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool1d(input: Tensor, output_size: Any) -> Tensor:
     """Mean over L_out adaptive windows of (N, C, L) input. See ``nn.AdaptiveAvgPool1d``."""
     return _adaptive_avg("adaptive_avg_pool1d", 1, input, output_size)
 
 
-def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:
     """Mean over (H_out, W_out) adaptive windows: window i covers rows
     [floor(i * H / H_out), ceil((i + 1) * H / H_out)). ``None`` keeps that input size.
 
@@ -225,7 +226,7 @@ def adaptive_avg_pool2d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A00
     return _adaptive_avg("adaptive_avg_pool2d", 2, input, output_size)
 
 
-def _adaptive_max(name: str, nd: int, input: Tensor, output_size: Any,  # noqa: A002
+def _adaptive_max(name: str, nd: int, input: Tensor, output_size: Any,
                   return_indices: bool) -> Any:
     x, added = batched(name, input, nd, floating=True)
     size, _ = _adaptive_sizes(name, x, nd, output_size)
@@ -235,16 +236,16 @@ def _adaptive_max(name: str, nd: int, input: Tensor, output_size: Any,  # noqa: 
         out = out.squeeze(0)
     if not return_indices:
         return out
-    return out, Tensor._wrap(holder[0].reshape(out.shape))
+    return out, Tensor._wrap(cast(list, holder)[0].reshape(out.shape))
 
 
-def adaptive_max_pool1d(input: Tensor, output_size: Any,  # noqa: A002
+def adaptive_max_pool1d(input: Tensor, output_size: Any,
                         return_indices: bool = False) -> Any:
     """Max over L_out adaptive windows of (N, C, L) input. See ``nn.AdaptiveMaxPool1d``."""
     return _adaptive_max("adaptive_max_pool1d", 1, input, output_size, return_indices)
 
 
-def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
+def adaptive_max_pool2d(input: Tensor, output_size: Any,
                         return_indices: bool = False) -> Any:
     """Max over (H_out, W_out) adaptive windows (as ``adaptive_avg_pool2d``); with
     ``return_indices`` also the flat argmax indices into each (H, W) plane.
@@ -253,7 +254,7 @@ def adaptive_max_pool2d(input: Tensor, output_size: Any,  # noqa: A002
     return _adaptive_max("adaptive_max_pool2d", 2, input, output_size, return_indices)
 
 
-def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,  # noqa: A002
+def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,
                 kernel_size: IntOr, stride: IntOr | None, padding: IntOr,
                 output_size: Sequence[int] | None) -> Tensor:
     x, added = batched(name, input, nd, floating=True)
@@ -281,7 +282,7 @@ def _max_unpool(name: str, nd: int, input: Tensor, indices: Tensor,  # noqa: A00
     return out.squeeze(0) if added else out
 
 
-def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: IntOr,  # noqa: A002
+def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: IntOr,
                  stride: IntOr | None = None, padding: IntOr = 0,
                  output_size: Sequence[int] | None = None) -> Tensor:
     """Inverse of ``max_pool1d(return_indices=True)``: zeros except at the indices.
@@ -290,7 +291,7 @@ def max_unpool1d(input: Tensor, indices: Tensor, kernel_size: IntOr,  # noqa: A0
                        output_size)
 
 
-def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: IntOr,  # noqa: A002
+def max_unpool2d(input: Tensor, indices: Tensor, kernel_size: IntOr,
                  stride: IntOr | None = None, padding: IntOr = 0,
                  output_size: Sequence[int] | None = None) -> Tensor:
     """Inverse of ``max_pool2d(return_indices=True)``: each value goes back to its argmax

@@ -36,7 +36,7 @@ def rnn_direction(mode: str, x: Tensor, weights: Sequence[Tensor], h0: Tensor,
     """
     fn = _SEQ[mode]
     bias = len(weights) - proj == 4
-    states = (h0, c0) if mode == "LSTM" else (h0,)
+    states: tuple[Any, ...] = (h0, c0) if mode == "LSTM" else (h0,)
     if proj:
         weights, states = weights[:-1], (*states, weights[-1])
     params = {"nonlinearity": "relu"} if mode == "RNN_RELU" else {}

@@ -11,7 +11,7 @@ from softgrad.tensor import Tensor
 __all__ = ["embedding", "one_hot"]
 
 
-def _indices(input: Any, num: int) -> Any:  # noqa: A002
+def _indices(input: Any, num: int) -> Any:
     idx = input._data if isinstance(input, Tensor) else backend.np.asarray(input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding indices must be integers (int64 or int32), got dtype "
@@ -22,7 +22,7 @@ def _indices(input: Any, num: int) -> Any:  # noqa: A002
     return idx
 
 
-def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,  # noqa: A002
+def embedding(input: Tensor, weight: Tensor, padding_idx: int | None = None,
               max_norm: float | None = None, norm_type: float = 2.0,
               scale_grad_by_freq: bool = False, sparse: bool = False) -> Tensor:
     """Look up rows of ``weight`` by integer ``input``.

@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.nn.functional.pooling import adaptive_avg_pool1d, adaptive_avg_pool2d
@@ -16,10 +17,10 @@ np = backend.np
 __all__ = ["pad", "interpolate", "upsample", "unfold", "fold", "pixel_shuffle",
            "pixel_unshuffle"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
-def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",  # noqa: A002
+def pad(input: Tensor, pad: Sequence[int], mode: str = "constant",
         value: float | None = None) -> Tensor:
     """Pad the trailing dims: ``pad = (left_last, right_last, left_2nd_last, ...)``.
 
@@ -114,7 +115,7 @@ def _linear_matrix(n_in: int, n_out: int, scale: float | None, align_corners: bo
     return m
 
 
-def interpolate(input: Tensor, size: IntOr | None = None,  # noqa: A002
+def interpolate(input: Tensor, size: IntOr | None = None,
                 scale_factor: float | Sequence[float] | None = None, mode: str = "nearest",
                 align_corners: bool | None = None, recompute_scale_factor: bool | None = None,
                 antialias: bool = False) -> Tensor:
@@ -150,11 +151,11 @@ def interpolate(input: Tensor, size: IntOr | None = None,  # noqa: A002
         out = as_tuple(size, nd, "size")
         scales: tuple = (None,) * nd
     else:
-        sf = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) \
+        sf: tuple[Any, ...] = tuple(scale_factor) if isinstance(scale_factor, (list, tuple)) \
             else (scale_factor,) * nd
         if len(sf) != nd:
             raise ValueError(f"interpolate(): scale_factor must have {nd} elements, got {sf}")
-        out = tuple(int(math.floor(n * float(f))) for n, f in zip(spatial, sf))
+        out = tuple(math.floor(n * float(f)) for n, f in zip(spatial, sf))
         scales = (None,) * nd if recompute_scale_factor else tuple(float(f) for f in sf)
     if any(o <= 0 for o in out):
         raise ValueError(f"interpolate(): output size {out} must be positive (input size "
@@ -175,7 +176,7 @@ def interpolate(input: Tensor, size: IntOr | None = None,  # noqa: A002
     return Tensor._apply(Resample, input, ah=mats[0], aw=mats[1])
 
 
-def upsample(input: Tensor, size: IntOr | None = None,  # noqa: A002
+def upsample(input: Tensor, size: IntOr | None = None,
              scale_factor: float | None = None, mode: str = "nearest",
              align_corners: bool | None = None) -> Tensor:
     """Alias of :func:`interpolate` (kept for PyTorch compatibility)."""
@@ -196,7 +197,7 @@ def _window_args(name: str, kernel_size: IntOr, dilation: IntOr, padding: IntOr,
     return k, d, ((p[0], p[0]), (p[1], p[1])), s
 
 
-def unfold(input: Tensor, kernel_size: IntOr, dilation: IntOr = 1,  # noqa: A002
+def unfold(input: Tensor, kernel_size: IntOr, dilation: IntOr = 1,
            padding: IntOr = 0, stride: IntOr = 1) -> Tensor:
     """Extract sliding blocks: (N, C, H, W) -> (N, C * KH * KW, L), L = number of blocks.
 
@@ -217,7 +218,7 @@ def unfold(input: Tensor, kernel_size: IntOr, dilation: IntOr = 1,  # noqa: A002
     return out.squeeze(0) if input.dim() == 3 else out
 
 
-def fold(input: Tensor, output_size: IntOr, kernel_size: IntOr,  # noqa: A002
+def fold(input: Tensor, output_size: IntOr, kernel_size: IntOr,
          dilation: IntOr = 1, padding: IntOr = 0, stride: IntOr = 1) -> Tensor:
     """Sum sliding blocks back into an image: (N, C * KH * KW, L) -> (N, C, H, W).
 
@@ -247,7 +248,7 @@ def fold(input: Tensor, output_size: IntOr, kernel_size: IntOr,  # noqa: A002
     return out.squeeze(0) if input.dim() == 2 else out
 
 
-def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
+def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:
     """(*, C * r^2, H, W) -> (*, C, H * r, W * r): channel blocks become r x r pixel tiles.
     See ``nn.PixelShuffle``."""
     r = int(upscale_factor)
@@ -261,7 +262,7 @@ def pixel_shuffle(input: Tensor, upscale_factor: int) -> Tensor:  # noqa: A002
     return x.permute(*perm).reshape(*lead, c // (r * r), h * r, w * r)
 
 
-def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:  # noqa: A002
+def pixel_unshuffle(input: Tensor, downscale_factor: int) -> Tensor:
     """(*, C, H * r, W * r) -> (*, C * r^2, H, W), the inverse of :func:`pixel_shuffle`."""
     r = int(downscale_factor)
     if input.dim() < 3 or r < 1 or input.shape[-1] % r or input.shape[-2] % r:

@@ -2,7 +2,8 @@
 -average pools ``lp_pool1d/2d/3d`` (compositions of existing ops)."""
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn.functional.pooling import avg_pool1d, avg_pool2d
 from softgrad.nn.functional.vision import interpolate
@@ -10,7 +11,7 @@ from softgrad.nn.functional.volume import avg_pool3d
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 __all__ = ["bilinear", "channel_shuffle", "native_channel_shuffle", "upsample_nearest",
            "upsample_bilinear", "lp_pool1d", "lp_pool2d", "lp_pool3d"]
 
@@ -38,7 +39,7 @@ def bilinear(input1: Tensor, input2: Tensor, weight: Tensor,
     return y.reshape(*lead, out_f)
 
 
-def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
+def channel_shuffle(input: Tensor, groups: int) -> Tensor:
     """Interleave the channels (dim 1) of ``groups`` groups: (N, g*k, *) viewed as
     (N, g, k, *), transposed to (N, k, g, *). See ``nn.ChannelShuffle``."""
     if groups <= 0:
@@ -59,19 +60,19 @@ def channel_shuffle(input: Tensor, groups: int) -> Tensor:  # noqa: A002
 native_channel_shuffle = channel_shuffle
 
 
-def upsample_nearest(input: Tensor, size: IntOr | None = None,  # noqa: A002
+def upsample_nearest(input: Tensor, size: IntOr | None = None,
                      scale_factor: Any = None) -> Tensor:
     """Deprecated alias of ``interpolate(..., mode='nearest')``."""
     return interpolate(input, size, scale_factor, mode="nearest")
 
 
-def upsample_bilinear(input: Tensor, size: IntOr | None = None,  # noqa: A002
+def upsample_bilinear(input: Tensor, size: IntOr | None = None,
                       scale_factor: Any = None) -> Tensor:
     """Deprecated alias of ``interpolate(..., mode='bilinear', align_corners=True)``."""
     return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)
 
 
-def _lp_pool(pool: Any, nd: int, input: Tensor, norm_type: float,  # noqa: A002
+def _lp_pool(pool: Any, nd: int, input: Tensor, norm_type: float,
              kernel_size: IntOr, stride: IntOr | None, ceil_mode: bool) -> Tensor:
     """(sum over each window of x^p)^(1/p), from the window mean times its size."""
     k = as_tuple(kernel_size, nd, "kernel_size")
@@ -85,19 +86,19 @@ def _lp_pool(pool: Any, nd: int, input: Tensor, norm_type: float,  # noqa: A002
     return total ** (1.0 / p)
 
 
-def lp_pool1d(input: Tensor, norm_type: float, kernel_size: int,  # noqa: A002
+def lp_pool1d(input: Tensor, norm_type: float, kernel_size: IntOr,
               stride: IntOr | None = None, ceil_mode: bool = False) -> Tensor:
     """The p-norm of each window of (N, C, L) input. See ``nn.LPPool1d``."""
     return _lp_pool(avg_pool1d, 1, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool2d(input: Tensor, norm_type: float, kernel_size: IntOr,  # noqa: A002
+def lp_pool2d(input: Tensor, norm_type: float, kernel_size: IntOr,
               stride: IntOr | None = None, ceil_mode: bool = False) -> Tensor:
     """The p-norm of each window of (N, C, H, W) input. See ``nn.LPPool2d``."""
     return _lp_pool(avg_pool2d, 2, input, norm_type, kernel_size, stride, ceil_mode)
 
 
-def lp_pool3d(input: Tensor, norm_type: float, kernel_size: IntOr,  # noqa: A002
+def lp_pool3d(input: Tensor, norm_type: float, kernel_size: IntOr,
               stride: IntOr | None = None, ceil_mode: bool = False) -> Tensor:
     """The p-norm of each window of (N, C, D, H, W) input. See ``nn.LPPool3d``."""
     return _lp_pool(avg_pool3d, 3, input, norm_type, kernel_size, stride, ceil_mode)

@@ -8,7 +8,8 @@ smaller result; autograd composes the VJPs.
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad import backend
 from softgrad.functions import stack
@@ -35,7 +36,7 @@ from softgrad.tensor import Tensor
 np = backend.np
 __all__ = ["conv3d", "max_pool3d", "avg_pool3d", "adaptive_avg_pool3d"]
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 def _depth_windows(x: Tensor, k: int, s: int, d: int, out: int) -> Tensor:
@@ -50,7 +51,7 @@ def _pad_depth(x: Tensor, lo: int, hi: int, value: float) -> Tensor:
     return _pad(x, [0, 0, 0, 0, lo, hi], value=value)
 
 
-def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A002
+def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,
            stride: IntOr = 1, padding: IntOr | str = 0, dilation: IntOr = 1,
            groups: int = 1) -> Tensor:
     """3-D cross-correlation over (N, C_in, D, H, W) input. See ``nn.Conv3d``.
@@ -80,7 +81,7 @@ def conv3d(input: Tensor, weight: Tensor, bias: Tensor | None = None,  # noqa: A
     return y.squeeze(0) if added else y
 
 
-def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, dilation: IntOr = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Any:
     """Max over sliding (kD, kH, kW) windows of (N, C, D, H, W) input. See ``nn.MaxPool3d``.
@@ -98,7 +99,8 @@ def max_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
     if return_indices:
         y, hw_idx = y
     y = y.reshape(n, c, depth, out[1], out[2])
-    y = _depth_windows(_pad_depth(y, *pads[0], -float("inf")), k[0], s[0], d[0], out[0])
+    y = _depth_windows(_pad_depth(y, pads[0][0], pads[0][1], -float("inf")), k[0], s[0], d[0],
+                       out[0])
     y, arg = y.max(dim=3)  # the first maximum wins, as in PyTorch
     if return_indices:
         xp = backend.xp_of(x._data)
@@ -124,7 +126,7 @@ def _avg_divisor3(spatial: tuple, k: tuple, s: tuple, pad: tuple, out: tuple,
     return div
 
 
-def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  # noqa: A002
+def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,
                padding: IntOr = 0, ceil_mode: bool = False, count_include_pad: bool = True,
                divisor_override: int | None = None) -> Tensor:
     """Mean over sliding (kD, kH, kW) windows of (N, C, D, H, W) input. See ``nn.AvgPool3d``.
@@ -141,7 +143,7 @@ def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
     y = avg_pool2d(x.reshape(n, c * depth, h, w), k[1:], s[1:], (pads[1][0], pads[2][0]),
                    ceil_mode, True, 1)  # window sums over (H, W)
     y = y.reshape(n, c, depth, out[1], out[2])
-    y = _depth_windows(_pad_depth(y, *pads[0], 0.0), k[0], s[0], 1, out[0]).sum(dim=3)
+    y = _depth_windows(_pad_depth(y, pads[0][0], pads[0][1], 0.0), k[0], s[0], 1, out[0]).sum(dim=3)
     if divisor_override is not None:
         y = y / float(divisor_override)
     else:
@@ -153,7 +155,7 @@ def avg_pool3d(input: Tensor, kernel_size: IntOr, stride: IntOr | None = None,  
     return y.squeeze(0) if added else y
 
 
-def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:  # noqa: A002
+def adaptive_avg_pool3d(input: Tensor, output_size: Any) -> Tensor:
     """Mean over (D_out, H_out, W_out) adaptive windows of (N, C, D, H, W) input
     (``None`` keeps that size). See ``nn.AdaptiveAvgPool3d``."""
     name = "adaptive_avg_pool3d"

@@ -2,7 +2,7 @@
 ``in_proj_bias``, ``out_proj.weight/bias``; ``q/k/v_proj_weight`` when kdim/vdim differ)."""
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from softgrad.nn import init
 from softgrad.nn.functional import attention as FA
@@ -64,6 +64,8 @@ class MultiheadAttention(Module):
             self.register_parameter("in_proj_bias", None)
         self.out_proj = NonDynamicallyQuantizableLinear(embed_dim, embed_dim, bias=bias,
                                                         device=device, dtype=dtype)
+        self.bias_k: Parameter | None
+        self.bias_v: Parameter | None
         if add_bias_kv:
             self.bias_k = Parameter(_empty((1, 1, embed_dim), device, dtype))
             self.bias_v = Parameter(_empty((1, 1, embed_dim), device, dtype))
@@ -84,7 +86,7 @@ class MultiheadAttention(Module):
             init.constant_(self.out_proj.bias, 0.0)
         if self.bias_k is not None:
             init.xavier_normal_(self.bias_k)
-            init.xavier_normal_(self.bias_v)
+            init.xavier_normal_(cast(Parameter, self.bias_v))  # made with bias_k
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor,
                 key_padding_mask: Tensor | None = None, need_weights: bool = True,

@@ -7,7 +7,8 @@ it); the one on the inputs then sees ``grad_input`` and calls
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from softgrad.autograd.function import Function
 from softgrad.tensor import Tensor

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections import OrderedDict
-from typing import Any, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, cast
 
 from softgrad.nn.modules.module import Module
 from softgrad.nn.parameter import Parameter
 from softgrad.tensor import Tensor
 
 
-def _check_module(m: Any) -> "Module":
+def _check_module(m: Any) -> Module:
     if not isinstance(m, Module):
         raise TypeError(f"{type(m).__name__} is not a Module subclass")
     return m
@@ -39,7 +40,7 @@ class _KeyedModules(Module):
         self._check_name(name, "module")
         if module is not None:
             _check_module(module)
-        self._items[name] = module
+        self._items[name] = module  # type: ignore[assignment]  # None: a placeholder, as in PyTorch
 
     register_module = add_module
 
@@ -74,7 +75,7 @@ class Sequential(_KeyedModules):
             for i, m in enumerate(args):
                 self.add_module(str(i), _check_module(m))
 
-    def forward(self, input: Any) -> Any:  # noqa: A002
+    def forward(self, input: Any) -> Any:
         for m in self._items.values():
             input = m(input)
         return input
@@ -95,21 +96,21 @@ class Sequential(_KeyedModules):
                   else [keys[_norm_index(idx, len(keys), "Sequential")]]):
             del self._items[k]
         # keep PyTorch's numbering after a deletion
-        self._items = dict((str(i), m) for i, m in enumerate(self._items.values()))
+        self._items = {str(i): m for i, m in enumerate(self._items.values())}
 
     def __iter__(self) -> Iterator[Module]:
         return iter(self._items.values())
 
-    def append(self, module: Module) -> "Sequential":
+    def append(self, module: Module) -> Sequential:
         self.add_module(str(len(self._items)), _check_module(module))
         return self
 
-    def extend(self, modules: Iterable[Module]) -> "Sequential":
+    def extend(self, modules: Iterable[Module]) -> Sequential:
         for m in modules:
             self.append(m)
         return self
 
-    def insert(self, index: int, module: Module) -> "Sequential":
+    def insert(self, index: int, module: Module) -> Sequential:
         mods = list(self._items.values())
         n = len(mods)
         if not -n <= index <= n:
@@ -176,17 +177,17 @@ class ModuleList(Module):
     def __iter__(self) -> Iterator[Module]:
         return iter(self._list)
 
-    def __iadd__(self, modules: Iterable[Module]) -> "ModuleList":
+    def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
 
-    def __add__(self, other: Iterable[Module]) -> "ModuleList":
+    def __add__(self, other: Iterable[Module]) -> ModuleList:
         return type(self)(list(self._list) + list(other))
 
-    def append(self, module: Module) -> "ModuleList":
+    def append(self, module: Module) -> ModuleList:
         self._list.append(_check_module(module))
         return self
 
-    def extend(self, modules: Iterable[Module]) -> "ModuleList":
+    def extend(self, modules: Iterable[Module]) -> ModuleList:
         if isinstance(modules, Module) and not isinstance(modules, (ModuleList, Sequential)):
             raise TypeError("ModuleList.extend should be called with an iterable, but got "
                             + type(modules).__name__)
@@ -202,7 +203,7 @@ class ModuleList(Module):
 
     def add_module(self, name: str, module: Module | None) -> None:
         if name.isdigit() and int(name) == len(self._list):
-            self.append(module)
+            self.append(cast(Module, module))  # append refuses None
         else:
             super().add_module(name, module)
 
@@ -250,7 +251,8 @@ class ModuleDict(_KeyedModules):
         self._items.clear()
 
     def update(self, modules: Mapping[str, Module] | Iterable) -> None:
-        pairs = modules.items() if isinstance(modules, (Mapping, ModuleDict)) else modules
+        pairs: Iterable[Any] = modules.items() if isinstance(modules, (Mapping, ModuleDict)) \
+            else modules
         for pair in pairs:
             if len(pair) != 2:
                 raise ValueError("ModuleDict update sequence elements should be (key, module) "
@@ -293,14 +295,14 @@ class ParameterList(Module):
     def __iter__(self) -> Iterator[Any]:
         return iter(self._plist)
 
-    def __iadd__(self, values: Iterable[Any]) -> "ParameterList":
+    def __iadd__(self, values: Iterable[Any]) -> ParameterList:
         return self.extend(values)
 
-    def append(self, value: Any) -> "ParameterList":
+    def append(self, value: Any) -> ParameterList:
         self._plist.append(_as_parameter(value))
         return self
 
-    def extend(self, values: Iterable[Any]) -> "ParameterList":
+    def extend(self, values: Iterable[Any]) -> ParameterList:
         for v in values:
             self.append(v)
         return self
@@ -356,12 +358,13 @@ class ParameterDict(Module):
         return self._pdict.pop(key)
 
     def update(self, parameters: Mapping[str, Any] | Iterable) -> None:
+        pairs: Iterable[tuple[str, Any]]
         if isinstance(parameters, (OrderedDict, ParameterDict)):
             pairs = parameters.items()
         elif isinstance(parameters, Mapping):  # a plain dict: sorted by key, as PyTorch does
             pairs = sorted(parameters.items())
-        else:
-            pairs = parameters
+        else:  # (key, value) pairs
+            pairs = cast(Iterable[tuple[str, Any]], parameters)
         for k, v in pairs:
             self[k] = v
 

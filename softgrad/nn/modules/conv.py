@@ -8,7 +8,8 @@ initialisation: ``kaiming_uniform_(a=sqrt(5))`` for the weight and U(-1/sqrt(fan
 from __future__ import annotations
 
 import math
-from typing import Any, Sequence, Union
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn import init
 from softgrad.nn.functional import conv as FC
@@ -20,7 +21,7 @@ from softgrad.nn.parameter import Parameter
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 _MODES = ("zeros", "reflect", "replicate", "circular")
 
 
@@ -97,7 +98,7 @@ class _ConvNd(Module):
                 bound = 1 / math.sqrt(fan_in)
                 init.uniform_(self.bias, -bound, bound)
 
-    def _check_input(self, input: Tensor) -> None:  # noqa: A002
+    def _check_input(self, input: Tensor) -> None:
         nd = self._nd
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: input must be a Tensor, got "
@@ -139,7 +140,7 @@ class _Conv(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input(input)
         fn = {1: FC.conv1d, 2: FC.conv2d, 3: _conv3d}[self._nd]
         if self.padding_mode != "zeros":
@@ -209,7 +210,7 @@ class _ConvTranspose(_ConvNd):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation,
                          groups, bias, padding_mode, device, dtype, output_padding)
 
-    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, output_size: Sequence[int] | None = None) -> Tensor:
         self._check_input(input)
         name = "conv_transpose1d" if self._nd == 1 else "conv_transpose2d"
         return FC._conv_transpose(name, self._nd, input, self.weight, self.bias, self.stride,

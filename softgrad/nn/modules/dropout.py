@@ -29,7 +29,7 @@ class Dropout(_DropoutNd):
         True
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout(input, self.p, self.training, self.inplace)
 
 
@@ -38,7 +38,7 @@ class _ChannelDropout(_DropoutNd):
 
     _spatial = 1
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return input
         want = self._spatial + 2
@@ -59,7 +59,7 @@ class Dropout1d(_ChannelDropout):
 
     _spatial = 1
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout1d(input, self.p, self.training, self.inplace)
 
 
@@ -69,7 +69,7 @@ class Dropout2d(_ChannelDropout):
 
     _spatial = 2
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.dropout2d(input, self.p, self.training, self.inplace)
 
 
@@ -82,7 +82,7 @@ class Dropout3d(_ChannelDropout):
 class AlphaDropout(_DropoutNd):
     """Dropout that keeps zero mean and unit variance of SELU activations (training only)."""
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         if not self.training or self.p == 0.0:
             return input
         alpha = -1.7580993408473766                # -scale * alpha of SELU
@@ -99,5 +99,5 @@ class AlphaDropout(_DropoutNd):
 class FeatureAlphaDropout(_DropoutNd):
     """Alpha dropout of whole channels (dim 1), for SELU networks (training only)."""
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return F.feature_alpha_dropout(input, self.p, self.training)

@@ -59,7 +59,7 @@ class EmbeddingBag(Module):
             with grad_mode.no_grad():
                 self.weight._data[self.padding_idx] = 0
 
-    def forward(self, input: Tensor, offsets: Tensor | None = None,  # noqa: A002
+    def forward(self, input: Tensor, offsets: Tensor | None = None,
                 per_sample_weights: Tensor | None = None) -> Tensor:
         return F.embedding_bag(input, self.weight, offsets, self.max_norm, self.norm_type,
                                self.scale_grad_by_freq, self.mode, self.sparse,
@@ -83,7 +83,7 @@ class EmbeddingBag(Module):
                         max_norm: float | None = None, norm_type: float = 2.0,
                         scale_grad_by_freq: bool = False, mode: str = "mean",
                         sparse: bool = False, include_last_offset: bool = False,
-                        padding_idx: int | None = None) -> "EmbeddingBag":
+                        padding_idx: int | None = None) -> EmbeddingBag:
         """An EmbeddingBag holding ``embeddings`` (2-D); frozen unless ``freeze=False``."""
         if embeddings.dim() != 2:
             raise ValueError("Embeddings parameter is expected to be 2-dimensional")

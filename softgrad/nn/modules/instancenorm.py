@@ -21,7 +21,7 @@ class _InstanceNorm(_NormBase):
         super().__init__(num_features, eps, momentum, affine, track_running_stats, device,
                          dtype, bias=bias)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         nd, name = self._nd, type(self).__name__
         if input.dim() not in (nd + 1, nd + 2):
             raise ValueError(f"{name}: expected {nd + 1}D or {nd + 2}D input (got "

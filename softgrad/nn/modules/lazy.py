@@ -5,7 +5,7 @@ becomes that layer (``cls_to_become``), as in PyTorch.
 """
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from softgrad.autograd import grad_mode
 from softgrad.nn.modules.conv import Conv1d, Conv2d, Conv3d, IntOr
@@ -21,6 +21,9 @@ class LazyModuleMixin:
 
     cls_to_become: Any = None
 
+    if TYPE_CHECKING:  # the layer's, which this is mixed into
+        def reset_parameters(self) -> None: ...
+
     def has_uninitialized_params(self) -> bool:
         return any(isinstance(p, UninitializedParameter) for p in self.__dict__.values())
 
@@ -33,7 +36,7 @@ class LazyModuleMixin:
                 self.initialize_parameters(*args, **kwargs)
             if not self.has_uninitialized_params() and self.cls_to_become is not None:
                 self.__class__ = self.cls_to_become
-        return Module.__call__(self, *args, **kwargs)
+        return Module.__call__(cast(Module, self), *args, **kwargs)
 
 
 class LazyLinear(LazyModuleMixin, Linear):
@@ -61,7 +64,7 @@ class LazyLinear(LazyModuleMixin, Linear):
         if not self.has_uninitialized_params() and self.in_features != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor) -> None:  # noqa: A002
+    def initialize_parameters(self, input: Tensor) -> None:
         self.in_features = input.shape[-1]
         self.weight.materialize((self.out_features, self.in_features))
         if self.bias is not None:
@@ -73,6 +76,13 @@ class _LazyConvMixin(LazyModuleMixin):
     """The constructor and first-input initialisation of ``LazyConv1d/2d/3d``."""
 
     _nd = 2
+
+    if TYPE_CHECKING:  # the conv layer's, which this is mixed into
+        out_channels: int
+        groups: int
+        kernel_size: tuple[int, ...]
+        weight: Any  # an UninitializedParameter until the first call, then a Parameter
+        bias: Any
 
     def __init__(self, out_channels: int, kernel_size: IntOr, stride: IntOr = 1,
                  padding: Any = 0, dilation: IntOr = 1, groups: int = 1, bias: bool = True,
@@ -90,7 +100,7 @@ class _LazyConvMixin(LazyModuleMixin):
         if not self.has_uninitialized_params() and self.in_channels != 0:
             super().reset_parameters()
 
-    def initialize_parameters(self, input: Tensor, *args: Any) -> None:  # noqa: A002
+    def initialize_parameters(self, input: Tensor, *args: Any) -> None:
         self.in_channels = input.shape[0 if input.dim() == self._nd + 1 else 1]
         if self.in_channels % self.groups:
             raise ValueError(f"{type(self).__name__}: in_channels ({self.in_channels}) must be "

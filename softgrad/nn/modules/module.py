@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from types import MappingProxyType
-from typing import Any, Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 from softgrad.autograd import grad_mode
 from softgrad.engine.hooks import RemovableHandle
@@ -112,7 +113,7 @@ class Module(StateMixin):
         if with_kwargs:
             if self._hooks_with_kwargs is _NO_KWARG_HOOKS:
                 object.__setattr__(self, "_hooks_with_kwargs", set())
-            self._hooks_with_kwargs.add(handle.id)
+            cast(set, self._hooks_with_kwargs).add(handle.id)
         return handle
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
@@ -154,7 +155,7 @@ class Module(StateMixin):
                     if isinstance(item, Parameter):
                         yield f"{name}.{i}", item
 
-    def _local_children(self) -> Iterator[tuple[str, "Module"]]:
+    def _local_children(self) -> Iterator[tuple[str, Module]]:
         """This module's direct submodules, in attribute order."""
         for name, v in self.__dict__.items():
             if isinstance(v, Module):
@@ -175,15 +176,15 @@ class Module(StateMixin):
                 yield name, v, v.persistent
 
     @property
-    def _parameters(self) -> "OrderedDict[str, Parameter]":
+    def _parameters(self) -> OrderedDict[str, Parameter]:
         return OrderedDict(self._local_params())
 
     @property
-    def _buffers(self) -> "OrderedDict[str, Tensor]":
+    def _buffers(self) -> OrderedDict[str, Tensor]:
         return OrderedDict((n, b) for n, b, _ in self._local_buffers())
 
     @property
-    def _modules(self) -> "OrderedDict[str, Module]":
+    def _modules(self) -> OrderedDict[str, Module]:
         return OrderedDict(self._local_children())
 
     # ------------------------------------------------------------------ registration
@@ -221,7 +222,7 @@ class Module(StateMixin):
                             f"'{name}' (softgrad.nn.Parameter or None required)")
         object.__setattr__(self, name, param)
 
-    def add_module(self, name: str, module: "Module | None") -> None:
+    def add_module(self, name: str, module: Module | None) -> None:
         """Add a child module as attribute ``name``."""
         self._check_name(name, "module")
         if module is not None and not isinstance(module, Module):
@@ -230,7 +231,7 @@ class Module(StateMixin):
 
     register_module = add_module
 
-    def get_submodule(self, target: str) -> "Module":
+    def get_submodule(self, target: str) -> Module:
         """The submodule at dotted path ``target`` ('' is self)."""
         if target == "":
             return self
@@ -253,7 +254,7 @@ class Module(StateMixin):
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo: set | None = None, prefix: str = "",
-                      remove_duplicate: bool = True) -> Iterator[tuple[str, "Module"]]:
+                      remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
         """(dotted name, module) for self and every submodule, depth first."""
         if memo is None:
             memo = set()
@@ -266,7 +267,7 @@ class Module(StateMixin):
             yield from m.named_modules(memo, f"{prefix}.{name}" if prefix else name,
                                        remove_duplicate)
 
-    def modules(self, remove_duplicate: bool = True) -> Iterator["Module"]:
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
         """Self and every submodule (depth first; each once unless ``remove_duplicate=False``)."""
         seen: set[int] = set()
         stack: list[Module] = [self]
@@ -280,14 +281,14 @@ class Module(StateMixin):
             kids = [c for _, c in m._local_children()]
             stack.extend(reversed(kids))
 
-    def named_children(self) -> Iterator[tuple[str, "Module"]]:
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         seen: set[int] = set()
         for name, m in self._local_children():
             if id(m) not in seen:
                 seen.add(id(m))
                 yield name, m
 
-    def children(self) -> Iterator["Module"]:
+    def children(self) -> Iterator[Module]:
         for _, m in self.named_children():
             yield m
 
@@ -328,7 +329,7 @@ class Module(StateMixin):
             yield b
 
     # ------------------------------------------------------------------ modes
-    def train(self, mode: bool = True) -> "Module":
+    def train(self, mode: bool = True) -> Module:
         """Set training mode (only Dropout/BatchNorm-like layers read it); returns self."""
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
@@ -337,11 +338,11 @@ class Module(StateMixin):
             m.train(mode)
         return self
 
-    def eval(self) -> "Module":
+    def eval(self) -> Module:
         """``train(False)``. Does not stop gradient recording: use ``sg.no_grad()``."""
         return self.train(False)
 
-    def requires_grad_(self, requires_grad: bool = True) -> "Module":
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
         for p in self.parameters():
             p.requires_grad_(requires_grad)
         return self
@@ -356,7 +357,7 @@ class Module(StateMixin):
             else:
                 p.grad._data[...] = 0
 
-    def apply(self, fn: Callable[["Module"], Any]) -> "Module":
+    def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call ``fn`` on every submodule (children first) and then on self."""
         for m in self.children():
             m.apply(fn)

@@ -7,12 +7,17 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, Mapping, NamedTuple, TypeVar
+from collections.abc import Callable, Iterator, Mapping
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar
 
 from softgrad import backend, dtypes
 from softgrad.devices import DEVICE_TYPES
 from softgrad.autograd import grad_mode
 from softgrad.tensor import Tensor
+
+if TYPE_CHECKING:
+    from softgrad.nn.modules.module import Module
+    from softgrad.nn.parameter import Parameter
 
 Self = TypeVar("Self", bound="StateMixin")
 
@@ -30,6 +35,15 @@ class _IncompatibleKeys(NamedTuple):
 
 class StateMixin:
     """Conversion and (de)serialisation of a module tree (mixed into ``Module``)."""
+
+    if TYPE_CHECKING:  # Module's, which this is mixed into
+        def modules(self, remove_duplicate: bool = True) -> Iterator[Module]: ...
+
+        def _local_params(self) -> Iterator[tuple[str, Parameter]]: ...
+
+        def _local_buffers(self) -> Iterator[tuple[str, Tensor, bool]]: ...
+
+        def _local_children(self) -> Iterator[tuple[str, Module]]: ...
 
     # ------------------------------------------------------------------ dtype / device
     def _convert(self: Self, fn: Callable[[Any], Any]) -> Self:
@@ -97,9 +111,9 @@ class StateMixin:
             yield from m._state_items(f"{prefix}{name}.")
 
     def state_dict(self: Self, *, destination: dict | None = None, prefix: str = "",
-                   keep_vars: bool = False) -> "OrderedDict[str, Tensor]":
+                   keep_vars: bool = False) -> OrderedDict[str, Tensor]:
         """Parameters and persistent buffers by dotted name (detached, sharing memory)."""
-        out = OrderedDict() if destination is None else destination
+        out: Any = OrderedDict() if destination is None else destination
         for key, t in self._state_items(prefix):
             out[key] = t if keep_vars else t.detach()
         return out

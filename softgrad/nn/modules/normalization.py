@@ -1,7 +1,8 @@
 """Normalisation layers: ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any, cast
 
 from softgrad import backend, devices, dtypes
 from softgrad.creation import _shape_arg
@@ -27,6 +28,12 @@ class _NormBase(Module):
     ``affine``), the running-statistics buffers (when ``track_running_stats``), their
     reset and the repr."""
 
+    weight: Parameter | None
+    bias: Parameter | None
+    running_mean: Tensor | None  # buffers, None without track_running_stats
+    running_var: Tensor | None
+    num_batches_tracked: Tensor | None
+
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
                  dtype: Any = None, *, bias: bool = True) -> None:
@@ -49,10 +56,10 @@ class _NormBase(Module):
         self.reset_parameters()
 
     def reset_running_stats(self) -> None:
-        if self.track_running_stats:
-            init.zeros_(self.running_mean)
-            init.ones_(self.running_var)
-            init.zeros_(self.num_batches_tracked)
+        if self.track_running_stats:  # the buffers exist
+            init.zeros_(cast(Tensor, self.running_mean))
+            init.ones_(cast(Tensor, self.running_var))
+            init.zeros_(cast(Tensor, self.num_batches_tracked))
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -73,12 +80,12 @@ class _BatchNorm(_NormBase):
 
     _dims: tuple[int, ...] = ()
 
-    def _check_input_dim(self, input: Tensor) -> None:  # noqa: A002
+    def _check_input_dim(self, input: Tensor) -> None:
         if input.dim() not in self._dims:
             want = " or ".join(f"{d}D" for d in self._dims)
             raise ValueError(f"expected {want} input (got {input.dim()}D input)")
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         self._check_input_dim(input)
         if input.shape[1] != self.num_features:
             raise ValueError(f"{type(self).__name__}({self.num_features}) got input with "
@@ -144,6 +151,9 @@ class LayerNorm(Module):
         >>> y = ln(sg.randn(8, 10, 64))
     """
 
+    weight: Parameter | None
+    bias: Parameter | None
+
     def __init__(self, normalized_shape: int | Sequence[int], eps: float = 1e-5,
                  elementwise_affine: bool = True, bias: bool = True, device: Any = None,
                  dtype: Any = None) -> None:
@@ -166,7 +176,7 @@ class LayerNorm(Module):
         if self.bias is not None:
             init.zeros_(self.bias)
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FN.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
@@ -185,6 +195,9 @@ class GroupNorm(Module):
         bias: learn the bias too (when affine). Default: True.
     """
 
+    weight: Parameter | None
+    bias: Parameter | None
+
     def __init__(self, num_groups: int, num_channels: int, eps: float = 1e-5,
                  affine: bool = True, device: Any = None, dtype: Any = None, *,
                  bias: bool = True) -> None:
@@ -202,7 +215,7 @@ class GroupNorm(Module):
         else:
             self.weight = self.bias = None
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FN.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:

@@ -2,13 +2,13 @@
 CircularPad1d/2d``; each is one ``F.pad`` call with PyTorch's argument order."""
 from __future__ import annotations
 
-from typing import Sequence, Union
+from collections.abc import Sequence
 
 from softgrad.nn.functional.vision import pad as _pad
 from softgrad.nn.modules.module import Module
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 class _PadNd(Module):
@@ -25,7 +25,7 @@ class _PadNd(Module):
                              f"{2 * self._nd}-tuple, got {padding}")
         self.padding, self.value = padding, value
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         if self._mode == "constant":
             return _pad(input, self.padding, "constant", self.value)
         return _pad(input, self.padding, self._mode)

@@ -6,7 +6,8 @@ to ``kernel_size``).
 """
 from __future__ import annotations
 
-from typing import Any, Sequence, Union
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from softgrad.nn.functional import pooling as FP
 from softgrad.nn.functional import volume as FV
@@ -14,7 +15,7 @@ from softgrad.nn.modules.module import Module
 from softgrad.ops.windows import as_tuple
 from softgrad.tensor import Tensor
 
-IntOr = Union[int, Sequence[int]]
+IntOr = int | Sequence[int]
 
 
 class _MaxPoolNd(Module):
@@ -29,7 +30,7 @@ class _MaxPoolNd(Module):
         self.padding, self.dilation = padding, dilation
         self.return_indices, self.ceil_mode = return_indices, ceil_mode
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.kernel_size, self.stride, self.padding,
                               self.dilation, self.ceil_mode, self.return_indices)
 
@@ -80,13 +81,13 @@ class AvgPool1d(Module):
     def __init__(self, kernel_size: IntOr, stride: IntOr | None = None, padding: IntOr = 0,
                  ceil_mode: bool = False, count_include_pad: bool = True) -> None:
         super().__init__()
-        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)  # noqa: E731
+        one = lambda v: tuple(v) if isinstance(v, (tuple, list)) else (v,)
         self.kernel_size = one(kernel_size)  # stored as 1-tuples, as PyTorch does
         self.stride = one(stride if stride is not None else kernel_size)
         self.padding, self.ceil_mode = one(padding), ceil_mode
         self.count_include_pad = count_include_pad
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FP.avg_pool1d(input, self.kernel_size, self.stride, self.padding,
                              self.ceil_mode, self.count_include_pad)
 
@@ -109,7 +110,7 @@ class AvgPool2d(Module):
         self.padding, self.ceil_mode = padding, ceil_mode
         self.count_include_pad, self.divisor_override = count_include_pad, divisor_override
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FP.avg_pool2d(input, self.kernel_size, self.stride, self.padding,
                              self.ceil_mode, self.count_include_pad, self.divisor_override)
 
@@ -123,19 +124,19 @@ class AvgPool3d(AvgPool2d):
     Args: as ``AvgPool2d`` (triples allowed).
     """
 
-    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor) -> Tensor:
         return FV.avg_pool3d(input, self.kernel_size, self.stride, self.padding,
                              self.ceil_mode, self.count_include_pad, self.divisor_override)
 
 
 class _Adaptive(Module):
-    _fn = staticmethod(FP.adaptive_avg_pool2d)
+    _fn: Callable[..., Any] = staticmethod(FP.adaptive_avg_pool2d)
 
     def __init__(self, output_size: Any) -> None:
         super().__init__()
         self.output_size = output_size
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.output_size)
 
     def extra_repr(self) -> str:
@@ -172,7 +173,7 @@ class _AdaptiveMax(_Adaptive):
         super().__init__(output_size)
         self.return_indices = return_indices
 
-    def forward(self, input: Tensor) -> Any:  # noqa: A002
+    def forward(self, input: Tensor) -> Any:
         return type(self)._fn(input, self.output_size, self.return_indices)
 
 
@@ -200,7 +201,7 @@ class _MaxUnpoolNd(Module):
         self.stride = as_tuple(stride if stride is not None else kernel_size, nd, "stride")
         self.padding = as_tuple(padding, nd, "padding")
 
-    def forward(self, input: Tensor, indices: Tensor,  # noqa: A002
+    def forward(self, input: Tensor, indices: Tensor,
                 output_size: Sequence[int] | None = None) -> Tensor:
         return type(self)._fn(input, indices, self.kernel_size, self.stride, self.padding,
                               output_size)

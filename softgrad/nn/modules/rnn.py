@@ -70,7 +70,8 @@ class RNNBase(Module):
             for d in range(dirs):
                 in_size = input_size if layer == 0 else real * dirs
                 sfx = f"_l{layer}" + ("_reverse" if d == 1 else "")
-                shapes = [("weight_ih", (gate, in_size)), ("weight_hh", (gate, real))]
+                shapes: list[tuple[str, tuple[int, ...]]] = [("weight_ih", (gate, in_size)),
+                                                             ("weight_hh", (gate, real))]
                 if bias:
                     shapes += [("bias_ih", (gate,)), ("bias_hh", (gate,))]
                 if proj_size:
@@ -100,7 +101,7 @@ class RNNBase(Module):
         w = self._flat_weights
         return [w[i:i + per] for i in range(0, len(w), per)]
 
-    def _check_input(self, input: Tensor) -> bool:  # noqa: A002
+    def _check_input(self, input: Tensor) -> bool:
         if not isinstance(input, Tensor):
             raise TypeError(f"{type(self).__name__}: expected a Tensor input, got "
                             f"{type(input).__name__}")
@@ -135,7 +136,7 @@ class RNNBase(Module):
             raise RuntimeError(f"Expected {what} size {shape}, got {tuple(hx.shape)}")
         return hx if batched else hx.unsqueeze(1)
 
-    def forward(self, input: Any, hx: Any = None) -> tuple:  # noqa: A002
+    def forward(self, input: Any, hx: Any = None) -> tuple:
         """Run the stack. Returns (output, h_n), or (output, (h_n, c_n)) for LSTM.
 
         Shape: input (L, N, H_in) / (N, L, H_in) if batch_first / (L, H_in) unbatched, or a
@@ -289,7 +290,7 @@ class RNNCellBase(Module):
             return self.weight_ih, self.weight_hh, self.bias_ih, self.bias_hh
         return self.weight_ih, self.weight_hh
 
-    def _prepare(self, input: Tensor, hx: Any, n_states: int) -> tuple:  # noqa: A002
+    def _prepare(self, input: Tensor, hx: Any, n_states: int) -> tuple:
         name = type(self).__name__
         if not isinstance(input, Tensor) or input.ndim not in (1, 2):
             shape = tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__
@@ -337,7 +338,7 @@ class RNNCell(RNNCellBase):
         self.nonlinearity = nonlinearity
         super().__init__(input_size, hidden_size, bias, 1, device, dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
         mode = "RNN_TANH" if self.nonlinearity == "tanh" else "RNN_RELU"
         _, h_n, _ = FR.rnn_direction(mode, x, self._weights(), h)
@@ -351,7 +352,7 @@ class LSTMCell(RNNCellBase):
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__(input_size, hidden_size, bias, 4, device, dtype)
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple:  # noqa: A002
+    def forward(self, input: Tensor, hx: Any = None) -> tuple:
         x, (h, c), batched = self._prepare(input, hx, 2)
         _, h_n, c_n = FR.rnn_direction("LSTM", x, self._weights(), h, c)
         return (h_n, c_n) if batched else (h_n.squeeze(0), c_n.squeeze(0))
@@ -364,7 +365,7 @@ class GRUCell(RNNCellBase):
                  device: Any = None, dtype: Any = None) -> None:
         super().__init__(input_size, hidden_size, bias, 3, device, dtype)
 
-    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:  # noqa: A002
+    def forward(self, input: Tensor, hx: Tensor | None = None) -> Tensor:
         x, (h,), batched = self._prepare(input, hx, 1)
         _, h_n, _ = FR.rnn_direction("GRU", x, self._weights(), h)
         return h_n if batched else h_n.squeeze(0)

@@ -57,6 +57,13 @@ class _TransformerLayer(Module):
 
     _cross = False  # decoder layers also attend over ``memory``
     _ff_dropout = "dropout2"  # the dropout after the feed-forward block
+    # made in __init__ by number (norm3 and dropout3 in decoder layers only)
+    norm1: LayerNorm
+    norm2: LayerNorm
+    norm3: LayerNorm
+    dropout1: Dropout
+    dropout2: Dropout
+    dropout3: Dropout
 
     def __init__(self, d_model: int, nhead: int, dim_feedforward: int = 2048,
                  dropout: float = 0.1, activation: str | Callable = F.relu,

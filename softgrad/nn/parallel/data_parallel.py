@@ -7,7 +7,8 @@ it is (PyTorch does the same when it sees one device or none); ``state_dict`` ke
 """
 from __future__ import annotations
 
-from typing import Any, Sequence
+from collections.abc import Sequence
+from typing import Any
 
 from softgrad.nn.modules.module import Module
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, cast
 
 from softgrad import backend
 from softgrad import distributed as dist
@@ -136,7 +136,7 @@ class DistributedDataParallel(Module):
         bucket, i = self._where[id(param)]
         if bucket.work is not None:  # a second backward before the first finished syncing
             return
-        bucket.put(i, param.grad._data)
+        bucket.put(i, cast(Tensor, param.grad)._data)  # the hook runs after accumulation
         if bucket.pending == 0:
             bucket.work = dist.all_reduce(_flat_tensor(bucket), async_op=True)
             self._overlapped += 1

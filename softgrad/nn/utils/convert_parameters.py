@@ -1,7 +1,7 @@
 """Flatten parameters into one vector and back."""
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from softgrad.functions import cat
 from softgrad.tensor import Tensor

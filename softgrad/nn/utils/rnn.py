@@ -58,7 +58,7 @@ def _positions(batch_sizes: Any, sorted_indices: Any) -> tuple:
     return tt, (order[bb] if order is not None else bb), B
 
 
-def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,  # noqa: A002
+def pack_padded_sequence(input: Tensor, lengths: Any, batch_first: bool = False,
                          enforce_sorted: bool = True) -> PackedSequence:
     """Pack a padded batch (T, B, *) ((B, T, *) if ``batch_first``) of the given lengths.
 

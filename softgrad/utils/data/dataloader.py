@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import collections.abc as cabc
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, cast
 
 from softgrad import backend
 from softgrad.functions import stack
@@ -71,7 +71,7 @@ def default_collate(batch: list) -> Any:
     if isinstance(elem, cabc.Mapping):
         out = {key: default_collate([d[key] for d in batch]) for key in elem}
         try:
-            return type(elem)(out)
+            return cast(Any, type(elem))(out)  # the batch's own mapping class
         except TypeError:
             return out
     if isinstance(elem, tuple) and hasattr(elem, "_fields"):

@@ -167,7 +167,7 @@ class BatchSampler(Sampler):
             raise ValueError(
                 f"batch_size should be a positive integer value, but got batch_size={batch_size!r}")
         if not isinstance(drop_last, bool):
-            raise ValueError(  # noqa: TRY004 - PyTorch raises ValueError here
+            raise ValueError(
                 f"drop_last should be a boolean value, but got drop_last={drop_last!r}")
         self.sampler, self.batch_size, self.drop_last = sampler, batch_size, drop_last
 
@@ -198,7 +198,7 @@ class BatchSampler(Sampler):
             return self._cut(idx)
         return (np.asarray(b, dtype=np.int64) for b in self._loop())
 
-    def __iter__(self) -> Iterator[list]:
+    def __iter__(self) -> Iterator[list]:  # type: ignore[override]  # batches of indices
         idx = self._epoch_indices()
         if idx is not None:
             return (b.tolist() for b in self._cut(idx))
