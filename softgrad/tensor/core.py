@@ -134,9 +134,7 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
             for t in inputs:
                 t._used = True
             if fn._versions is not None:  # forward saved values: backward checks them
-                fn._versions = tuple(t._version for t in inputs)
-                if any(s is out for s in fn._saved):
-                    fn._out_version = res._version
+                fn.note_versions(inputs, res)
         if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
             _trace_hook(fn_cls, inputs, params, res)
         return res
