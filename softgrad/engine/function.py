@@ -18,6 +18,7 @@ PyTorch's static-method style on Tensors to this protocol.
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from softgrad import backend
@@ -27,6 +28,7 @@ from softgrad.engine.node_names import node_name
 # ``Tensor._version`` adds one). A node that saved values and is checked at the count it was
 # recorded at cannot have seen one of its inputs change: ``check_versions`` has nothing to do.
 inplace_changes = 0
+_version_of = attrgetter("_version")
 
 
 def count_inplace_change() -> None:
@@ -135,7 +137,7 @@ class Function:
         """Remember the versions of ``inputs`` (and of the output Tensor ``out`` when forward
         saved it), for ``check_versions``."""
         self._changes = inplace_changes
-        self._versions = tuple([t._version for t in inputs])
+        self._versions = tuple(map(_version_of, inputs))
         data = out._data
         for s in self._saved:
             if s is data:
