@@ -87,10 +87,10 @@ def run_backward(roots: Sequence[Any], seeds: Sequence[Any], xp: Any, *,
 
 def dependencies(roots: Sequence[Any]) -> dict[int, int]:
     """``{id(tensor): uses}``: how many recorded ops in the graph of ``roots`` take each
-    tensor that requires grad as an input (a tensor used twice by one op counts twice)."""
+    tensor that requires grad as an input (a tensor used twice by one op counts twice);
+    the roots are in it too (0 where no op of the graph uses them)."""
+    uses = {id(r): 0 for r in roots}  # a root is expanded once, from the start
     stack = list({id(r): r for r in roots}.values())
-    root_ids = {id(r) for r in stack}
-    uses: dict[int, int] = {}
     while stack:
         ctx = stack.pop()._ctx
         if ctx is None:
@@ -102,8 +102,7 @@ def dependencies(roots: Sequence[Any]) -> dict[int, int]:
                     uses[key] += 1
                 else:
                     uses[key] = 1
-                    if key not in root_ids:  # a root is expanded once, from the start
-                        stack.append(p)
+                    stack.append(p)
     return uses
 
 
@@ -120,7 +119,7 @@ def _backward(roots: Sequence[Any], seeds: Sequence[Any], xp: Any, retain_graph:
     capture_ids = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Any] = {}
     pending = dependencies(roots)
-    ready = [r for r in {id(r): r for r in roots}.values() if id(r) not in pending]
+    ready = [r for r in {id(r): r for r in roots}.values() if not pending[id(r)]]
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
@@ -155,12 +154,11 @@ def _count_down(ctx: Function, pending: dict[int, int], ready: list) -> None:
     gradient is ready."""
     for p in ctx.parents:
         key = id(p)
-        n = pending.get(key, 0)
-        if n > 1:
+        n = pending.get(key, 0)  # 0 also for an input that needs no gradient
+        if n:
             pending[key] = n - 1
-        elif n == 1:
-            del pending[key]
-            ready.append(p)
+            if n == 1:
+                ready.append(p)
 
 
 def _send_to_inputs(ctx: Function, g: Any, grads: dict, owned: dict, create_graph: bool,

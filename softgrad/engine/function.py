@@ -104,7 +104,7 @@ class Function:
         """Keep inputs and/or the output for backward. When the node is recorded, the inputs'
         versions are noted, so that changing one in place before backward is an error."""
         self._saved = arrays
-        self._versions = ()
+        self._versions, self._changes = (), -1  # noted when the node is recorded
 
     @property
     def saved(self) -> tuple:
