@@ -21,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from softgrad.backend import np, unbroadcast
-from softgrad.engine import grad_mode
+from softgrad.engine import function, grad_mode
 from softgrad.engine.function import Function
 
 _np_generic, _np_asarray, _ndarray = np.generic, np.asarray, np.ndarray
@@ -171,8 +171,8 @@ def _send_to_inputs(ctx: Function, g: Any, grads: dict, owned: dict, create_grap
             "tensors after they have already been freed). Saved intermediate values of the "
             "graph are freed when you call .backward() or autograd.grad(). Specify "
             "retain_graph=True if you need to backward a second time.")
-    if ctx._versions is not None:
-        ctx.check_versions()
+    if ctx._versions is not None and ctx._changes != function.inplace_changes:
+        ctx.check_versions()  # it saved inputs, and some tensor changed in place since
     if create_graph:
         _send_recorded(ctx, g, grads, owned, xp)
         return
