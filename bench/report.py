@@ -9,7 +9,7 @@ TARGETS = [  # (summary key, comparison, limit, text)
     ("mlp_ceiling_fraction", ">=", 0.5, "MLP step >= 50% of GEMM ceiling (interleaved)"),
     ("mlp_epoch_over_ceiling_workload", ">=", 0.5, "MLP epoch / ceiling workload >= 50%"),
     ("mlp_infer_x_torch", "<=", 1.0, "MLP inference <= 1.0x PyTorch"),
-    ("overhead_x_torch", "<=", 1.5, "per-op overhead <= 1.5x PyTorch"),
+    ("overhead_x_torch", "<=", 0.8, "per-op overhead <= 0.8x PyTorch"),
     ("mlp_peak_rss_x_torch", "<=", 1.0, "MLP epoch peak RSS <= PyTorch's"),
     ("rss_growth_pct", "<=", 5.0, "RSS epoch 10 within 5% of epoch 2"),
     ("lenet_x_torch", "<=", 1.0, "LeNet training <= 1.0x PyTorch"),

@@ -5,6 +5,7 @@ module for their inputs as ``Function.xp`` and never import NumPy themselves.
 """
 from __future__ import annotations
 
+import math
 import os
 import warnings
 from collections.abc import Mapping
@@ -117,6 +118,21 @@ def to_numpy(array: Any) -> np.ndarray:
     if _cupy is not None and isinstance(array, _cupy.ndarray):
         return _cupy.asnumpy(array)
     return np.asarray(array)
+
+
+SMALL_EXPAND = 4096  # elements: a filled NumPy array this small is cheaper than a broadcast view
+
+
+def expand(grad: Any, shape: tuple[int, ...], xp: Any) -> Any:
+    """``xp.broadcast_to(grad, shape)``, undoing a reduction; a small NumPy result is a new
+    filled array instead (NumPy builds the read-only view in Python, which costs more than
+    filling a few thousand elements). Works on arrays and on Tensors (``xp`` their namespace).
+    """
+    if type(grad) is np.ndarray and math.prod(shape) <= SMALL_EXPAND:
+        out = np.empty(shape, grad.dtype)
+        np.copyto(out, grad)
+        return out
+    return xp.broadcast_to(grad, shape)
 
 
 def unbroadcast(grad: Any, shape: tuple[int, ...]) -> Any:

@@ -1,10 +1,11 @@
-"""Reverse-mode engine: iterative topological sort, a gradient dict, one unbroadcast per edge.
+"""Reverse-mode engine: dependency counting, a gradient dict, one unbroadcast per edge.
 
-The backward pass visits the graph's tensors, outputs first. Each tensor's gradient is the sum
-of what the nodes using it sent back; the tensor's own node (``_ctx``, the ``Function`` that
-made it) turns that gradient into one gradient per input (its vector-Jacobian product),
-which the engine reduces to the input's shape and adds to the input's slot. Leaves add
-their gradient into ``.grad``.
+The backward pass visits the graph's tensors, outputs first: a tensor is visited once every
+op that uses it has sent back its share (PyTorch's engine counts dependencies the same
+way). Each tensor's gradient is the sum of what the nodes using it sent back; the tensor's
+own node (``_ctx``, the ``Function`` that made it) turns that gradient into one gradient per
+input (its vector-Jacobian product), which the engine reduces to the input's shape and adds
+to the input's slot. Leaves add their gradient into ``.grad``.
 
 Gradients flow as raw arrays (the fast path) or, with ``create_graph=True``, as Tensors whose
 own graph can be differentiated again. The first gradient reaching a tensor is kept as it
@@ -20,7 +21,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from softgrad.backend import np, unbroadcast
-from softgrad.engine import grad_mode
+from softgrad.engine import function, grad_mode
 from softgrad.engine.function import Function
 
 _np_generic, _np_asarray, _ndarray = np.generic, np.asarray, np.ndarray
@@ -84,9 +85,32 @@ def run_backward(roots: Sequence[Any], seeds: Sequence[Any], xp: Any, *,
     return captured
 
 
+def dependencies(roots: Sequence[Any]) -> dict[int, int]:
+    """``{id(tensor): uses}``: how many recorded ops in the graph of ``roots`` take each
+    tensor that requires grad as an input (a tensor used twice by one op counts twice);
+    the roots are in it too (0 where no op of the graph uses them)."""
+    uses = {id(r): 0 for r in roots}  # a root is expanded once, from the start
+    stack = list({id(r): r for r in roots}.values())
+    while stack:
+        ctx = stack.pop()._ctx
+        if ctx is None:
+            continue
+        for p in ctx.parents:
+            if p.requires_grad:
+                key = id(p)
+                if key in uses:
+                    uses[key] += 1
+                else:
+                    uses[key] = 1
+                    stack.append(p)
+    return uses
+
+
 def _backward(roots: Sequence[Any], seeds: Sequence[Any], xp: Any, retain_graph: bool,
               create_graph: bool, inputs: Sequence[Any] | None,
               capture: Sequence[Any] | None) -> dict[int, Any]:
+    """Visit each tensor once every op that uses it has sent its gradient (a tensor is
+    *ready* when its count of ``dependencies`` falls to zero), outputs first."""
     grads: dict[int, Any] = {}  # id(tensor) -> the sum of the gradients it has received
     owned: dict[int, bool] = {}  # id(tensor) -> that sum's buffer is the engine's alone
     for root, seed in zip(roots, seeds):
@@ -94,14 +118,19 @@ def _backward(roots: Sequence[Any], seeds: Sequence[Any], xp: Any, retain_graph:
     targets = None if inputs is None else {id(t) for t in inputs}
     capture_ids = None if capture is None else {id(t) for t in capture}
     captured: dict[int, Any] = {}
+    pending = dependencies(roots)
+    ready = [r for r in {id(r): r for r in roots}.values() if not pending[id(r)]]
     with grad_mode.set_grad_enabled(create_graph):
-        for node in reversed(toposort(roots)):
+        while ready:
+            node = ready.pop()
+            ctx = node._ctx
             key = id(node)
             g = grads.pop(key, None)
-            if g is None:
-                continue  # nothing that needs a gradient depends on this tensor
+            if g is None:  # nothing that needs a gradient depends on this tensor
+                if ctx is not None:
+                    _count_down(ctx, pending, ready)
+                continue
             own = owned.pop(key)
-            ctx = node._ctx
             if getattr(node, "_grad_hooks", None):
                 g, own = _run_tensor_hooks(node, g, own, create_graph, xp)
             if capture_ids is not None:  # autograd.grad: return, do not accumulate
@@ -114,9 +143,22 @@ def _backward(roots: Sequence[Any], seeds: Sequence[Any], xp: Any, retain_graph:
                 _accumulate(node, g, own and ctx is None, create_graph, xp)
             if ctx is not None:
                 _send_to_inputs(ctx, g, grads, owned, create_graph, xp)
+                _count_down(ctx, pending, ready)
                 if not retain_graph:
                     ctx.release()
     return captured
+
+
+def _count_down(ctx: Function, pending: dict[int, int], ready: list) -> None:
+    """``ctx`` has sent its inputs their gradients: an input that no other op still owes a
+    gradient is ready."""
+    for p in ctx.parents:
+        key = id(p)
+        n = pending.get(key, 0)  # 0 also for an input that needs no gradient
+        if n:
+            pending[key] = n - 1
+            if n == 1:
+                ready.append(p)
 
 
 def _send_to_inputs(ctx: Function, g: Any, grads: dict, owned: dict, create_graph: bool,
@@ -129,32 +171,47 @@ def _send_to_inputs(ctx: Function, g: Any, grads: dict, owned: dict, create_grap
             "tensors after they have already been freed). Saved intermediate values of the "
             "graph are freed when you call .backward() or autograd.grad(). Specify "
             "retain_graph=True if you need to backward a second time.")
-    if ctx._versions is not None:
-        ctx.check_versions()
-    pgs = _recorded_backward(ctx, g, xp) if create_graph else ctx.backward(g)
-    if type(pgs) is not tuple:
+    if ctx._versions is not None and ctx._changes != function.inplace_changes:
+        ctx.check_versions()  # it saved inputs, and some tensor changed in place since
+    if create_graph:
+        _send_recorded(ctx, g, grads, owned, xp)
+        return
+    pgs = ctx.backward(g)
+    if pgs.__class__ is not tuple:
         pgs = (pgs,)
-    sent: set[int] = set()  # arrays already sent to an input: not the engine's to add into
+    sent: list[int] = []  # arrays already sent to an input: not the engine's to add into
+    for parent, need, pg in zip(ctx.parents, ctx.needs_input_grad, pgs):
+        if pg is None or not need:
+            continue
+        data = parent._data
+        if pg.__class__ is not _ndarray and isinstance(pg, _np_generic):
+            pg = _np_asarray(pg)  # a NumPy scalar (from 0-d arithmetic): make it an array
+        if pg.shape != data.shape:
+            pg = unbroadcast(pg, data.shape)
+        if pg.dtype != data.dtype:
+            pg = pg.astype(data.dtype)
+        key = id(pg)
+        fresh = pg is not g and pg.base is None and key not in sent
+        sent.append(key)
+        key = id(parent)
+        if key in grads:
+            _add(grads, owned, parent, pg, fresh, False)
+        else:
+            grads[key], owned[key] = pg, fresh
+
+
+def _send_recorded(ctx: Function, g: Any, grads: dict, owned: dict, xp: Any) -> None:
+    """``_send_to_inputs`` with ``create_graph``: the gradients are Tensors, recorded."""
+    pgs = _recorded_backward(ctx, g, xp)
+    if pgs.__class__ is not tuple:
+        pgs = (pgs,)
     for parent, need, pg in zip(ctx.parents, ctx.needs_input_grad, pgs):
         if pg is None or not need:
             continue
         shape = parent._data.shape
         if pg.shape != shape:
             pg = unbroadcast(pg, shape)
-        if create_graph:
-            _add(grads, owned, parent, pg, False, True)
-            continue
-        if pg.__class__ is not _ndarray and isinstance(pg, _np_generic):
-            pg = _np_asarray(pg)  # a NumPy scalar (from 0-d arithmetic): make it an array
-        if pg.dtype != parent._data.dtype:
-            pg = pg.astype(parent._data.dtype)
-        fresh = pg is not g and pg.base is None and id(pg) not in sent
-        sent.add(id(pg))
-        key = id(parent)
-        if key in grads:
-            _add(grads, owned, parent, pg, fresh, False)
-        else:
-            grads[key], owned[key] = pg, fresh
+        _add(grads, owned, parent, pg, False, True)
 
 
 def _recorded_backward(ctx: Function, g: Any, xp: Any) -> Any:

@@ -18,10 +18,23 @@ PyTorch's static-method style on Tensors to this protocol.
 """
 from __future__ import annotations
 
+from operator import attrgetter
 from typing import Any
 
 from softgrad import backend
 from softgrad.engine.node_names import node_name
+
+# How many in-place changes tensors have seen in this process (each bump of a
+# ``Tensor._version`` adds one). A node that saved values and is checked at the count it was
+# recorded at cannot have seen one of its inputs change: ``check_versions`` has nothing to do.
+inplace_changes = 0
+_version_of = attrgetter("_version")
+
+
+def count_inplace_change() -> None:
+    """Note that some tensor's version went up (called by ``Tensor._version``'s setter)."""
+    global inplace_changes
+    inplace_changes += 1
 
 
 class Function:
@@ -33,6 +46,7 @@ class Function:
 
     __slots__ = (
         "__dict__",
+        "_changes",
         "_freed",
         "_graph",
         "_next",
@@ -49,6 +63,7 @@ class Function:
     xp: Any  # the array module of the inputs (the Tensor namespace in a recorded backward)
     _saved: tuple
     _versions: tuple | None
+    _changes: int  # ``inplace_changes`` when the versions were noted
     _out: Any  # a weak reference to the output Tensor
     _graph: bool
     _freed: bool
@@ -89,7 +104,7 @@ class Function:
         """Keep inputs and/or the output for backward. When the node is recorded, the inputs'
         versions are noted, so that changing one in place before backward is an error."""
         self._saved = arrays
-        self._versions = ()
+        self._versions, self._changes = (), -1  # noted when the node is recorded
 
     @property
     def saved(self) -> tuple:
@@ -118,10 +133,21 @@ class Function:
             "intermediate value rather than an input or its output"
         )
 
+    def note_versions(self, inputs: tuple, out: Any) -> None:
+        """Remember the versions of ``inputs`` (and of the output Tensor ``out`` when forward
+        saved it), for ``check_versions``."""
+        self._changes = inplace_changes
+        self._versions = tuple(map(_version_of, inputs))
+        data = out._data
+        for s in self._saved:
+            if s is data:
+                self._out_version = out._version
+                break
+
     def check_versions(self) -> None:
         """Raise if an input that backward needs was modified in place after forward."""
-        if self._versions is None:
-            return
+        if self._versions is None or self._changes == inplace_changes:
+            return  # nothing saved, or no tensor at all changed in place since
         for i, (p, v) in enumerate(zip(self.parents, self._versions)):
             if p._version != v:
                 raise RuntimeError(
@@ -144,11 +170,9 @@ class Function:
         tensors of a graph die with the backward that consumed it (unless retain_graph)."""
         if not self._freed:  # the graph's shape outlives its values (``next_functions``)
             self._next = self._links()
-        self._saved = ()
-        self._freed = True
-        self.parents = ()
-        for k in list(self.__dict__):
-            del self.__dict__[k]
+            self._freed = True
+        self._saved = self.parents = ()
+        self.__dict__.clear()
 
     # ------------------------------------------------------------------ graph walking
     def name(self) -> str:
@@ -166,8 +190,8 @@ class Function:
 
     def _links(self) -> tuple:
         """Per input: its node, the tensor itself for a leaf that requires grad, or None."""
-        return tuple(p._ctx if p._ctx is not None else p if p.requires_grad else None
-                     for p in self.parents)
+        return tuple([p._ctx if p._ctx is not None else p if p.requires_grad else None
+                      for p in self.parents])
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

@@ -268,9 +268,11 @@ class Sigmoid(Function):
 
     def forward(self, a: Any) -> Any:
         xp = self.xp
-        # exp of a non-positive number only: stable for any input
-        e = xp.exp(-xp.abs(a))
-        out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        # exp of a non-positive number only, e = exp(-|a|): stable for any input. The result
+        # is 1 / (1 + e) where a >= 0 and e / (1 + e) elsewhere; the sign bit splits them (at
+        # -0.0 both give 0.5). Five calls: on small inputs each call is the cost.
+        e = xp.exp(xp.negative(xp.abs(a)))
+        out = (xp.where(xp.signbit(a), e, 1) / (e + 1)).astype(a.dtype, copy=False)
         self.save_for_backward(out)
         return out
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.engine.function import Function
-from softgrad.backend import xp_of
+from softgrad.backend import expand, xp_of
 
 
 def _expand_back(g: Any, in_shape: tuple, axis: Any, keepdims: bool, xp: Any) -> Any:
@@ -17,7 +17,7 @@ def _expand_back(g: Any, in_shape: tuple, axis: Any, keepdims: bool, xp: Any) ->
         g = g.reshape(tuple(shape))
     elif not keepdims:
         g = g.reshape((1,) * len(in_shape))
-    return xp.broadcast_to(g, in_shape)
+    return expand(g, in_shape, xp)
 
 
 class Sum(Function):

@@ -37,6 +37,8 @@ class ArithmeticMixin(TensorBase):
             return other  # type: ignore[return-value]  # hot path: no cast() call
         if isinstance(other, _NUMBER):
             dt = self._data.dtype
+            if dt.kind == "f" and self._data.__class__ is np.ndarray:  # the common case
+                return self._wrap(np.asarray(other, dt))
             xp = backend.xp_of(self._data)
             if dtypes.is_float(dt):
                 return self._wrap(xp.asarray(other, dtype=dt))

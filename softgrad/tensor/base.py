@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from softgrad.engine.function import count_inplace_change
+
 if TYPE_CHECKING:
     from softgrad.engine.function import Function
     from softgrad.tensor.core import Tensor
@@ -54,6 +56,7 @@ class TensorBase:
 
     @_version.setter
     def _version(self, value: int) -> None:
+        count_inplace_change()
         if self._vc is None:
             self._vc = [value, False]
         else:

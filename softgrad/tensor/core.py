@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import builtins
 from collections.abc import Callable, Sequence
+from operator import attrgetter
 from typing import Any
 from weakref import ref as _weakref
 
@@ -41,6 +42,8 @@ from softgrad.tensor.split import SplitMixin
 np = backend.np
 _ndarray = np.ndarray
 _np_scalar = np.generic
+_data_of = attrgetter("_data")  # C-level getters, for map() over a primitive's inputs
+_requires_grad_of = attrgetter("requires_grad")
 _trace_hook: Callable | None = None  # called as hook(fn_cls, inputs, params, out) when set
 
 
@@ -113,10 +116,11 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
         if backend._cupy is not None:
             check_same_device(inputs)
             fn.xp = backend.xp_of(inputs[0]._data)
-        out = fn.forward(*[t._data for t in inputs], **params)
+        out = fn.forward(*map(_data_of, inputs), **params)
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
-        need = grad_mode.state.enabled and any(t.requires_grad for t in inputs)
+        needs = tuple(map(_requires_grad_of, inputs)) if grad_mode.state.enabled else ()
+        need = True in needs
         res = Tensor._wrap(out, need)
         # link: a view of an input shares its version counter (for the in-place checks)
         base = out.base
@@ -128,15 +132,13 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
         # record
         if need:
             fn.parents = inputs
-            fn.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            fn.needs_input_grad = needs
             fn._out = _weakref(res)
             res._ctx = fn
             for t in inputs:
                 t._used = True
             if fn._versions is not None:  # forward saved values: backward checks them
-                fn._versions = tuple(t._version for t in inputs)
-                if any(s is out for s in fn._saved):
-                    fn._out_version = res._version
+                fn.note_versions(inputs, res)
         if _trace_hook is not None:  # export tracing (softgrad.onnx); one check when off
             _trace_hook(fn_cls, inputs, params, res)
         return res
@@ -333,7 +335,7 @@ def seed_for(t: Tensor, gradient: Any, create_graph: bool) -> Any:
             raise RuntimeError(
                 f"grad can be implicitly created only for scalar outputs; backward() was "
                 f"called on a tensor of shape {tuple(t.shape)}: pass gradient= of that shape")
-        seed = backend.xp_of(t._data).ones_like(t._data)
+        seed = backend.xp_of(t._data).ones(t._data.shape, t._data.dtype)
         return Tensor._wrap(seed) if create_graph else seed
     g = gradient if isinstance(gradient, Tensor) else Tensor(array_from(gradient, None))
     if tuple(g.shape) != tuple(t.shape):

@@ -140,7 +140,8 @@ class InplaceMixin(TensorBase):
                 producer._out = weakref.ref(self)  # nothing changed: self keeps its place
             raise
         self._data, self._ctx, self.requires_grad = res._data, res._ctx, res.requires_grad
-        self._vc = [old._version + 1, False]
+        self._vc = [old._version, False]
+        self._version += 1
         fn = res._ctx
         if fn is not None:
             fn._out = weakref.ref(self)

@@ -46,7 +46,7 @@ class ReduceMixin(TensorBase):
     def _reduce(self, fn: type, dim: Any, keepdim: bool, kwargs: dict, dtype: Any = None) -> Tensor:
         dim, keepdim = reduce_args(dim, keepdim, kwargs)
         x = self if dtype is None else self.to(dtype)
-        return type(self)._apply(fn, x, axis=norm_dims(dim, self.ndim), keepdims=keepdim)
+        return type(self)._apply(fn, x, axis=norm_dims(dim, self._data.ndim), keepdims=keepdim)
 
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None, **kw: Any) -> Tensor:
         """Sum over ``dim`` (all dims when None); integer and bool inputs sum to int64."""
