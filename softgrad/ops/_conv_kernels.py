@@ -6,11 +6,12 @@ these kernels do the same work in one compiled pass each (``wino_input``, ``wino
 ``wino_grad_output``), with the same operations in the same order, so their results are
 bit-for-bit those of the NumPy transforms in ``winograd.py``.
 
-``im2col`` and ``col2im`` copy kernel-tap boxes between an input (B, C, D, H, W) and its
-columns (B, C, KD, KH, KW, OD, OH, OW) (any strides; 1-D and 2-D convolutions pass unit
-leading axes). NumPy makes one strided copy per tap, and on small or strided maps (Conv3d,
-stride 2) its per-row cost dominates; here every row is a compiled loop. ``im2col`` is a
-copy (bit-for-bit); ``col2im`` sums the taps in tap order (float32-close to NumPy's order).
+``col2im`` adds the columns (B, C, KD, KH, KW, OD, OH, OW) of a convolution back onto its
+input (B, C, D, H, W) (any strides; 1-D and 2-D convolutions pass unit leading axes). NumPy
+makes one strided read-modify-write per tap, slow where windows overlap at stride > 1 (the
+only case ``conv_columns`` uses it for); here every row is a compiled loop. It sums the taps
+in tap order from zero (float32-close to NumPy's order, which starts from a full tap). A
+compiled im2col measured slower than NumPy's strided copies, so there is none.
 
 Never required: without numba, or with ``SOFTGRAD_NUMBA=0``, :func:`kernels` returns None
 and the NumPy code runs. ``tests/test_conv_kernels.py`` checks both paths agree.
@@ -68,7 +69,6 @@ def _compile() -> Any:
             k.wino_input = jit(_wino_input)
             k.wino_output = jit(_wino_output)
             k.wino_grad_output = jit(_wino_grad_output)
-            k.im2col = jit(_im2col)
             k.col2im = jit(_col2im)
             return k
         except Exception:  # pragma: no cover - read-only install or a broken numba
@@ -220,18 +220,10 @@ def _wino_grad_output(g, gm):  # pragma: no cover - compiled
 
 
 # ---------------------------------------------------------------------- im2col / col2im
-def im2col(x: Any, cols: Any, lo: tuple, stride: tuple, dilation: tuple) -> bool:
-    """cols (B, C, *K, *Out) = the columns of x (B, C, *S) (1 to 3 spatial axes, any strides)
-    with low padding ``lo``; False (nothing written) when the kernels cannot run."""
-    nd = x.ndim - 2
-    if not _takes(x, cols):
-        return False
-    x5, c8 = _lift(x, 2, nd), _lift(_lift(cols, 2, nd), 5, nd)
-    return run("im2col", x5, c8, *_geometry(nd, lo, stride, dilation))
-
-
 def col2im(cols: Any, gx: Any, lo: tuple, stride: tuple, dilation: tuple) -> bool:
-    """gx (B, C, *S) = the adjoint of ``im2col`` (overwritten); False when it cannot run."""
+    """gx (B, C, *S) = the adjoint of im2col: each tap's box of cols (B, C, *K, *Out) added
+    onto the input positions it reads (gx overwritten; low padding ``lo``); False (nothing
+    written) when the kernels cannot run."""
     nd = gx.ndim - 2
     if not _takes(gx, cols):
         return False
@@ -258,50 +250,10 @@ def _geometry(nd: int, lo: tuple, stride: tuple, dilation: tuple) -> tuple:
             np.array(one + tuple(dilation[-nd:]), dtype=np.int64))
 
 
-def _im2col(x, cols, lo, st, dl):  # pragma: no cover - compiled
-    """cols[b, c, kd, kh, kw, od, oh, ow] = x[b, c, od*s - lo + kd*d, ...] (zero outside x)
-    for x (B, C, D, H, W); ``lo``, ``st``, ``dl``: per-axis low padding, stride, dilation."""
-    nb, nc, d_, h_, w_ = x.shape
-    kd_, kh_, kw_, od_, oh_, ow_ = cols.shape[2:]
-    zero = np.zeros(1, dtype=cols.dtype)[0]
-    for b in range(nb):
-        for c in range(nc):
-            for kd in range(kd_):
-                offd = kd * dl[0] - lo[0]
-                d0 = (-offd + st[0] - 1) // st[0] if offd < 0 else 0
-                d1 = min(od_, (d_ - 1 - offd) // st[0] + 1) if d_ - 1 - offd >= 0 else 0
-                d1 = max(d0, d1)
-                for kh in range(kh_):
-                    offh = kh * dl[1] - lo[1]
-                    h0 = (-offh + st[1] - 1) // st[1] if offh < 0 else 0
-                    h1 = min(oh_, (h_ - 1 - offh) // st[1] + 1) if h_ - 1 - offh >= 0 else 0
-                    h1 = max(h0, h1)
-                    for kw in range(kw_):
-                        offw = kw * dl[2] - lo[2]
-                        w0 = (-offw + st[2] - 1) // st[2] if offw < 0 else 0
-                        w1 = min(ow_, (w_ - 1 - offw) // st[2] + 1) if w_ - 1 - offw >= 0 else 0
-                        w1 = max(w0, w1)
-                        for od in range(od_):
-                            inside_d = d0 <= od < d1
-                            idd = od * st[0] + offd
-                            for oh in range(oh_):
-                                if not (inside_d and h0 <= oh < h1):
-                                    for ow in range(ow_):
-                                        cols[b, c, kd, kh, kw, od, oh, ow] = zero
-                                    continue
-                                ih = oh * st[1] + offh
-                                for ow in range(w0):
-                                    cols[b, c, kd, kh, kw, od, oh, ow] = zero
-                                for ow in range(w0, w1):
-                                    cols[b, c, kd, kh, kw, od, oh, ow] = \
-                                        x[b, c, idd, ih, ow * st[2] + offw]
-                                for ow in range(w1, ow_):
-                                    cols[b, c, kd, kh, kw, od, oh, ow] = zero
-
-
 def _col2im(cols, gx, lo, st, dl):  # pragma: no cover - compiled
-    """gx (B, C, D, H, W) = the adjoint of ``_im2col``: each tap's box of cols added onto
-    the input positions it read, taps in order (gx is overwritten)."""
+    """gx (B, C, D, H, W) = the adjoint of im2col: each tap's box of cols (B, C, KD, KH,
+    KW, OD, OH, OW) added onto the input positions it read, taps in order (gx overwritten);
+    ``lo``, ``st``, ``dl``: per-axis low padding, stride, dilation."""
     nb, nc, d_, h_, w_ = gx.shape
     kd_, kh_, kw_, od_, oh_, ow_ = cols.shape[2:]
     zero = np.zeros(1, dtype=gx.dtype)[0]

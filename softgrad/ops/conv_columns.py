@@ -110,7 +110,7 @@ class Columns:
     def add_back(self, gcols: Any, gx: Any, n0: int, mm: int) -> Any:
         """gx[n0:n0 + mm] = col2im of gcols."""
         if not self.batch_last and max(self.geo[0]) > 1 and self.p.overlap and \
-                self._compiled("col2im", gx[n0:n0 + mm], gcols):
+                self._compiled_col2im(gcols, gx[n0:n0 + mm]):
             return gx
         dst = self.channels_first(gx[n0:n0 + mm])
         if not self.batch_last:
@@ -120,13 +120,11 @@ class Columns:
         dst[...] = gxt
         return gx
 
-
-    def _compiled(self, name: str, x: Any, cols: Any) -> bool:
-        """Run the compiled ``im2col`` / ``col2im`` (``fast`` extra) between the batch slice
-        x (mm, C, *S) and cols (C, *K, mm, *Out); False when they cannot run. Used for
-        col2im of strided convolutions with overlapping windows only, where NumPy's
-        read-modify-write of strided boxes is slow (measured: elsewhere NumPy's
-        slice copies are as fast or faster)."""
+    def _compiled_col2im(self, cols: Any, x: Any) -> bool:
+        """Run the compiled ``col2im`` (``fast`` extra) from cols (C, *K, mm, *Out) onto the
+        batch slice x (mm, C, *S); False when it cannot run. Used for strided convolutions
+        with overlapping windows only, where NumPy's read-modify-write of strided boxes is
+        slow (measured: elsewhere NumPy's slice adds are as fast or faster)."""
         if self.xp is not backend.np:
             return False
         nd = self.nd
@@ -134,8 +132,6 @@ class Columns:
                               tuple(range(nd + 2, 2 * nd + 2)))
         stride, pads, dilation, _ = self.geo
         lo = tuple(p[0] for p in pads)
-        if name == "im2col":
-            return _conv_kernels.im2col(x, view, lo, stride, dilation)
         return _conv_kernels.col2im(view, x, lo, stride, dilation)
 
 
