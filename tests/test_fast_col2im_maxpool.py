@@ -204,3 +204,35 @@ def test_max_pool_double_backward_unchanged_on_tiling_windows() -> None:
     (tgg,) = torch.autograd.grad(tg.sum(), tx)
     np.testing.assert_allclose(gx.detach().numpy(), tg.detach().numpy())
     np.testing.assert_allclose(ggx.numpy(), tgg.numpy())
+
+
+# ---------------------------------------------------------------------- batch norm passes
+@pytest.mark.parametrize("shape,dtype,affine", [
+    ((16, 8, 9, 7), np.float32, True), ((5, 3, 11), np.float64, True),
+    ((4, 6, 3, 5), np.float32, False), ((2, 3, 2, 3, 4), np.float32, True)])
+def test_batch_norm_compiled_passes_equal_numpy_path_and_torch(monkeypatch, shape, dtype,
+                                                               affine) -> None:
+    x = (_rand(*shape, seed=12) * 3 + 1).astype(dtype)
+    g = _rand(*shape, seed=13).astype(dtype)
+    nd = len(shape) - 2
+    runs = {}
+    for flag in ("0", "1"):
+        monkeypatch.setenv("SOFTGRAD_NUMBA", flag)
+        bn = getattr(sg.nn, f"BatchNorm{max(nd, 1)}d")(shape[1], affine=affine).to(
+            sg.float64 if dtype == np.float64 else sg.float32)
+        xt = sg.tensor(x, requires_grad=True)
+        y = bn(xt)
+        y.backward(sg.tensor(g))
+        runs[flag] = [y.detach().numpy(), xt.grad.numpy()] + (
+            [bn.weight.grad.numpy(), bn.bias.grad.numpy()] if affine else [])
+    for a, b in zip(runs["0"], runs["1"]):
+        assert a.dtype == dtype
+        np.testing.assert_array_equal(a, b)
+    tbn = getattr(torch.nn, f"BatchNorm{max(nd, 1)}d")(shape[1], affine=affine).to(
+        torch.float64 if dtype == np.float64 else torch.float32)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = tbn(tx)
+    ty.backward(torch.tensor(g))
+    tol = 1e-4 if dtype == np.float32 else 1e-10
+    np.testing.assert_allclose(runs["1"][0], ty.detach().numpy(), rtol=tol, atol=tol)
+    np.testing.assert_allclose(runs["1"][1], tx.grad.numpy(), rtol=tol, atol=tol)
