@@ -1,7 +1,8 @@
-"""The compiled col2im (strided convolutions with overlapping windows) and the compiled
-max-pool backward over tiling windows (the ``fast`` extra): each checked against PyTorch and
-against the NumPy path (kernels off), on odd shapes, padding, dilation, groups, 1-D/2-D/3-D,
-ceil_mode, return_indices, ties, NaN and -inf."""
+"""The compiled CNN kernels of the ``fast`` extra: col2im (strided convolutions with
+overlapping windows), the max-pool backward over tiling windows and batch norm's affine
+passes. Each is checked against PyTorch and against the NumPy path (kernels off), on odd
+shapes, padding, dilation, groups, 1-D/2-D/3-D, ceil_mode, return_indices, ties, NaN and
+-inf."""
 from __future__ import annotations
 
 import numpy as np
