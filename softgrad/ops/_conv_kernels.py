@@ -1,9 +1,17 @@
-"""Optional compiled loops for the Winograd tile transforms (numba, the ``fast`` extra).
+"""Optional compiled loops for the Winograd tile transforms and for im2col / col2im (numba,
+the ``fast`` extra).
 
 In NumPy each transform is about twenty strided slice operations over tile-domain arrays;
 these kernels do the same work in one compiled pass each (``wino_input``, ``wino_output``,
 ``wino_grad_output``), with the same operations in the same order, so their results are
 bit-for-bit those of the NumPy transforms in ``winograd.py``.
+
+``col2im`` adds the columns (B, C, KD, KH, KW, OD, OH, OW) of a convolution back onto its
+input (B, C, D, H, W) (any strides; 1-D and 2-D convolutions pass unit leading axes). NumPy
+makes one strided read-modify-write per tap, slow where windows overlap at stride > 1 (the
+only case ``conv_columns`` uses it for); here every row is a compiled loop. It sums the taps
+in tap order from zero (float32-close to NumPy's order, which starts from a full tap). A
+compiled im2col measured slower than NumPy's strided copies, so there is none.
 
 Never required: without numba, or with ``SOFTGRAD_NUMBA=0``, :func:`kernels` returns None
 and the NumPy code runs. ``tests/test_conv_kernels.py`` checks both paths agree.
@@ -64,6 +72,7 @@ def _compile() -> Any:
             k.wino_input = jit(_wino_input)
             k.wino_output = jit(_wino_output)
             k.wino_grad_output = jit(_wino_grad_output)
+            k.col2im = jit(_col2im)
             return k
         except Exception:  # pragma: no cover - read-only install or a broken numba
             continue
@@ -211,3 +220,71 @@ def _wino_grad_output(g, gm):  # pragma: no cover - compiled
                     gm[13, o, b, i, j] = h30 + h31
                     gm[14, o, b, i, j] = h30 - h31
                     gm[15, o, b, i, j] = -h31
+
+
+# ---------------------------------------------------------------------- im2col / col2im
+def col2im(cols: Any, gx: Any, lo: tuple, stride: tuple, dilation: tuple) -> bool:
+    """gx (B, C, *S) = the adjoint of im2col: each tap's box of cols (B, C, *K, *Out) added
+    onto the input positions it reads (gx overwritten; low padding ``lo``); False (nothing
+    written) when the kernels cannot run."""
+    nd = gx.ndim - 2
+    if not _takes(gx, cols):
+        return False
+    g5, c8 = _lift(gx, 2, nd), _lift(_lift(cols, 2, nd), 5, nd)
+    return run("col2im", c8, g5, *_geometry(nd, lo, stride, dilation))
+
+
+def _takes(a: Any, b: Any) -> bool:
+    dt = a.dtype
+    return (kernels() is not None and type(a) is np.ndarray and type(b) is np.ndarray
+            and dt == b.dtype and (dt == np.float32 or dt == np.float64) and 1 <= a.ndim - 2 <= 3)
+
+
+def _lift(a: Any, at: int, nd: int) -> Any:
+    """a with 3 - nd unit axes inserted at ``at`` (a view)."""
+    return a.reshape(a.shape[:at] + (1,) * (3 - nd) + a.shape[at:]) if nd < 3 else a
+
+
+def _geometry(nd: int, lo: tuple, stride: tuple, dilation: tuple) -> tuple:
+    pad = (0,) * (3 - nd)
+    one = (1,) * (3 - nd)
+    return (np.array(pad + tuple(lo[-nd:]), dtype=np.int64),
+            np.array(one + tuple(stride[-nd:]), dtype=np.int64),
+            np.array(one + tuple(dilation[-nd:]), dtype=np.int64))
+
+
+def _col2im(cols, gx, lo, st, dl):  # pragma: no cover - compiled
+    """gx (B, C, D, H, W) = the adjoint of im2col: each tap's box of cols (B, C, KD, KH,
+    KW, OD, OH, OW) added onto the input positions it read, taps in order (gx overwritten);
+    ``lo``, ``st``, ``dl``: per-axis low padding, stride, dilation."""
+    nb, nc, d_, h_, w_ = gx.shape
+    kd_, kh_, kw_, od_, oh_, ow_ = cols.shape[2:]
+    zero = np.zeros(1, dtype=gx.dtype)[0]
+    for b in range(nb):
+        for c in range(nc):
+            for i in range(d_):
+                for j in range(h_):
+                    for q in range(w_):
+                        gx[b, c, i, j, q] = zero
+            for kd in range(kd_):
+                offd = kd * dl[0] - lo[0]
+                d0 = (-offd + st[0] - 1) // st[0] if offd < 0 else 0
+                d1 = min(od_, (d_ - 1 - offd) // st[0] + 1) if d_ - 1 - offd >= 0 else 0
+                d1 = max(d0, d1)
+                for kh in range(kh_):
+                    offh = kh * dl[1] - lo[1]
+                    h0 = (-offh + st[1] - 1) // st[1] if offh < 0 else 0
+                    h1 = min(oh_, (h_ - 1 - offh) // st[1] + 1) if h_ - 1 - offh >= 0 else 0
+                    h1 = max(h0, h1)
+                    for kw in range(kw_):
+                        offw = kw * dl[2] - lo[2]
+                        w0 = (-offw + st[2] - 1) // st[2] if offw < 0 else 0
+                        w1 = min(ow_, (w_ - 1 - offw) // st[2] + 1) if w_ - 1 - offw >= 0 else 0
+                        w1 = max(w0, w1)
+                        for od in range(d0, d1):
+                            idd = od * st[0] + offd
+                            for oh in range(h0, h1):
+                                ih = oh * st[1] + offh
+                                for ow in range(w0, w1):
+                                    gx[b, c, idd, ih, ow * st[2] + offw] += \
+                                        cols[b, c, kd, kh, kw, od, oh, ow]

@@ -18,6 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad import backend
+from softgrad.ops import _conv_kernels
 from softgrad.ops.conv_plan import Plan, buffer
 
 BATCH_LAST_MAX_W = 12  # stride-1 output rows up to this wide (16 in 3-D): batch innermost
@@ -108,6 +109,9 @@ class Columns:
 
     def add_back(self, gcols: Any, gx: Any, n0: int, mm: int) -> Any:
         """gx[n0:n0 + mm] = col2im of gcols."""
+        if not self.batch_last and max(self.geo[0]) > 1 and self.p.overlap and \
+                self._compiled_col2im(gcols, gx[n0:n0 + mm]):
+            return gx
         dst = self.channels_first(gx[n0:n0 + mm])
         if not self.batch_last:
             return col2im(gcols, self.p, dst, 2)
@@ -115,6 +119,20 @@ class Columns:
         col2im(gcols, self.p, gxt, 1)
         dst[...] = gxt
         return gx
+
+    def _compiled_col2im(self, cols: Any, x: Any) -> bool:
+        """Run the compiled ``col2im`` (``fast`` extra) from cols (C, *K, mm, *Out) onto the
+        batch slice x (mm, C, *S); False when it cannot run. Used for strided convolutions
+        with overlapping windows only, where NumPy's read-modify-write of strided boxes is
+        slow (measured: elsewhere NumPy's slice adds are as fast or faster)."""
+        if self.xp is not backend.np:
+            return False
+        nd = self.nd
+        view = cols.transpose((nd + 1, 0) + tuple(range(1, nd + 1)) +
+                              tuple(range(nd + 2, 2 * nd + 2)))
+        stride, pads, dilation, _ = self.geo
+        lo = tuple(p[0] for p in pads)
+        return _conv_kernels.col2im(view, x, lo, stride, dilation)
 
 
 def im2col(xt: Any, p: Plan, cols: Any, spatial_at: int) -> Any:

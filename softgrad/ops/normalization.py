@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.engine.function import Function
+from softgrad.ops import _norm_kernels
 
 
 def moments(xp: Any, x: Any, axes: tuple[int, ...]) -> tuple[Any, Any]:
@@ -144,8 +145,14 @@ class AffineNorm(Function):
         else:
             self.save_for_backward(x)
         x3 = _rows(x)
-        y3 = x3 * a.astype(x.dtype)[:, None]
-        y3 += (b - self.mean64 * a).astype(x.dtype)[:, None]
+        scale, shift = a.astype(x.dtype), (b - self.mean64 * a).astype(x.dtype)
+        k = _norm_kernels.kernels(xp, x3)
+        if k is not None:  # one compiled pass (the fast extra), same result
+            y3 = xp.empty(x3.shape, dtype=x.dtype)
+            k[0](x3, scale, shift, y3)
+        else:
+            y3 = x3 * scale[:, None]
+            y3 += shift[:, None]
         bad = self.cancel
         if bad is not None:
             y3[:, bad] = _centred(xp, x3, self.mean64, bad) * a[bad][:, None] + b[bad][:, None]
@@ -173,9 +180,15 @@ class AffineNorm(Function):
             else:
                 k = -a * invstd * invstd * dot / count
                 c0 = -a * sg / count
-                gx3 = x3 * k.astype(x.dtype)[:, None]
-                gx3 += g3 * a.astype(x.dtype)[:, None]
-                gx3 += (c0 - k * mean).astype(x.dtype)[:, None]
+                kx, ag, cx = (v.astype(x.dtype) for v in (k, a, c0 - k * mean))
+                kern = _norm_kernels.kernels(xp, x3, g3)
+                if kern is not None:  # one compiled pass (the fast extra), same result
+                    gx3 = xp.empty(x3.shape, dtype=x.dtype)
+                    kern[1](x3, kx, g3, ag, cx, gx3)
+                else:
+                    gx3 = x3 * kx[:, None]
+                    gx3 += g3 * ag[:, None]
+                    gx3 += cx[:, None]
                 if bad is not None:
                     gx3[:, bad] = (_centred(xp, x3, mean, bad) * k[bad][:, None]
                                    + g3[:, bad] * a[bad][:, None] + c0[bad][:, None])

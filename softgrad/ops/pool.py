@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.engine.function import Function
+from softgrad.ops import _pool_kernels
 from softgrad.ops.fold import Fold
 from softgrad.ops.windows import Pads, crop, offset_slices, pad_array
 
@@ -37,6 +38,7 @@ class MaxPool2d(Function):
         x4, self.squeeze = _lift(x)
         self.kernel, self.stride, self.pads, self.dilation = kernel, stride, pads, dilation
         self.x_shape, self.xp_dtype, self.axp = x4.shape, x.dtype, xp
+        self.tiled = _tiles(x4.shape, kernel, stride, pads, dilation, out_hw)
         xpad = pad_array(xp, x4, pads, -xp.inf)
         lead = (slice(None), slice(None))
         views = [xpad[lead + offset_slices(i, j, stride, dilation, out_hw)]
@@ -63,6 +65,13 @@ class MaxPool2d(Function):
         xp, arg = self.xp, self.arg
         g4 = g[:, :, None, :] if self.squeeze else g
         n, c, h, w = self.x_shape
+        if self.tiled:
+            g4 = xp.ascontiguousarray(g4)
+            k = _pool_kernels.kernels(xp, g4, arg)
+            if k is not None:  # one compiled pass (the fast extra)
+                gx = xp.empty(self.x_shape, dtype=g.dtype)
+                k(g4, arg, gx, self.kernel[0], self.kernel[1])
+                return gx.reshape(n, c, w) if self.squeeze else gx
         (t, b), (lft, r) = self.pads
         padded = (n, c, h + t + b, w + lft + r)
         kh, kw = self.kernel
@@ -84,6 +93,15 @@ class MaxPool2d(Function):
                     buf[sl] += g4 * hit
         gx = crop(buf, self.pads, (h, w)) if (t or b or lft or r) else buf
         return gx.reshape(n, c, w) if self.squeeze else gx
+
+
+def _tiles(shape: tuple, kernel: tuple, stride: tuple, pads: Pads, dilation: tuple,
+           out_hw: tuple) -> bool:
+    """Whether the windows tile the input without overlap or padding (stride == kernel,
+    dilation 1, floor-mode output): the case of the compiled kernels."""
+    return (tuple(stride) == tuple(kernel) and tuple(dilation) == (1, 1) and
+            tuple(pads[0]) == (0, 0) and tuple(pads[1]) == (0, 0) and
+            tuple(out_hw) == (shape[2] // kernel[0], shape[3] // kernel[1]))
 
 
 def _first_argmax(xp: Any, views: list, best: Any) -> Any:
