@@ -58,6 +58,7 @@ class _Kernels:
     wino_input: Callable[..., Any]
     wino_output: Callable[..., Any]
     wino_grad_output: Callable[..., Any]
+    col2im: Callable[..., Any]
 
 
 def _compile() -> Any:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 import softgrad as sg
 from softgrad.ops import _conv_kernels, _pool_kernels, conv_lowering
+
+torch = pytest.importorskip("torch")  # every test compares with PyTorch
 
 HAVE_NUMBA = _conv_kernels.kernels() is not None
 
