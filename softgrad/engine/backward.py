@@ -163,7 +163,7 @@ def _recorded_backward(ctx: Function, g: Any, xp: Any) -> Any:
     array_xp = ctx.xp
     ctx._graph, ctx.xp = True, xp
     try:
-        return ctx.backward(_as_tensor(g, xp))
+        return ctx._backward_graph(_as_tensor(g, xp))
     finally:
         ctx._graph, ctx.xp = False, array_xp
 
