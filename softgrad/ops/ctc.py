@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.engine.function import Function
+from softgrad.engine.function import Function, first_order_only
 
 _NEG_INF = float("-inf")
 
@@ -82,9 +82,9 @@ class CtcLoss(Function):
             beta[t] = xp.where(at_end, end, xp.where((t < last)[:, None], rec, _NEG_INF))
         return beta
 
+    _backward_graph = first_order_only("ctc_loss: second derivatives are not supported")
+
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            raise RuntimeError("ctc_loss: second derivatives are not supported")
         xp = self.xp
         lp, ext, nll = self.lp, self.ext, self.nll
         t_max, n, c = lp.shape

@@ -18,7 +18,7 @@ import contextlib
 from typing import Any
 
 from softgrad import backend
-from softgrad.engine.function import Function
+from softgrad.engine.function import Function, first_order_only
 
 
 class _Pool:
@@ -214,10 +214,10 @@ class _Recurrent(Function):
             out[0], out[1:] = first, seq[:-1]
         return out
 
+    _backward_graph = first_order_only("double backward through {name} (a fused recurrent "
+                                       "layer) is not supported")
+
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            raise RuntimeError(f"double backward through {type(self).__name__} (a fused "
-                               "recurrent layer) is not supported")
         if not self.record:
             raise RuntimeError(f"{type(self).__name__} ran with record=False (no gradient "
                                "was needed), so it kept nothing for backward")
