@@ -22,15 +22,15 @@ Whether to record is decided in these two places only (``call`` and ``saved``, s
 by the engine). A primitive whose array backward is a fused kernel, updates buffers in
 place or reads intermediates kept by forward overrides ``_backward_graph`` with the
 recorded composition (e.g. ``Softmax``, ``Attention``), sharing the math through a helper
-where it can; one that cannot be differentiated twice sets
-``_backward_graph = first_order_only("why")``.
+where it can; one that cannot be differentiated twice says why in
+its ``double_backward_error``.
 
 Users subclass ``sg.autograd.Function`` (``softgrad/autograd/function.py``), which adds
 PyTorch's static-method style on Tensors to this protocol.
 """
 from __future__ import annotations
 
-from typing import Any, Callable
+from typing import Any
 
 from softgrad import backend
 from softgrad.engine.node_names import node_name
@@ -66,6 +66,8 @@ class Function:
     _freed: bool
     _out_version: int | None
     _next: tuple | None
+    # why this primitive has no second derivative (``{name}``: its class name), or None
+    double_backward_error: str | None = None
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
@@ -99,6 +101,8 @@ class Function:
     def _backward_graph(self, g: Any) -> Any:
         """The backward on Tensors, recorded (``create_graph=True``): ``backward`` itself,
         unless a primitive's array backward cannot run on Tensors (see the module doc)."""
+        if self.double_backward_error is not None:
+            raise RuntimeError(self.double_backward_error.format(name=type(self).__name__))
         return self.backward(g)
 
     def call(self, fn_cls: type[Function], *inputs: Any, **params: Any) -> Any:
@@ -197,14 +201,6 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
-
-
-def first_order_only(why: str) -> Callable[[Function, Any], Any]:
-    """A ``_backward_graph`` for a primitive with no second derivative: it raises ``why``
-    (``{name}`` in it is replaced by the primitive's class name)."""
-    def _backward_graph(self: Function, g: Any) -> Any:
-        raise RuntimeError(why.format(name=type(self).__name__))
-    return _backward_graph
 
 
 class AccumulateGrad:

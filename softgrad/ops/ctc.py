@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.engine.function import Function, first_order_only
+from softgrad.engine.function import Function
 
 _NEG_INF = float("-inf")
 
@@ -82,7 +82,7 @@ class CtcLoss(Function):
             beta[t] = xp.where(at_end, end, xp.where((t < last)[:, None], rec, _NEG_INF))
         return beta
 
-    _backward_graph = first_order_only("ctc_loss: second derivatives are not supported")
+    double_backward_error = "ctc_loss: second derivatives are not supported"
 
     def backward(self, g: Any) -> tuple:
         xp = self.xp

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.engine.function import Function, first_order_only
+from softgrad.engine.function import Function
 
 
 def _t(a: Any) -> Any:
@@ -72,7 +72,7 @@ class Det(Function):
         return _t(self.xp.linalg.inv(a)) * (g * det)[..., None, None]
 
     def backward(self, g: Any) -> Any:
-        a, det = self.saved
+        a = self.saved[0]
         xp = self.xp
         u, s, vh = xp.linalg.svd(a)
         n = s.shape[-1]
@@ -145,7 +145,7 @@ class Pinv(Function):
         return first + left + right
 
 
-_first_order_only = first_order_only(
+_DECOMPOSITION = (
     "{name}: second derivatives of a matrix decomposition are not supported (backward with "
     "create_graph=True through svd/eigh/qr)")
 
@@ -182,7 +182,7 @@ class SvdPart(Function):
     """One factor of the thin SVD (``part`` 'U', 'S' or 'Vh'), from ``factors`` computed
     once: grad = the SVD's VJP with this factor's cotangent only (see ``_svd_vjp``)."""
 
-    _backward_graph = _first_order_only
+    double_backward_error = _DECOMPOSITION
 
     def forward(self, a: Any, part: str = "S", factors: tuple = ()) -> Any:
         self.part, self.factors = part, factors
@@ -204,7 +204,7 @@ class EighPart(Function):
     """Eigenvalues ('L') or eigenvectors ('V') of a symmetric matrix, from ``factors``:
     grad = sym(V (diag(gL) + F o (V^T gV)) V^T), F_ij = 1 / (l_j - l_i), 0 on the diagonal."""
 
-    _backward_graph = _first_order_only
+    double_backward_error = _DECOMPOSITION
 
     def forward(self, a: Any, part: str = "L", factors: tuple = ()) -> Any:
         self.part, self.factors = part, factors
@@ -229,7 +229,7 @@ class QrPart(Function):
     triangle. For m < n, A = [X | Y] with X square: grad_X as above with gQ + Y gV^T,
     grad_Y = Q gV, where gV is gR's columns beyond m."""
 
-    _backward_graph = _first_order_only
+    double_backward_error = _DECOMPOSITION
 
     def forward(self, a: Any, part: str = "Q", factors: tuple = ()) -> Any:
         self.part, self.factors, self.a = part, factors, a

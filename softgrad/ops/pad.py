@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.engine.function import Function, first_order_only
+from softgrad.engine.function import Function
 from softgrad.ops.shape import IndexAddZeros
 
 
@@ -65,8 +65,7 @@ class IndexPad(Function):
             y = self.xp.take(y, idx, axis=axis)
         return y if y is not x else y.copy()
 
-    _backward_graph = first_order_only("double backward through reflect/replicate padding is "
-                                       "not supported")
+    double_backward_error = "double backward through reflect/replicate padding is not supported"
 
     def backward(self, g: Any) -> Any:
         for axis, (idx, lo, hi) in reversed(list(self.index.items())):

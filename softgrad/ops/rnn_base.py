@@ -18,7 +18,7 @@ import contextlib
 from typing import Any
 
 from softgrad import backend
-from softgrad.engine.function import Function, first_order_only
+from softgrad.engine.function import Function
 
 
 class _Pool:
@@ -214,8 +214,8 @@ class _Recurrent(Function):
             out[0], out[1:] = first, seq[:-1]
         return out
 
-    _backward_graph = first_order_only("double backward through {name} (a fused recurrent "
-                                       "layer) is not supported")
+    double_backward_error = ("double backward through {name} (a fused recurrent layer) is "
+                             "not supported")
 
     def backward(self, g: Any) -> tuple:
         if not self.record:

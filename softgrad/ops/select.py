@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from softgrad.engine.function import Function, first_order_only
+from softgrad.engine.function import Function
 from softgrad.ops.shape import Gather, Getitem, IndexAddZeros, _full_index
 from softgrad.backend import device_of, np, to_device, xp_of
 
@@ -189,7 +189,7 @@ class ScatterReduce(Function):
     def full(self) -> tuple:
         return _full_index(xp_of(self.index), self.index, self.axis)
 
-    _backward_graph = first_order_only("double backward through scatter_reduce is not supported")
+    double_backward_error = "double backward through scatter_reduce is not supported"
 
     def backward(self, g: Any) -> tuple:
         a, src, out = self.saved

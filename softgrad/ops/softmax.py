@@ -230,7 +230,7 @@ class CrossEntropyProb(Function):
         return (1 - self.eps) * (1 if self.w_b is None else self.w_b)
 
     def backward(self, g: Any) -> tuple:
-        x, t = self.saved
+        x = self.saved[0]
         need = self.needs_input_grad
         gf = _grad_factor(g, self.reduction, self.scale, self.s.shape)
         keep_t = self._keep_t()
