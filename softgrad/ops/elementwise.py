@@ -270,7 +270,8 @@ class Sigmoid(Function):
         xp = self.xp
         # exp of a non-positive number only: stable for any input
         e = xp.exp(-xp.abs(a))
-        out = xp.where(a >= 0, 1 / (1 + e), e / (1 + e)).astype(a.dtype, copy=False)
+        d = e + 1
+        out = xp.where(a >= 0, 1 / d, e / d).astype(a.dtype, copy=False)
         self.save_for_backward(out)
         return out
 

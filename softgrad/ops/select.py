@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.engine.function import Function
-from softgrad.ops.shape import Gather, Getitem, IndexAddZeros, _full_index
+from softgrad.ops.shape import Gather, Getitem, IndexAddZeros, _full_index, scatter_into_zeros
 from softgrad.backend import device_of, np, to_device, xp_of
 
 
@@ -17,15 +17,14 @@ class GetitemUnique(Getitem):
     """x[index] where no element is picked twice: grad = zeros with g assigned at index."""
 
     def backward(self, g: Any) -> Any:
-        return self.call(IndexAddZeros, g, shape=self.shape, index=self.index, accumulate=False)
+        return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.index, False)
 
 
 class GatherUnique(Gather):
     """take_along_axis(x, index, axis) with distinct indices per line (sort, topk, kthvalue)."""
 
     def backward(self, g: Any) -> Any:
-        return self.call(IndexAddZeros, g, shape=self.shape, index=self.full_index,
-                         accumulate=False)
+        return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.full_index, False)
 
 
 class Contiguous(Function):

@@ -48,8 +48,11 @@ class Getitem(Function):
         return a[index]
 
     def backward(self, g: Any) -> Any:
-        return self.call(IndexAddZeros, g, shape=self.shape, index=self.index,
-                         accumulate=self.advanced)
+        return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.index, self.advanced)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same scatter as the differentiable ``IndexAddZeros``."""
+        return self.xp.index_add_zeros(g, self.shape, self.index)
 
 
 class IndexAddZeros(Function):
@@ -141,8 +144,11 @@ class Gather(Function):
         return a[self.full_index]
 
     def backward(self, g: Any) -> Any:
-        return self.call(IndexAddZeros, g, shape=self.shape, index=self.full_index,
-                         accumulate=True)
+        return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.full_index, True)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same scatter as the differentiable ``IndexAddZeros``."""
+        return self.xp.index_add_zeros(g, self.shape, self.full_index)
 
 
 class ScatterAdd(Function):

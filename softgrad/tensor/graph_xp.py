@@ -2,7 +2,10 @@
 
 A ``Function.backward`` written as ``self.xp.exp(x) * g`` runs on arrays with ``xp`` NumPy
 (the fast path) and, for higher-order gradients (``create_graph=True``), on Tensors with
-``xp`` this namespace, so that the backward is itself recorded. ``core.py`` makes the one
+``xp`` this namespace, so that the backward is itself recorded. Each name takes NumPy's
+arguments and calls the Tensor method (or records the primitive) that computes the same thing,
+so the backward needs no test of which mode it runs in; ``apply`` is what
+``Function.call`` uses to record another primitive. ``core.py`` makes the one
 instance, ``GRAPH_XP``, and hands it to the engine, which also uses ``const`` to wrap arrays.
 """
 from __future__ import annotations
