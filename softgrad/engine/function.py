@@ -7,23 +7,22 @@ none). Both run on arrays alone: ``fn = Mul(); fn.forward(a, b)``, then, with
 ``fn.backward(g)``. On Tensors, ``Mul.apply(a, b)`` (that is, ``Tensor._apply``) runs forward
 and records the node.
 
-One backward for arrays and Tensors. The same ``backward`` code also serves higher-order
-gradients: with ``create_graph=True`` the engine calls ``_backward_graph(g)`` on Tensors,
-with ``self.xp`` switched to a Tensor namespace (``softgrad/tensor/graph_xp.py``) and
-``self.saved`` mapped to the saved inputs/output as Tensors; by default ``_backward_graph``
-is ``backward`` itself, so what it computes is recorded and can be differentiated again.
-A backward is therefore written once, against what arrays and Tensors share: arithmetic
-operators, ``@``, ``.sum(axis=, keepdims=)``, ``.reshape``, ``.swapaxes``, ``.mT``,
-``self.xp.<name>`` (the Tensor namespace spells NumPy's names: ``xp.cosh``, ``xp.tril``,
-``xp.linalg.inv``, ...) and ``self.call(OtherPrimitive, *inputs, **params)``, which reuses
-another primitive: on arrays it runs that primitive's forward, on Tensors it records it.
+The same ``backward`` code also serves higher-order gradients: with ``create_graph=True``
+the engine calls ``_backward_graph(g)`` on Tensors, with ``self.xp`` switched to a Tensor
+namespace (``softgrad/tensor/graph_xp.py``) and ``self.saved`` mapped to the saved
+inputs/output as Tensors; by default ``_backward_graph`` is ``backward`` itself, so what it
+computes is recorded and can be differentiated again. A backward is therefore written once,
+against what arrays and Tensors share: arithmetic operators, ``@``,
+``.sum(axis=, keepdims=)``, ``.reshape``, ``.swapaxes``, ``.mT``, ``self.xp.<name>`` (the
+Tensor namespace spells NumPy's names: ``xp.cosh``, ``xp.tril``, ``xp.linalg.inv``, ...) and
+``self.call(OtherPrimitive, *inputs, **params)``, which reuses another primitive: on arrays
+it runs that primitive's forward, on Tensors it records it.
 
-Whether to record is decided in these two places only (``call`` and ``saved``, switched
-by the engine). A primitive whose array backward is a fused kernel, updates buffers in
-place or reads intermediates kept by forward overrides ``_backward_graph`` with the
-recorded composition (e.g. ``Softmax``, ``Attention``), sharing the math through a helper
-where it can; one that cannot be differentiated twice says why in
-its ``double_backward_error``.
+Whether to record is decided in these two places only (``call`` and ``saved``, switched by
+the engine). A primitive whose array backward is a fused kernel, updates buffers in place or
+reads intermediates kept by forward overrides ``_backward_graph`` with the recorded
+composition (e.g. ``Softmax``, ``Attention``), sharing the math through a helper where it
+can; one that cannot be differentiated twice says why in its ``double_backward_error``.
 
 Users subclass ``sg.autograd.Function`` (``softgrad/autograd/function.py``), which adds
 PyTorch's static-method style on Tensors to this protocol.
