@@ -215,12 +215,13 @@ def _send_recorded(ctx: Function, g: Any, grads: dict, owned: dict, xp: Any) -> 
 
 
 def _recorded_backward(ctx: Function, g: Any, xp: Any) -> Any:
-    """``ctx.backward`` run on Tensors, so that it is itself recorded (``create_graph``):
-    ``ctx.xp`` is the Tensor namespace and ``ctx.saved`` gives Tensors while it runs."""
+    """``ctx``'s backward run on Tensors, so that it is itself recorded (``create_graph``):
+    ``ctx.xp`` is the Tensor namespace and ``ctx.saved`` gives Tensors while it runs.
+    ``_backward_graph`` is ``backward`` unless the primitive names a recorded variant."""
     array_xp = ctx.xp
     ctx._graph, ctx.xp = True, xp
     try:
-        return ctx.backward(_as_tensor(g, xp))
+        return ctx._backward_graph(_as_tensor(g, xp))
     finally:
         ctx._graph, ctx.xp = False, array_xp
 

@@ -8,10 +8,21 @@ none). Both run on arrays alone: ``fn = Mul(); fn.forward(a, b)``, then, with
 and records the node.
 
 The same ``backward`` code also serves higher-order gradients: with ``create_graph=True``
-the engine runs it on Tensors, with ``self.xp`` switched to a Tensor namespace and
-``self.saved`` mapped to the saved inputs/output as Tensors. So a backward uses only what
-arrays and Tensors share: arithmetic operators, ``@``, ``.sum(axis=, keepdims=)``,
-``.reshape``, ``.swapaxes``, ``.mT`` and ``self.xp.<ufunc>``.
+the engine calls ``_backward_graph(g)`` on Tensors, with ``self.xp`` switched to a Tensor
+namespace (``softgrad/tensor/graph_xp.py``) and ``self.saved`` mapped to the saved
+inputs/output as Tensors; by default ``_backward_graph`` is ``backward`` itself, so what it
+computes is recorded and can be differentiated again. A backward is therefore written once,
+against what arrays and Tensors share: arithmetic operators, ``@``,
+``.sum(axis=, keepdims=)``, ``.reshape``, ``.swapaxes``, ``.mT``, ``self.xp.<name>`` (the
+Tensor namespace spells NumPy's names: ``xp.cosh``, ``xp.tril``, ``xp.linalg.inv``, ...) and
+``self.call(OtherPrimitive, *inputs, **params)``, which reuses another primitive: on arrays
+it runs that primitive's forward, on Tensors it records it.
+
+Whether to record is decided in these two places only (``call`` and ``saved``, switched by
+the engine). A primitive whose array backward is a fused kernel, updates buffers in place or
+reads intermediates kept by forward overrides ``_backward_graph`` with the recorded
+composition (e.g. ``Softmax``, ``Attention``), sharing the math through a helper where it
+can; one that cannot be differentiated twice says why in its ``double_backward_error``.
 
 Users subclass ``sg.autograd.Function`` (``softgrad/autograd/function.py``), which adds
 PyTorch's static-method style on Tensors to this protocol.
@@ -69,6 +80,8 @@ class Function:
     _freed: bool
     _out_version: int | None
     _next: tuple | None
+    # why this primitive has no second derivative (``{name}``: its class name), or None
+    double_backward_error: str | None = None
 
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
@@ -98,6 +111,22 @@ class Function:
 
     def backward(self, g: Any) -> Any:  # pragma: no cover - abstract
         raise NotImplementedError(f"{type(self).__name__} has no backward")
+
+    def _backward_graph(self, g: Any) -> Any:
+        """The backward on Tensors, recorded (``create_graph=True``): ``backward`` itself,
+        unless a primitive's array backward cannot run on Tensors (see the module doc)."""
+        if self.double_backward_error is not None:
+            raise RuntimeError(self.double_backward_error.format(name=type(self).__name__))
+        return self.backward(g)
+
+    def call(self, fn_cls: type[Function], *inputs: Any, **params: Any) -> Any:
+        """Another primitive inside this one's backward: ``self.call(Inv, a)``. On arrays it
+        runs ``fn_cls``'s forward; in a recorded backward (Tensors) it records ``fn_cls``."""
+        if self._graph:
+            return self.xp.apply(fn_cls, *inputs, **params)
+        fn = fn_cls()
+        fn.xp = self.xp
+        return fn.forward(*inputs, **params)
 
     # ------------------------------------------------------------------ saving
     def save_for_backward(self, *arrays: Any) -> None:

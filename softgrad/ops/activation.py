@@ -1,8 +1,9 @@
 """Activation primitives beyond the basic element-wise ones (sigmoid, tanh, relu).
 
 Each is stable for inputs of any magnitude: exponentials only ever see non-positive
-arguments. Backward passes use only operations shared by arrays and Tensors (or recompute
-from the saved input when ``self._graph``), so second derivatives work.
+arguments. Backward passes use only operations shared by arrays and Tensors, so second
+derivatives work; where the array backward reads an intermediate kept by forward (GELU's
+Phi(x), SiLU's sigmoid), ``_backward_graph`` recomputes it from the saved input.
 """
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from typing import Any
 
 from softgrad.engine.function import Function
 from softgrad.ops import _gelu_kernels
+from softgrad.ops.elementwise import Sigmoid
 
 _SQRT1_2 = math.sqrt(0.5)
 _INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
@@ -61,10 +63,9 @@ def ndtr(x: Any, xp: Any, f64: bool, graph: bool = False) -> Any:
     return xp.where(x < 0, tail, 1 - tail)
 
 
-def sigmoid_of(x: Any, xp: Any, graph: bool) -> Any:
-    """Stable logistic function on an array (exp of -|x| only), or Tensor.sigmoid in graph mode."""
-    if graph:
-        return x.sigmoid()
+def sigmoid_of(x: Any, xp: Any) -> Any:
+    """Stable logistic function on an array (exp of -|x| only); a backward uses
+    ``self.call(Sigmoid, x)``, which is this on arrays and recorded on Tensors."""
     e = xp.exp(-xp.abs(x))
     d = e + 1
     return xp.where(x >= 0, 1 / d, e / d)
@@ -128,14 +129,11 @@ class Gelu(Function):
 
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
-        xp, graph = self.xp, self._graph
+        xp = self.xp
         if self.approximate == "tanh":
-            x2 = x * x
-            th = xp.tanh((x2 * _GELU_TANH_C + 1) * x * _SQRT_2_OVER_PI) if graph else self.th
-            inner_d = (x2 * (3 * _GELU_TANH_C) + 1) * _SQRT_2_OVER_PI
-            return g * ((th + 1) * 0.5 + x * 0.5 * (1 - th * th) * inner_d)
-        cdf = ndtr(x, xp, self.f64, graph) if graph else self.cdf
-        kernels = None if graph else _gelu_kernels.gelu_kernels(xp, x, g, cdf)
+            return _gelu_tanh_grad(g, x, self.th)
+        cdf = self.cdf
+        kernels = _gelu_kernels.gelu_kernels(xp, x, g, cdf)
         if kernels is not None:  # the same operations, fused (numba)
             e, out = xp.empty_like(x), xp.empty_like(x)
             t = x.dtype.type
@@ -144,22 +142,50 @@ class Gelu(Function):
             kernels[3](g.reshape(-1), x.reshape(-1), cdf.reshape(-1), e.reshape(-1),
                        out.reshape(-1), t(_INV_SQRT_2PI))
             return out
-        pdf = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
-        return g * (cdf + x * pdf)
+        return _gelu_grad(g, x, cdf, xp)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: tanh(...) or Phi(x) recomputed from the input, without fused kernels."""
+        (x,) = self.saved
+        xp = self.xp
+        if self.approximate == "tanh":
+            return _gelu_tanh_grad(g, x, xp.tanh((x * x * _GELU_TANH_C + 1) * x * _SQRT_2_OVER_PI))
+        return _gelu_grad(g, x, ndtr(x, xp, self.f64, graph=True), xp)
+
+
+def _gelu_tanh_grad(g: Any, x: Any, th: Any) -> Any:
+    """g * d/dx [x (1 + th) / 2], th = tanh(sqrt(2/pi) (x + c x^3))."""
+    inner_d = (x * x * (3 * _GELU_TANH_C) + 1) * _SQRT_2_OVER_PI
+    return g * ((th + 1) * 0.5 + x * 0.5 * (1 - th * th) * inner_d)
+
+
+def _gelu_grad(g: Any, x: Any, cdf: Any, xp: Any) -> Any:
+    """g * (Phi(x) + x phi(x))."""
+    pdf = xp.exp(x * x * -0.5) * _INV_SQRT_2PI
+    return g * (cdf + x * pdf)
 
 
 class Silu(Function):
     """x * sigmoid(x): grad = g * s * (1 + x * (1 - s)), s = sigmoid(x)."""
 
     def forward(self, x: Any) -> Any:
-        self.s = sigmoid_of(x, self.xp, False)
+        self.s = sigmoid_of(x, self.xp)
         self.save_for_backward(x)
         return x * self.s
 
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
-        s = sigmoid_of(x, self.xp, True) if self._graph else self.s
-        return g * s * (x * (1 - s) + 1)
+        return _silu_grad(g, x, self.s)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the sigmoid (an intermediate) recomputed from the input."""
+        (x,) = self.saved
+        return _silu_grad(g, x, self.call(Sigmoid, x))
+
+
+def _silu_grad(g: Any, x: Any, s: Any) -> Any:
+    """g * s * (1 + x (1 - s)), s = sigmoid(x)."""
+    return g * s * (x * (1 - s) + 1)
 
 
 class Softplus(Function):
@@ -179,7 +205,7 @@ class Softplus(Function):
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
         bx = x * self.beta if self.beta != 1 else x
-        return self.xp.where(bx > self.threshold, g, g * sigmoid_of(bx, self.xp, self._graph))
+        return self.xp.where(bx > self.threshold, g, g * self.call(Sigmoid, bx))
 
 
 class LogSigmoid(Function):
@@ -194,7 +220,7 @@ class LogSigmoid(Function):
 
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
-        return g * sigmoid_of(-x, self.xp, self._graph)
+        return g * self.call(Sigmoid, -x)
 
 
 class Hardtanh(Function):

@@ -65,8 +65,6 @@ class ScaledDotProductAttention(Function):
         return xp.matmul(s if keep is None else s * keep, v)
 
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            return self._backward_graph(g)
         xp, p, keep = self.xp, self.p, self.keep
         q, k, v = self.saved[:3]
         need = self.needs_input_grad

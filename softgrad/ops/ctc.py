@@ -82,9 +82,9 @@ class CtcLoss(Function):
             beta[t] = xp.where(at_end, end, xp.where((t < last)[:, None], rec, _NEG_INF))
         return beta
 
+    double_backward_error = "ctc_loss: second derivatives are not supported"
+
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            raise RuntimeError("ctc_loss: second derivatives are not supported")
         xp = self.xp
         lp, ext, nll = self.lp, self.ext, self.nll
         t_max, n, c = lp.shape

@@ -15,6 +15,4 @@ class ToDevice(Function):
         return backend.to_device(a, device)
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return g.to(self.src)
-        return backend.to_device(g, self.src)
+        return self.call(ToDevice, g, device=self.src)

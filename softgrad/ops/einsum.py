@@ -7,6 +7,7 @@ output becomes the ellipsis letters followed by the letters used exactly once, s
 from __future__ import annotations
 
 import functools
+import math
 import string
 from collections import Counter
 from collections.abc import Sequence
@@ -151,7 +152,5 @@ class Einsum(Function):
 
     def _einsum(self, subs: Sequence[str], output: str, arrays: Sequence[Any]) -> Any:
         eq = ",".join(subs) + "->" + output
-        if self._graph:  # Tensors: recorded, so the gradient is differentiable again
-            return self.xp.einsum(eq, *arrays)
-        big = len(arrays) > 2 or any(a.size > _BIG for a in arrays)
+        big = len(arrays) > 2 or any(math.prod(a.shape) > _BIG for a in arrays)
         return self.xp.asarray(self.xp.einsum(eq, *arrays, optimize=big))

@@ -31,9 +31,6 @@ class Embedding(Function):
     def backward(self, g: Any) -> Any:
         num, dim = self.num, self.dim
         masked = self.padding_idx is not None or self.scale
-        if self._graph:
-            gw = self.xp.index_add_zeros(g, (num, dim), self.indices)
-            return gw * self._row_scale(g._data.dtype) if masked else gw
         xp = self.xp
         flat = (self.indices.reshape(-1, 1) * dim + xp.arange(dim)).reshape(-1)
         gw = xp.zeros(num * dim, dtype=g.dtype)
@@ -42,3 +39,9 @@ class Embedding(Function):
         if masked:
             gw *= self._row_scale(g.dtype)
         return gw
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same scatter-add as a differentiable ``index_add_zeros``."""
+        gw = self.xp.index_add_zeros(g, (self.num, self.dim), self.indices)
+        masked = self.padding_idx is not None or self.scale
+        return gw * self._row_scale(g._data.dtype) if masked else gw

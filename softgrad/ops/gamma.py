@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from softgrad import backend
 from softgrad.engine.function import Function
+from softgrad.ops.linalg import Undifferentiable
 from softgrad.ops.special import _f64, lgamma
 from softgrad.ops.special import quiet as _quiet
 
@@ -106,7 +108,13 @@ def _density(a: Any, x: Any, xp: Any) -> Any:
 
 
 class Gammainc(Function):
-    """P(a, x). grad_x = g x^(a-1) e^-x / Gamma(a); grad_a = g dP/da (central difference)."""
+    """P(a, x). grad_x = g x^(a-1) e^-x / Gamma(a); grad_a = g dP/da (central difference).
+
+    Second derivatives (``create_graph=True``): grad_x is recorded as the density composed of
+    Tensor ops, so it is differentiable again in a and x (as PyTorch's igamma). grad_a is a
+    numerical value with no derivative of its own (PyTorch implements no gradient w.r.t. a at
+    all): differentiating through it raises.
+    """
 
     def forward(self, a: Any, x: Any) -> Any:
         self.save_for_backward(a, x)
@@ -119,6 +127,26 @@ class Gammainc(Function):
         a64, x64 = xp.broadcast_arrays(_f64(xp, a), _f64(xp, x))
         ga = g * _dp_da(a64, x64, xp).astype(g.dtype) if need[0] else None
         gx = g * _density(a64, x64, xp).astype(g.dtype) if need[1] else None
+        return ga, gx
+
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: grad_x from Tensor ops (in float64, as on arrays); grad_a from the
+        central difference, as a value whose own derivative raises."""
+        a, x = self.saved
+        xp, need = self.xp, self.needs_input_grad
+        ga = gx = None
+        if need[0]:
+            arrays = backend.xp_of(a._data)
+            a64, x64 = arrays.broadcast_arrays(_f64(arrays, a._data), _f64(arrays, x._data))
+            dp_da = _dp_da(a64, x64, arrays).astype(g._data.dtype)
+            ga = g * xp.apply(Undifferentiable, a, value=dp_da, why=(
+                "gammainc: second derivatives through its gradient with respect to a are not "
+                "implemented (that gradient is a central difference)"))
+        if need[1]:
+            a64, x64 = a.double(), x.double()
+            with _quiet(backend.xp_of(a._data)):
+                density = xp.exp((a64 - 1) * xp.log(x64) - x64 - a64.lgamma())
+            gx = g * density.to(g.dtype)
         return ga, gx
 
 

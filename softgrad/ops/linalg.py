@@ -52,10 +52,7 @@ class Solve(Function):
 
     def backward(self, g: Any) -> tuple:
         a, x = self.saved
-        if self._graph:
-            gb = self.xp.apply(Solve, _t(a), g)
-        else:
-            gb = self.xp.linalg.solve(_t(a), g)
+        gb = self.xp.linalg.solve(_t(a), g)
         ga = -(gb @ _t(x)) if self.needs_input_grad[0] else None
         return ga, gb
 
@@ -69,10 +66,13 @@ class Det(Function):
         self.save_for_backward(a, out)
         return out
 
-    def backward(self, g: Any) -> Any:
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: g det(A) A^-T (A invertible)."""
         a, det = self.saved
-        if self._graph:
-            return _t(self.xp.apply(Inv, a)) * (g * det)[..., None, None]
+        return _t(self.xp.linalg.inv(a)) * (g * det)[..., None, None]
+
+    def backward(self, g: Any) -> Any:
+        a = self.saved[0]
         xp = self.xp
         u, s, vh = xp.linalg.svd(a)
         n = s.shape[-1]
@@ -96,7 +96,7 @@ class LogAbsDet(Function):
 
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
-        inv = self.xp.apply(Inv, a) if self._graph else self.xp.linalg.inv(a)
+        inv = self.xp.linalg.inv(a)
         return _t(inv) * g[..., None, None]
 
 
@@ -114,7 +114,7 @@ class Cholesky(Function):
 
     def backward(self, g: Any) -> Any:
         (low,) = self.saved
-        inv = self.xp.apply(Inv, low) if self._graph else self.xp.linalg.inv(low)
+        inv = self.xp.linalg.inv(low)
         ga = _t(inv) @ ((_t(low) @ g) * self.phi) @ inv
         return (ga + _t(ga)) * 0.5
 
@@ -145,11 +145,9 @@ class Pinv(Function):
         return first + left + right
 
 
-def _first_order_only(fn: Function) -> None:
-    if fn._graph:
-        raise RuntimeError(f"{type(fn).__name__}: second derivatives of a matrix decomposition "
-                           "are not supported (backward with create_graph=True through "
-                           "svd/eigh/qr)")
+_DECOMPOSITION = (
+    "{name}: second derivatives of a matrix decomposition are not supported (backward with "
+    "create_graph=True through svd/eigh/qr)")
 
 
 def _svd_vjp(u: Any, s: Any, vh: Any, gu: Any, gs: Any, gvh: Any, eye: Any) -> Any:
@@ -184,6 +182,8 @@ class SvdPart(Function):
     """One factor of the thin SVD (``part`` 'U', 'S' or 'Vh'), from ``factors`` computed
     once: grad = the SVD's VJP with this factor's cotangent only (see ``_svd_vjp``)."""
 
+    double_backward_error = _DECOMPOSITION
+
     def forward(self, a: Any, part: str = "S", factors: tuple = ()) -> Any:
         self.part, self.factors = part, factors
         k = factors[1].shape[-1]
@@ -191,7 +191,6 @@ class SvdPart(Function):
         return factors["USV".index(part[0])]
 
     def backward(self, g: Any) -> Any:
-        _first_order_only(self)
         u, s, vh = self.factors
         k = s.shape[-1]
         if self.part == "U":
@@ -205,13 +204,14 @@ class EighPart(Function):
     """Eigenvalues ('L') or eigenvectors ('V') of a symmetric matrix, from ``factors``:
     grad = sym(V (diag(gL) + F o (V^T gV)) V^T), F_ij = 1 / (l_j - l_i), 0 on the diagonal."""
 
+    double_backward_error = _DECOMPOSITION
+
     def forward(self, a: Any, part: str = "L", factors: tuple = ()) -> Any:
         self.part, self.factors = part, factors
         self.eye = self.xp.eye(a.shape[-1], dtype=a.dtype)
         return factors[0 if part == "L" else 1]
 
     def backward(self, g: Any) -> Any:
-        _first_order_only(self)
         lam, v = self.factors
         eye = self.eye
         if self.part == "L":
@@ -229,12 +229,13 @@ class QrPart(Function):
     triangle. For m < n, A = [X | Y] with X square: grad_X as above with gQ + Y gV^T,
     grad_Y = Q gV, where gV is gR's columns beyond m."""
 
+    double_backward_error = _DECOMPOSITION
+
     def forward(self, a: Any, part: str = "Q", factors: tuple = ()) -> Any:
         self.part, self.factors, self.a = part, factors, a
         return factors[0 if part == "Q" else 1]
 
     def backward(self, g: Any) -> Any:
-        _first_order_only(self)
         xp = self.xp
         q, r = self.factors
         m, n = self.a.shape[-2:]
@@ -268,21 +269,6 @@ class Undifferentiable(Function):
 
 
 # ---------------------------------------------------------------------- triangular solves
-def _tril(fn: Function, a: Any, k: int = 0) -> Any:
-    return a.tril(k) if fn._graph else fn.xp.tril(a, k)
-
-
-def _triu(fn: Function, a: Any, k: int = 0) -> Any:
-    return a.triu(k) if fn._graph else fn.xp.triu(a, k)
-
-
-def _solve(fn: Function, a: Any, b: Any, upper: bool, left: bool, unit: bool) -> Any:
-    """A^-1 B (left) or B A^-1 (right) for triangular A, recorded in graph mode."""
-    if fn._graph:
-        return fn.xp.apply(SolveTriangular, a, b, upper=upper, left=left, unitriangular=unit)
-    return solve_triangular(fn.xp, a, b, upper, left, unit)
-
-
 def solve_triangular(xp: Any, a: Any, b: Any, upper: bool, left: bool, unit: bool) -> Any:
     """Array-level triangular solve; only the ``upper``/lower triangle of ``a`` is read."""
     tri = xp.triu(a) if upper else xp.tril(a)
@@ -313,12 +299,14 @@ class SolveTriangular(Function):
         a, x = self.saved
         need = self.needs_input_grad
         if self.left:
-            gb = _solve(self, a.mT, g, upper=not self.upper, left=True, unit=self.unit)
+            gb = self.call(SolveTriangular, a.mT, g, upper=not self.upper, left=True,
+                           unitriangular=self.unit)
             ga = -(gb @ x.mT) if need[0] else None
         else:
-            gb = _solve(self, a.mT, g, upper=not self.upper, left=False, unit=self.unit)
+            gb = self.call(SolveTriangular, a.mT, g, upper=not self.upper, left=False,
+                           unitriangular=self.unit)
             ga = -(x.mT @ gb) if need[0] else None
         if ga is not None:
             k = 1 if self.unit else 0
-            ga = _triu(self, ga, k) if self.upper else _tril(self, ga, -k)
+            ga = self.xp.triu(ga, k) if self.upper else self.xp.tril(ga, -k)
         return ga, (gb if need[1] else None)

@@ -10,7 +10,7 @@ from typing import Any
 
 from softgrad.engine.function import Function
 from softgrad.backend import xp_of
-from softgrad.ops.activation import sigmoid_of
+from softgrad.ops.elementwise import Sigmoid
 from softgrad.ops.softmax import _grad_factor, _kept, _reduce
 
 
@@ -36,14 +36,18 @@ class NLLLoss(Function):
         self.dtype = x.dtype
         return out
 
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: linear in g, a constant selection array times g."""
+        gf = _grad_factor(g, self.reduction, self.scale, self.idx.shape)
+        xp = xp_of(self.idx)
+        sel = xp.zeros(self.shape, dtype=self.dtype)
+        xp.put_along_axis(sel, self.idx, 1 if self.wt is None else self.wt, axis=1)
+        return sel * -gf, None
+
     def backward(self, g: Any) -> tuple:
         gf = _grad_factor(g, self.reduction, self.scale, self.idx.shape)
         coef = -gf if self.wt is None else gf * -self.wt
         xp = xp_of(self.idx)
-        if self._graph:  # linear in g: a constant selection array times g
-            sel = xp.zeros(self.shape, dtype=self.dtype)
-            xp.put_along_axis(sel, self.idx, 1 if self.wt is None else self.wt, axis=1)
-            return sel * -gf, None
         grad = xp.zeros(self.shape, dtype=self.dtype)
         xp.put_along_axis(grad, self.idx, xp.broadcast_to(coef, self.idx.shape), axis=1)
         return grad, None
@@ -163,7 +167,7 @@ class BCEWithLogitsLoss(_Pointwise):
         pw = self.params.get("pos_weight")
         gx = gt = None
         if need[0]:
-            s = sigmoid_of(x, xp, self._graph)
+            s = self.call(Sigmoid, x)
             gx = g * (s - t) if pw is None else g * (s * ((pw - 1) * t + 1) - pw * t)
         if need[1]:
             if pw is None:

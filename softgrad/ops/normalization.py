@@ -215,15 +215,20 @@ class AffineNorm(Function):
 
     def backward(self, g: Any) -> tuple:
         saved = self.saved
-        x = saved[0]
-        affine = len(saved) == 2
-        if self.channels and not self._graph:
-            gx, gw, gb = self._channel_backward(g, x, saved[1] if affine else None)
+        if self.channels:
+            affine = len(saved) == 2
+            gx, gw, gb = self._channel_backward(g, saved[0], saved[1] if affine else None)
             return (gx, gw, gb) if affine else gx
-        if self._graph:
-            xhat, invstd = self._normalized(x)
-        else:
-            xhat, invstd = self.xhat, self.invstd
+        return self._vjp(g, saved, self.xhat, self.invstd)
+
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: xhat and invstd recomputed from x (not the per-channel kernel)."""
+        saved = self.saved
+        return self._vjp(g, saved, *self._normalized(saved[0]))
+
+    def _vjp(self, g: Any, saved: tuple, xhat: Any, invstd: Any) -> Any:
+        """The gradients from the normalized input ``xhat`` and ``1 / std``."""
+        affine = len(saved) == 2
         need = self.needs_input_grad
         gh = g * saved[1].reshape(self.pshape) if affine else g
         gx = None

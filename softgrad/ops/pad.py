@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.engine.function import Function
+from softgrad.ops.shape import IndexAddZeros
 
 
 def _regions(shape: tuple, pads: tuple) -> tuple[tuple, tuple, tuple]:
@@ -34,11 +35,8 @@ class ConstantPad(Function):
         inner = g[self.dst]
         if self.src == tuple(slice(0, n) for n in self.x_shape):
             return inner
-        gx = self.xp.zeros(self.x_shape, dtype=g.dtype) if not self._graph else None
-        if gx is None:
-            raise RuntimeError("double backward through a cropping pad is not supported")
-        gx[self.src] = inner
-        return gx
+        return self.call(IndexAddZeros, inner, shape=self.x_shape, index=self.src,
+                         accumulate=False)
 
 
 def border_index(xp: Any, n: int, lo: int, hi: int, mode: str) -> Any:
@@ -67,10 +65,9 @@ class IndexPad(Function):
             y = self.xp.take(y, idx, axis=axis)
         return y if y is not x else y.copy()
 
+    double_backward_error = "double backward through reflect/replicate padding is not supported"
+
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            raise RuntimeError("double backward through reflect/replicate padding is not "
-                               "supported")
         for axis, (idx, lo, hi) in reversed(list(self.index.items())):
             n = self.x_shape[axis]
             lead = (slice(None),) * axis

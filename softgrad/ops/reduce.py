@@ -53,6 +53,13 @@ class Prod(Function):
         return a.prod(axis=axis, keepdims=keepdims)
 
     def backward(self, g: Any) -> Any:
+        return self._vjp(g, _prod_others)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the products of the others as a masked product (differentiable)."""
+        return self._vjp(g, _prod_others_graph)
+
+    def _vjp(self, g: Any, prod_others: Any) -> Any:
         (a,) = self.saved
         xp = self.xp
         nd = len(a.shape)
@@ -62,7 +69,7 @@ class Prod(Function):
         perm = tuple(rest) + axes
         moved = xp.transpose(a, perm) if perm != tuple(range(nd)) else a
         flat = moved.reshape(tuple(moved.shape[:len(rest)]) + (-1,))
-        others = _prod_others_graph(flat, xp) if self._graph else _prod_others(flat, xp)
+        others = prod_others(flat, xp)
         others = others.reshape(tuple(moved.shape))
         if perm != tuple(range(nd)):
             others = xp.transpose(others, tuple(sorted(range(nd), key=perm.__getitem__)))
@@ -101,9 +108,7 @@ class Amax(Function):
         xp = self.xp
         ob = _expand_back(out, a.shape, self.axis, self.keepdims, xp)
         mask = a == ob
-        count = mask.sum(axis=self.axis, keepdims=True)
-        if not self._graph:  # keep float32 float32: an int64 count would promote
-            count = count.astype(a.dtype)
+        count = mask.sum(axis=self.axis, keepdims=True, dtype=a.dtype)  # float32 stays so
         gb = _expand_back(g, a.shape, self.axis, self.keepdims, xp)
         return xp.where(mask, gb, 0) / _expand_back(count, a.shape, self.axis, True, xp)
 
@@ -145,11 +150,14 @@ class LogSumExp(Function):
 
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
+        return _expand_back(g, a.shape, self.axis, self.keepdims, self.xp) * (self.e / self.total)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: e and total are intermediates, so softmax is recomputed from the input."""
+        (a,) = self.saved
         xp = self.xp
         gb = _expand_back(g, a.shape, self.axis, self.keepdims, xp)
-        if self._graph:  # e and total are intermediates: recompute them on Tensors
-            return gb * xp.exp(a - _logsumexp_tensor(a, self.axis, xp))
-        return gb * (self.e / self.total)
+        return gb * xp.exp(a - _logsumexp_tensor(a, self.axis, xp))
 
 
 def _logsumexp_tensor(a: Any, axis: Any, xp: Any) -> Any:
@@ -188,8 +196,15 @@ class Norm2(Function):
 
     def backward(self, g: Any) -> Any:
         (a,) = self.saved
+        return self._vjp(g, a, self.norm)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the norm (an intermediate) is recomputed from the input."""
+        (a,) = self.saved
+        return self._vjp(g, a, self.xp.sqrt((a * a).sum(axis=self.axis, keepdims=True)))
+
+    def _vjp(self, g: Any, a: Any, out: Any) -> Any:
         xp = self.xp
-        out = xp.sqrt((a * a).sum(axis=self.axis, keepdims=True)) if self._graph else self.norm
         gb = _expand_back(g, a.shape, self.axis, self.keepdims, xp)
         safe = xp.where(out == 0, 1, out)
         return gb * a / safe

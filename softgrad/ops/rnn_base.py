@@ -216,10 +216,10 @@ class _Recurrent(Function):
             out[0], out[1:] = first, seq[:-1]
         return out
 
+    double_backward_error = ("double backward through {name} (a fused recurrent layer) is "
+                             "not supported")
+
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            raise RuntimeError(f"double backward through {type(self).__name__} (a fused "
-                               "recurrent layer) is not supported")
         if not self.record:
             raise RuntimeError(f"{type(self).__name__} ran with record=False (no gradient "
                                "was needed), so it kept nothing for backward")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from softgrad.engine.function import Function
-from softgrad.ops.shape import Gather, Getitem, _full_index
+from softgrad.ops.shape import Gather, Getitem, IndexAddZeros, _full_index, scatter_into_zeros
 from softgrad.backend import device_of, np, to_device, xp_of
 
 
@@ -17,22 +17,14 @@ class GetitemUnique(Getitem):
     """x[index] where no element is picked twice: grad = zeros with g assigned at index."""
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return self.xp.index_add_zeros(g, self.shape, self.index)
-        out = self.xp.zeros(self.shape, dtype=self.dtype)
-        out[self.index] = g
-        return out
+        return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.index, False)
 
 
 class GatherUnique(Gather):
     """take_along_axis(x, index, axis) with distinct indices per line (sort, topk, kthvalue)."""
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return self.xp.index_add_zeros(g, self.shape, self.full_index)
-        out = self.xp.zeros(self.shape, dtype=self.dtype)
-        out[self.full_index] = g
-        return out
+        return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.full_index, False)
 
 
 class Contiguous(Function):
@@ -125,11 +117,7 @@ def _pad(fn: Function, picked: Any, shape: tuple) -> Any:
     if tuple(picked.shape) == tuple(shape):
         return picked
     key = tuple(slice(0, n) for n in picked.shape)
-    if fn._graph:
-        return fn.xp.index_add_zeros(picked, shape, key)
-    out = fn.xp.zeros(shape, dtype=picked.dtype)
-    out[key] = picked
-    return out
+    return fn.call(IndexAddZeros, picked, shape=shape, index=key, accumulate=False)
 
 
 class ScatterReduce(Function):
@@ -200,9 +188,9 @@ class ScatterReduce(Function):
     def full(self) -> tuple:
         return _full_index(xp_of(self.index), self.index, self.axis)
 
+    double_backward_error = "double backward through scatter_reduce is not supported"
+
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            raise RuntimeError("double backward through scatter_reduce is not supported")
         a, src, out = self.saved
         xp, red, lin = self.xp, self.reduce, self.lin
         s = src[tuple(slice(0, n) for n in self.ishape)]
@@ -314,13 +302,19 @@ class RepeatInterleave(Function):
         shape = tuple(g.shape)
         if isinstance(r, int):  # equal repeats: a reshape and a sum
             return g.reshape(shape[:ax] + (n, r) + shape[ax + 1:]).sum(axis=ax + 1)
-        out_shape = shape[:ax] + (n,) + shape[ax + 1:]
-        if self._graph:
-            return self.xp.index_add_zeros(g, out_shape, _along(ax, self.owner))
-        out = self.xp.zeros(out_shape, dtype=g.dtype)
+        out = self.xp.zeros(shape[:ax] + (n,) + shape[ax + 1:], dtype=g.dtype)
         uniq, sums = segment_sum(self.xp, g, self.owner, ax, sorted_index=True)
         out[_along(ax, uniq)] = sums
         return out
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the copies added back onto their source by a differentiable scatter."""
+        r, ax, n = self.repeats, self.axis, self.n
+        if isinstance(r, int):
+            return self.backward(g)
+        shape = tuple(g.shape)
+        return self.xp.index_add_zeros(g, shape[:ax] + (n,) + shape[ax + 1:],
+                                       _along(ax, self.owner))
 
 
 def segment_sum(xp: Any, values: Any, index: Any, axis: int, sorted_index: bool) -> tuple:
@@ -353,13 +347,19 @@ class Cumprod(Function):
 
     def backward(self, g: Any) -> Any:
         a, out = self.saved
-        xp, ax = self.xp, self.axis
-        rev = xp.flip(xp.cumsum(xp.flip(g * out, ax), axis=ax), ax)
-        if self._graph:
-            return rev / a  # (inputs with zeros are not supported for double backward)
-        if not (a == 0).any():
-            return rev / a
-        return _cumprod_grad_zeros(xp, a, g, ax)
+        if (a == 0).any():
+            return _cumprod_grad_zeros(self.xp, a, g, self.axis)
+        return _reverse_cumsum(self.xp, g * out, self.axis) / a
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the division form only (inputs with zeros are not supported)."""
+        a, out = self.saved
+        return _reverse_cumsum(self.xp, g * out, self.axis) / a
+
+
+def _reverse_cumsum(xp: Any, a: Any, ax: int) -> Any:
+    """sum_{j >= i} a_j along ``ax``."""
+    return xp.flip(xp.cumsum(xp.flip(a, ax), axis=ax), ax)
 
 
 def _cumprod_grad_zeros(xp: Any, a: Any, g: Any, ax: int) -> Any:

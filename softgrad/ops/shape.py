@@ -48,17 +48,25 @@ class Getitem(Function):
         return a[index]
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return self.xp.index_add_zeros(g, self.shape, self.index)
         return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.index, self.advanced)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same scatter as the differentiable ``IndexAddZeros``."""
+        return self.xp.index_add_zeros(g, self.shape, self.index)
 
 
 class IndexAddZeros(Function):
-    """zeros(shape)[index] += g; the backward of Getitem, itself differentiable."""
+    """zeros(shape)[index] += g; the backward of Getitem, itself differentiable: grad = gg[index].
 
-    def forward(self, g: Any, shape: tuple = (), index: Any = None) -> Any:
+    ``accumulate``: whether repeated positions add up (an advanced index may repeat one);
+    False is a plain assignment, for indices known to be distinct. None: decide from the index.
+    """
+
+    def forward(self, g: Any, shape: tuple = (), index: Any = None,
+                accumulate: bool | None = None) -> Any:
         self.index = index
-        return scatter_into_zeros(self.xp, g, shape, g.dtype, index, _is_advanced(index))
+        adv = _is_advanced(index) if accumulate is None else accumulate
+        return scatter_into_zeros(self.xp, g, shape, g.dtype, index, adv)
 
     def backward(self, gg: Any) -> Any:
         return gg[self.index]
@@ -136,9 +144,11 @@ class Gather(Function):
         return a[self.full_index]
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return self.xp.index_add_zeros(g, self.shape, self.full_index)
         return scatter_into_zeros(self.xp, g, self.shape, self.dtype, self.full_index, True)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same scatter as the differentiable ``IndexAddZeros``."""
+        return self.xp.index_add_zeros(g, self.shape, self.full_index)
 
 
 class ScatterAdd(Function):
@@ -160,16 +170,9 @@ class ScatterAdd(Function):
             if picked.shape == self.src_shape:
                 gsrc = picked
             else:
-                gsrc = self.xp.index_add_zeros(picked, self.src_shape, tuple(
-                    slice(0, n) for n in picked.shape)) if self._graph else _pad_to(
-                    self.xp, picked, self.src_shape)
+                gsrc = self.call(IndexAddZeros, picked, shape=self.src_shape,
+                                 index=tuple(slice(0, n) for n in picked.shape))
         return g, gsrc
-
-
-def _pad_to(xp: Any, a: Any, shape: tuple) -> Any:
-    out = xp.zeros(shape, dtype=a.dtype)
-    out[tuple(slice(0, n) for n in a.shape)] = a
-    return out
 
 
 def _full_index(xp: Any, index: Any, axis: int) -> tuple:

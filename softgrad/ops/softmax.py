@@ -31,12 +31,14 @@ class Softmax(Function):
 
     def backward(self, g: Any) -> Any:
         (y,) = self.saved
-        s = (g * y).sum(axis=self.axis, keepdims=True)
-        if self._graph:
-            return y * (g - s)
-        out = g - s
+        out = g - (g * y).sum(axis=self.axis, keepdims=True)
         out *= y
         return out
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same formula, out of place."""
+        (y,) = self.saved
+        return y * (g - (g * y).sum(axis=self.axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -54,13 +56,15 @@ class LogSoftmax(Function):
 
     def backward(self, g: Any) -> Any:
         (y,) = self.saved
-        s = g.sum(axis=self.axis, keepdims=True)
-        if self._graph:
-            return g - self.xp.exp(y) * s
         out = self.xp.exp(y)
-        out *= -s
+        out *= -g.sum(axis=self.axis, keepdims=True)
         out += g
         return out
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: the same formula, out of place."""
+        (y,) = self.saved
+        return g - self.xp.exp(y) * g.sum(axis=self.axis, keepdims=True)
 
 
 def _kept(a: Any, xp: Any) -> Any:
@@ -137,8 +141,9 @@ class CrossEntropy(Function):
         self.save_for_backward(x)
         return out
 
-    def backward(self, g: Any) -> tuple:
-        xp, eps, c = self.xp, self.eps, self.e.shape[1]
+    def _target_weights(self, g: Any) -> tuple:
+        """(g scaled by the reduction, the weight of the target class, the smoothing part)."""
+        eps, c = self.eps, self.e.shape[1]
         gf = _grad_factor(g, self.reduction, self.scale, self.idx.shape)
         w_y = (1 - eps) * (1 if self.wt is None else self.wt)
         smooth_q = None
@@ -147,13 +152,21 @@ class CrossEntropy(Function):
                 _class_shape(self.e.ndim, c)))
             if self.vmask is not None:
                 smooth_q = smooth_q * self.vmask
-        if self._graph:  # recompute softmax from the saved logits so it can be differentiated
-            (x,) = self.saved
-            q = backend.xp_of(self.e).zeros(self.e.shape, dtype=self.e.dtype)
-            backend.xp_of(q).put_along_axis(q, self.idx, w_y, axis=1)
-            if smooth_q is not None:
-                q = q + smooth_q
-            return (x.softmax(1) * self.total - q) * gf, None
+        return gf, w_y, smooth_q
+
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: softmax recomputed from the saved logits, so it can be differentiated."""
+        gf, w_y, smooth_q = self._target_weights(g)
+        (x,) = self.saved
+        q = backend.xp_of(self.e).zeros(self.e.shape, dtype=self.e.dtype)
+        backend.xp_of(q).put_along_axis(q, self.idx, w_y, axis=1)
+        if smooth_q is not None:
+            q = q + smooth_q
+        return (x.softmax(1) * self.total - q) * gf, None
+
+    def backward(self, g: Any) -> tuple:
+        xp = self.xp
+        gf, w_y, smooth_q = self._target_weights(g)
         a = self.total / self.s
         a = a * gf
         grad = self.e * a
@@ -197,22 +210,31 @@ class CrossEntropyProb(Function):
         self.save_for_backward(x, t)
         return out
 
-    def backward(self, g: Any) -> tuple:
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: softmax and logsumexp recomputed from the saved inputs."""
         x, t = self.saved
         need = self.needs_input_grad
         eps = self.eps
         gf = _grad_factor(g, self.reduction, self.scale, self.s.shape)
-        keep_t = (1 - eps) * (1 if self.w_b is None else self.w_b)
         gx = gt = None
-        if self._graph:  # recompute from the saved inputs so the result can be differentiated
-            if need[0]:
-                q = t * (1 - eps) + eps / x.shape[1] if eps else t
-                if self.w_b is not None:
-                    q = q * self.w_b
-                gx = (x.softmax(1) * q.sum(axis=1, keepdims=True) - q) * gf
-            if need[1]:
-                gt = (x.logsumexp(1, keepdim=True) - x) * keep_t * gf
-            return gx, gt
+        if need[0]:
+            q = t * (1 - eps) + eps / x.shape[1] if eps else t
+            if self.w_b is not None:
+                q = q * self.w_b
+            gx = (x.softmax(1) * q.sum(axis=1, keepdims=True) - q) * gf
+        if need[1]:
+            gt = (x.logsumexp(1, keepdim=True) - x) * self._keep_t() * gf
+        return gx, gt
+
+    def _keep_t(self) -> Any:
+        return (1 - self.eps) * (1 if self.w_b is None else self.w_b)
+
+    def backward(self, g: Any) -> tuple:
+        x = self.saved[0]
+        need = self.needs_input_grad
+        gf = _grad_factor(g, self.reduction, self.scale, self.s.shape)
+        keep_t = self._keep_t()
+        gx = gt = None
         if need[0]:
             gx = self.e * (self.total / self.s)
             gx -= self.q

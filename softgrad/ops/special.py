@@ -308,7 +308,7 @@ class Lgamma(Function):
 
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
-        return g * _polygamma_of(self, x, 0)
+        return g * self.call(Polygamma, x, n=0)
 
 
 class Polygamma(Function):
@@ -321,14 +321,7 @@ class Polygamma(Function):
 
     def backward(self, g: Any) -> Any:
         (x,) = self.saved
-        return g * _polygamma_of(self, x, self.n + 1)
-
-
-def _polygamma_of(fn: Function, x: Any, n: int) -> Any:
-    """psi^(n)(x) on arrays, or recorded on Tensors when building a higher-order graph."""
-    if fn._graph:
-        return fn.xp.apply(Polygamma, x, n=n)
-    return polygamma(fn.xp, x, n)
+        return g * self.call(Polygamma, x, n=self.n + 1)
 
 
 class quiet:

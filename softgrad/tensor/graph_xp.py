@@ -2,13 +2,17 @@
 
 A ``Function.backward`` written as ``self.xp.exp(x) * g`` runs on arrays with ``xp`` NumPy
 (the fast path) and, for higher-order gradients (``create_graph=True``), on Tensors with
-``xp`` this namespace, so that the backward is itself recorded. ``core.py`` makes the one
+``xp`` this namespace, so that the backward is itself recorded. Each name takes NumPy's
+arguments and calls the Tensor method (or records the primitive) that computes the same thing,
+so the backward needs no test of which mode it runs in; ``apply`` is what
+``Function.call`` uses to record another primitive. ``core.py`` makes the one
 instance, ``GRAPH_XP``, and hands it to the engine, which also uses ``const`` to wrap arrays.
 """
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, cast
 
+from softgrad.ops import linalg as linalg_ops
 from softgrad.ops.shape import IndexAddZeros
 from softgrad.tensor.arrays import array_from
 from softgrad.tensor.base import TensorBase
@@ -25,6 +29,7 @@ class TensorNamespace:
 
     def __init__(self, tensor_cls: type[Tensor]) -> None:
         self.tensor_cls = tensor_cls
+        self.linalg = LinalgNamespace(self)
 
     # ------------------------------------------------------------------ making Tensors
     def const(self, array: Any) -> Tensor:
@@ -73,6 +78,15 @@ class TensorNamespace:
     def cos(self, x: Any) -> Tensor:
         return self._t(x).cos()
 
+    def sinh(self, x: Any) -> Tensor:
+        return self._t(x).sinh()
+
+    def cosh(self, x: Any) -> Tensor:
+        return self._t(x).cosh()
+
+    def trunc(self, x: Any) -> Tensor:
+        return self._t(x).trunc()
+
     def sign(self, x: Any) -> Tensor:
         return self._t(x).sign()
 
@@ -99,6 +113,13 @@ class TensorNamespace:
 
     def clip(self, x: Any, lo: Any, hi: Any) -> Tensor:
         return self._t(x).clamp(lo, hi)
+
+    def matmul(self, a: Any, b: Any) -> Tensor:
+        like = _like(a, b)
+        return self._t(a, like) @ self._t(b, like)
+
+    def asarray(self, x: Any) -> Tensor:
+        return self._t(x)
 
     # ------------------------------------------------------------------ shapes
     def broadcast_to(self, x: Any, shape: tuple) -> Tensor:
@@ -129,8 +150,28 @@ class TensorNamespace:
         """Differentiable ``zeros(shape)[index] += g`` (the backward of indexing)."""
         return self.tensor_cls._apply(IndexAddZeros, self._t(g), shape=shape, index=index)
 
-    def einsum(self, equation: str, *operands: Any) -> Tensor:
+    def tril(self, x: Any, k: int = 0) -> Tensor:
+        return self._t(x).tril(k)
+
+    def triu(self, x: Any, k: int = 0) -> Tensor:
+        return self._t(x).triu(k)
+
+    def einsum(self, equation: str, *operands: Any, optimize: Any = False) -> Tensor:
+        """``optimize`` (NumPy's contraction-order search) has no effect here."""
         return einsum(equation, *[self._t(o) for o in operands])
+
+
+class LinalgNamespace:
+    """``xp.linalg`` over Tensors: each function records the matching primitive."""
+
+    def __init__(self, xp: TensorNamespace) -> None:
+        self.xp = xp
+
+    def inv(self, a: Any) -> Tensor:
+        return self.xp.apply(linalg_ops.Inv, a)
+
+    def solve(self, a: Any, b: Any) -> Tensor:
+        return self.xp.apply(linalg_ops.Solve, a, b)
 
 
 def _like(*xs: Any) -> Tensor | None:
