@@ -67,6 +67,8 @@ positive = function_form(Tensor.positive)
 addcmul = function_form(Tensor.addcmul)
 addcdiv = function_form(Tensor.addcdiv)
 frexp = function_form(Tensor.frexp)
+angle = function_form(Tensor.angle)
+hardshrink = function_form(Tensor.hardshrink)
 
 # ---------------------------------------------------------------------- elementwise.py
 exp = function_form(Tensor.exp)
@@ -267,6 +269,7 @@ index_fill = function_form(Tensor.index_fill)
 index_copy = function_form(Tensor.index_copy)
 index_put = function_form(Tensor.index_put)
 masked_scatter = function_form(Tensor.masked_scatter)
+nonzero_static = function_form(Tensor.nonzero_static)
 
 # ---------------------------------------------------------------------- gather.py
 gather = function_form(Tensor.gather)
@@ -293,6 +296,7 @@ addr = function_form(Tensor.addr)
 baddbmm = function_form(Tensor.baddbmm)
 addbmm = function_form(Tensor.addbmm)
 inner = function_form(Tensor.inner)
+smm = function_form(Tensor.smm)
 vdot = function_form(Tensor.vdot)
 
 # ---------------------------------------------------------------------- linalg.py

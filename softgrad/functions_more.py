@@ -14,7 +14,6 @@ from softgrad.creation import empty
 from softgrad.functions import _t, cat, meshgrid, searchsorted, stack
 from softgrad.linalg import multi_dot
 from softgrad.tensor.core import Tensor
-from softgrad.tensor.indexing import write_at
 
 np = backend.np
 
@@ -272,45 +271,19 @@ def chain_matmul(*matrices: Any) -> Tensor:
 
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``index`` of ``dim``."""
-    x = _t(input)
-    key: list[Any] = [slice(None)] * x.ndim
-    key[dim] = index
-    return _scatter_at(x, tuple(key), src)
+    return _t(input).select_scatter(src, dim, index)
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
                   end: int | None = None, step: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``start:end:step`` of ``dim``."""
-    x = _t(input)
-    key = [slice(None)] * x.ndim
-    key[dim] = slice(start, end, step)
-    return _scatter_at(x, tuple(key), src)
+    return _t(input).slice_scatter(src, dim, start, end, step)
 
 
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
                      dim2: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written on its diagonal (dims dim1, dim2)."""
-    x = _t(input)
-    xp = backend.xp_of(x._data)
-    mask = xp.zeros(x.shape, dtype=bool)
-    pos = Tensor._wrap(mask).diagonal(offset, dim1, dim2)
-    n = pos.shape[-1]
-    a, b = dim1 % x.ndim, dim2 % x.ndim
-    rows = np.arange(n) + builtins.max(-offset, 0)
-    cols = np.arange(n) + builtins.max(offset, 0)
-    key: list[Any] = [slice(None)] * x.ndim
-    key[a], key[b] = rows, cols
-    s = _t(src).movedim(-1, builtins.min(a, b))  # advanced indices land at min(a, b)
-    return _scatter_at(x, tuple(key), s)
-
-
-def _scatter_at(x: Tensor, key: tuple, src: Any) -> Tensor:
-    s = x._operand(src)
-    region = backend.xp_of(x._data).zeros(x.shape, dtype=bool)[key].shape
-    if tuple(s.shape) != tuple(region):
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
-                           f"= {list(s.shape)}, slice size = {list(region)}")
-    return write_at(x, key, s)
+    return _t(input).diagonal_scatter(src, offset, dim1, dim2)
 
 
 # ---------------------------------------------------------------------- indices and counts

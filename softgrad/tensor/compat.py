@@ -86,6 +86,8 @@ class CompatMixin(TensorBase):
         """Address of the first element."""
         return _address(self._data)
 
+    const_data_ptr = data_ptr
+
     @property
     def nbytes(self) -> int:
         return builtins.int(self._data.nbytes)

@@ -157,6 +157,16 @@ class ElementwiseMixin(TensorBase):
     def sign(self) -> Tensor:
         return type(self)._apply(E.ZeroGrad, self, fn="sign")
 
+    def angle(self) -> Tensor:
+        """The argument of each (real) element: pi where negative, else 0 (NaN stays NaN);
+        a float tensor with zero gradient."""
+        x = self._float_input()
+        return (x < 0).to(x.dtype) * math.pi + x.sign() * 0  # sign: NaN kept, gradient 0
+
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        """self where |self| > lambd, else 0."""
+        return where(self.abs() > lambd, self, 0)
+
     def sgn(self) -> Tensor:
         return self.sign()
 

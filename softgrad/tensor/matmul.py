@@ -31,6 +31,10 @@ class MatmulMixin(TensorBase):
     __slots__ = ()
 
     # ------------------------------------------------------------------ products
+    def smm(self, mat: Any) -> Tensor:
+        """``self @ mat`` with self sparse (stored dense in softgrad)."""
+        return self.mm(mat)
+
     def mm(self, mat2: Any) -> Tensor:
         """(n, m) @ (m, p) -> (n, p)."""
         mat2 = self._operand(mat2)

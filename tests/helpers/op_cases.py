@@ -556,6 +556,11 @@ STATS_INDEX = [
     Case("split_with_sizes", lambda m, a: m.split_with_sizes(a, [1, 3], dim=2)
          + a.split_with_sizes([2, 1], 1), R3),
     Case("frexp", lambda m, a: tuple(m.frexp(a * 10)), R3),
+    Case("angle", lambda m, a: m.angle(a) + a.angle() * a, [((2, 3),)], domains=("away",)),
+    Case("hardshrink", lambda m, a: m.hardshrink(a, 0.3) + a.hardshrink(), [((2, 3),)],
+         domains=("away",)),
+    Case("scatter_methods", lambda m, a, s, d: a.select_scatter(s, 1, 2).slice_scatter(
+        s.unsqueeze(1), 1, 0, 1).diagonal_scatter(d, 1, 1, 2), [((2, 3, 4), (2, 4), (2, 3))]),
 ]
 
 EINSUM_EQUATIONS = [
