@@ -66,6 +66,9 @@ fmin = function_form(Tensor.fmin)
 positive = function_form(Tensor.positive)
 addcmul = function_form(Tensor.addcmul)
 addcdiv = function_form(Tensor.addcdiv)
+frexp = function_form(Tensor.frexp)
+angle = function_form(Tensor.angle)
+hardshrink = function_form(Tensor.hardshrink)
 
 # ---------------------------------------------------------------------- elementwise.py
 exp = function_form(Tensor.exp)
@@ -131,6 +134,16 @@ lgamma = function_form(Tensor.lgamma)
 digamma = function_form(Tensor.digamma)
 mvlgamma = function_form(Tensor.mvlgamma)
 i0 = function_form(Tensor.i0)
+greater = function_form(Tensor.greater)
+greater_equal = function_form(Tensor.greater_equal)
+less = function_form(Tensor.less)
+less_equal = function_form(Tensor.less_equal)
+not_equal = function_form(Tensor.not_equal)
+gcd = function_form(Tensor.gcd)
+lcm = function_form(Tensor.lcm)
+gcd_ = function_form(Tensor.gcd_)
+lcm_ = function_form(Tensor.lcm_)
+is_same_size = function_form(Tensor.is_same_size)
 
 # ---------------------------------------------------------------------- compare.py
 isnan = function_form(Tensor.isnan)
@@ -183,6 +196,8 @@ nansum = function_form(Tensor.nansum)
 nanmean = function_form(Tensor.nanmean)
 aminmax = function_form(Tensor.aminmax)
 renorm = function_form(Tensor.renorm)
+cov = function_form(Tensor.cov)
+corrcoef = function_form(Tensor.corrcoef)
 
 # ---------------------------------------------------------------------- cumulative.py
 cumsum = function_form(Tensor.cumsum)
@@ -205,6 +220,8 @@ quantile = function_form(Tensor.quantile)
 nanquantile = function_form(Tensor.nanquantile)
 mode = function_form(Tensor.mode)
 histc = function_form(Tensor.histc)
+nanmedian = function_form(Tensor.nanmedian)
+unique_consecutive = function_form(Tensor.unique_consecutive)
 
 # ---------------------------------------------------------------------- shape.py
 reshape = function_form(Tensor.reshape)
@@ -225,6 +242,7 @@ tile = function_form(Tensor.tile)
 rot90 = function_form(Tensor.rot90)
 fliplr = function_form(Tensor.fliplr)
 flipud = function_form(Tensor.flipud)
+ravel = function_form(Tensor.ravel)
 
 # ---------------------------------------------------------------------- split.py
 narrow = function_form(Tensor.narrow)
@@ -234,6 +252,11 @@ tensor_split = function_form(Tensor.tensor_split)
 hsplit = function_form(Tensor.hsplit)
 vsplit = function_form(Tensor.vsplit)
 dsplit = function_form(Tensor.dsplit)
+split_with_sizes = function_form(Tensor.split_with_sizes)
+narrow_copy = function_form(Tensor.narrow_copy)
+unsafe_split = function_form(Tensor.unsafe_split)
+unsafe_chunk = function_form(Tensor.unsafe_chunk)
+unsafe_split_with_sizes = function_form(Tensor.unsafe_split_with_sizes)
 
 # ---------------------------------------------------------------------- indexing.py
 select = function_form(Tensor.select)
@@ -246,6 +269,7 @@ index_fill = function_form(Tensor.index_fill)
 index_copy = function_form(Tensor.index_copy)
 index_put = function_form(Tensor.index_put)
 masked_scatter = function_form(Tensor.masked_scatter)
+nonzero_static = function_form(Tensor.nonzero_static)
 
 # ---------------------------------------------------------------------- gather.py
 gather = function_form(Tensor.gather)
@@ -271,6 +295,9 @@ addmv = function_form(Tensor.addmv)
 addr = function_form(Tensor.addr)
 baddbmm = function_form(Tensor.baddbmm)
 addbmm = function_form(Tensor.addbmm)
+inner = function_form(Tensor.inner)
+smm = function_form(Tensor.smm)
+vdot = function_form(Tensor.vdot)
 
 # ---------------------------------------------------------------------- linalg.py
 diagonal = function_form(Tensor.diagonal)
@@ -291,6 +318,7 @@ cholesky_inverse = function_form(Tensor.cholesky_inverse)
 qr = function_form(Tensor.qr)
 svd = function_form(Tensor.svd)
 cross = function_form(Tensor.cross)
+adjoint = function_form(Tensor.adjoint)
 
 # ---------------------------------------------------------------------- convert.py
 clone = function_form(Tensor.clone)

@@ -14,7 +14,6 @@ from softgrad.creation import empty
 from softgrad.functions import _t, cat, meshgrid, searchsorted, stack
 from softgrad.linalg import multi_dot
 from softgrad.tensor.core import Tensor
-from softgrad.tensor.indexing import write_at
 
 np = backend.np
 
@@ -128,7 +127,7 @@ def column_stack(tensors: Sequence[Any]) -> Tensor:
 # ---------------------------------------------------------------------- distances
 def dist(input: Tensor, other: Any, p: float = 2) -> Tensor:
     """The p-norm of input - other (broadcast)."""
-    return (_t(input) - other).norm(p)
+    return _t(input).dist(other, p)
 
 
 def cdist(x1: Tensor, x2: Tensor, p: float = 2.0,
@@ -255,25 +254,12 @@ def vander(x: Tensor, N: int | None = None, increasing: bool = False) -> Tensor:
 def diag_embed(input: Tensor, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
     """Matrices with the last dim of ``input`` on their ``offset`` diagonal, placed in
     dims (dim1, dim2) of the result."""
-    x = _t(input)
-    n = x.shape[-1] + abs(offset)
-    xp = backend.xp_of(x._data)
-    size = x.shape[-1]
-    rows = xp.arange(size) + builtins.max(-offset, 0)
-    cols = xp.arange(size) + builtins.max(offset, 0)
-    place = xp.zeros((size, n, n), dtype=x._data.dtype)
-    place[xp.arange(size), rows, cols] = 1
-    out = (x.unsqueeze(-1).unsqueeze(-1) * Tensor._wrap(place)).sum(-3)  # (..., n, n)
-    nd = out.ndim
-    d1, d2 = dim1 % nd, dim2 % nd
-    if d1 == d2:
-        raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
-    return out.movedim((nd - 2, nd - 1), (d1, d2))
+    return _t(input).diag_embed(offset, dim1, dim2)
 
 
 def diagflat(input: Tensor, offset: int = 0) -> Tensor:
     """A square matrix with the flattened input on its ``offset`` diagonal."""
-    return _t(input).reshape(-1).diag(offset)
+    return _t(input).diagflat(offset)
 
 
 def chain_matmul(*matrices: Any) -> Tensor:
@@ -285,45 +271,19 @@ def chain_matmul(*matrices: Any) -> Tensor:
 
 def select_scatter(input: Tensor, src: Tensor, dim: int, index: int) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``index`` of ``dim``."""
-    x = _t(input)
-    key: list[Any] = [slice(None)] * x.ndim
-    key[dim] = index
-    return _scatter_at(x, tuple(key), src)
+    return _t(input).select_scatter(src, dim, index)
 
 
 def slice_scatter(input: Tensor, src: Tensor, dim: int = 0, start: int | None = None,
                   end: int | None = None, step: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written at ``start:end:step`` of ``dim``."""
-    x = _t(input)
-    key = [slice(None)] * x.ndim
-    key[dim] = slice(start, end, step)
-    return _scatter_at(x, tuple(key), src)
+    return _t(input).slice_scatter(src, dim, start, end, step)
 
 
 def diagonal_scatter(input: Tensor, src: Tensor, offset: int = 0, dim1: int = 0,
                      dim2: int = 1) -> Tensor:
     """A copy of ``input`` with ``src`` written on its diagonal (dims dim1, dim2)."""
-    x = _t(input)
-    xp = backend.xp_of(x._data)
-    mask = xp.zeros(x.shape, dtype=bool)
-    pos = Tensor._wrap(mask).diagonal(offset, dim1, dim2)
-    n = pos.shape[-1]
-    a, b = dim1 % x.ndim, dim2 % x.ndim
-    rows = np.arange(n) + builtins.max(-offset, 0)
-    cols = np.arange(n) + builtins.max(offset, 0)
-    key: list[Any] = [slice(None)] * x.ndim
-    key[a], key[b] = rows, cols
-    s = _t(src).movedim(-1, builtins.min(a, b))  # advanced indices land at min(a, b)
-    return _scatter_at(x, tuple(key), s)
-
-
-def _scatter_at(x: Tensor, key: tuple, src: Any) -> Tensor:
-    s = x._operand(src)
-    region = backend.xp_of(x._data).zeros(x.shape, dtype=bool)[key].shape
-    if tuple(s.shape) != tuple(region):
-        raise RuntimeError(f"expected src to have a size equal to the slice of self. src size "
-                           f"= {list(s.shape)}, slice size = {list(region)}")
-    return write_at(x, key, s)
+    return _t(input).diagonal_scatter(src, offset, dim1, dim2)
 
 
 # ---------------------------------------------------------------------- indices and counts
@@ -469,12 +429,7 @@ def result_type(tensor1: Any, tensor2: Any) -> Any:
 
 def is_nonzero(input: Tensor) -> bool:
     """The truth of a one-element tensor."""
-    x = _t(input)
-    if x.numel() != 1:
-        raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if
-                           x.numel() == 0 else "Boolean value of Tensor with more than one "
-                           "value is ambiguous")
-    return builtins.bool(x.item())
+    return _t(input).is_nonzero()
 
 
 def empty_strided(size: Sequence[int], stride: Sequence[int], *, dtype: Any = None,

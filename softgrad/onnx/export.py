@@ -46,7 +46,10 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
 
     Args:
         model: a Module (or any callable taking and returning Tensors).
-        example_input: a Tensor or a tuple of Tensors (the positional arguments).
+        example_input: a Tensor or a tuple of the positional arguments: Tensors, or tuples
+            and lists of Tensors (nested as deep as the model takes them, such as an LSTM's
+            ``(x, (h, c))``), or None; the Tensors become the graph's inputs in order, depth
+            first (``x``, ``h``, ``c``), as in ``torch.onnx.export``.
         path: file path (written atomically) or a binary file object; None writes nothing.
         input_names, output_names: graph names (default ``input``/``input_1``...,
             ``output``/``output_1``...).
@@ -66,14 +69,15 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     if not MIN_OPSET <= int(opset_version) <= MAX_OPSET:
         raise ValueError(f"opset_version must be between {MIN_OPSET} and {MAX_OPSET}, got "
                          f"{opset_version}")
-    args = _as_inputs(example_input)
+    args, spec = _as_inputs(example_input)
+    rebuild = None if spec is None else (lambda flat: _rebuild(spec, iter(flat)))
     in_names = _names(input_names, len(args), "input")
     modes = [(m, m.training) for m in model.modules()] if hasattr(model, "modules") else []
     if modes:
         model.eval()
     try:
         with no_grad():
-            graph = trace(model, args, in_names)
+            graph = trace(model, args, in_names, rebuild)
             out_names = _names(output_names, len(graph.outputs), "output")
             shapes = {n: s for n, s, _ in graph.inputs}
             shapes.update((n, s) for n, (_, s, _) in zip(out_names, graph.outputs))
@@ -82,7 +86,7 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
             args2, sources = dynamic.probe_inputs(args, in_names, axes)
             try:
                 with np.errstate(all="ignore"):  # probe values may overflow (e.g. -inf masks)
-                    second = trace(model, args2, in_names)
+                    second = trace(model, args2, in_names, rebuild)
             except ExportError:
                 raise
             except Exception as exc:
@@ -111,19 +115,45 @@ def export(model: Any, example_input: Any, path: Any, input_names: Sequence[str]
     return proto
 
 
-def _as_inputs(example_input: Any) -> tuple:
+def _as_inputs(example_input: Any) -> tuple[tuple, Any]:
+    """The Tensors of ``example_input``, depth first, and the nesting to rebuild the
+    positional arguments from them (None when the arguments are those Tensors, flat)."""
     items = example_input if isinstance(example_input, (tuple, list)) else (example_input,)
-    out = []
-    for i, x in enumerate(items):
-        if not isinstance(x, Tensor):
-            if not hasattr(x, "__array_interface__"):
-                raise TypeError(f"example_input[{i}] must be a Tensor or an array, got "
-                                f"{type(x).__name__}")
-            x = Tensor._wrap(x)
-        out.append(x)
+    out: list[Tensor] = []
+    spec = [_flatten(x, f"example_input[{i}]", out) for i, x in enumerate(items)]
     if not out:
         raise ValueError("example_input must hold at least one Tensor")
-    return tuple(out)
+    flat = all(s is _LEAF for s in spec)
+    return tuple(out), None if flat else (tuple, spec)
+
+
+_LEAF = "tensor"
+
+
+def _flatten(x: Any, where: str, out: list) -> Any:
+    """Append the Tensors of ``x`` to ``out``; return its nesting: ``_LEAF`` for a Tensor,
+    ``(type, [nesting, ...])`` for a tuple or list, ``("const", x)`` for None."""
+    if isinstance(x, (tuple, list)):
+        return (type(x), [_flatten(v, f"{where}[{i}]", out) for i, v in enumerate(x)])
+    if x is None:
+        return ("const", None)
+    if not isinstance(x, Tensor):
+        if not hasattr(x, "__array_interface__"):
+            raise TypeError(f"{where} must be a Tensor, an array, or a tuple or list of "
+                            f"them, got {type(x).__name__}")
+        x = Tensor._wrap(x)
+    out.append(x)
+    return _LEAF
+
+
+def _rebuild(spec: Any, flat: Any) -> Any:
+    """The nested arguments of ``spec`` with the next Tensors of the iterator ``flat``."""
+    if spec is _LEAF:
+        return next(flat)
+    kind, parts = spec
+    if kind == "const":
+        return parts
+    return kind(_rebuild(s, flat) for s in parts)
 
 
 def _names(names: Sequence[str] | None, n: int, base: str) -> list[str]:

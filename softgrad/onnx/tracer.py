@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from softgrad import backend
@@ -172,13 +172,16 @@ def _flat_outputs(out: Any) -> list[Tensor]:
                       "return a Tensor or a tuple/list of Tensors")
 
 
-def trace(model: Any, args: Sequence[Tensor], input_names: Sequence[str]) -> TracedGraph:
+def trace(model: Any, args: Sequence[Tensor], input_names: Sequence[str],
+          rebuild: Callable[[Sequence[Tensor]], Sequence[Any]] | None = None) -> TracedGraph:
     """Run ``model(*args)`` once and record every primitive it calls.
 
     Args:
         model: a Module (parameters/buffers are named by their state-dict keys) or a callable.
         args: the example inputs (Tensors).
         input_names: one name per input.
+        rebuild: makes the model's positional arguments from ``args`` (nested tuples, such
+            as an LSTM's ``(x, (h, c))``); None passes ``args`` as they are.
     """
     state: dict[int, str] = {}
     if hasattr(model, "named_parameters"):
@@ -199,7 +202,7 @@ def trace(model: Any, args: Sequence[Tensor], input_names: Sequence[str]) -> Tra
     handles = _module_hooks(model, rec.stack)
     previous = set_trace_hook(rec)
     try:
-        out = model(*args)
+        out = model(*(args if rebuild is None else rebuild(args)))
     finally:
         set_trace_hook(previous)
         for h in handles:

@@ -218,6 +218,16 @@ class ArithmeticMixin(TensorBase):
     def true_divide(self, other: Any) -> Tensor:
         return self / other
 
+    # PyTorch's longer names
+    def multiply(self, other: Any) -> Tensor:
+        return self.mul(other)
+
+    def subtract(self, other: Any, *, alpha: float = 1) -> Tensor:
+        return self.sub(other, alpha=alpha)
+
+    def divide(self, other: Any, *, rounding_mode: str | None = None) -> Tensor:
+        return self.div(other, rounding_mode=rounding_mode)
+
     def float_power(self, exponent: Any) -> Tensor:
         """self ** exponent computed in float64 (the result is float64)."""
         e = exponent.double() if isinstance(exponent, TensorBase) else exponent

@@ -69,6 +69,25 @@ class CompareMixin(TensorBase):
     def ge(self, other: Any) -> Tensor:
         return self._compare(other, np.greater_equal)
 
+    # PyTorch's longer names
+    def not_equal(self, other: Any) -> Tensor:
+        return self.ne(other)
+
+    def less(self, other: Any) -> Tensor:
+        return self.lt(other)
+
+    def less_equal(self, other: Any) -> Tensor:
+        return self.le(other)
+
+    def greater(self, other: Any) -> Tensor:
+        return self.gt(other)
+
+    def greater_equal(self, other: Any) -> Tensor:
+        return self.ge(other)
+
+    def is_same_size(self, other: Any) -> bool:
+        return tuple(self.shape) == tuple(other.shape)
+
     def _traced_compare(self, inputs: tuple, op: Any) -> Tensor:
         out = type(self)._apply(Compare, *inputs, op=op)
         out.requires_grad, out._ctx = False, None  # bool results never carry gradient
@@ -169,6 +188,14 @@ class CompareMixin(TensorBase):
 
     def __rrshift__(self, other: Any) -> Tensor:
         return self._operand(other).bitwise_right_shift(self)
+
+    def gcd(self, other: Any) -> Tensor:
+        """The greatest common divisor, element-wise (integer tensors; non-negative)."""
+        return self._integral("gcd")._compare(self._operand(other)._integral("gcd"), np.gcd)
+
+    def lcm(self, other: Any) -> Tensor:
+        """The least common multiple, element-wise (integer tensors; non-negative)."""
+        return self._integral("lcm")._compare(self._operand(other)._integral("lcm"), np.lcm)
 
     def _integral(self, name: str) -> Tensor:
         if self._data.dtype.kind not in "iub":

@@ -86,6 +86,8 @@ class CompatMixin(TensorBase):
         """Address of the first element."""
         return _address(self._data)
 
+    const_data_ptr = data_ptr
+
     @property
     def nbytes(self) -> int:
         return builtins.int(self._data.nbytes)
@@ -105,7 +107,8 @@ class CompatMixin(TensorBase):
     def names(self) -> tuple:
         return (None,) * self._data.ndim
 
-    is_sparse = is_quantized = is_mkldnn = is_nested = property(lambda self: False)
+    is_sparse = is_sparse_csr = is_quantized = is_mkldnn = is_nested = property(
+        lambda self: False)
 
     # softgrad stores sparse tensors dense (see softgrad/sparse.py): these are identities
     def to_sparse(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -115,8 +118,39 @@ class CompatMixin(TensorBase):
     def to_dense(self, dtype: Any = None, *, masked_grad: bool | None = None) -> Tensor:
         return cast("Tensor", self) if dtype is None else self.to(dtype)
 
+    to_sparse_coo = to_sparse
+
     def coalesce(self) -> Tensor:
         return cast("Tensor", self)
+
+    # a sparse tensor's COO view of its (dense) storage: the nonzero entries, in coalesced
+    # (row-major) order; all dimensions are sparse ones
+    def indices(self) -> Tensor:
+        """The (ndim, nnz) int64 indices of the nonzero entries, row-major order."""
+        return self.nonzero().T
+
+    def values(self) -> Tensor:
+        """The (nnz,) nonzero entries, in the order of ``indices()``; differentiable."""
+        flat = self if self.ndim else self.reshape(1)
+        return flat[flat.nonzero(as_tuple=True)]
+
+    def _nnz(self) -> int:
+        return builtins.int(backend.xp_of(self._data).count_nonzero(self._data))
+
+    def sparse_dim(self) -> int:
+        return self._data.ndim
+
+    def dense_dim(self) -> int:
+        return 0
+
+    def is_nonzero(self) -> bool:
+        """The truth of a one-element tensor."""
+        n = self._data.size
+        if n != 1:
+            raise RuntimeError("Boolean value of Tensor with no values is ambiguous" if n == 0
+                               else "Boolean value of Tensor with more than one value is "
+                               "ambiguous")
+        return builtins.bool(self._data.reshape(-1)[0])
 
     def is_coalesced(self) -> bool:
         return True

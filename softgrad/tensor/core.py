@@ -252,6 +252,11 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
         """Keep ``.grad`` for this non-leaf tensor after backward."""
         self._retains_grad = self._ctx is not None
 
+    @property
+    def retains_grad(self) -> bool:
+        """Whether this non-leaf tensor keeps ``.grad`` (``retain_grad()`` was called)."""
+        return builtins.bool(self._retains_grad)
+
     # ------------------------------------------------------------------ autograd
     def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Call ``hook(grad)`` whenever the gradient with respect to this tensor is computed;

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import builtins
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from softgrad import backend
 from softgrad.ops import elementwise as E
@@ -16,6 +16,13 @@ if TYPE_CHECKING:
     from softgrad.tensor.core import Tensor
 
 np = backend.np
+
+
+class Frexp(NamedTuple):
+    """``(mantissa, exponent)`` of ``frexp``, as in PyTorch."""
+
+    mantissa: Tensor
+    exponent: Tensor
 
 
 class ElementwiseMixin(TensorBase):
@@ -86,6 +93,9 @@ class ElementwiseMixin(TensorBase):
     def abs(self) -> Tensor:
         return type(self)._apply(E.Abs, self)
 
+    def absolute(self) -> Tensor:
+        return self.abs()
+
     # ------------------------------------------------------------------ trigonometric
     def sin(self) -> Tensor:
         return self._unary(E.Sin)
@@ -147,6 +157,16 @@ class ElementwiseMixin(TensorBase):
     def sign(self) -> Tensor:
         return type(self)._apply(E.ZeroGrad, self, fn="sign")
 
+    def angle(self) -> Tensor:
+        """The argument of each (real) element: pi where negative, else 0 (NaN stays NaN);
+        a float tensor with zero gradient."""
+        x = self._float_input()
+        return (x < 0).to(x.dtype) * math.pi + x.sign() * 0  # sign: NaN kept, gradient 0
+
+    def hardshrink(self, lambd: float = 0.5) -> Tensor:
+        """self where |self| > lambd, else 0."""
+        return where(self.abs() > lambd, self, 0)
+
     def sgn(self) -> Tensor:
         return self.sign()
 
@@ -186,6 +206,17 @@ class ElementwiseMixin(TensorBase):
     def ldexp(self, other: Any) -> Tensor:
         """self * 2**other."""
         return self._float_input() * (2.0 ** self._operand(other)._float_input())
+
+    def frexp(self) -> Frexp:
+        """``(mantissa, exponent)`` with self = mantissa * 2**exponent, 0.5 <= |mantissa| < 1
+        (or 0); exponent is int32. The mantissa is self * 2**-exponent, so its gradient is
+        g * 2**-exponent."""
+        if self._data.dtype.kind != "f":
+            raise RuntimeError("torch.frexp() only supports floating-point dtypes")
+        xp = backend.xp_of(self._data)
+        _, e = xp.frexp(self._data)
+        scale = xp.ldexp(xp.ones((), dtype=self._data.dtype), -e)
+        return Frexp(self * type(self)._wrap(scale), type(self)._wrap(e.astype(np.int32)))
 
     def nextafter(self, other: Any) -> Tensor:
         """The next representable float after self towards other (no gradient)."""

@@ -138,6 +138,50 @@ class IndexingMixin(TensorBase):
     def where(self, condition: Any, other: Any) -> Tensor:
         return where(condition, self, other)
 
+    def nonzero_static(self, *, size: int, fill_value: int = -1) -> Tensor:
+        """``nonzero()`` cut or padded (with ``fill_value``) to exactly ``size`` rows."""
+        found = self.nonzero()
+        n = found.shape[0]
+        if n >= size:
+            return found[:size]
+        xp = backend.xp_of(found._data)
+        pad = xp.full((size - n, found.shape[1]), fill_value, dtype=found._data.dtype)
+        return self._wrap(xp.concatenate([found._data, pad]))
+
+    # ------------------------------------------------------------------ copies, a region written
+    def _scatter_at(self, key: tuple, src: Any) -> Tensor:
+        s = self._operand(src)
+        region = backend.xp_of(self._data).zeros(self.shape, dtype=bool)[key].shape
+        if tuple(s.shape) != tuple(region):
+            raise RuntimeError(f"expected src to have a size equal to the slice of self. src "
+                               f"size = {list(s.shape)}, slice size = {list(region)}")
+        return write_at(cast("Tensor", self), key, s)
+
+    def select_scatter(self, src: Any, dim: int, index: int) -> Tensor:
+        """A copy of self with ``src`` written at ``index`` of ``dim``."""
+        key: list[Any] = [slice(None)] * self.ndim
+        key[dim] = index
+        return self._scatter_at(tuple(key), src)
+
+    def slice_scatter(self, src: Any, dim: int = 0, start: int | None = None,
+                      end: int | None = None, step: int = 1) -> Tensor:
+        """A copy of self with ``src`` written at ``start:end:step`` of ``dim``."""
+        key: list[Any] = [slice(None)] * self.ndim
+        key[dim] = slice(start, end, step)
+        return self._scatter_at(tuple(key), src)
+
+    def diagonal_scatter(self, src: Any, offset: int = 0, dim1: int = 0,
+                         dim2: int = 1) -> Tensor:
+        """A copy of self with ``src`` written on its diagonal (dims dim1, dim2)."""
+        xp = backend.xp_of(self._data)
+        n = self._wrap(xp.zeros(self.shape, dtype=bool)).diagonal(offset, dim1, dim2).shape[-1]
+        a, b = dim1 % self.ndim, dim2 % self.ndim
+        key: list[Any] = [slice(None)] * self.ndim
+        key[a] = np.arange(n) + builtins.max(-offset, 0)
+        key[b] = np.arange(n) + builtins.max(offset, 0)
+        s = self._operand(src).movedim(-1, builtins.min(a, b))  # advanced indices: min(a, b)
+        return self._scatter_at(tuple(key), s)
+
     def masked_fill(self, mask: Any, value: Any) -> Tensor:
         m = mask if isinstance(mask, TensorBase) else type(self)._wrap(np.asarray(mask))
         if m._data.dtype != np.bool_:

@@ -63,6 +63,23 @@ def _take(old: Tensor, new: Tensor) -> Tensor:
     return old._apply(Where, everywhere, new, old)
 
 
+def _compare_form(method: str) -> Callable[..., Tensor]:
+    """``Tensor.<method>_`` of a comparison: the truth written into self as 1 or 0 in self's
+    dtype; in a graph self then gets a zero gradient (as in PyTorch)."""
+    name = method + "_"
+    written = _inplace_form(method)
+
+    def inplace(self: Tensor, other: Any) -> Tensor:
+        if self._graph_inplace_needed(name, other):
+            return self._rebase(name, lambda old: _take(old, getattr(old, method)(other)
+                                                        .to(old.dtype)))
+        return written(self, other)
+
+    inplace.__name__ = inplace.__qualname__ = name
+    inplace.__doc__ = f"In-place form of ``Tensor.{method}``."
+    return inplace
+
+
 class InplaceMixin(TensorBase):
     """In-place operators and methods of Tensor; each bumps ``_version``."""
 
@@ -325,3 +342,17 @@ class InplaceMixin(TensorBase):
     tril_ = _inplace_form("tril")
     triu_ = _inplace_form("triu")
     clip_ = clamp_
+    # PyTorch's longer names
+    absolute_ = _inplace_form("absolute")
+    multiply_ = _inplace_form("multiply")
+    subtract_ = _inplace_form("subtract")
+    divide_ = _inplace_form("divide")
+    # comparisons (the truth written as 1 or 0 in self's dtype) and integer math
+    eq_ = _compare_form("eq")
+    ne_ = not_equal_ = _compare_form("ne")
+    lt_ = less_ = _compare_form("lt")
+    le_ = less_equal_ = _compare_form("le")
+    gt_ = greater_ = _compare_form("gt")
+    ge_ = greater_equal_ = _compare_form("ge")
+    gcd_ = _inplace_form("gcd")
+    lcm_ = _inplace_form("lcm")

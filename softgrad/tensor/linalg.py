@@ -71,6 +71,31 @@ class LinalgMixin(TensorBase):
         index = (k + builtins.max(-diagonal, 0), k + builtins.max(diagonal, 0))
         return self._apply(S.IndexAddZeros, self, shape=(n, n), index=index)
 
+    def diag_embed(self, offset: int = 0, dim1: int = -2, dim2: int = -1) -> Tensor:
+        """Matrices with the last dim of self on their ``offset`` diagonal, placed in dims
+        (dim1, dim2) of the result: (..., n) -> (..., n + |offset|, n + |offset|) moved."""
+        size = self.shape[-1] if self.ndim else 1
+        n = size + builtins.abs(offset)
+        xp = backend.xp_of(self._data)
+        place = xp.zeros((size, n, n), dtype=self._data.dtype)
+        k = xp.arange(size)
+        place[k, k + builtins.max(-offset, 0), k + builtins.max(offset, 0)] = 1
+        x = self if self.ndim else self.reshape(1)
+        out = (x.unsqueeze(-1).unsqueeze(-1) * type(self)._wrap(place)).sum(-3)
+        nd = out.ndim
+        d1, d2 = norm_dim(dim1, nd), norm_dim(dim2, nd)
+        if d1 == d2:
+            raise RuntimeError(f"diagonal dimensions cannot be identical {dim1}, {dim2}")
+        return out.movedim((nd - 2, nd - 1), (d1, d2))
+
+    def diagflat(self, offset: int = 0) -> Tensor:
+        """A square matrix with the flattened self on its ``offset`` diagonal."""
+        return self.reshape(-1).diag(offset)
+
+    def adjoint(self) -> Tensor:
+        """The conjugate transpose of the last two dims (the transpose: tensors are real)."""
+        return self.transpose(-2, -1)
+
     def _triangle(self, diagonal: int, upper: bool, name: str) -> Tensor:
         if self.ndim < 2:
             raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions, got "

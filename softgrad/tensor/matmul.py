@@ -31,6 +31,10 @@ class MatmulMixin(TensorBase):
     __slots__ = ()
 
     # ------------------------------------------------------------------ products
+    def smm(self, mat: Any) -> Tensor:
+        """``self @ mat`` with self sparse (stored dense in softgrad)."""
+        return self.mm(mat)
+
     def mm(self, mat2: Any) -> Tensor:
         """(n, m) @ (m, p) -> (n, p)."""
         mat2 = self._operand(mat2)
@@ -62,6 +66,34 @@ class MatmulMixin(TensorBase):
             raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and "
                                f"{tensor.ndim}D tensors")
         return self @ tensor
+
+    def inner(self, other: Any) -> Tensor:
+        """Sum over the last dims of both: (*a, n) x (*b, n) -> (*a, *b); a 0-d operand
+        multiplies."""
+        other = self._operand(other)
+        if self.ndim == 0 or other.ndim == 0:
+            return self * other
+        if self.shape[-1] != other.shape[-1]:
+            raise RuntimeError(f"inner() the last dimension must match on both input tensors "
+                               f"but got shapes {list(self.shape)} and {list(other.shape)}")
+        return self.tensordot(other, dims=([-1], [-1]))
+
+    def vdot(self, other: Any) -> Tensor:
+        """The dot product of two 1-D tensors, the first conjugated (tensors are real)."""
+        other = self._operand(other)
+        if self.ndim != 1 or other.ndim != 1:
+            raise RuntimeError(f"1D tensors expected, but got {self.ndim}D and "
+                               f"{other.ndim}D tensors")
+        if self.dtype != other.dtype:
+            raise RuntimeError(f"vdot : expected both vectors to have same dtype, but found "
+                               f"{self.dtype.name.capitalize()} and "
+                               f"{other.dtype.name.capitalize()}")
+        if self.shape[0] != other.shape[0]:
+            raise RuntimeError(f"inconsistent tensor size, expected tensor [{self.shape[0]}] "
+                               f"and src [{other.shape[0]}] to have the same number of "
+                               f"elements, but got {self.shape[0]} and {other.shape[0]} "
+                               f"elements respectively")
+        return self.dot(other)
 
     def outer(self, vec2: Any) -> Tensor:
         """(n,) x (m,) -> (n, m)."""

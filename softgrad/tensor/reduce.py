@@ -123,6 +123,71 @@ class ReduceMixin(TensorBase):
             return x.abs().sum(dim=axis, keepdim=keepdim)
         return (x.abs() ** p).sum(dim=axis, keepdim=keepdim) ** (1.0 / p)
 
+    def dist(self, other: Any, p: float = 2) -> Tensor:
+        """The p-norm of self - other (broadcast): 0-d."""
+        return (self - other).norm(p)
+
+    def cov(self, *, correction: int = 1, fweights: Any = None, aweights: Any = None) -> Tensor:
+        """The covariance matrix of the variables in the rows of self (observations in the
+        columns): (V, N) -> (V, V), or (N,) -> 0-d; optional integer frequency weights and
+        float observation weights (N,), as in PyTorch and NumPy."""
+        if self.ndim > 2:
+            raise RuntimeError(f"cov(): expected input to have two or fewer dimensions but "
+                               f"got an input with {self.ndim} dimensions")
+        x = self._float_input()
+        x = x.reshape(1, -1) if x.ndim < 2 else x
+        n = x.shape[1]
+        w = None
+        if fweights is not None:
+            f = self._operand(fweights)
+            if f._data.dtype.kind not in "iu":
+                raise RuntimeError("cov(): expected fweights to have integral dtype")
+            if f.ndim > 1 or f.numel() != n:
+                raise RuntimeError(f"cov(): expected fweights to have one dimension with "
+                                   f"{n} elements")
+            if f.numel() and builtins.bool((f._data < 0).any()):
+                raise RuntimeError("cov(): fweights cannot be negative")
+            w = f.to(x.dtype)
+        if aweights is not None:
+            a = self._operand(aweights)
+            if a._data.dtype.kind != "f":
+                raise RuntimeError("cov(): expected aweights to have floating point dtype")
+            if a.ndim > 1 or a.numel() != n:
+                raise RuntimeError(f"cov(): expected aweights to have one dimension with "
+                                   f"{n} elements")
+            if a.numel() and builtins.bool((a._data < 0).any()):
+                raise RuntimeError("cov(): aweights cannot be negative")
+            a = a.to(x.dtype)
+            w = a if w is None else w * a
+        if w is None:
+            mean = x.mean(1, keepdim=True)
+            norm_factor = x.new_tensor(n - correction)
+            centered = x - mean
+            out = (centered @ centered.T) / norm_factor.clamp_min(0)
+        else:
+            total = w.sum()
+            mean = (x * w).sum(1, keepdim=True) / total
+            if correction == 0:
+                norm_factor = total
+            elif aweights is None:
+                norm_factor = total - correction
+            else:
+                norm_factor = total - correction * (w * self._operand(aweights).to(x.dtype)
+                                                    ).sum() / total
+            centered = x - mean
+            out = ((centered * w) @ centered.T) / norm_factor.clamp_min(0)
+        return out.squeeze() if self.ndim < 2 else out
+
+    def corrcoef(self) -> Tensor:
+        """Pearson correlation coefficients of the variables in the rows: (V, N) -> (V, V),
+        clipped to [-1, 1]."""
+        c = self.cov()
+        if c.ndim == 0:
+            return c / c
+        d = c.diagonal()
+        sd = d.sqrt()
+        return (c / sd.unsqueeze(1) / sd.unsqueeze(0)).clamp(-1, 1)
+
     def renorm(self, p: float, dim: int, maxnorm: float) -> Tensor:
         """Scale each slice along ``dim`` whose p-norm exceeds ``maxnorm`` down to it."""
         if p <= 0:

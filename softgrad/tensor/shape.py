@@ -55,6 +55,10 @@ class ShapeMixin(TensorBase):
         shp = self.shape
         return self.reshape(shp[:s] + (math.prod(shp[s:e + 1]),) + shp[e + 1:])
 
+    def ravel(self) -> Tensor:
+        """The elements as one dimension (a view where possible): (N,)."""
+        return self.reshape(-1)
+
     def unflatten(self, dim: int, sizes: Sequence[int]) -> Tensor:
         d = norm_dim(dim, self.ndim)
         sizes = tuple(sizes)

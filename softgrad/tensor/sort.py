@@ -127,6 +127,31 @@ class SortMixin(TensorBase):
                              f"(input shape {tuple(self.shape)})")
         return self._pick_sorted(d, lambda idx: (n - 1) // 2, keepdim, nan_first=True)
 
+    def nanmedian(self, dim: Any = None, keepdim: bool = False) -> Tensor | ValuesIndices:
+        """``median`` ignoring NaN: the lower median of the non-NaN elements (NaN where all
+        are NaN), or ``(values, indices)`` along ``dim``."""
+        if dim is None:
+            if self._data.size == 0:
+                return type(self)._wrap(np.asarray(np.nan, dtype=self._data.dtype))
+            return self.reshape(-1).nanmedian(0).values
+        if self.ndim == 0:
+            return ValuesIndices(self.clone(), self._zeros_index(()))
+        d = norm_dim(dim, self.ndim)
+        if self.shape[d] == 0:
+            raise IndexError(f"nanmedian(): Expected reduction dim {d} to have non-zero size "
+                             f"(input shape {tuple(self.shape)})")
+        if self._data.dtype.kind != "f":
+            return self.median(d, keepdim)
+        values, order = self.sort(d, stable=True)  # NaN sorts last
+        xp = backend.xp_of(self._data)
+        count = (~xp.isnan(self._data)).sum(axis=d, keepdims=True)
+        n = self.shape[d]  # a line of NaN only: the middle one, as in PyTorch
+        pos = type(self)._wrap(xp.where(count > 0, count - 1, n - 1) // 2)
+        picked, index = values.gather(d, pos), order.gather(d, pos)
+        if not keepdim:
+            picked, index = picked.squeeze(d), index.squeeze(d)
+        return ValuesIndices(picked, index)
+
     def _pick_sorted(self, d: int, pos: Any, keepdim: bool,
                      nan_first: bool = False) -> ValuesIndices:
         if self.ndim == 0:
@@ -249,6 +274,36 @@ class SortMixin(TensorBase):
             inv = inv.reshape(-1)
         dev = self.device
         out = [type(self)._wrap(backend.to_device(vals, dev))]
+        if return_inverse:
+            out.append(type(self)._wrap(backend.to_device(inv.astype(np.int64), dev)))
+        if return_counts:
+            out.append(type(self)._wrap(backend.to_device(counts.astype(np.int64), dev)))
+        return out[0] if len(out) == 1 else tuple(out)
+
+    def unique_consecutive(self, return_inverse: bool = False, return_counts: bool = False,
+                           dim: Any = None) -> Tensor | tuple[Tensor, ...]:
+        """Each run of equal consecutive elements (or slices along ``dim``) kept once,
+        optionally with inverse indices (the run of each element) and run lengths."""
+        data = backend.to_numpy(self._data)
+        if dim is None:
+            lines = data.reshape(-1, 1)
+        else:
+            axis = norm_dim(dim, self.ndim)
+            lines = np.moveaxis(data, axis, 0).reshape(data.shape[axis], -1)
+        n = lines.shape[0]
+        starts = np.ones(n, dtype=bool)
+        if n > 1:
+            starts[1:] = (lines[1:] != lines[:-1]).any(axis=1)
+        first = np.flatnonzero(starts)
+        inv = np.cumsum(starts) - 1
+        counts = np.diff(np.append(first, n))
+        if dim is None:
+            vals = data.reshape(-1)[first]
+            inv = inv.reshape(self.shape)
+        else:
+            vals = np.take(data, first, axis=axis)
+        dev = self.device
+        out = [type(self)._wrap(backend.to_device(np.ascontiguousarray(vals), dev))]
         if return_inverse:
             out.append(type(self)._wrap(backend.to_device(inv.astype(np.int64), dev)))
         if return_counts:

@@ -63,6 +63,24 @@ class SplitMixin(TensorBase):
             start += s
         return tuple(out)
 
+    def split_with_sizes(self, split_sizes: Sequence[int], dim: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of the listed sizes along ``dim`` (they must sum to its size)."""
+        return self.split(list(split_sizes), dim)
+
+    def narrow_copy(self, dim: int, start: int, length: int) -> Tensor:
+        """``narrow`` as a new tensor rather than a view."""
+        return self.narrow(dim, start, length).clone()
+
+    def unsafe_split(self, split_size: Any, dim: int = 0) -> tuple[Tensor, ...]:
+        return self.split(split_size, dim)
+
+    def unsafe_split_with_sizes(self, split_sizes: Sequence[int],
+                                dim: int = 0) -> tuple[Tensor, ...]:
+        return self.split_with_sizes(split_sizes, dim)
+
+    def unsafe_chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
+        return self.chunk(chunks, dim)
+
     def chunk(self, chunks: int, dim: int = 0) -> tuple[Tensor, ...]:
         if chunks <= 0:
             raise RuntimeError(f"chunk expects `chunks` to be greater than 0, got: {chunks}")

@@ -10,7 +10,7 @@ import softgrad as sg
 
 OPTIONAL = ["torch", "sklearn", "matplotlib", "tqdm", "mnist1d", "onnx", "onnxruntime",
             "mpi4py", "safetensors", "cupy", "numba", "scipy", "pydynet", "graphviz",
-            "ml_dtypes"]
+            "ml_dtypes", "tensorboard"]
 
 SCRIPT = textwrap.dedent(f"""
     import importlib.abc, sys

@@ -520,6 +520,47 @@ STATS_INDEX = [
     Case("slice_scatter", lambda m, a, s: m.slice_scatter(a, s, 2, 1, 4, 2),
          [((2, 3, 4), (2, 3, 2))]),
     Case("diagonal_scatter", lambda m, a, s: m.diagonal_scatter(a, s, 1), [((3, 4), (3,))]),
+    # PyTorch's longer names and the methods and functions composed of other ops
+    Case("ravel", lambda m, a: m.ravel(a.transpose(0, 2)) * a.ravel()[:4].sum(), R3),
+    Case("multiply_subtract", lambda m, a, b: a.multiply(b).subtract(b, alpha=2),
+         [((2, 3), (3,))]),
+    Case("divide", lambda m, a, b: a.divide(b) + m.divide(a, b, rounding_mode="trunc"),
+         [((2, 3), (3,))], domains=("real", "away")),
+    Case("absolute", lambda m, a: a.absolute() + m.absolute(a * 2), [((2, 3),)],
+         domains=("away",)),
+    Case("inner", lambda m, a, b: m.inner(a, b),
+         [((2, 3, 4), (5, 4)), ((4,), (4,)), ((), (2, 3))]),
+    Case("inner_method", lambda m, a, b: a.inner(b), [((3, 4), (4,))]),
+    Case("vdot", lambda m, a, b: m.vdot(a, b) + a.vdot(b * 2), [((5,), (5,))]),
+    Case("dist_method", lambda m, a, b: a.dist(b) + a.dist(b, 1) + a.dist(b, float("inf")),
+         [((3, 4), (4,))]),
+    Case("diag_embed_method", lambda m, a: a.diag_embed(-1, 2, 0), [((2, 3),)]),
+    Case("diagflat_method", lambda m, a: a.diagflat(1), [((2, 2),)]),
+    Case("adjoint", lambda m, a: m.adjoint(a) * 2 + a.adjoint(), R3),
+    Case("nanmedian", lambda m, a: m.nanmedian(a.masked_fill(a > 1, float("nan"))), R3),
+    Case("nanmedian_dim", lambda m, a: tuple(a.masked_fill(a > 0.8, float("nan"))
+                                             .nanmedian(1, keepdim=True)), R3),
+    # rows 3 and 4 are NaN only (NaN values: the gradient is compared with PyTorch's only)
+    Case("nanmedian_dim_all_nan", lambda m, a: tuple(
+        m.cat([a, a.masked_fill(a == a, float("nan"))], 0).nanmedian(-1)), [((2, 5),)],
+         differentiable=False),
+    Case("cov", lambda m, a: m.cov(a), [((3, 5),), ((6,),)]),
+    Case("cov_correction", lambda m, a: a.cov(correction=0), [((3, 5),)]),
+    Case("cov_weights", lambda m, a, w: m.cov(a, fweights=m.tensor([1, 2, 1, 3, 1]),
+                                              aweights=w.abs() + 0.1), [((3, 5), (5,))]),
+    Case("cov_aweights", lambda m, a, w: a.cov(aweights=w.abs() + 0.1, correction=2),
+         [((2, 5), (5,))]),
+    Case("corrcoef", lambda m, a: m.corrcoef(a) + a.corrcoef(), [((3, 6),), ((6,),)]),
+    Case("narrow_copy", lambda m, a: m.narrow_copy(a, 1, 1, 2) * a.narrow_copy(-1, 0, 1).sum(),
+         R3),
+    Case("split_with_sizes", lambda m, a: m.split_with_sizes(a, [1, 3], dim=2)
+         + a.split_with_sizes([2, 1], 1), R3),
+    Case("frexp", lambda m, a: tuple(m.frexp(a * 10)), R3),
+    Case("angle", lambda m, a: m.angle(a) + a.angle() * a, [((2, 3),)], domains=("away",)),
+    Case("hardshrink", lambda m, a: m.hardshrink(a, 0.3) + a.hardshrink(), [((2, 3),)],
+         domains=("away",)),
+    Case("scatter_methods", lambda m, a, s, d: a.select_scatter(s, 1, 2).slice_scatter(
+        s.unsqueeze(1), 1, 0, 1).diagonal_scatter(d, 1, 1, 2), [((2, 3, 4), (2, 4), (2, 3))]),
 ]
 
 EINSUM_EQUATIONS = [

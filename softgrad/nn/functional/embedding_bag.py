@@ -75,7 +75,7 @@ def embedding_bag(input: Tensor, weight: Tensor, offsets: Tensor | None = None,
         if per_sample_weights is not None:
             rows = rows * per_sample_weights.unsqueeze(-1)
         if mode == "max":
-            return rows.max(1).values
+            return rows.max(1)[0]
         return rows.sum(1) if mode == "sum" else rows.mean(1)
     idx, bag, nbags = _bags(input, offsets, include_last_offset)
     if padding_idx is not None:
