@@ -1,7 +1,9 @@
 """A/B of ``Function.call`` on arrays, interleaved in one process: the backward of
 softplus, logsigmoid and BCE-with-logits on a small (4, 10) float32 input, with ``call``
 building a full node per use (``old``), with this checkout's ``call`` (``new``), and with the
-sigmoid computed by a plain helper call (``direct``: what a backward did before ``call``).
+sigmoid computed by a plain helper call (``direct``: what a backward did before ``call``),
+and with ``call`` running the forward on one node made in advance (``reuse``: the cost of
+the call layer alone, no instance per use).
 
 Usage:  OMP_NUM_THREADS=1 PYTHONPATH=$PWD python bench/ab_call.py [--rounds 15]
 """
@@ -30,6 +32,16 @@ def direct_call(self: Function, fn_cls: type, x: Any) -> Any:
     return activation.sigmoid_of(x, self.xp)
 
 
+_SCRATCH: dict = {}
+
+
+def reuse_call(self: Function, fn_cls: type, *inputs: Any, **params: Any) -> Any:
+    fn = _SCRATCH.get(fn_cls)
+    if fn is None:
+        fn = _SCRATCH[fn_cls] = fn_cls()
+    return fn.forward(*inputs, **params)
+
+
 def nodes() -> dict:
     rng = np.random.default_rng(0)
     x = rng.standard_normal((4, 10)).astype(np.float32)
@@ -56,7 +68,7 @@ def main() -> None:
     ap.add_argument("--iters", type=int, default=20000)
     args = ap.parse_args()
     new_call = Function.call
-    variants = {"old": old_call, "new": new_call, "direct": direct_call}
+    variants = {"old": old_call, "new": new_call, "reuse": reuse_call, "direct": direct_call}
     cases = nodes()
     times: dict = {(c, v): [] for c in cases for v in variants}
     for _ in range(args.rounds):
@@ -74,6 +86,7 @@ def main() -> None:
         print(f"{case:16s} old/new {med['old'] / med['new']:.3f}  "
               f"new/direct {med['new'] / med['direct']:.3f}  "
               f"old/direct {med['old'] / med['direct']:.3f}  "
+              f"new/reuse {med['new'] / med['reuse']:.3f}  "
               f"(new {med['new'] / args.iters * 1e6:.2f} us/backward)")
 
 
