@@ -124,7 +124,9 @@ class Function:
         runs ``fn_cls``'s forward; in a recorded backward (Tensors) it records ``fn_cls``."""
         if self._graph:
             return self.xp.apply(fn_cls, *inputs, **params)
-        fn = fn_cls()
+        # a forward on arrays reads only ``xp``: skip ``__init__``'s bookkeeping (the node is
+        # never recorded), unless the primitive has an ``__init__`` of its own
+        fn = _new(fn_cls) if fn_cls.__init__ is _plain_init else fn_cls()
         fn.xp = self.xp
         return fn.forward(*inputs, **params)
 
@@ -224,6 +226,10 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
+
+
+_plain_init = Function.__init__
+_new = object.__new__
 
 
 class AccumulateGrad:

@@ -69,20 +69,22 @@ class Conv2d(_Geometry):
 
     def backward(self, g: Any) -> tuple:
         x, w = self.saved
-        xp, need = self.xp, self.needs_input_grad
-        gx = gw = gb = None
-        if self._graph:
-            if need[0]:
-                gx = xp.apply(ConvTranspose2d, g, w, **self._params(),
-                              out_hw=tuple(x.shape[2:]))
-            if need[1]:
-                gw = xp.apply(ConvWeightGrad, x, g, **self._params(), w_shape=tuple(w.shape))
-        else:
-            gx, gw = low.backward(xp, g, x, w, self.geo, self.x_shape, need[0], need[1],
-                                  self.cols)
-        if len(need) > 2 and need[2]:
-            gb = _bias_grad(g)
-        return gx, gw, gb
+        need = self.needs_input_grad
+        gx, gw = low.backward(self.xp, g, x, w, self.geo, self.x_shape, need[0], need[1],
+                              self.cols)
+        return gx, gw, _bias_grad(g) if len(need) > 2 and need[2] else None
+
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: the two adjoint primitives (the array VJP is one fused lowering that
+        reuses forward's columns)."""
+        x, w = self.saved
+        need = self.needs_input_grad
+        gx = gw = None
+        if need[0]:
+            gx = self.call(ConvTranspose2d, g, w, **self._params(), out_hw=tuple(x.shape[2:]))
+        if need[1]:
+            gw = self.call(ConvWeightGrad, x, g, **self._params(), w_shape=tuple(w.shape))
+        return gx, gw, _bias_grad(g) if len(need) > 2 and need[2] else None
 
 
 class Conv3d(Conv2d):
@@ -113,20 +115,24 @@ class ConvTranspose2d(_Geometry):
     def backward(self, g: Any) -> tuple:
         x, w = self.saved
         xp, need = self.xp, self.needs_input_grad
-        gx = gw = gb = None
-        if self._graph:
-            if need[0]:
-                gx = xp.apply(Conv2d, g, w, **self._params(), out=tuple(x.shape[2:]))
-            if need[1]:
-                gw = xp.apply(ConvWeightGrad, g, x, **self._params(), w_shape=tuple(w.shape))
-        else:
-            if need[0]:
-                gx = low.forward(xp, g, w, self.geo, out=tuple(x.shape[2:]))[0]
-            if need[1]:
-                gw = low.backward(xp, x, g, w, self.geo, g.shape, False, True)[1]
-        if len(need) > 2 and need[2]:
-            gb = _bias_grad(g)
-        return gx, gw, gb
+        gx = gw = None
+        if need[0]:
+            gx = low.forward(xp, g, w, self.geo, out=tuple(x.shape[2:]))[0]
+        if need[1]:
+            gw = low.backward(xp, x, g, w, self.geo, g.shape, False, True)[1]
+        return gx, gw, _bias_grad(g) if len(need) > 2 and need[2] else None
+
+    def _backward_graph(self, g: Any) -> tuple:
+        """Recorded: the same VJPs as primitives (the array one calls the lowerings
+        directly, keeping no columns)."""
+        x, w = self.saved
+        need = self.needs_input_grad
+        gx = gw = None
+        if need[0]:
+            gx = self.call(Conv2d, g, w, **self._params(), out=tuple(x.shape[2:]))
+        if need[1]:
+            gw = self.call(ConvWeightGrad, g, x, **self._params(), w_shape=tuple(w.shape))
+        return gx, gw, _bias_grad(g) if len(need) > 2 and need[2] else None
 
 
 class ConvWeightGrad(_Geometry):
@@ -149,17 +155,21 @@ class ConvWeightGrad(_Geometry):
         x, g = self.saved
         xp, need = self.xp, self.needs_input_grad
         gx = gg = None
-        if self._graph:
-            if need[0]:
-                gx = xp.apply(ConvTranspose2d, g, h, **self._params(),
-                              out_hw=tuple(x.shape[2:]))
-            if need[1]:
-                gg = xp.apply(Conv2d, x, h, **self._params(), out=tuple(g.shape[2:]))
-            return gx, gg
         if need[0]:
             gx = low.backward(xp, g, None, h, self.geo, x.shape, True, False)[0]
         if need[1]:
             gg = low.forward(xp, x, h, self.geo, out=tuple(g.shape[2:]))[0]
+        return gx, gg
+
+    def _backward_graph(self, h: Any) -> tuple:
+        """Recorded: the same VJPs as the two convolution primitives."""
+        x, g = self.saved
+        need = self.needs_input_grad
+        gx = gg = None
+        if need[0]:
+            gx = self.call(ConvTranspose2d, g, h, **self._params(), out_hw=tuple(x.shape[2:]))
+        if need[1]:
+            gg = self.call(Conv2d, x, h, **self._params(), out=tuple(g.shape[2:]))
         return gx, gg
 
 

@@ -25,12 +25,13 @@ class Unfold(Function):
         return cols.reshape(n, c * kernel[0] * kernel[1], out_hw[0] * out_hw[1])
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return self.xp.apply(Fold, g, x_shape=self.x_shape, kernel=self.kernel,
-                                 stride=self.stride, pads=self.pads, dilation=self.dilation,
-                                 out_hw=self.cols_shape[4:])
         return fold_array(self.xp, g.reshape(self.cols_shape), self.x_shape, self.kernel,
                           self.stride, self.pads, self.dilation)
+
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: ``Fold`` (the array VJP is its col2im without the contiguous copy)."""
+        return self.call(Fold, g, x_shape=self.x_shape, kernel=self.kernel, stride=self.stride,
+                         pads=self.pads, dilation=self.dilation, out_hw=self.cols_shape[4:])
 
 
 def fold_array(xp: Any, cols: Any, x_shape: tuple, kernel: tuple, stride: tuple, pads: Pads,
@@ -61,10 +62,5 @@ class Fold(Function):
         return self.xp.ascontiguousarray(y)
 
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            return self.xp.apply(Unfold, g, kernel=self.kernel, stride=self.stride,
-                                 pads=self.pads, dilation=self.dilation,
-                                 out_hw=self.out_hw).reshape(self.in_shape)
-        cols = im2col(self.xp, pad_array(self.xp, g, self.pads), self.kernel, self.stride,
-                      self.dilation, self.out_hw)
-        return cols.reshape(self.in_shape)
+        return self.call(Unfold, g, kernel=self.kernel, stride=self.stride, pads=self.pads,
+                         dilation=self.dilation, out_hw=self.out_hw).reshape(self.in_shape)

@@ -11,9 +11,9 @@ from typing import Any
 
 from softgrad import backend
 from softgrad.engine.function import Function
-from softgrad.ops.linalg import Undifferentiable
 from softgrad.ops.special import _f64, lgamma
 from softgrad.ops.special import quiet as _quiet
+from softgrad.ops.undifferentiable import Undifferentiable
 
 _MAX_TERMS = 100_000
 _TOL = 1e-15

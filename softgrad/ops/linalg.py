@@ -256,18 +256,6 @@ def _qr_square_vjp(xp: Any, q: Any, r: Any, gq: Any, gr: Any) -> Any:
     return _t(xp.linalg.solve(r, _t(rhs)))
 
 
-class Undifferentiable(Function):
-    """A value computed from the input whose derivative is not implemented: backward raises
-    ``why`` (as PyTorch does, e.g. for QR's R with mode='r')."""
-
-    def forward(self, a: Any, value: Any = None, why: str = "") -> Any:
-        self.why = why
-        return value
-
-    def backward(self, g: Any) -> Any:
-        raise RuntimeError(self.why)
-
-
 # ---------------------------------------------------------------------- triangular solves
 def solve_triangular(xp: Any, a: Any, b: Any, upper: bool, left: bool, unit: bool) -> Any:
     """Array-level triangular solve; only the ``upper``/lower triangle of ``a`` is read."""

@@ -56,12 +56,15 @@ class MaxPool2d(Function):
             indices.append(self.arg)
         return best[:, :, 0, :] if self.squeeze else best
 
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: g times the one-hot argmax per kernel offset, folded back (the array
+        VJP scatters with a compiled pass or per-offset slices)."""
+        axp = self.axp
+        k = self.kernel[0] * self.kernel[1]
+        hit = self.arg[:, :, None] == axp.arange(k).reshape(1, 1, k, 1, 1)
+        return _fold_back(self, g, hit.astype(self.xp_dtype))
+
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            axp = self.axp
-            k = self.kernel[0] * self.kernel[1]
-            hit = self.arg[:, :, None] == axp.arange(k).reshape(1, 1, k, 1, 1)
-            return _fold_back(self, g, hit.astype(self.xp_dtype))
         xp, arg = self.xp, self.arg
         g4 = g[:, :, None, :] if self.squeeze else g
         n, c, h, w = self.x_shape
@@ -148,8 +151,8 @@ def _fold_back(fn: MaxPool2d | AvgPool2d, g: Any, weights: Any) -> Any:
     out_hw = tuple(g4.shape[2:])
     k = fn.kernel[0] * fn.kernel[1]
     cols = (g4.unsqueeze(2) * fn.xp.const(weights)).reshape(n, c * k, out_hw[0] * out_hw[1])
-    gx = fn.xp.apply(Fold, cols, x_shape=fn.x_shape, kernel=fn.kernel, stride=fn.stride,
-                     pads=fn.pads, dilation=fn.dilation, out_hw=out_hw)
+    gx = fn.call(Fold, cols, x_shape=fn.x_shape, kernel=fn.kernel, stride=fn.stride,
+                 pads=fn.pads, dilation=fn.dilation, out_hw=out_hw)
     return gx.reshape(n, c, w) if fn.squeeze else gx
 
 
@@ -190,13 +193,16 @@ class AvgPool2d(Function):
         total /= divisor
         return total[:, :, 0, :] if self.squeeze else total
 
+    def _backward_graph(self, g: Any) -> Any:
+        """Recorded: g / divisor on every kernel offset, folded back (the array VJP adds
+        into per-offset slices in place)."""
+        axp = self.axp
+        k = self.kernel[0] * self.kernel[1]
+        div = self.divisor if isinstance(self.divisor, float) else self.divisor[None]
+        scale = axp.ones((1, 1, k, 1, 1), dtype=self.xp_dtype) / div
+        return _fold_back(self, g, scale.astype(self.xp_dtype))
+
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            axp = self.axp
-            k = self.kernel[0] * self.kernel[1]
-            div = self.divisor if isinstance(self.divisor, float) else self.divisor[None]
-            scale = axp.ones((1, 1, k, 1, 1), dtype=self.xp_dtype) / div
-            return _fold_back(self, g, scale.astype(self.xp_dtype))
         xp = self.xp
         g4 = g[:, :, None, :] if self.squeeze else g
         share = g4 / self.divisor
@@ -253,9 +259,9 @@ class AdaptiveMaxPool2d(Function):
             indices.append(flat)
         return out[:, :, 0, :] if self.squeeze else out
 
+    double_backward_error = "double backward through adaptive max pooling is not supported"
+
     def backward(self, g: Any) -> Any:
-        if self._graph:
-            raise RuntimeError("double backward through adaptive max pooling is not supported")
         xp = self.xp
         n, c, h, w = self.x_shape
         g4 = g[:, :, None, :] if self.squeeze else g

@@ -20,7 +20,7 @@ class MaxUnpool(Function):
         xp.put_along_axis(y, self.index, x, axis=2)
         return y
 
+    double_backward_error = "double backward through max_unpool is not supported"
+
     def backward(self, g: Any) -> tuple:
-        if self._graph:
-            raise RuntimeError("double backward through max_unpool is not supported")
         return self.xp.take_along_axis(g, self.index, axis=2), None

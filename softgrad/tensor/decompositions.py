@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from softgrad import backend
 from softgrad.ops import linalg as L
+from softgrad.ops.undifferentiable import Undifferentiable
 from softgrad.tensor.base import TensorBase
 from softgrad.tensor.split import cat
 
@@ -174,7 +175,7 @@ def qr(a: Tensor, mode: str = "reduced") -> tuple[Tensor, Tensor]:
     if mode == "r" or (mode == "complete" and m > n):
         why = "mode='r'" if mode == "r" else "mode='complete' and nrows > ncols"
         q_t = a._wrap(xp.zeros((0,), dtype=q.dtype) if mode == "r" else q)
-        return q_t, a._apply(L.Undifferentiable, a, value=r, why=f"linalg.qr: the derivative "
+        return q_t, a._apply(Undifferentiable, a, value=r, why=f"linalg.qr: the derivative "
                              f"is not implemented when {why}")
     return (a._apply(L.QrPart, a, part="Q", factors=(q, r)),
             a._apply(L.QrPart, a, part="R", factors=(q, r)))

@@ -17,15 +17,13 @@ from softgrad.tensor.core import GRAPH_XP
 from tests.helpers.checks import needs_torch, torch
 
 OPS = pathlib.Path(sg.__file__).parent / "ops"
-# fused convolution/pooling kernels whose recorded backward is still chosen inline
-_INLINE_LEFT = {"conv.py", "pool.py", "fold.py", "unpool.py"}
 
 
 def test_no_op_branches_on_the_record_flag() -> None:
     offenders = []
-    for path in sorted(OPS.glob("*.py")):
-        if path.name in _INLINE_LEFT:
-            continue
+    paths = sorted(OPS.rglob("*.py"))
+    assert len(paths) > 30  # the scan sees every op module
+    for path in paths:
         for i, line in enumerate(path.read_text().splitlines(), 1):
             if re.search(r"\b_graph\b", line):
                 offenders.append(f"{path.name}:{i}: {line.strip()}")
@@ -123,3 +121,49 @@ def test_gammainc_second_derivative_in_a_raises() -> None:
     assert np.all(np.isfinite(ga.detach().numpy()))
     with pytest.raises(RuntimeError, match="gammainc: second derivatives .* respect to a"):
         sg.autograd.grad(ga.sum(), a)
+
+
+def test_call_on_arrays_skips_init_unless_the_primitive_has_its_own() -> None:
+    inits = []
+
+    class Twice(Function):
+        def forward(self, a):
+            return a * 2
+
+    class Counted(Function):
+        def __init__(self) -> None:
+            super().__init__()
+            inits.append(1)
+
+        def forward(self, a):
+            self.save_for_backward(a)
+            return a + self.xp.ones_like(a)
+
+    caller = LogAbsDet()
+    a = np.arange(3.0)
+    np.testing.assert_allclose(caller.call(Twice, a), [0.0, 2.0, 4.0])
+    np.testing.assert_allclose(caller.call(Counted, a), [1.0, 2.0, 3.0])
+    assert inits == [1]
+
+
+@pytest.mark.parametrize("kind", ["adaptive_max_pool2d", "max_unpool2d"])
+def test_pooling_without_second_derivative_says_so(kind: str) -> None:
+    F = sg.nn.functional
+    v = np.random.default_rng(3).standard_normal((1, 2, 5, 5))
+    _, idx = F.max_pool2d(sg.tensor(v), 2, return_indices=True)
+
+    def run(create_graph: bool) -> None:
+        if kind == "adaptive_max_pool2d":  # 5 -> 3: overlapping windows, the bincount path
+            x = sg.tensor(v, requires_grad=True)
+            y = F.adaptive_max_pool2d(x, 3)
+        else:
+            x = sg.tensor(v[:, :, :2, :2], requires_grad=True)
+            y = F.max_unpool2d(x, idx, 2, output_size=(5, 5))
+        w = sg.tensor(np.arange(1.0, 1.0 + y.numel()).reshape(tuple(y.shape)))
+        (g,) = sg.autograd.grad((y * w).sum(), x, create_graph=create_graph)
+        assert np.isfinite(g.detach().numpy()).all() and np.abs(g.detach().numpy()).sum() > 0
+
+    run(False)  # first order: fine
+    with pytest.raises(RuntimeError, match="adaptive max pooling" if kind.startswith(
+            "adaptive") else "max_unpool"):
+        run(True)

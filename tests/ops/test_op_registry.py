@@ -97,14 +97,14 @@ def _run(case: Case, shapes: tuple) -> object:
 @functools.cache
 def used() -> frozenset[str]:
     """Names of the ops' classes that modules outside softgrad/ops import or use, and of
-    those that a primitive's backward applies (``xp.apply(Fn, ...)``)."""
+    those that a primitive's backward applies (``self.call(Fn, ...)``, ``xp.apply(Fn, ...)``)."""
     names: set[str] = set()
     for path in ROOT.rglob("*.py"):
         tree = ast.parse(path.read_text())
         if path.parent == ROOT / "ops":
             names.update(node.args[0].id for node in ast.walk(tree)
                          if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                         and node.func.attr == "apply" and node.args
+                         and node.func.attr in ("apply", "call") and node.args
                          and isinstance(node.args[0], ast.Name))
             continue
         aliases = set()  # names bound to an ops module: ``from softgrad.ops import shape as S``
