@@ -116,7 +116,13 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
         if backend._cupy is not None:
             check_same_device(inputs)
             fn.xp = backend.xp_of(inputs[0]._data)
-        out = fn.forward(*map(_data_of, inputs), **params)
+        n = len(inputs)  # the common arities are called directly (no argument list built)
+        if n == 1:
+            out = fn.forward(inputs[0]._data, **params)
+        elif n == 2:
+            out = fn.forward(inputs[0]._data, inputs[1]._data, **params)
+        else:
+            out = fn.forward(*map(_data_of, inputs), **params)
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
         needs = tuple(map(_requires_grad_of, inputs)) if grad_mode.state.enabled else ()
