@@ -201,8 +201,10 @@ class Function:
 
     def _links(self) -> tuple:
         """Per input: its node, the tensor itself for a leaf that requires grad, or None."""
-        return tuple([p._ctx if p._ctx is not None else p if p.requires_grad else None
-                      for p in self.parents])
+        links = []  # (a plain loop: a list comprehension's frame costs more on two inputs)
+        for p in self.parents:
+            links.append(p._ctx if p._ctx is not None else p if p.requires_grad else None)
+        return tuple(links)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"
