@@ -25,7 +25,7 @@ def function_form(method: Callable[Concatenate[Tensor, P], R],
     name = name or method.__name__
 
     def form(input: Any, *args: Any, out: Any = None, **kwargs: Any) -> Any:
-        result = method(_t(input), *args, **kwargs)
+        result = method(input if input.__class__ is Tensor else _t(input), *args, **kwargs)
         return result if out is None else write_out(out, result)
 
     form.__name__ = form.__qualname__ = name

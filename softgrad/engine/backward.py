@@ -98,11 +98,12 @@ def dependencies(roots: Sequence[Any]) -> dict[int, int]:
         for p in ctx.parents:
             if p.requires_grad:
                 key = id(p)
-                if key in uses:
-                    uses[key] += 1
-                else:
+                n = uses.get(key)
+                if n is None:  # first seen: expand it too
                     uses[key] = 1
                     stack.append(p)
+                else:
+                    uses[key] = n + 1
     return uses
 
 

@@ -53,33 +53,25 @@ class Function:
 
     Attributes set when the node is recorded: ``parents`` (input Tensors),
     ``needs_input_grad`` (bool per input); ``xp`` is the array module of the inputs' device.
+
+    The other fields start as class defaults, so that making a node writes nothing: a
+    primitive's instance holds only what its forward and the recording set (in its
+    ``__dict__``, which ``release`` clears, or in the slots below).
     """
 
-    __slots__ = (
-        "__dict__",
-        "_changes",
-        "_freed",
-        "_graph",
-        "_next",
-        "_out",
-        "_out_version",
-        "_saved",
-        "_versions",
-        "needs_input_grad",
-        "parents",
-        "xp",
-    )
+    __slots__ = ("__dict__", "_changes", "_next", "needs_input_grad", "parents")
     parents: tuple  # the input Tensors (set when recorded)
     needs_input_grad: tuple  # per input, whether it needs a gradient (set when recorded)
-    xp: Any  # the array module of the inputs (the Tensor namespace in a recorded backward)
-    _saved: tuple
-    _versions: tuple | None
     _changes: int  # ``inplace_changes`` when the versions were noted
-    _out: Any  # a weak reference to the output Tensor
-    _graph: bool
-    _freed: bool
-    _out_version: int | None
-    _next: tuple | None
+    _next: tuple  # ``_links()``, kept by ``release`` for ``next_functions``
+    xp: Any = backend.np  # the array module of the inputs (the Tensor namespace in a
+    #                       recorded backward)
+    _saved: tuple = ()  # what forward saved (``save_for_backward``)
+    _versions: tuple | None = None  # the inputs' versions, when forward saved values
+    _out: Any = None  # a weak reference to the output Tensor, once recorded
+    _out_version: int | None = None  # the output's version, when forward saved it
+    _graph: bool = False  # running on Tensors, recorded (``create_graph``)
+    _freed: bool = False  # ``release`` has run: the saved values are gone
     # why this primitive has no second derivative (``{name}``: its class name), or None
     double_backward_error: str | None = None
 
@@ -94,16 +86,6 @@ class Function:
             raise TypeError(f"{cls.__name__}.apply expects Tensors as its inputs, got "
                             f"{[type(x).__name__ for x in inputs]}")
         return run(cls, *inputs, **params)
-
-    def __init__(self) -> None:
-        self.xp = backend.np
-        self._saved = ()
-        self._versions = None
-        self._out = None
-        self._out_version = None
-        self._graph = False
-        self._freed = False
-        self._next: tuple | None = None
 
     # ------------------------------------------------------------------ interface
     def forward(self, *args: Any, **params: Any) -> Any:  # pragma: no cover - abstract
@@ -201,9 +183,9 @@ class Function:
         tensors of a graph die with the backward that consumed it (unless retain_graph)."""
         if not self._freed:  # the graph's shape outlives its values (``next_functions``)
             self._next = self._links()
-            self._freed = True
-        self._saved = self.parents = ()
-        self.__dict__.clear()
+        self.__dict__.clear()  # forward's saved values and fields: back to the defaults
+        self.parents = ()
+        self._freed = True
 
     # ------------------------------------------------------------------ graph walking
     def name(self) -> str:
@@ -221,8 +203,10 @@ class Function:
 
     def _links(self) -> tuple:
         """Per input: its node, the tensor itself for a leaf that requires grad, or None."""
-        return tuple([p._ctx if p._ctx is not None else p if p.requires_grad else None
-                      for p in self.parents])
+        links = []  # (a plain loop: a list comprehension's frame costs more on two inputs)
+        for p in self.parents:
+            links.append(p._ctx if p._ctx is not None else p if p.requires_grad else None)
+        return tuple(links)
 
     def __repr__(self) -> str:
         return f"<{self.name()}>"

@@ -50,7 +50,8 @@ class ArithmeticMixin(TensorBase):
         return self._wrap(array_from(other, None, self.device))
 
     def _binary(self, other: Any, fn: type, reverse: bool = False) -> Tensor:
-        other = self._operand(other)
+        if other.__class__ is not self.__class__:  # (a Tensor of self's class is one already)
+            other = self._operand(other)
         a, b = (other, self) if reverse else (self, other)
         da, db = a._data.dtype, b._data.dtype
         if da != db:
@@ -71,7 +72,8 @@ class ArithmeticMixin(TensorBase):
         return self._cast(backend.DEFAULT_DTYPE)
 
     def _unary(self, fn: type, **params: Any) -> Tensor:
-        return type(self)._apply(fn, self._float_input(), **params)
+        x = self if self._data.dtype.kind == "f" else self._float_input()  # (float: as is)
+        return type(self)._apply(fn, x, **params)
 
     # ------------------------------------------------------------------ operators
     def __add__(self, o: Any) -> Tensor:

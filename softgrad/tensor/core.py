@@ -116,10 +116,23 @@ class Tensor(ArithmeticMixin, CompareMixin, ElementwiseMixin, SpecialMixin, Redu
         if backend._cupy is not None:
             check_same_device(inputs)
             fn.xp = backend.xp_of(inputs[0]._data)
-        out = fn.forward(*map(_data_of, inputs), **params)
+        needs: tuple[bool, ...]  # per input, whether it requires grad
+        n = len(inputs)  # the common arities are spelled out (no argument lists built)
+        if n == 1:
+            (a,) = inputs
+            out = fn.forward(a._data, **params)
+            needs = (a.requires_grad,)
+        elif n == 2:
+            a, b = inputs
+            out = fn.forward(a._data, b._data, **params)
+            needs = (a.requires_grad, b.requires_grad)
+        else:
+            out = fn.forward(*map(_data_of, inputs), **params)
+            needs = tuple(map(_requires_grad_of, inputs))
         if out.__class__ is not _ndarray and isinstance(out, _np_scalar):
             out = _scalar_output(fn, out)  # NumPy returns scalars from 0-d results
-        needs = tuple(map(_requires_grad_of, inputs)) if grad_mode.state.enabled else ()
+        if not grad_mode.state.enabled:
+            needs = ()
         need = True in needs
         res = Tensor._wrap(out, need)
         # link: a view of an input shares its version counter (for the in-place checks)
