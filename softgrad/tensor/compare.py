@@ -33,57 +33,27 @@ class CompareMixin(TensorBase):
         except ValueError:
             raise broadcast_error(self.shape, o.shape) from None
 
-    def __eq__(self, o: object) -> Tensor:  # type: ignore[override]
-        return self._compare(o, np.equal)
-
-    def __ne__(self, o: object) -> Tensor:  # type: ignore[override]
-        return self._compare(o, np.not_equal)
-
-    def __lt__(self, o: Any) -> Tensor:
-        return self._compare(o, np.less)
-
-    def __le__(self, o: Any) -> Tensor:
-        return self._compare(o, np.less_equal)
-
-    def __gt__(self, o: Any) -> Tensor:
-        return self._compare(o, np.greater)
-
-    def __ge__(self, o: Any) -> Tensor:
-        return self._compare(o, np.greater_equal)
-
-    def eq(self, other: Any) -> Tensor:
+    def __eq__(self, other: object) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.equal)
 
-    def ne(self, other: Any) -> Tensor:
+    def __ne__(self, other: object) -> Tensor:  # type: ignore[override]
         return self._compare(other, np.not_equal)
 
-    def lt(self, other: Any) -> Tensor:
+    def __lt__(self, other: Any) -> Tensor:
         return self._compare(other, np.less)
 
-    def le(self, other: Any) -> Tensor:
+    def __le__(self, other: Any) -> Tensor:
         return self._compare(other, np.less_equal)
 
-    def gt(self, other: Any) -> Tensor:
+    def __gt__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater)
 
-    def ge(self, other: Any) -> Tensor:
+    def __ge__(self, other: Any) -> Tensor:
         return self._compare(other, np.greater_equal)
 
+    eq, ne, lt, le, gt, ge = __eq__, __ne__, __lt__, __le__, __gt__, __ge__
     # PyTorch's longer names
-    def not_equal(self, other: Any) -> Tensor:
-        return self.ne(other)
-
-    def less(self, other: Any) -> Tensor:
-        return self.lt(other)
-
-    def less_equal(self, other: Any) -> Tensor:
-        return self.le(other)
-
-    def greater(self, other: Any) -> Tensor:
-        return self.gt(other)
-
-    def greater_equal(self, other: Any) -> Tensor:
-        return self.ge(other)
+    not_equal, less, less_equal, greater, greater_equal = ne, lt, le, gt, ge
 
     def is_same_size(self, other: Any) -> bool:
         return tuple(self.shape) == tuple(other.shape)
